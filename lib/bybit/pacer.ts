@@ -1,0 +1,123 @@
+// Client-side pacing, so that a burst (a sweep, a kill switch) stays inside the exchange's per-UID limits
+// instead of running into 10006. Each (endpoint, category group) has a rolling one-second window; it starts
+// from Bybit's documented default and follows the `X-Bapi-Limit*` headers of every answer, which also
+// account for requests other processes make with the same key.
+
+import { DeadlineExceededError } from '../errors.ts';
+import type { Category, Endpoint } from './types.ts';
+
+const WINDOW_MS = 1000;
+/** Slack for the exchange receiving a request later than we stamped it. */
+const SAFETY_MS = 20;
+
+/** Bybit's default per-UID limits (requests, or for batches orders, per second). */
+const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
+  cancel: { linear: 10, inverse: 10, option: 10, spot: 20 },
+  'cancel-all': { linear: 10, inverse: 10, option: 1, spot: 20 },
+  'cancel-batch': { linear: 10, inverse: 10, option: 10, spot: 20 },
+  realtime: { linear: 50, inverse: 50, option: 50, spot: 50 },
+  time: { linear: 50, inverse: 50, option: 50, spot: 50 },
+};
+
+export interface LimitHeaders {
+  limit?: number;
+  remaining?: number;
+  resetAt?: number;
+}
+
+/** What one request uses of a window: released when the exchange has answered. */
+export interface Ticket {
+  readonly key: string;
+  readonly cost: number;
+}
+
+interface Window {
+  limit: number;
+  /** When each used unit frees up (ms); Infinity while its request is still in flight. */
+  frees: number[];
+}
+
+export interface PacerOptions {
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class RateLimitPacer {
+  private readonly windows = new Map<string, Window>();
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(options: PacerOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** The window key: linear and inverse share futures limits; open-order queries share one budget. */
+  static key(endpoint: Endpoint, category: Category): string {
+    if (endpoint === 'realtime' || endpoint === 'time') return endpoint;
+    return `${endpoint}:${category === 'inverse' ? 'linear' : category}`;
+  }
+
+  /** How many units the window holds (batch requests should not exceed it). */
+  capacity(endpoint: Endpoint, category: Category): number {
+    return this.window(endpoint, category).limit;
+  }
+
+  /** Waits until `cost` units are free, then takes them. Throws if that would pass the deadline. */
+  async acquire(endpoint: Endpoint, category: Category, cost: number, deadline: number): Promise<Ticket> {
+    const key = RateLimitPacer.key(endpoint, category);
+    const window = this.window(endpoint, category);
+    // A request larger than the whole window waits for an empty window; the exchange fails the excess items.
+    const need = Math.min(cost, window.limit);
+    for (;;) {
+      const now = this.now();
+      window.frees = window.frees.filter((t) => t > now);
+      if (window.frees.length + need <= window.limit) {
+        for (let i = 0; i < cost; i++) window.frees.push(Number.POSITIVE_INFINITY);
+        return { key, cost };
+      }
+      const sorted = [...window.frees].sort((a, b) => a - b);
+      const waitUntil = sorted[window.frees.length + need - window.limit - 1] ?? now;
+      // Slots of in-flight requests have no release time yet: poll until an answer settles them.
+      const wake = Number.isFinite(waitUntil) ? waitUntil : now + 10;
+      if (wake >= deadline) throw new DeadlineExceededError(`${endpoint} (paced)`);
+      await this.sleep(Math.max(1, wake - now));
+    }
+  }
+
+  /** Settles a ticket once the exchange has answered (or the request failed), then applies the headers. */
+  release(ticket: Ticket, headers: LimitHeaders = {}): void {
+    const window = this.windows.get(ticket.key);
+    if (!window) return;
+    // The exchange has now counted the request: its units free up one window after this moment at the latest.
+    const freesAt = this.now() + WINDOW_MS + SAFETY_MS;
+    for (let i = 0; i < ticket.cost; i++) {
+      const inFlight = window.frees.indexOf(Number.POSITIVE_INFINITY);
+      if (inFlight >= 0) window.frees[inFlight] = freesAt;
+    }
+    this.observe(window, headers);
+  }
+
+  private observe(window: Window, { limit, remaining, resetAt }: LimitHeaders): void {
+    if (limit !== undefined && limit > 0) window.limit = limit;
+    if (remaining === undefined) return;
+    const now = this.now();
+    window.frees = window.frees.filter((t) => t > now);
+    // The exchange counts more than we sent: someone else uses this key. Hold the difference until its reset.
+    const unseen = window.limit - remaining - window.frees.length;
+    if (unseen > 0) {
+      const until = (resetAt !== undefined && resetAt > now ? resetAt : now + WINDOW_MS) + SAFETY_MS;
+      for (let i = 0; i < unseen; i++) window.frees.push(until);
+    }
+  }
+
+  private window(endpoint: Endpoint, category: Category): Window {
+    const key = RateLimitPacer.key(endpoint, category);
+    let window = this.windows.get(key);
+    if (!window) {
+      window = { limit: DEFAULT_LIMITS[endpoint][category], frees: [] };
+      this.windows.set(key, window);
+    }
+    return window;
+  }
+}

@@ -1,0 +1,94 @@
+// Shapes of the five Bybit V5 endpoints this product uses, as the exchange documents them.
+
+export const CATEGORIES = ['linear', 'inverse', 'spot', 'option'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/** Spot needs one cancel-all per kind: without `orderFilter` only plain orders go. */
+export const SPOT_ORDER_FILTERS = [
+  'Order',
+  'tpslOrder',
+  'StopOrder',
+  'OcoOrder',
+  'BidirectionalTpslOrder',
+] as const;
+export type OrderFilter = (typeof SPOT_ORDER_FILTERS)[number];
+
+export type Endpoint = 'cancel' | 'cancel-all' | 'cancel-batch' | 'realtime' | 'time';
+
+export interface CancelOrderParams {
+  category: Category;
+  symbol: string;
+  orderId?: string;
+  orderLinkId?: string;
+  orderFilter?: 'Order' | 'tpslOrder' | 'StopOrder';
+}
+
+export interface OrderRef {
+  orderId: string;
+  orderLinkId: string;
+}
+
+export interface CancelAllParams {
+  category: Category;
+  symbol?: string;
+  baseCoin?: string;
+  settleCoin?: string;
+  orderFilter?: OrderFilter;
+  stopOrderType?: 'Stop';
+}
+
+export interface CancelAllResult {
+  list: OrderRef[];
+  success?: string;
+}
+
+export interface BatchItem {
+  symbol: string;
+  orderId?: string;
+  orderLinkId?: string;
+}
+
+export interface CancelBatchParams {
+  category: Category;
+  request: BatchItem[];
+}
+
+/** One item of a batch answer: `code` is the per-item retCode from `retExtInfo.list`. */
+export interface BatchItemResult extends OrderRef {
+  symbol: string;
+  code: number;
+  msg: string;
+}
+
+export interface OpenOrdersParams {
+  category: Category;
+  symbol?: string;
+  baseCoin?: string;
+  settleCoin?: string;
+  orderFilter?: OrderFilter;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface OpenOrder {
+  orderId: string;
+  orderLinkId: string;
+  symbol: string;
+  orderStatus: string;
+  stopOrderType?: string;
+  orderType?: string;
+  side?: string;
+  createdTime: string;
+  updatedTime?: string;
+}
+
+export interface OpenOrdersPage {
+  category: Category;
+  list: OpenOrder[];
+  nextPageCursor: string;
+}
+
+export const BATCH_LIMIT: Record<Category, number> = { linear: 20, inverse: 20, option: 20, spot: 10 };
+export const OPEN_ORDERS_PAGE_LIMIT = 50;
+/** Futures cancel-all cancels at most this many per call; a full answer means "call again". */
+export const FUTURES_CANCEL_ALL_CAP = 500;

@@ -1,0 +1,152 @@
+// Every setting, read and validated once, with its default named here. Nothing else reads process.env.
+
+import { MAINNET_URL } from './bybit/client.ts';
+import { CATEGORIES, type Category } from './bybit/types.ts';
+import { ConfigError } from './errors.ts';
+
+export const defaults = {
+  BYBIT_BASE_URL: MAINNET_URL,
+  BYBIT_RECV_WINDOW: 5000,
+  BYBIT_REQUEST_TIMEOUT_MS: 5000,
+  BYBIT_MAX_ATTEMPTS: 5,
+  SECRET_CACHE_TTL_SECONDS: 300,
+  DEADLINE_MARGIN_MS: 1500,
+  WEBHOOK_MAX_SKEW_SECONDS: 300,
+  WEBHOOK_PASSPHRASE_MODE: false,
+  MAX_BODY_BYTES: 16 * 1024,
+  SCOPE_CATEGORIES: [...CATEGORIES] as Category[],
+  SCOPE_LINEAR_SETTLE_COINS: ['USDT', 'USDC'],
+  SCOPE_INVERSE_COINS: ['BTC', 'ETH'],
+  STALE_ORDER_MAX_AGE_SECONDS: 3600,
+  STALE_ORDER_LINK_ID_PREFIX: '',
+  SWEEP_DRY_RUN: false,
+  KILL_SWITCH_SOURCE: 'bybit.killswitch',
+  KILL_SWITCH_DETAIL_TYPE: 'Kill Switch',
+  LOG_LEVEL: 'info',
+} as const;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Config {
+  /** Secrets Manager id (name or ARN) of the exchange keys. */
+  bybitSecretId: string;
+  /** Secrets Manager id of the webhook signing key; HTTP requests are refused without it. */
+  webhookSecretId: string;
+  baseUrl: string;
+  recvWindow: number;
+  requestTimeoutMs: number;
+  maxAttempts: number;
+  secretCacheTtlMs: number;
+  /** Time kept back from the Lambda's remaining time, to report before being killed. */
+  deadlineMarginMs: number;
+  webhookMaxSkewMs: number;
+  webhookPassphraseMode: boolean;
+  maxBodyBytes: number;
+  scope: { categories: Category[]; linearSettleCoins: string[]; inverseCoins: string[] };
+  sweep: { maxAgeMs: number; linkIdPrefix: string; dryRun: boolean };
+  killSwitch: { source: string; detailType: string };
+  logLevel: LogLevel;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads the configuration from an environment (process.env in production). Throws ConfigError on bad values. */
+export function loadConfig(env: Env = process.env): Config {
+  const read = reader(env);
+  return {
+    bybitSecretId: read.string('BYBIT_SECRET_ID', ''),
+    webhookSecretId: read.string('WEBHOOK_SECRET_ID', ''),
+    baseUrl: read.url('BYBIT_BASE_URL', defaults.BYBIT_BASE_URL),
+    recvWindow: read.integer('BYBIT_RECV_WINDOW', defaults.BYBIT_RECV_WINDOW, 1, 60_000),
+    requestTimeoutMs: read.integer(
+      'BYBIT_REQUEST_TIMEOUT_MS',
+      defaults.BYBIT_REQUEST_TIMEOUT_MS,
+      100,
+      60_000,
+    ),
+    maxAttempts: read.integer('BYBIT_MAX_ATTEMPTS', defaults.BYBIT_MAX_ATTEMPTS, 1, 20),
+    secretCacheTtlMs:
+      read.integer('SECRET_CACHE_TTL_SECONDS', defaults.SECRET_CACHE_TTL_SECONDS, 0, 86_400) * 1000,
+    deadlineMarginMs: read.integer('DEADLINE_MARGIN_MS', defaults.DEADLINE_MARGIN_MS, 0, 60_000),
+    webhookMaxSkewMs:
+      read.integer('WEBHOOK_MAX_SKEW_SECONDS', defaults.WEBHOOK_MAX_SKEW_SECONDS, 1, 3600) * 1000,
+    webhookPassphraseMode: read.boolean('WEBHOOK_PASSPHRASE_MODE', defaults.WEBHOOK_PASSPHRASE_MODE),
+    maxBodyBytes: read.integer('MAX_BODY_BYTES', defaults.MAX_BODY_BYTES, 256, 1024 * 1024),
+    scope: {
+      categories: read.list('SCOPE_CATEGORIES', defaults.SCOPE_CATEGORIES).map((c) => category(c)),
+      linearSettleCoins: read
+        .list('SCOPE_LINEAR_SETTLE_COINS', defaults.SCOPE_LINEAR_SETTLE_COINS)
+        .map(upper),
+      inverseCoins: read.list('SCOPE_INVERSE_COINS', defaults.SCOPE_INVERSE_COINS).map(upper),
+    },
+    sweep: {
+      maxAgeMs:
+        read.integer('STALE_ORDER_MAX_AGE_SECONDS', defaults.STALE_ORDER_MAX_AGE_SECONDS, 1, 365 * 86_400) *
+        1000,
+      linkIdPrefix: read.string('STALE_ORDER_LINK_ID_PREFIX', defaults.STALE_ORDER_LINK_ID_PREFIX),
+      dryRun: read.boolean('SWEEP_DRY_RUN', defaults.SWEEP_DRY_RUN),
+    },
+    killSwitch: {
+      source: read.string('KILL_SWITCH_SOURCE', defaults.KILL_SWITCH_SOURCE),
+      detailType: read.string('KILL_SWITCH_DETAIL_TYPE', defaults.KILL_SWITCH_DETAIL_TYPE),
+    },
+    logLevel: read.oneOf('LOG_LEVEL', defaults.LOG_LEVEL, ['debug', 'info', 'warn', 'error'] as const),
+  };
+
+  function category(value: string): Category {
+    if ((CATEGORIES as readonly string[]).includes(value)) return value as Category;
+    throw new ConfigError(
+      `SCOPE_CATEGORIES: unknown category "${value}" (expected ${CATEGORIES.join(', ')})`,
+    );
+  }
+}
+
+function upper(value: string): string {
+  return value.toUpperCase();
+}
+
+function reader(env: Env) {
+  const raw = (name: string) => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  return {
+    string: (name: string, fallback: string) => raw(name) ?? fallback,
+    url(name: string, fallback: string) {
+      const value = raw(name) ?? fallback;
+      if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+        throw new ConfigError(`${name}: "${value}" is not an http(s) URL`);
+      }
+      return value.replace(/\/+$/, '');
+    },
+    integer(name: string, fallback: number, min: number, max: number) {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+        throw new ConfigError(`${name}: "${value}" is not an integer from ${min} to ${max}`);
+      }
+      return parsed;
+    },
+    boolean(name: string, fallback: boolean) {
+      const value = raw(name)?.toLowerCase();
+      if (value === undefined) return fallback;
+      if (['true', '1', 'yes'].includes(value)) return true;
+      if (['false', '0', 'no'].includes(value)) return false;
+      throw new ConfigError(`${name}: "${value}" is not true or false`);
+    },
+    list(name: string, fallback: readonly string[]): string[] {
+      const value = raw(name);
+      if (value === undefined) return [...fallback];
+      return value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
+    },
+    oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+      const value = raw(name) ?? fallback;
+      if ((allowed as readonly string[]).includes(value)) return value as T;
+      throw new ConfigError(`${name}: "${value}" is not one of ${allowed.join(', ')}`);
+    },
+  };
+}

@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+import { BybitClient } from '../../lib/bybit/client.ts';
+import {
+  type BybitApiError,
+  DeadlineExceededError,
+  ExchangeUnavailableError,
+  OrderNotOpenError,
+} from '../../lib/errors.ts';
+
+type Reply = { status?: number; body: unknown; headers?: Record<string, string> } | Error;
+
+/** A scripted exchange on a virtual clock: each call takes the next reply; sleeping advances time. */
+const START = 1_700_000_000_000;
+
+function scripted(replies: Reply[]) {
+  let clock = START;
+  const sent: { url: string; init: RequestInit }[] = [];
+  const slept: number[] = [];
+  const fetch = async (url: string | URL | Request, init?: RequestInit) => {
+    sent.push({ url: String(url), init: init ?? {} });
+    const reply = replies.shift();
+    if (!reply) throw new Error('no more scripted replies');
+    if (reply instanceof Error) throw reply;
+    const body = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+    return new Response(body, { status: reply.status ?? 200, headers: reply.headers });
+  };
+  const client = new BybitClient({
+    credentials: { apiKey: 'KEY123', apiSecret: 'secret' },
+    baseUrl: 'http://exchange.test',
+    fetch: fetch as typeof globalThis.fetch,
+    now: () => clock,
+    sleep: async (ms) => {
+      slept.push(ms);
+      clock += ms;
+    },
+    random: () => 0.5,
+  });
+  return { client, sent, slept, now: () => clock };
+}
+
+const ok = (result: unknown) => ({ body: { retCode: 0, retMsg: 'OK', result, retExtInfo: {}, time: 1 } });
+const fail = (retCode: number, retMsg = 'failed', headers?: Record<string, string>) => ({
+  body: { retCode, retMsg, result: {}, retExtInfo: {}, time: 1 },
+  headers,
+});
+const cancel = { category: 'linear', symbol: 'BTCUSDT', orderId: 'o1' } as const;
+
+describe('BybitClient requests', () => {
+  it('signs the exact body it sends, with the V5 headers', async () => {
+    const { client, sent } = scripted([ok({ orderId: 'o1', orderLinkId: '' })]);
+    await client.cancelOrder(cancel);
+    const { url, init } = sent[0] ?? { url: '', init: {} };
+    const headers = init.headers as Record<string, string>;
+    expect(url).toBe('http://exchange.test/v5/order/cancel');
+    expect(init.body).toBe('{"category":"linear","symbol":"BTCUSDT","orderId":"o1"}');
+    expect(headers['X-BAPI-API-KEY']).toBe('KEY123');
+    expect(headers['X-BAPI-RECV-WINDOW']).toBe('5000');
+    expect(headers['X-BAPI-SIGN-TYPE']).toBe('2');
+    expect(headers['X-BAPI-SIGN']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('puts GET parameters in the query string, skipping empty ones', async () => {
+    const { client, sent } = scripted([ok({ list: [], nextPageCursor: '' })]);
+    await client.openOrders({ category: 'linear', settleCoin: 'USDT', limit: 50, cursor: '' });
+    expect(sent[0]?.url).toBe(
+      'http://exchange.test/v5/order/realtime?category=linear&settleCoin=USDT&limit=50',
+    );
+    expect(sent[0]?.init.body).toBeUndefined();
+  });
+
+  it('aligns batch items with their per-item codes', async () => {
+    const { client } = scripted([
+      {
+        body: {
+          retCode: 0,
+          retMsg: 'OK',
+          result: {
+            list: [
+              { orderId: 'a', orderLinkId: '' },
+              { orderId: 'b', orderLinkId: '' },
+            ],
+          },
+          retExtInfo: {
+            list: [
+              { code: 0, msg: 'OK' },
+              { code: 110001, msg: 'order not exists' },
+            ],
+          },
+        },
+      },
+    ]);
+    const items = await client.cancelBatch({
+      category: 'linear',
+      request: [
+        { symbol: 'BTCUSDT', orderId: 'a' },
+        { symbol: 'BTCUSDT', orderId: 'b' },
+      ],
+    });
+    expect(items.map((i) => [i.orderId, i.code])).toEqual([
+      ['a', 0],
+      ['b', 110001],
+    ]);
+  });
+});
+
+describe('BybitClient retries', () => {
+  it('retries HTTP 5xx, connection resets and retryable retCodes, then succeeds', async () => {
+    const reset = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } });
+    const { client, sent } = scripted([
+      { status: 502, body: 'bad gateway' },
+      reset,
+      fail(10016),
+      ok({ orderId: 'o1' }),
+    ]);
+    await expect(client.cancelOrder(cancel)).resolves.toEqual({ orderId: 'o1', orderLinkId: undefined });
+    expect(sent).toHaveLength(4);
+  });
+
+  it('waits until X-Bapi-Limit-Reset-Timestamp after a 10006', async () => {
+    const resetAt = START + 800;
+    const { client, now, sent } = scripted([
+      fail(10006, 'Too many visits!', {
+        'X-Bapi-Limit-Status': '0',
+        'X-Bapi-Limit-Reset-Timestamp': String(resetAt),
+      }),
+      ok({}),
+    ]);
+    await client.cancelOrder(cancel);
+    expect(sent).toHaveLength(2);
+    expect(now()).toBeGreaterThanOrEqual(resetAt);
+  });
+
+  it('never retries a parameter error or a rejected key', async () => {
+    for (const code of [10001, 10003, 10004, 10005, 10010]) {
+      const { client, sent } = scripted([fail(code), ok({})]);
+      await expect(client.cancelOrder(cancel)).rejects.toMatchObject({
+        name: 'BybitApiError',
+        retCode: code,
+      });
+      expect(sent).toHaveLength(1);
+    }
+  });
+
+  it('reports an order that is already gone as OrderNotOpenError, without retrying', async () => {
+    const { client, sent } = scripted([fail(110001, 'order not exists or too late to cancel')]);
+    const error = await client.cancelOrder(cancel).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrderNotOpenError);
+    expect(error).toMatchObject({ retCode: 110001, endpoint: 'cancel' });
+    expect(sent).toHaveLength(1);
+  });
+
+  it('resynchronises the clock once on 10002 and retries with the corrected timestamp', async () => {
+    const serverNow = START + 60_000;
+    const { client, sent } = scripted([
+      fail(10002, 'invalid request, please check your server timestamp or recv_window param'),
+      {
+        body: { retCode: 0, retMsg: 'OK', result: { timeSecond: String(serverNow / 1000) }, time: serverNow },
+      },
+      ok({ orderId: 'o1' }),
+    ]);
+    await client.cancelOrder(cancel);
+    expect(sent[1]?.url).toBe('http://exchange.test/v5/market/time');
+    const first = Number((sent[0]?.init.headers as Record<string, string>)['X-BAPI-TIMESTAMP']);
+    const retried = Number((sent[2]?.init.headers as Record<string, string>)['X-BAPI-TIMESTAMP']);
+    expect(retried - first).toBeGreaterThan(59_000);
+  });
+
+  it('gives up after one resync when the clock is still refused', async () => {
+    const { client, sent } = scripted([fail(10002), ok({ timeSecond: '1' }), fail(10002), ok({})]);
+    await expect(client.cancelOrder(cancel)).rejects.toMatchObject({ retCode: 10002 });
+    expect(sent).toHaveLength(3);
+  });
+
+  it('stops at maxAttempts with a typed error naming the endpoint', async () => {
+    const { client, sent } = scripted(Array.from({ length: 9 }, () => ({ status: 503, body: '' })));
+    const error = await client.cancelAll({ category: 'option' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExchangeUnavailableError);
+    expect(error).toMatchObject({ endpoint: 'cancel-all', attempts: 5, httpStatus: 503 });
+    expect(sent).toHaveLength(5);
+  });
+
+  it('does not start an attempt or a backoff that would end after the deadline', async () => {
+    const harness = scripted([{ status: 503, body: '' }, ok({})]);
+    const deadline = harness.now() + 30;
+    const error = await harness.client.cancelOrder(cancel, { deadline }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExchangeUnavailableError);
+    expect(harness.sent).toHaveLength(1);
+    expect(harness.now()).toBeLessThanOrEqual(deadline);
+  });
+
+  it('throws DeadlineExceededError when no time is left to send', async () => {
+    const harness = scripted([ok({})]);
+    const error = await harness.client
+      .cancelOrder(cancel, { deadline: harness.now() + 5 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(harness.sent).toHaveLength(0);
+  });
+});
+
+describe('BybitClient errors', () => {
+  it('scrubs the signed string Bybit echoes in a 10004 message', async () => {
+    const { client } = scripted([
+      fail(10004, 'error sign! origin_string[1700000000000KEY1235000{"category":"linear"}]'),
+    ]);
+    const error = (await client.cancelOrder(cancel).catch((e: unknown) => e)) as BybitApiError;
+    expect(error.retMsg).toBe('error sign! origin_string[redacted]');
+    expect(JSON.stringify(error) + error.message + error.stack).not.toContain('KEY123');
+  });
+});
