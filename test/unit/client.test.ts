@@ -160,8 +160,8 @@ describe('BybitClient retries', () => {
     ]);
     await client.cancelOrder(cancel);
     expect(sent[1]?.url).toBe('http://exchange.test/v5/market/time');
-    const first = Number((sent[0]?.init.headers as Record<string, string>)['X-BAPI-TIMESTAMP']);
-    const retried = Number((sent[2]?.init.headers as Record<string, string>)['X-BAPI-TIMESTAMP']);
+    const stamp = (i: number) => Number(new Headers(sent[i]?.init.headers).get('X-BAPI-TIMESTAMP'));
+    const [first, retried] = [stamp(0), stamp(2)];
     expect(retried - first).toBeGreaterThan(59_000);
   });
 
