@@ -1,0 +1,315 @@
+import {
+  inScope,
+  isAfter,
+  isOpen,
+  newestFirst,
+  type OrderBook,
+  type PageKey,
+  type Scope,
+  type StoredOrder,
+} from './orders.ts';
+import type { Random } from './random.ts';
+import type { RateLimiter, RateStatus } from './rate-limit.ts';
+import { RET, type Ret } from './responses.ts';
+import type { Survivors } from './survivors.ts';
+import { type Category, isCategory, isOrderKind, type OrderKind, type RateLimitedEndpoint } from './types.ts';
+
+// Documented limits.
+const FUTURES_CANCEL_ALL_CAP = 500;
+const BATCH_MAX: Record<Category, number> = { linear: 20, inverse: 20, option: 20, spot: 10 };
+const PAGE_DEFAULT = 20;
+const PAGE_MAX = 50;
+const CLOSED_KEPT = 500;
+
+export type Params = Record<string, unknown>;
+
+/** What a private endpoint needs from the emulator for one authenticated request. */
+export interface EndpointContext {
+  uid: string;
+  now: number;
+  book: OrderBook;
+  limiter: RateLimiter;
+  survivors: Survivors;
+  random: Random;
+  /** A 'processing' fault hit this request: validate and charge it, then answer "processing" instead of acting. */
+  processing: boolean;
+}
+
+export interface Outcome extends Ret {
+  result: unknown;
+  retExtInfo: unknown;
+  rate?: RateStatus;
+  batchSize?: number;
+}
+
+export type Endpoint = (ctx: EndpointContext, params: Params) => Outcome;
+
+/** `POST /v5/order/cancel`: one order by orderId (wins) or orderLinkId. */
+export const cancelOrder: Endpoint = (ctx, params) => {
+  const category = params.category;
+  if (!isCategory(category)) return fail(RET.params('category'));
+  const rate = ctx.limiter.take(ctx.uid, 'cancel', category, 1, ctx.now);
+  if (rate.granted === 0) return fail(RET.tooManyVisits, rate);
+
+  const symbol = text(params.symbol);
+  const ref = { orderId: text(params.orderId), orderLinkId: text(params.orderLinkId) };
+  if (!symbol) return fail(RET.params('symbol'), rate);
+  if (!ref.orderId && !ref.orderLinkId) return fail(RET.params('orderId or orderLinkId'), rate);
+  // orderFilter is spot only; there an order is found only under its own kind (default: plain orders).
+  const filter = category === 'spot' ? orderFilter(params.orderFilter, 'Order') : 'any';
+  if (filter === undefined) return fail(RET.params('orderFilter'), rate);
+  if (ctx.processing) return fail(RET.processing(category), rate);
+
+  const order = ctx.book.findOpen(ctx.uid, category, symbol, ref);
+  if (!order || (filter !== 'any' && order.kind !== filter)) return fail(RET.notFound(category), rate);
+  acknowledgeCancel(ctx, order);
+  return ok({ orderId: order.orderId, orderLinkId: order.orderLinkId }, {}, rate);
+};
+
+/** `POST /v5/order/cancel-all`: everything in a scope, with Bybit's per-category defaults and caps. */
+export const cancelAll: Endpoint = (ctx, params) => {
+  const category = params.category;
+  if (!isCategory(category)) return fail(RET.params('category'));
+  const rate = ctx.limiter.take(ctx.uid, 'cancel-all', category, 1, ctx.now);
+  if (rate.granted === 0) return fail(RET.tooManyVisits, rate);
+
+  const futures = category === 'linear' || category === 'inverse';
+  const scope = pickScope(params);
+  if (futures && !scope) return fail(RET.params('symbol, baseCoin or settleCoin is required'), rate);
+  if (category === 'spot' && scope?.settleCoin)
+    return fail(RET.params('settleCoin is not supported for spot'), rate);
+  // Spot cancels plain orders unless told otherwise; the other categories cancel every kind by default.
+  const filter = orderFilter(params.orderFilter, category === 'spot' ? 'Order' : 'any');
+  if (filter === undefined) return fail(RET.params('orderFilter'), rate);
+  const stopOrderType = text(params.stopOrderType);
+  if (stopOrderType !== undefined && !(futures && filter === 'StopOrder' && stopOrderType === 'Stop')) {
+    return fail(RET.params('stopOrderType=Stop needs a linear/inverse orderFilter=StopOrder'), rate);
+  }
+  if (ctx.processing) return fail(RET.processing(category), rate);
+
+  let targets = ctx.book
+    .openOrders(ctx.uid, category)
+    .filter(
+      (o) =>
+        inScope(o, scope ?? {}) &&
+        (filter === 'any' || o.kind === filter) &&
+        (stopOrderType === undefined || o.stopOrderType === stopOrderType),
+    );
+  // Bybit picks 500 at random when there are more; callers repeat while a call returns 500.
+  if (futures && targets.length > FUTURES_CANCEL_ALL_CAP) {
+    targets = pick(targets, FUTURES_CANCEL_ALL_CAP, ctx.random).sort(newestFirst);
+  }
+  for (const order of targets) acknowledgeCancel(ctx, order);
+  const list = targets.map((o) => ({ orderId: o.orderId, orderLinkId: o.orderLinkId }));
+  return ok({ list, success: '1' }, {}, rate);
+};
+
+/**
+ * `POST /v5/order/cancel-batch`: per-item outcomes aligned with the request; retCode stays 0 when items fail.
+ * Linear, inverse and spot spend one unit per item, option one per request; items past the budget fail alone.
+ */
+export const cancelBatch: Endpoint = (ctx, params) => {
+  const category = params.category;
+  if (!isCategory(category)) return fail(RET.params('category'));
+  const items = params.request;
+  if (!Array.isArray(items) || items.length === 0) {
+    return fail(RET.params('request'), ctx.limiter.peek(ctx.uid, 'cancel-batch', category, ctx.now));
+  }
+  const batchSize = items.length;
+  if (batchSize > BATCH_MAX[category]) {
+    const rate = ctx.limiter.peek(ctx.uid, 'cancel-batch', category, ctx.now);
+    return { ...fail(RET.params(`at most ${BATCH_MAX[category]} orders per batch`), rate), batchSize };
+  }
+  const units = category === 'option' ? 1 : batchSize;
+  const rate = ctx.limiter.take(ctx.uid, 'cancel-batch', category, units, ctx.now);
+  if (rate.granted === 0) return { ...fail(RET.tooManyVisits, rate), batchSize };
+  const allowed = category === 'option' ? batchSize : rate.granted;
+
+  const list: object[] = [];
+  const codes: { code: number; msg: string }[] = [];
+  items.forEach((raw: unknown, index) => {
+    const item: Params = typeof raw === 'object' && raw !== null ? (raw as Params) : {};
+    const symbol = text(item.symbol);
+    const ref = { orderId: text(item.orderId), orderLinkId: text(item.orderLinkId) };
+    const outcome = ((): { ret: Ret; order?: StoredOrder } => {
+      if (index >= allowed) return { ret: RET.tooManyVisits };
+      if (!symbol || (!ref.orderId && !ref.orderLinkId))
+        return { ret: RET.params('symbol and orderId or orderLinkId') };
+      if (ctx.processing) return { ret: RET.processing(category) };
+      const order = ctx.book.findOpen(ctx.uid, category, symbol, ref);
+      // A batch item has no orderFilter: on spot it reaches plain orders only, as a single cancel without one.
+      if (!order || (category === 'spot' && order.kind !== 'Order')) return { ret: RET.notFound(category) };
+      acknowledgeCancel(ctx, order);
+      return { ret: RET.ok, order };
+    })();
+    list.push({
+      category,
+      symbol: symbol ?? '',
+      orderId: outcome.order?.orderId ?? ref.orderId ?? '',
+      orderLinkId: outcome.order?.orderLinkId ?? ref.orderLinkId ?? '',
+    });
+    codes.push({ code: outcome.ret.retCode, msg: outcome.ret.retMsg });
+  });
+  return { ...ok({ list }, { list: codes }, rate), batchSize };
+};
+
+/**
+ * `GET /v5/order/realtime`: open orders newest first, paged by an opaque cursor.
+ *
+ * orderFilter default: the current docs (docs/v5/order/open-order, unchanged since January 2024) say "all kinds
+ * of orders by default" for every category. Until then they said classic-account spot returned only `Order`
+ * by default; classic accounts are not emulated, so every category here returns all kinds unless filtered.
+ */
+export const openOrders: Endpoint = (ctx, params) => {
+  const category = params.category;
+  if (!isCategory(category)) return fail(RET.params('category'));
+  const rate = ctx.limiter.take(ctx.uid, 'realtime', category, 1, ctx.now);
+  if (rate.granted === 0) return fail(RET.tooManyVisits, rate);
+
+  const orderId = text(params.orderId);
+  const orderLinkId = text(params.orderLinkId);
+  const scope = pickScope(params);
+  if (category === 'linear' && !scope)
+    return fail(RET.params('symbol, baseCoin or settleCoin is required'), rate);
+  if (category === 'spot' && scope?.settleCoin)
+    return fail(RET.params('settleCoin is not supported for spot'), rate);
+  const filter = orderFilter(params.orderFilter, 'any');
+  if (filter === undefined) return fail(RET.params('orderFilter'), rate);
+  const openOnly = text(params.openOnly) ?? '0';
+  if (openOnly !== '0' && openOnly !== '1') return fail(RET.params('openOnly'), rate);
+  const limit = Number(text(params.limit) ?? PAGE_DEFAULT);
+  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) return fail(RET.params('limit'), rate);
+  const cursor = text(params.cursor);
+  const after = cursor === undefined ? undefined : decodeCursor(cursor);
+  if (after === null) return fail(RET.params('cursor'), rate);
+  if (ctx.processing) return fail(RET.processing(category), rate);
+
+  // orderId > orderLinkId > symbol > baseCoin (> settleCoin): only the strongest criterion given applies.
+  const matches = (o: StoredOrder): boolean =>
+    orderId ? o.orderId === orderId : orderLinkId ? o.orderLinkId === orderLinkId : inScope(o, scope ?? {});
+  let selected = ctx.book
+    .ordersOf(ctx.uid)
+    .filter(
+      (o) =>
+        o.category === category &&
+        isOpen(o) === (openOnly === '0') &&
+        matches(o) &&
+        (filter === 'any' || o.kind === filter),
+    )
+    .sort(newestFirst);
+  if (openOnly === '1') selected = selected.slice(0, CLOSED_KEPT);
+  const rest = after ? selected.filter((o) => isAfter(o, after)) : selected;
+  const page = rest.slice(0, limit);
+  const last = page.at(-1);
+  const nextPageCursor = rest.length > limit && last ? encodeCursor(last) : '';
+  return ok({ category, list: page.map(bybitOrder), nextPageCursor }, {}, rate);
+};
+
+export const PRIVATE_ENDPOINTS: Record<
+  string,
+  { method: string; endpoint: Endpoint; limit: RateLimitedEndpoint }
+> = {
+  '/v5/order/cancel': { method: 'POST', endpoint: cancelOrder, limit: 'cancel' },
+  '/v5/order/cancel-all': { method: 'POST', endpoint: cancelAll, limit: 'cancel-all' },
+  '/v5/order/cancel-batch': { method: 'POST', endpoint: cancelBatch, limit: 'cancel-batch' },
+  '/v5/order/realtime': { method: 'GET', endpoint: openOrders, limit: 'realtime' },
+};
+
+/** The acknowledged cancel takes effect unless the order is set up to survive it. */
+function acknowledgeCancel(ctx: EndpointContext, order: StoredOrder): void {
+  if (!ctx.survivors.survives(order.orderId)) ctx.book.markCancelled(order, ctx.now);
+}
+
+/** symbol > baseCoin > settleCoin: Bybit applies the strongest one given and ignores the others. */
+function pickScope(params: Params): Scope | undefined {
+  const symbol = text(params.symbol);
+  if (symbol) return { symbol };
+  const baseCoin = text(params.baseCoin);
+  if (baseCoin) return { baseCoin };
+  const settleCoin = text(params.settleCoin);
+  return settleCoin ? { settleCoin } : undefined;
+}
+
+/** The kind an orderFilter selects; `fallback` when absent; undefined when the value is not a known kind. */
+function orderFilter(value: unknown, fallback: OrderKind | 'any'): OrderKind | 'any' | undefined {
+  const given = text(value);
+  if (given === undefined) return fallback;
+  return isOrderKind(given) ? given : undefined;
+}
+
+/** A string parameter; null, empty and non-string values count as absent (Bybit's examples send nulls). */
+function text(value: unknown): string | undefined {
+  if (typeof value === 'number') return String(value);
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function pick<T>(items: T[], count: number, random: Random): T[] {
+  const copy = [...items];
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (copy.length - i));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy.slice(0, count);
+}
+
+// Bybit's cursors arrive percent-encoded inside the JSON (`…%3A…`), so a client must encode them again when it
+// sends them back; a raw `:` is accepted too.
+function encodeCursor(key: PageKey): string {
+  return `${key.createdTime}%3A${key.seq}`;
+}
+
+function decodeCursor(cursor: string): PageKey | null {
+  const match = /^(\d+)(?:%3A|:)(\d+)$/i.exec(cursor);
+  return match ? { createdTime: Number(match[1]), seq: Number(match[2]) } : null;
+}
+
+function ok(result: unknown, retExtInfo: unknown, rate: RateStatus): Outcome {
+  return { ...RET.ok, result, retExtInfo, rate };
+}
+
+function fail(ret: Ret, rate?: RateStatus): Outcome {
+  return rate ? { ...ret, result: {}, retExtInfo: {}, rate } : { ...ret, result: {}, retExtInfo: {} };
+}
+
+/** The fields Bybit returns for an order; prices and quantities are placeholders the emulator does not model. */
+function bybitOrder(o: StoredOrder): Record<string, unknown> {
+  const conditional = o.kind !== 'Order';
+  return {
+    orderId: o.orderId,
+    orderLinkId: o.orderLinkId,
+    blockTradeId: '',
+    symbol: o.symbol,
+    price: '1',
+    qty: '1',
+    side: 'Buy',
+    isLeverage: '',
+    positionIdx: 0,
+    orderStatus: o.orderStatus,
+    cancelType: o.orderStatus === 'Cancelled' ? 'CancelByUser' : 'UNKNOWN',
+    rejectReason: 'EC_NoError',
+    avgPrice: '',
+    leavesQty: o.orderStatus === 'PartiallyFilled' ? '0.5' : '1',
+    leavesValue: o.orderStatus === 'PartiallyFilled' ? '0.5' : '1',
+    cumExecQty: o.orderStatus === 'PartiallyFilled' ? '0.5' : '0',
+    cumExecValue: o.orderStatus === 'PartiallyFilled' ? '0.5' : '0',
+    cumExecFee: '0',
+    timeInForce: 'GTC',
+    orderType: 'Limit',
+    stopOrderType: o.stopOrderType,
+    orderIv: '',
+    triggerPrice: conditional ? '1' : '',
+    takeProfit: '',
+    stopLoss: '',
+    tpTriggerBy: '',
+    slTriggerBy: '',
+    triggerDirection: conditional ? 1 : 0,
+    triggerBy: conditional ? 'LastPrice' : '',
+    reduceOnly: false,
+    closeOnTrigger: false,
+    smpType: 'None',
+    smpGroup: 0,
+    smpOrderId: '',
+    createdTime: String(o.createdTime),
+    updatedTime: String(o.updatedTime),
+  };
+}

@@ -1,0 +1,118 @@
+import { toCredential } from './auth.ts';
+import { FaultInjector } from './faults.ts';
+import { inScope, isOpen, newestFirst, OrderBook, snapshot } from './orders.ts';
+import { DEFAULT_SEED, seededRandom } from './random.ts';
+import { RateLimiter } from './rate-limit.ts';
+import { type EmulatorState, listen, serverNow } from './server.ts';
+import { Survivors } from './survivors.ts';
+import type { Emulator, EmulatorOptions } from './types.ts';
+
+export type {
+  Category,
+  EmulatedOrder,
+  Emulator,
+  EmulatorAccount,
+  EmulatorOptions,
+  FaultKind,
+  FaultPlan,
+  OrderKind,
+  OrderSeed,
+  RateLimitedEndpoint,
+  RateLimits,
+  RequestRecord,
+  SurvivorPlan,
+} from './types.ts';
+
+const defaults = {
+  host: '127.0.0.1',
+  port: 0,
+  latencyMs: 0,
+  clockSkewMs: 0,
+  timeoutHoldMs: 30_000,
+  seed: DEFAULT_SEED,
+};
+
+/** Starts a Bybit V5 emulator on loopback; close() it when done. */
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  const options = { ...defaults, ...withoutUndefined(opts) };
+  const state: EmulatorState = {
+    accounts: new Map(),
+    book: new OrderBook(),
+    limiter: new RateLimiter(options.rateLimits),
+    survivors: new Survivors(options.seed),
+    faults: new FaultInjector(options.seed),
+    random: seededRandom(options.seed),
+    latencyMs: options.latencyMs,
+    clockSkewMs: options.clockSkewMs,
+    timeoutHoldMs: options.timeoutHoldMs,
+    requests: [],
+  };
+  for (const account of options.accounts ?? []) state.accounts.set(account.apiKey, toCredential(account));
+
+  const server = await listen(state, options.host, options.port);
+  const uidOf = (apiKey: string): string => {
+    const credential = state.accounts.get(apiKey);
+    if (!credential) throw new Error(`unknown apiKey ${apiKey}`);
+    return credential.uid;
+  };
+
+  return {
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${server.port}`,
+    port: server.port,
+    addAccount: (account) => {
+      state.accounts.set(account.apiKey, toCredential(account));
+    },
+    addOrders: (apiKey, seeds) => state.book.add(uidOf(apiKey), seeds, serverNow(state)).map(snapshot),
+    openOrders: (apiKey, filter = {}) =>
+      state.book
+        .ordersOf(apiKey === undefined ? undefined : uidOf(apiKey))
+        .filter(
+          (o) =>
+            isOpen(o) &&
+            (filter.category === undefined || o.category === filter.category) &&
+            inScope(o, { symbol: filter.symbol }),
+        )
+        .sort(newestFirst)
+        .map(snapshot),
+    setFaults: (plan) => state.faults.setPlan(plan),
+    failNext: (kind, count, path) => state.faults.failNext(kind, count, path),
+    setSurvivors: (plan) => state.survivors.set(plan),
+    setLatency: (ms) => {
+      state.latencyMs = ms;
+    },
+    setClockSkew: (ms) => {
+      state.clockSkewMs = ms;
+    },
+    setRateLimits: (limits) => state.limiter.setLimits(limits),
+    revokeKey: (apiKey) => {
+      const credential = state.accounts.get(apiKey);
+      if (!credential) throw new Error(`unknown apiKey ${apiKey}`);
+      credential.revoked = true;
+    },
+    get requests() {
+      return state.requests;
+    },
+    resetRequests: () => {
+      // Emptied in place: a caller holding `requests` keeps seeing the live list.
+      state.requests.length = 0;
+    },
+    reset: () => {
+      state.book.clear();
+      state.faults.clear();
+      state.survivors.clear();
+      state.limiter.clear();
+      state.requests.length = 0;
+      state.random = seededRandom(options.seed);
+      // Settings go back to what the emulator was started with, so every test starts from the same place.
+      state.latencyMs = options.latencyMs;
+      state.clockSkewMs = options.clockSkewMs;
+      state.limiter.setLimits(options.rateLimits);
+    },
+    close: () => server.close(),
+  };
+}
+
+/** `{ port: undefined }` must not override a default. */
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

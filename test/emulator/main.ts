@@ -1,0 +1,77 @@
+/**
+ * Standalone emulator for local runs (`npm run emulator`): a demo HMAC account with open orders of every
+ * category and kind. EMULATOR_PORT picks the port (default: a free one).
+ */
+import { startEmulator } from './index.ts';
+import type { Category, OrderKind, OrderSeed } from './types.ts';
+
+const DEMO_ACCOUNT = { uid: '100001', apiKey: 'demo-api-key', apiSecret: 'demo-api-secret' };
+
+const SYMBOLS: Record<Category, string[]> = {
+  linear: ['BTCUSDT', 'ETHUSDT', 'BTCPERP'],
+  inverse: ['BTCUSD', 'ETHUSD'],
+  spot: ['BTCUSDT', 'ETHUSDC'],
+  option: ['BTC-27DEC26-100000-C', 'ETH-27DEC26-5000-P-USDT'],
+};
+
+// Kinds each category really has: the spot-only kinds are not seeded on derivatives.
+const KINDS: Record<Category, OrderKind[]> = {
+  linear: ['Order', 'StopOrder', 'tpslOrder'],
+  inverse: ['Order', 'StopOrder', 'tpslOrder'],
+  spot: ['Order', 'StopOrder', 'tpslOrder', 'OcoOrder', 'BidirectionalTpslOrder'],
+  option: ['Order'],
+};
+
+function demoSeeds(): OrderSeed[] {
+  const seeds: OrderSeed[] = [];
+  let minutesAgo = 0;
+  for (const category of Object.keys(SYMBOLS) as Category[]) {
+    for (const symbol of SYMBOLS[category]) {
+      for (const kind of KINDS[category]) {
+        minutesAgo += 1;
+        seeds.push({
+          category,
+          symbol,
+          kind,
+          orderLinkId: `demo-${minutesAgo}`,
+          createdTime: Date.now() - minutesAgo * 60_000,
+        });
+      }
+    }
+  }
+  return seeds;
+}
+
+const port = Number(process.env.EMULATOR_PORT ?? 0);
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  console.error(`EMULATOR_PORT must be a port number, got ${process.env.EMULATOR_PORT}`);
+  process.exit(1);
+}
+
+const emulator = await startEmulator({ port, accounts: [DEMO_ACCOUNT] });
+const orders = emulator.addOrders(DEMO_ACCOUNT.apiKey, demoSeeds());
+
+console.log(`Bybit V5 emulator listening on ${emulator.url}`);
+console.log(
+  `demo account: uid ${DEMO_ACCOUNT.uid}, apiKey ${DEMO_ACCOUNT.apiKey}, apiSecret ${DEMO_ACCOUNT.apiSecret}`,
+);
+console.log(`${orders.length} open orders:`);
+for (const o of orders) {
+  console.log(`  ${o.category.padEnd(7)} ${o.symbol.padEnd(24)} ${o.kind.padEnd(22)} ${o.orderId}`);
+}
+
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: stopping`);
+  emulator.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
