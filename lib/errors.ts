@@ -101,3 +101,14 @@ export class DeadlineExceededError extends Error {
     this.endpoint = endpoint;
   }
 }
+
+/** A cancel-all or kill switch finished with orders still open or scopes failed. Carries the full report. */
+export class IncompleteCancelError extends Error {
+  readonly report: { remaining: number; failedScopes?: string[] } & Record<string, unknown>;
+  constructor(report: IncompleteCancelError['report']) {
+    const failed = report.failedScopes?.length ? `; failed: ${report.failedScopes.join(', ')}` : '';
+    super(`not everything was cancelled: ${report.remaining} order(s) still open${failed}`);
+    this.name = 'IncompleteCancelError';
+    this.report = report;
+  }
+}

@@ -1,0 +1,23 @@
+// Cancel-all of one scope (webhook `POST /cancel-all` with a category, or direct invocation), and the kill
+// switch: the same without a category, or the EventBridge kill-switch event.
+
+import middy from '@middy/core';
+import { type Invocation, route } from '../lib/app.ts';
+import { cancelScope } from '../lib/cancel-order.ts';
+import { killSwitch } from '../lib/kill-switch.ts';
+import { invocationLog } from '../lib/middleware.ts';
+import { type CancelAllRequest, parseCancelAllRequest, parseKillSwitchDetail } from '../lib/requests.ts';
+
+function cancelAll(request: CancelAllRequest, { app, deadline }: Invocation) {
+  if (request.kind === 'scope')
+    return cancelScope(app.exchange, request.account, request.params, deadline, app.clock);
+  const { kind: _, ...everything } = request;
+  return killSwitch(app.exchange, app.config.scope, everything, deadline, app.clock);
+}
+
+const cancelAllHandler = route({
+  request: (body, run) => cancelAll(parseCancelAllRequest(body), run),
+  killSwitch: (detail, run) => cancelAll(parseKillSwitchDetail(detail), run),
+});
+
+export const handler = middy(cancelAllHandler).use(invocationLog());

@@ -1,0 +1,107 @@
+// Clearing one scope: cancel-all (again while futures answer a full 500), then list what is still open,
+// and repeat for stragglers until the exchange shows none or the deadline nears. Success is decided by
+// the listing, never by the cancel acknowledgements: Bybit cancels asynchronously and can miss orders.
+
+import type { BybitClient } from './bybit/client.ts';
+import { FUTURES_CANCEL_ALL_CAP, OPEN_ORDERS_PAGE_LIMIT, type OpenOrder } from './bybit/types.ts';
+import { BybitApiError, DeadlineExceededError } from './errors.ts';
+import { listingOf, type Scope } from './scopes.ts';
+
+export interface Clock {
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: Date.now,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+export interface ScopeOutcome {
+  /** Orders the exchange acknowledged cancelling (unique ids). */
+  cancelled: number;
+  /** What the last listing still showed open; empty only when `verified`. */
+  remaining: OpenOrder[];
+  /** True when a listing after the last cancel showed the scope empty. */
+  clear: boolean;
+  rounds: number;
+  /** The last failure, when the scope did not clear for a reason other than orders still listed. */
+  error?: Error;
+}
+
+/** Pause between rounds, giving an asynchronous cancel time to land before the next listing. */
+const ROUND_PAUSE_MS = [50, 100, 200, 400, 800];
+
+export async function clearScope(
+  client: BybitClient,
+  scope: Scope,
+  deadline: number,
+  clock: Clock = systemClock,
+): Promise<ScopeOutcome> {
+  const cancelled = new Set<string>();
+  let remaining: OpenOrder[] = [];
+  let error: Error | undefined;
+  let rounds = 0;
+  for (;;) {
+    rounds++;
+    error = undefined;
+    try {
+      await cancelAllOf(client, scope, deadline, cancelled);
+    } catch (failure) {
+      error = failure as Error;
+      if (isFinal(failure)) break;
+    }
+    try {
+      remaining = await openOrdersOf(client, scope, deadline);
+      if (remaining.length === 0) return { cancelled: cancelled.size, remaining, clear: true, rounds };
+    } catch (failure) {
+      error = failure as Error;
+      if (isFinal(failure)) break;
+    }
+    const pause = ROUND_PAUSE_MS[Math.min(rounds - 1, ROUND_PAUSE_MS.length - 1)] as number;
+    if (clock.now() + pause + 50 >= deadline) break;
+    await clock.sleep(pause);
+  }
+  return { cancelled: cancelled.size, remaining, clear: false, rounds, error };
+}
+
+/** Cancel-all of a scope, repeated while futures answer a full page of 500. */
+async function cancelAllOf(
+  client: BybitClient,
+  scope: Scope,
+  deadline: number,
+  cancelled: Set<string>,
+): Promise<void> {
+  const futures = scope.category === 'linear' || scope.category === 'inverse';
+  for (;;) {
+    const list = await client.cancelAll(scope, { deadline });
+    for (const order of list) cancelled.add(order.orderId);
+    if (!futures || list.length < FUTURES_CANCEL_ALL_CAP) return;
+  }
+}
+
+/** Every open order of a scope, all pages. */
+export async function openOrdersOf(
+  client: BybitClient,
+  scope: Scope,
+  deadline: number,
+): Promise<OpenOrder[]> {
+  const orders: OpenOrder[] = [];
+  let cursor = '';
+  do {
+    const page = await client.openOrders(
+      { ...listingOf(scope), limit: OPEN_ORDERS_PAGE_LIMIT, cursor },
+      { deadline },
+    );
+    orders.push(...page.list);
+    cursor = page.nextPageCursor;
+  } while (cursor);
+  // The listing cannot filter on stopOrderType: keep what this scope's cancel-all targets.
+  return scope.stopOrderType ? orders.filter((o) => o.stopOrderType === scope.stopOrderType) : orders;
+}
+
+/** Failures that another round cannot fix: a refused key or parameters, or no time left. */
+function isFinal(error: unknown): boolean {
+  if (error instanceof DeadlineExceededError) return true;
+  return error instanceof BybitApiError && (error.kind === 'credentials' || error.kind === 'rejected');
+}

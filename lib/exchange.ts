@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+// The accounts in the exchange secret, each with its own client. Clients outlive an invocation so that
+// their connections and rate-limit windows carry over to the next warm one.
+
+import { BybitClient, type BybitClientOptions } from './bybit/client.ts';
+import type { Credentials } from './bybit/sign.ts';
+import { BybitApiError, SecretError, ValidationError } from './errors.ts';
+import { parseExchangeSecret, type SecretStore } from './secrets.ts';
+
+/** Rejections after which the key may have been rotated: read the secret again, once. */
+const ROTATION_CODES = new Set([10003, 10004]);
+
+export type ClientSettings = Omit<BybitClientOptions, 'credentials'>;
+
+export interface ExchangeOptions {
+  secrets: SecretStore;
+  secretId: string;
+  client: ClientSettings;
+}
+
+export class Exchange {
+  private readonly clients = new Map<string, { id: string; client: BybitClient }>();
+  private readonly options: ExchangeOptions;
+
+  constructor(options: ExchangeOptions) {
+    this.options = options;
+  }
+
+  /** The account names in the secret, in the order the secret lists them. */
+  async accountNames(): Promise<string[]> {
+    return [...(await this.accounts()).keys()];
+  }
+
+  /**
+   * Runs `work` with the client of one account (`name` may be omitted when the secret holds one account).
+   * If the exchange refuses the key as invalid, the secret is read again and, when the key changed,
+   * `work` runs once more with the new key.
+   */
+  async withAccount<T>(
+    name: string | undefined,
+    work: (client: BybitClient, account: string) => Promise<T>,
+  ): Promise<T> {
+    const account = await this.resolve(name);
+    const used = (await this.accounts()).get(account) as Credentials;
+    try {
+      return await work(this.client(account, used), account);
+    } catch (error) {
+      if (!(error instanceof BybitApiError) || !ROTATION_CODES.has(error.retCode)) throw error;
+      const fresh = (await this.accounts({ refresh: true })).get(account);
+      if (!fresh || fingerprint(fresh) === fingerprint(used)) throw error;
+      return work(this.client(account, fresh), account);
+    }
+  }
+
+  private async resolve(name: string | undefined): Promise<string> {
+    const names = await this.accountNames();
+    if (name === undefined) {
+      if (names.length === 1) return names[0] as string;
+      throw new ValidationError('account', `account is required: the secret holds ${names.join(', ')}`);
+    }
+    if (!names.includes(name)) throw new ValidationError('account', `unknown account "${name}"`);
+    return name;
+  }
+
+  private async accounts({ refresh = false } = {}): Promise<Map<string, Credentials>> {
+    const value = await this.options.secrets.getJson(this.options.secretId, { refresh });
+    return parseExchangeSecret(this.options.secretId, value);
+  }
+
+  private client(account: string, credentials: Credentials): BybitClient {
+    const id = fingerprint(credentials);
+    const cached = this.clients.get(account);
+    if (cached?.id === id) return cached.client;
+    try {
+      const client = new BybitClient({ ...this.options.client, credentials });
+      this.clients.set(account, { id, client });
+      return client;
+    } catch (cause) {
+      throw new SecretError(this.options.secretId, `the key of account "${account}" cannot be parsed`, {
+        cause,
+      });
+    }
+  }
+}
+
+function fingerprint(credentials: Credentials): string {
+  return createHash('sha256').update(JSON.stringify(credentials)).digest('hex');
+}

@@ -1,0 +1,61 @@
+// What invoked the function: an API Gateway request (HTTP API payload 2.0, or REST/HTTP API 1.0), the
+// EventBridge schedule (or a schedule's constant input), a kill-switch event, or a direct invocation.
+
+import type { Config } from './config.ts';
+import { ValidationError } from './errors.ts';
+
+export interface HttpTrigger {
+  type: 'http';
+  /** Header names lowercased (REST API 1.0 keeps the sender's case). */
+  headers: Record<string, string | undefined>;
+  /** The body as API Gateway passes it; `decodeBody` (lib/http.ts) turns it into the bytes that were signed. */
+  rawBody: string;
+  isBase64Encoded: boolean;
+}
+
+export type Trigger =
+  | HttpTrigger
+  | { type: 'schedule'; input: Record<string, unknown> }
+  | { type: 'killSwitch'; detail: unknown }
+  | { type: 'direct'; body: unknown };
+
+/** The constant input a schedule may send instead of the Scheduled Event: `{"action": "sweep", …}`. */
+export const SWEEP_ACTION = 'sweep';
+
+type AnyEvent = Record<string, unknown>;
+
+export function readTrigger(event: unknown, config: Pick<Config, 'killSwitch'>): Trigger {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new ValidationError('event', 'the event must be a JSON object');
+  }
+  const e = event as AnyEvent;
+  if (isHttp(e)) return readHttp(e);
+  if (typeof e['detail-type'] === 'string' && typeof e.source === 'string' && 'detail' in e) {
+    if (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event')
+      return { type: 'schedule', input: {} };
+    if (e.source === config.killSwitch.source && e['detail-type'] === config.killSwitch.detailType) {
+      return { type: 'killSwitch', detail: e.detail };
+    }
+    throw new ValidationError(
+      'detail-type',
+      `unexpected EventBridge event ${String(e.source)} / ${String(e['detail-type'])}`,
+    );
+  }
+  if (e.action === SWEEP_ACTION) return { type: 'schedule', input: e };
+  return { type: 'direct', body: e };
+}
+
+function isHttp(e: AnyEvent): boolean {
+  const context = e.requestContext as AnyEvent | undefined;
+  if (typeof context !== 'object' || context === null) return false;
+  return (e.version === '2.0' && typeof context.http === 'object') || typeof e.httpMethod === 'string';
+}
+
+function readHttp(e: AnyEvent): HttpTrigger {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries((e.headers as Record<string, unknown> | null) ?? {})) {
+    if (typeof value === 'string') headers[name.toLowerCase()] = value;
+  }
+  const rawBody = typeof e.body === 'string' ? e.body : '';
+  return { type: 'http', headers, rawBody, isBase64Encoded: e.isBase64Encoded === true };
+}

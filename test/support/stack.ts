@@ -1,0 +1,109 @@
+// The product's surroundings on loopback: the exchange emulator, a Secrets Manager endpoint holding the
+// exchange keys and the webhook key, and the environment that points the functions at both.
+
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../emulator/index.ts';
+import { type SecretsManagerEndpoint, startSecretsManager } from './secrets-manager.ts';
+
+export interface StackAccount {
+  name: string;
+  uid: string;
+  apiKey: string;
+  /** HMAC secret, or (RSA accounts) the PEM private key. */
+  apiSecret?: string;
+  privateKey?: string;
+}
+
+export interface LocalStack {
+  emulator: Emulator;
+  secrets: SecretsManagerEndpoint;
+  accounts: StackAccount[];
+  webhookSecret: string;
+  passphrase: string;
+  /** Environment for the functions (also usable as process.env of a child process). */
+  env: Record<string, string>;
+  exchangeSecretId: string;
+  webhookSecretId: string;
+  /** Puts the exchange secret back in the documented format for the current accounts. */
+  writeExchangeSecret(): void;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Account names; one account is stored as a single key pair, several as named accounts. */
+  accounts?: string[];
+  /** Names of accounts that use RSA keys instead of HMAC. */
+  rsa?: string[];
+  emulator?: EmulatorOptions;
+  env?: Record<string, string>;
+  secretsPort?: number;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<LocalStack> {
+  const names = options.accounts ?? ['main'];
+  const accounts = names.map((name, i): StackAccount => {
+    const base = { name, uid: String(100_001 + i), apiKey: `key-${name}-${randomBytes(6).toString('hex')}` };
+    if (!options.rsa?.includes(name)) return { ...base, apiSecret: randomBytes(18).toString('hex') };
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    return { ...base, privateKey };
+  });
+  const emulator = await startEmulator({
+    ...options.emulator,
+    accounts: accounts.map((a) => ({ uid: a.uid, apiKey: a.apiKey, ...emulatorKey(a) })),
+  });
+  const secrets = await startSecretsManager({ port: options.secretsPort });
+  const exchangeSecretId = 'bybit-cancel/test/exchange-keys';
+  const webhookSecretId = 'bybit-cancel/test/webhook';
+  const webhookSecret = randomBytes(24).toString('hex');
+  const passphrase = randomBytes(12).toString('hex');
+  secrets.put(webhookSecretId, { webhookSecret, passphrase });
+
+  const stack: LocalStack = {
+    emulator,
+    secrets,
+    accounts,
+    webhookSecret,
+    passphrase,
+    exchangeSecretId,
+    webhookSecretId,
+    env: {
+      BYBIT_SECRET_ID: exchangeSecretId,
+      WEBHOOK_SECRET_ID: webhookSecretId,
+      BYBIT_BASE_URL: emulator.url,
+      BYBIT_REQUEST_TIMEOUT_MS: '1000',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      AWS_REGION: 'ap-southeast-1',
+      AWS_ACCESS_KEY_ID: 'AKIDLOCALSTACK',
+      AWS_SECRET_ACCESS_KEY: 'local-stack-not-a-secret',
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+    writeExchangeSecret() {
+      const pair = (a: StackAccount) =>
+        a.privateKey
+          ? { apiKey: a.apiKey, privateKey: a.privateKey }
+          : { apiKey: a.apiKey, apiSecret: a.apiSecret };
+      const value =
+        accounts.length === 1 && accounts[0]
+          ? pair(accounts[0])
+          : { accounts: Object.fromEntries(accounts.map((a) => [a.name, pair(a)])) };
+      secrets.put(exchangeSecretId, value);
+    },
+    async close() {
+      await Promise.all([emulator.close(), secrets.close()]);
+    },
+  };
+  stack.writeExchangeSecret();
+  return stack;
+}
+
+function emulatorKey(account: StackAccount) {
+  if (!account.privateKey) return { apiSecret: account.apiSecret };
+  return {
+    publicKeyPem: createPublicKey(account.privateKey).export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
