@@ -1,0 +1,74 @@
+// The deployable artifact: `serverless package` into a directory of its own, each function's zip unpacked,
+// and a way to invoke a bundle in a fresh Node process, as Lambda would load it.
+
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const runner = fileURLToPath(new URL('./lambda-runner.ts', import.meta.url));
+
+export interface PackagedService {
+  /** Where `serverless package` wrote the zips and templates. */
+  dir: string;
+  template: Record<string, unknown>;
+  /** Unpacked function directories by function name (`cancel`, `cancelAll`). */
+  functions: Record<string, string>;
+}
+
+/** Packages the service (offline, no AWS account) and unpacks every function zip. */
+export async function packageService(): Promise<PackagedService> {
+  // Unpacked under the repository so that `@aws-sdk/*`, left out of the bundle because the Lambda runtime
+  // provides it, resolves from node_modules the way it resolves from the runtime's own.
+  mkdirSync(join(root, '.esbuild'), { recursive: true });
+  const dir = mkdtempSync(join(root, '.esbuild', 'package-'));
+  const bin = join(root, 'node_modules', '.bin', 'serverless');
+  await run(bin, ['package', '--package', dir], {
+    cwd: root,
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+  });
+  const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  const functions: Record<string, string> = {};
+  for (const name of ['cancel', 'cancelAll']) {
+    const target = join(dir, `${name}-unzipped`);
+    mkdirSync(target);
+    await run('unzip', ['-q', join(dir, `${name}.zip`), '-d', target]);
+    functions[name] = target;
+  }
+  return { dir, template, functions };
+}
+
+export interface RunnerOutcome {
+  result?: unknown;
+  error?: { errorType: string; errorMessage: string };
+  loadedMs: number;
+  answeredMs: number;
+  /** Everything else the process printed (the function's log lines). */
+  logs: string[];
+}
+
+/** Invokes `handler` of a bundle once, in a new Node process with `env`. */
+export async function invokeBundle(
+  moduleFile: string,
+  event: unknown,
+  env: Record<string, string>,
+  remainingMs = 30_000,
+): Promise<RunnerOutcome> {
+  const eventFile = join(mkdtempSync(join(root, '.esbuild', 'event-')), 'event.json');
+  writeFileSync(eventFile, JSON.stringify(event));
+  const { stdout } = await run(
+    process.execPath,
+    [runner, moduleFile, 'handler', eventFile, String(remainingMs)],
+    {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      timeout: remainingMs + 10_000,
+    },
+  );
+  const lines = stdout.trim().split('\n');
+  const last = JSON.parse(lines.pop() ?? '{}');
+  return { ...last, logs: lines };
+}
