@@ -1,9 +1,14 @@
 // Clearing one scope: cancel-all (again while futures answer a full 500), then list what is still open,
-// and repeat for stragglers until the exchange shows none or the deadline nears. Success is decided by
+// and cancel the stragglers until the exchange shows none or the deadline nears. Success is decided by
 // the listing, never by the cancel acknowledgements: Bybit cancels asynchronously and can miss orders.
 
 import type { BybitClient } from './bybit/client.ts';
-import { FUTURES_CANCEL_ALL_CAP, OPEN_ORDERS_PAGE_LIMIT, type OpenOrder } from './bybit/types.ts';
+import {
+  BATCH_LIMIT,
+  FUTURES_CANCEL_ALL_CAP,
+  OPEN_ORDERS_PAGE_LIMIT,
+  type OpenOrder,
+} from './bybit/types.ts';
 import { BybitApiError, DeadlineExceededError } from './errors.ts';
 import { listingOf, type Scope } from './scopes.ts';
 
@@ -46,7 +51,8 @@ export async function clearScope(
     rounds++;
     error = undefined;
     try {
-      await cancelAllOf(client, scope, deadline, cancelled);
+      if (rounds === 1 || !batchable(scope, remaining)) await cancelAllOf(client, scope, deadline, cancelled);
+      else await cancelByBatch(client, scope, remaining, deadline, cancelled);
     } catch (failure) {
       error = failure as Error;
       if (isFinal(failure)) break;
@@ -78,6 +84,27 @@ async function cancelAllOf(
     for (const order of list) cancelled.add(order.orderId);
     if (!futures || list.length < FUTURES_CANCEL_ALL_CAP) return;
   }
+}
+
+/**
+ * Stragglers found by a listing are known by id. Another cancel-all costs one unit of a 10/s (futures) or
+ * 20/s (spot) window, cheaper than a batch at one unit per order; but option allows one cancel-all a
+ * second while its batch costs one unit a request: there, cancel the stragglers by batch.
+ */
+function batchable(scope: Scope, stragglers: OpenOrder[]): boolean {
+  return scope.category === 'option' && stragglers.length > 0 && stragglers.length <= BATCH_LIMIT.option;
+}
+
+async function cancelByBatch(
+  client: BybitClient,
+  scope: Scope,
+  stragglers: OpenOrder[],
+  deadline: number,
+  cancelled: Set<string>,
+): Promise<void> {
+  const request = stragglers.map(({ symbol, orderId }) => ({ symbol, orderId }));
+  const items = await client.cancelBatch({ category: scope.category, request }, { deadline });
+  for (const item of items) if (item.code === 0) cancelled.add(item.orderId);
 }
 
 /** Every open order of a scope, all pages. */

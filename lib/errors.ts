@@ -107,7 +107,8 @@ export class IncompleteCancelError extends Error {
   readonly report: { remaining: number; failedScopes?: string[] } & Record<string, unknown>;
   constructor(report: IncompleteCancelError['report']) {
     const failed = report.failedScopes?.length ? `; failed: ${report.failedScopes.join(', ')}` : '';
-    super(`not everything was cancelled: ${report.remaining} order(s) still open${failed}`);
+    // Scopes that could not be listed add nothing to `remaining`: the count is a floor, the scopes are named.
+    super(`not everything was cancelled: at least ${report.remaining} order(s) still open${failed}`);
     this.name = 'IncompleteCancelError';
     this.report = report;
   }

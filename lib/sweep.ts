@@ -35,6 +35,8 @@ export interface SweepScopeReport {
   alreadyGone: number;
   /** Selected orders the exchange still lists after the sweep (not reached, refused, or survived). */
   remaining: number;
+  /** False when the scope could not be listed to the end: then `remaining` is a floor, not a count. */
+  verified: boolean;
   failed: { orderId: string; code: number; msg: string }[];
   requests: { batch: number; single: number };
   /** Dry run only: what would be cancelled (up to 100). */
@@ -81,7 +83,7 @@ export async function sweepStaleOrders(
   );
   const scopesReport = perAccount.flat();
   const report: SweepReport = {
-    ok: scopesReport.every((s) => !s.error && s.remaining === 0 && s.failed.length === 0),
+    ok: scopesReport.every((s) => s.verified && !s.error && s.remaining === 0 && s.failed.length === 0),
     dryRun: options.dryRun,
     stale: sum(scopesReport.map((s) => s.stale)),
     cancelled: sum(scopesReport.map((s) => s.cancelled + s.alreadyGone)),
@@ -118,6 +120,7 @@ async function sweepScope(
     report.open = open.length;
     report.stale = stale.length;
     if (options.dryRun) {
+      report.verified = true;
       report.wouldCancel = stale.slice(0, 100).map(({ symbol, orderId, orderLinkId, createdTime }) => ({
         symbol,
         orderId,
@@ -126,11 +129,12 @@ async function sweepScope(
       }));
       return report;
     }
-    if (stale.length === 0) return report;
+    if (stale.length === 0) return { ...report, verified: true };
     await cancelSelected(client, scope, stale, report, deadline);
     const selected = new Set(stale.map((o) => o.orderId));
     const after = await openOrdersOf(client, scope, deadline);
     report.remaining = after.filter((o) => selected.has(o.orderId)).length;
+    report.verified = true;
   } catch (error) {
     report.error = describeError(error);
     report.remaining = report.stale - report.cancelled - report.alreadyGone;
@@ -227,6 +231,7 @@ function emptyReport(account: string, scope: string): SweepScopeReport {
     cancelled: 0,
     alreadyGone: 0,
     remaining: 0,
+    verified: false,
     failed: [],
     requests: { batch: 0, single: 0 },
   };

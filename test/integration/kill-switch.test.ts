@@ -1,0 +1,151 @@
+// The kill switch through the real handler and events, against thousands of orders on the emulator.
+
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { IncompleteCancelError } from '../../lib/errors.ts';
+import type { KillSwitchReport } from '../../lib/kill-switch.ts';
+import { lambdaContext, loadEvent, signedHttpEvent } from '../support/events.ts';
+import { linearBook, mixedBook } from '../support/orders.ts';
+import { type LocalStack, startStack } from '../support/stack.ts';
+
+let stack: LocalStack;
+let cancelAll: (event: unknown, context: unknown) => Promise<unknown>;
+
+beforeAll(async () => {
+  stack = await startStack({ accounts: ['main', 'hedge', 'bot'], rsa: ['bot'] });
+  Object.assign(process.env, stack.env);
+  cancelAll = (await import('../../handlers/cancel-all.ts')).handler as typeof cancelAll;
+});
+afterAll(() => stack.close());
+beforeEach(() => stack.emulator.reset());
+
+const key = (name: string) => stack.accounts.find((a) => a.name === name)?.apiKey as string;
+
+/** 1,500 orders over three accounts: every category and kind, and 600 linear USDT orders in one scope of `main`. */
+function seed1500() {
+  stack.emulator.addOrders(key('main'), [...linearBook(600), ...mixedBook(100)]);
+  stack.emulator.addOrders(key('hedge'), mixedBook(400));
+  stack.emulator.addOrders(key('bot'), mixedBook(400));
+  expect(stack.emulator.openOrders()).toHaveLength(1500);
+}
+
+const fail = async (promise: Promise<unknown>) =>
+  (await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as IncompleteCancelError;
+
+describe('kill switch event', () => {
+  it('cancels 1,500 open orders of every kind over 3 accounts and reports zero left', async () => {
+    seed1500();
+    const report = (await cancelAll(
+      loadEvent('kill-switch.json'),
+      lambdaContext(30_000),
+    )) as KillSwitchReport;
+    expect(stack.emulator.openOrders()).toHaveLength(0);
+    expect(report).toMatchObject({
+      ok: true,
+      cancelled: 1500,
+      remaining: 0,
+      failedScopes: [],
+      reason: 'drawdown limit hit',
+    });
+    expect(report.accounts).toEqual(['main', 'hedge', 'bot']);
+    // Every account × every scope of "everything": 2 linear + 2 inverse + 5 spot kinds + option.
+    expect(report.scopes).toHaveLength(30);
+    const mainUsdt = report.scopes.find((s) => s.account === 'main' && s.scope === 'linear settleCoin=USDT');
+    expect(mainUsdt?.cancelled).toBe(620);
+    // The scope with more than 500 orders needed a repeated cancel-all; none ran into the rate limit.
+    const cancelAllCalls = stack.emulator.requests.filter((r) => r.path === '/v5/order/cancel-all');
+    expect(cancelAllCalls.length).toBeGreaterThanOrEqual(31);
+    expect(stack.emulator.requests.filter((r) => r.retCode === 10006)).toHaveLength(0);
+  });
+
+  it('verifies and cancels orders that survive the first cancel', async () => {
+    seed1500();
+    stack.emulator.setSurvivors({ rate: 0.05, seed: 3 });
+    const report = (await cancelAll(
+      loadEvent('kill-switch.json'),
+      lambdaContext(30_000),
+    )) as KillSwitchReport;
+    expect(report.ok).toBe(true);
+    expect(stack.emulator.openOrders()).toHaveLength(0);
+    const listings = stack.emulator.requests.filter((r) => r.path === '/v5/order/realtime');
+    // More listings than scopes: survivors were found and cleared in later rounds.
+    expect(listings.length).toBeGreaterThan(30);
+  });
+
+  it('throws naming the account and scope that cannot be cleared, after clearing the rest', async () => {
+    seed1500();
+    const stuck = stack.emulator
+      .openOrders(key('hedge'), { category: 'inverse' })
+      .find((o) => o.baseCoin === 'BTC');
+    stack.emulator.setSurvivors({ orderIds: [stuck?.orderId as string] });
+    const error = await fail(cancelAll(loadEvent('kill-switch.json'), lambdaContext(5_000)));
+    expect(error.name).toBe('IncompleteCancelError');
+    expect(error.message).toContain('hedge: inverse baseCoin=BTC');
+    expect(error.report).toMatchObject({
+      ok: false,
+      remaining: 1,
+      failedScopes: ['hedge: inverse baseCoin=BTC'],
+    });
+    expect(stack.emulator.openOrders().map((o) => o.orderId)).toEqual([stuck?.orderId]);
+  });
+
+  it('fails when a scope keeps failing at the exchange, and says which', async () => {
+    stack.emulator.addOrders(key('bot'), mixedBook(50));
+    stack.emulator.setFaults({ rate: 1, kinds: ['serverError'], paths: ['/v5/order/realtime'] });
+    const error = await fail(cancelAll(loadEvent('kill-switch.json'), lambdaContext(4_000)));
+    // Cancel-all went through, but nothing could be verified: that is not a success.
+    expect(stack.emulator.openOrders()).toHaveLength(0);
+    expect(error.report.failedScopes).toHaveLength(30);
+    expect(JSON.stringify(error.report)).toContain('10016');
+  });
+
+  it('narrows to the accounts and categories the event names', async () => {
+    seed1500();
+    const report = (await cancelAll(
+      loadEvent('kill-switch-narrowed.json'),
+      lambdaContext(),
+    )) as KillSwitchReport;
+    expect(report.accounts).toEqual(['main']);
+    const left = stack.emulator.openOrders(key('main'));
+    expect(left.every((o) => o.category === 'inverse' || o.category === 'option')).toBe(true);
+    expect(left.length).toBeGreaterThan(0);
+    expect(stack.emulator.openOrders(key('hedge'))).toHaveLength(400);
+  });
+
+  it('clears the accounts it knows and fails for one it does not', async () => {
+    stack.emulator.addOrders(key('main'), mixedBook(20));
+    const event = loadEvent('kill-switch.json');
+    event.detail = { accounts: ['main', 'ghost'] };
+    const error = await fail(cancelAll(event, lambdaContext()));
+    expect(stack.emulator.openOrders(key('main'))).toHaveLength(0);
+    expect(error.report.failedScopes).toEqual(['ghost: *']);
+  });
+});
+
+describe('kill switch over HTTPS (POST /cancel-all without category)', () => {
+  it('answers 200 only when everything is gone', async () => {
+    stack.emulator.addOrders(key('hedge'), mixedBook(30));
+    const event = signedHttpEvent('http-v2-kill-switch.json', { accounts: ['hedge'] }, stack.webhookSecret);
+    const response = (await cancelAll(event, lambdaContext())) as APIGatewayProxyResult;
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ ok: true, cancelled: 30, remaining: 0 });
+  });
+
+  it('answers 502 with the report when something remains', async () => {
+    const [order] = stack.emulator.addOrders(key('main'), [
+      { category: 'spot', symbol: 'BTCUSDT', kind: 'StopOrder' },
+    ]);
+    stack.emulator.setSurvivors({ orderIds: [order?.orderId as string] });
+    const event = signedHttpEvent('http-v2-kill-switch.json', { account: 'main' }, stack.webhookSecret);
+    const response = (await cancelAll(event, lambdaContext(4_000))) as APIGatewayProxyResult;
+    expect(response.statusCode).toBe(502);
+    expect(JSON.parse(response.body)).toMatchObject({
+      error: 'IncompleteCancelError',
+      remaining: 1,
+      failedScopes: ['main: spot orderFilter=StopOrder'],
+    });
+  });
+});

@@ -1,0 +1,48 @@
+// Order books for tests, the local run and benchmarks: every category and every kind the kill switch must reach.
+
+import type { OrderSeed } from '../emulator/index.ts';
+
+const SPOT_KINDS = ['Order', 'tpslOrder', 'StopOrder', 'OcoOrder', 'BidirectionalTpslOrder'] as const;
+const FUTURES_KINDS = ['Order', 'Order', 'Order', 'StopOrder', 'tpslOrder'] as const;
+
+function cycle<T>(items: readonly T[], i: number): T {
+  return items[i % items.length] as T;
+}
+
+/** `count` orders spread over every scope of "everything": linear USDT/USDC, inverse BTC/ETH, all spot kinds, option. */
+export function mixedBook(
+  count: number,
+  options: { linkIdPrefix?: string; createdTime?: number } = {},
+): OrderSeed[] {
+  const makers: ((i: number) => OrderSeed)[] = [
+    (i) => ({
+      category: 'linear',
+      symbol: cycle(['BTCUSDT', 'ETHUSDT', 'SOLUSDT'], i),
+      kind: cycle(FUTURES_KINDS, i),
+    }),
+    (i) => ({ category: 'linear', symbol: cycle(['BTCPERP', 'ETHPERP'], i), kind: cycle(FUTURES_KINDS, i) }),
+    (i) => ({ category: 'inverse', symbol: cycle(['BTCUSD', 'ETHUSD'], i), kind: cycle(FUTURES_KINDS, i) }),
+    (i) => ({ category: 'spot', symbol: cycle(['BTCUSDT', 'ETHUSDT'], i), kind: cycle(SPOT_KINDS, i) }),
+    (i) => ({ category: 'option', symbol: cycle(['BTC-27DEC26-100000-C', 'ETH-27DEC26-4000-P'], i) }),
+  ];
+  return Array.from({ length: count }, (_, i) => ({
+    ...(makers[i % makers.length] as (i: number) => OrderSeed)(Math.floor(i / makers.length)),
+    ...(options.linkIdPrefix ? { orderLinkId: `${options.linkIdPrefix}${i}` } : {}),
+    ...(options.createdTime ? { createdTime: options.createdTime } : {}),
+  }));
+}
+
+/** `count` linear USDT orders of every futures kind across three symbols (one scope for the kill switch). */
+export function linearBook(
+  count: number,
+  options: { linkIdPrefix?: string; createdTime?: number; offset?: number } = {},
+): OrderSeed[] {
+  const offset = options.offset ?? 0;
+  return Array.from({ length: count }, (_, i) => ({
+    category: 'linear',
+    symbol: cycle(['BTCUSDT', 'ETHUSDT', 'SOLUSDT'], i),
+    kind: cycle(FUTURES_KINDS, i),
+    ...(options.linkIdPrefix !== undefined ? { orderLinkId: `${options.linkIdPrefix}${offset + i}` } : {}),
+    ...(options.createdTime ? { createdTime: options.createdTime } : {}),
+  }));
+}
