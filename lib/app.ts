@@ -15,6 +15,8 @@ import { authenticateWebhook } from './webhook-auth.ts';
 export interface App {
   config: Config;
   logger: Logger;
+  /** Writes one raw line to the function's log (CloudWatch Logs): JSON logs and EMF metrics. */
+  write: (line: string) => void;
   secrets: SecretStore;
   exchange: Exchange;
   clock: Clock;
@@ -32,7 +34,8 @@ export interface AppOverrides {
 export function createApp(overrides: AppOverrides = {}): App {
   const config = loadConfig(overrides.env);
   const clock = overrides.clock ?? systemClock;
-  const logger = createLogger({ level: config.logLevel, service: 'bybit-cancel', write: overrides.write });
+  const write = overrides.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const logger = createLogger({ level: config.logLevel, service: 'bybit-cancel', write });
   const secrets = new SecretStore({
     client: overrides.secretsClient,
     ttlMs: config.secretCacheTtlMs,
@@ -51,7 +54,7 @@ export function createApp(overrides: AppOverrides = {}): App {
       sleep: clock.sleep,
     },
   });
-  return { config, logger, secrets, exchange, clock };
+  return { config, logger, write, secrets, exchange, clock };
 }
 
 let shared: App | undefined;

@@ -8,6 +8,7 @@ import type { CancelRequest } from './requests.ts';
 import { type Scope, scopeLabel } from './scopes.ts';
 
 export interface CancelOrderResult extends OrderRef {
+  operation: 'cancel';
   account: string;
   category: string;
   symbol: string;
@@ -25,6 +26,7 @@ export async function cancelOrder(
   return exchange.withAccount(account, async (client, name) => {
     const ref = await client.cancelOrder(params, { deadline });
     return {
+      operation: 'cancel',
       account: name,
       category: params.category,
       symbol: params.symbol,
@@ -35,6 +37,7 @@ export async function cancelOrder(
 }
 
 export interface CancelScopeResult {
+  operation: 'cancelAll';
   account: string;
   scope: string;
   cancelled: number;
@@ -51,7 +54,8 @@ export async function cancelScope(
 ): Promise<CancelScopeResult> {
   return exchange.withAccount(account, async (client, name) => {
     const outcome = await clearScope(client, scope, deadline, clock);
-    const result = {
+    const result: CancelScopeResult = {
+      operation: 'cancelAll',
       account: name,
       scope: scopeLabel(scope),
       cancelled: outcome.cancelled,

@@ -23,6 +23,7 @@ export const defaults = {
   KILL_SWITCH_SOURCE: 'bybit.killswitch',
   KILL_SWITCH_DETAIL_TYPE: 'Kill Switch',
   LOG_LEVEL: 'info',
+  METRICS_NAMESPACE: 'BybitCancel',
 } as const;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -46,6 +47,8 @@ export interface Config {
   sweep: { maxAgeMs: number; linkIdPrefix: string; dryRun: boolean };
   killSwitch: { source: string; detailType: string };
   logLevel: LogLevel;
+  /** CloudWatch namespace of the EMF metrics (serverless.yml adds the stage). */
+  metricsNamespace: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -91,6 +94,7 @@ export function loadConfig(env: Env = process.env): Config {
       detailType: read.string('KILL_SWITCH_DETAIL_TYPE', defaults.KILL_SWITCH_DETAIL_TYPE),
     },
     logLevel: read.oneOf('LOG_LEVEL', defaults.LOG_LEVEL, ['debug', 'info', 'warn', 'error'] as const),
+    metricsNamespace: read.string('METRICS_NAMESPACE', defaults.METRICS_NAMESPACE),
   };
 
   function category(value: string): Category {

@@ -30,6 +30,7 @@ export interface ScopeReport {
 }
 
 export interface KillSwitchReport {
+  operation: 'killSwitch';
   ok: boolean;
   reason?: string;
   accounts: string[];
@@ -87,6 +88,7 @@ export async function killSwitch(
   const scopeReports = reports.flat();
   const failed = scopeReports.filter((r) => r.error || r.remaining > 0);
   const result: KillSwitchReport = {
+    operation: 'killSwitch',
     ok: failed.length === 0,
     reason: request.reason,
     accounts,

@@ -1,10 +1,12 @@
-// The middy middleware every handler uses: one log line per invocation start and end (with the request id
-// and cold start), and the failure logged with its facts before Lambda sees it.
+// The middy middleware every handler uses: the request id and cold start on every log line, one line when an
+// invocation ends or fails (with the failure's facts), and its metrics as one EMF line.
 
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { type App, currentApp } from './app.ts';
 import { describeError } from './log.ts';
+import { emfLine, metricsOf, type Operation } from './metrics.ts';
+import { readTrigger } from './triggers.ts';
 
 export function invocationLog(app: () => App = currentApp): MiddlewareObj<unknown, unknown, Error, Context> {
   let coldStart = true;
@@ -29,4 +31,24 @@ export function invocationLog(app: () => App = currentApp): MiddlewareObj<unknow
       logger.error('invocation failed', { durationMs: clock.now() - started, ...describeError(error) });
     },
   };
+}
+
+function emit(
+  app: App,
+  event: unknown,
+  outcome: { result?: unknown; error?: unknown },
+  durationMs: number,
+): void {
+  const metrics = metricsOf(outcome, durationMs, operationOf(app, event));
+  app.write(emfLine(app.config.metricsNamespace, metrics, app.clock.now()));
+}
+
+/** The operation an event asks for, when no report says it (the work failed before producing one). */
+function operationOf(app: App, event: unknown): Operation {
+  try {
+    const trigger = readTrigger(event, app.config).type;
+    return trigger === 'killSwitch' ? 'killSwitch' : trigger === 'schedule' ? 'sweep' : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -45,6 +45,7 @@ export interface SweepScopeReport {
 }
 
 export interface SweepReport {
+  operation: 'sweep';
   ok: boolean;
   dryRun: boolean;
   stale: number;
@@ -83,6 +84,7 @@ export async function sweepStaleOrders(
   );
   const scopesReport = perAccount.flat();
   const report: SweepReport = {
+    operation: 'sweep',
     ok: scopesReport.every((s) => s.verified && !s.error && s.remaining === 0 && s.failed.length === 0),
     dryRun: options.dryRun,
     stale: sum(scopesReport.map((s) => s.stale)),

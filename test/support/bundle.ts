@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const runner = fileURLToPath(new URL('./lambda-runner.ts', import.meta.url));
+const cache = join(root, 'node_modules', '.cache', 'bybit-cancel');
 
 export interface PackagedService {
   /** Where `serverless package` wrote the zips and templates. */
@@ -22,9 +23,10 @@ export interface PackagedService {
 /** Packages the service (offline, no AWS account) and unpacks every function zip. */
 export async function packageService(): Promise<PackagedService> {
   // Unpacked under the repository so that `@aws-sdk/*`, left out of the bundle because the Lambda runtime
-  // provides it, resolves from node_modules the way it resolves from the runtime's own.
-  mkdirSync(join(root, '.esbuild'), { recursive: true });
-  const dir = mkdtempSync(join(root, '.esbuild', 'package-'));
+  // provides it, resolves from node_modules the way it resolves from the runtime's own. Not under .esbuild/:
+  // serverless-esbuild empties that folder after every package run.
+  mkdirSync(cache, { recursive: true });
+  const dir = mkdtempSync(join(cache, 'package-'));
   const bin = join(root, 'node_modules', '.bin', 'serverless');
   await run(bin, ['package', '--package', dir], {
     cwd: root,
@@ -57,7 +59,8 @@ export async function invokeBundle(
   env: Record<string, string>,
   remainingMs = 30_000,
 ): Promise<RunnerOutcome> {
-  const eventFile = join(mkdtempSync(join(root, '.esbuild', 'event-')), 'event.json');
+  mkdirSync(cache, { recursive: true });
+  const eventFile = join(mkdtempSync(join(cache, 'event-')), 'event.json');
   writeFileSync(eventFile, JSON.stringify(event));
   const { stdout } = await run(
     process.execPath,

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { IncompleteCancelError } from '../../lib/errors.ts';
+import { json } from '../../lib/http.ts';
+import { emfLine, metricsOf } from '../../lib/metrics.ts';
+
+describe('metricsOf', () => {
+  it('reads a kill-switch report', () => {
+    const report = { operation: 'killSwitch', ok: true, cancelled: 1500, remaining: 0 };
+    expect(metricsOf({ result: report }, 420, 'unknown')).toEqual({
+      operation: 'killSwitch',
+      ordersCancelled: 1500,
+      ordersLeftOpen: 0,
+      failed: false,
+      durationMs: 420,
+    });
+  });
+
+  it('counts a failed kill switch and what it left open, from the error it throws', () => {
+    const error = new IncompleteCancelError({
+      operation: 'killSwitch',
+      cancelled: 10,
+      remaining: 3,
+      failedScopes: ['main: option'],
+    });
+    expect(metricsOf({ error }, 5000, 'unknown')).toMatchObject({
+      operation: 'killSwitch',
+      ordersLeftOpen: 3,
+      failed: true,
+    });
+  });
+
+  it('reads the report inside an HTTP answer and treats 5xx as a failure, 4xx as not ours', () => {
+    const ok = json(200, { operation: 'cancel', orderId: 'x' });
+    expect(metricsOf({ result: ok }, 30, 'unknown')).toMatchObject({
+      operation: 'cancel',
+      ordersCancelled: 1,
+      failed: false,
+    });
+    expect(metricsOf({ result: json(400, { error: 'ValidationError' }) }, 1, 'unknown').failed).toBe(false);
+    expect(metricsOf({ result: json(503, { error: 'ExchangeUnavailableError' }) }, 1, 'unknown').failed).toBe(
+      true,
+    );
+  });
+
+  it('falls back to the operation the trigger implies when the work failed before reporting', () => {
+    expect(metricsOf({ error: new Error('secret unreadable') }, 9, 'killSwitch')).toMatchObject({
+      operation: 'killSwitch',
+      failed: true,
+    });
+  });
+});
+
+describe('emfLine', () => {
+  it('declares every metric under the Operation dimension', () => {
+    const line = JSON.parse(
+      emfLine(
+        'BybitCancel/prod',
+        metricsOf({ result: { operation: 'sweep', cancelled: 4, remaining: 1 } }, 10, 'unknown'),
+        1,
+      ),
+    );
+    expect(line._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'BybitCancel/prod',
+      Dimensions: [['Operation']],
+    });
+    expect(line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual([
+      'OrdersCancelled',
+      'OrdersLeftOpen',
+      'Failures',
+      'Duration',
+    ]);
+    expect(line).toMatchObject({
+      Operation: 'sweep',
+      OrdersCancelled: 4,
+      OrdersLeftOpen: 1,
+      Failures: 0,
+      Duration: 10,
+    });
+  });
+});
