@@ -20,6 +20,7 @@ export interface ExchangeOptions {
 
 export class Exchange {
   private readonly clients = new Map<string, { id: string; client: BybitClient }>();
+  private readonly parsed = new WeakMap<object, Map<string, Credentials>>();
   private readonly options: ExchangeOptions;
 
   constructor(options: ExchangeOptions) {
@@ -64,7 +65,14 @@ export class Exchange {
 
   private async accounts({ refresh = false } = {}): Promise<Map<string, Credentials>> {
     const value = await this.options.secrets.getJson(this.options.secretId, { refresh });
-    return parseExchangeSecret(this.options.secretId, value);
+    // The store hands back the same object while it is cached: parse it once, not on every call.
+    if (typeof value !== 'object' || value === null) return parseExchangeSecret(this.options.secretId, value);
+    let accounts = this.parsed.get(value);
+    if (!accounts) {
+      accounts = parseExchangeSecret(this.options.secretId, value);
+      this.parsed.set(value, accounts);
+    }
+    return accounts;
   }
 
   private client(account: string, credentials: Credentials): BybitClient {
@@ -83,6 +91,14 @@ export class Exchange {
   }
 }
 
+const fingerprints = new WeakMap<Credentials, string>();
+
+/** Identifies key material without keeping it readable; memoised per parsed credentials object. */
 function fingerprint(credentials: Credentials): string {
-  return createHash('sha256').update(JSON.stringify(credentials)).digest('hex');
+  let id = fingerprints.get(credentials);
+  if (!id) {
+    id = createHash('sha256').update(JSON.stringify(credentials)).digest('hex');
+    fingerprints.set(credentials, id);
+  }
+  return id;
 }

@@ -13,9 +13,15 @@ export interface InvocationMetrics {
   durationMs: number;
 }
 
-/** The EMF document for one invocation's metrics. */
-export function emfLine(namespace: string, metrics: InvocationMetrics, now: number): string {
+/** The EMF document for one invocation's metrics; `requestId` ties it to the invocation's log lines. */
+export function emfLine(
+  namespace: string,
+  metrics: InvocationMetrics,
+  now: number,
+  requestId?: string,
+): string {
   return JSON.stringify({
+    requestId,
     _aws: {
       Timestamp: now,
       CloudWatchMetrics: [

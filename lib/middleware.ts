@@ -18,17 +18,18 @@ export function invocationLog(app: () => App = currentApp): MiddlewareObj<unknow
       coldStart = false;
       started = clock.now();
     },
-    after: ({ response }) => {
-      const { logger, clock } = app();
+    after: ({ event, context, response }) => {
+      const current = app();
+      const durationMs = current.clock.now() - started;
       const statusCode = (response as { statusCode?: number } | undefined)?.statusCode;
-      logger.info('invocation finished', {
-        durationMs: clock.now() - started,
-        ...(statusCode ? { statusCode } : {}),
-      });
+      current.logger.info('invocation finished', { durationMs, ...(statusCode ? { statusCode } : {}) });
+      emit(current, event, context.awsRequestId, { result: response }, durationMs);
     },
-    onError: ({ error }) => {
-      const { logger, clock } = app();
-      logger.error('invocation failed', { durationMs: clock.now() - started, ...describeError(error) });
+    onError: ({ event, context, error }) => {
+      const current = app();
+      const durationMs = current.clock.now() - started;
+      current.logger.error('invocation failed', { durationMs, ...describeError(error) });
+      emit(current, event, context.awsRequestId, { error }, durationMs);
     },
   };
 }
@@ -36,11 +37,12 @@ export function invocationLog(app: () => App = currentApp): MiddlewareObj<unknow
 function emit(
   app: App,
   event: unknown,
+  requestId: string,
   outcome: { result?: unknown; error?: unknown },
   durationMs: number,
 ): void {
   const metrics = metricsOf(outcome, durationMs, operationOf(app, event));
-  app.write(emfLine(app.config.metricsNamespace, metrics, app.clock.now()));
+  app.write(emfLine(app.config.metricsNamespace, metrics, app.clock.now(), requestId));
 }
 
 /** The operation an event asks for, when no report says it (the work failed before producing one). */

@@ -61,6 +61,27 @@ describe('kill switch event', () => {
     expect(stack.emulator.requests.filter((r) => r.retCode === 10006)).toHaveLength(0);
   });
 
+  it('writes its metrics as one EMF line: cancelled, left open, failures, duration', async () => {
+    stack.emulator.addOrders(key('main'), mixedBook(25));
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stdout.write;
+    try {
+      await cancelAll(loadEvent('kill-switch.json'), lambdaContext());
+    } finally {
+      process.stdout.write = write;
+    }
+    const emf = lines.map((l) => JSON.parse(l)).filter((l) => '_aws' in l);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({
+      Operation: 'killSwitch',
+      OrdersCancelled: 25,
+      OrdersLeftOpen: 0,
+      Failures: 0,
+    });
+    expect(emf[0].Duration).toBeGreaterThan(0);
+  });
+
   it('verifies and cancels orders that survive the first cancel', async () => {
     seed1500();
     stack.emulator.setSurvivors({ rate: 0.05, seed: 3 });
