@@ -242,8 +242,12 @@ export class BybitClient {
     const ticket = request.signed ? await this.acquire(request, deadline) : undefined;
     if (ticket instanceof Error) return { ok: false, error: ticket, transient: false };
     let limits: LimitHeaders = {};
+    // A request that outlives its own timeout is one more failed attempt; only when the deadline cut it
+    // short is the caller out of time (and a scope that still has time must not be given up as if it were).
+    const left = deadline - this.options.now();
+    const cutByDeadline = left <= this.options.requestTimeoutMs;
     try {
-      const timeout = Math.min(this.options.requestTimeoutMs, deadline - this.options.now());
+      const timeout = Math.min(this.options.requestTimeoutMs, left);
       const response = await this.send(request, AbortSignal.timeout(Math.max(1, timeout)));
       limits = readLimitHeaders(response.headers);
       const text = await response.text();
@@ -267,12 +271,13 @@ export class BybitClient {
     } catch (cause) {
       const timedOut =
         cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
-      const detail = timedOut ? 'request timed out' : networkDetail(cause);
+      const detail = timedOut ? `no answer within ${this.options.requestTimeoutMs} ms` : networkDetail(cause);
       return {
         ok: false,
-        error: timedOut
-          ? new DeadlineExceededError(endpoint, { cause })
-          : new ExchangeUnavailableError(endpoint, attempt, detail, { cause }),
+        error:
+          timedOut && cutByDeadline
+            ? new DeadlineExceededError(endpoint, { cause })
+            : new ExchangeUnavailableError(endpoint, attempt, detail, { cause }),
         transient: true,
       };
     } finally {
