@@ -1,0 +1,28 @@
+// Runs one measurement in a process of its own and sends its result to the parent over IPC. Each
+// measurement configures the handlers through process.env before importing them, so each needs a fresh
+// module graph; and nothing one leaves behind (sockets, timers, heap) weighs on the next.
+//
+//   node scripts/bench/child.ts <kill-switch | sweep | cold-start | warm>
+
+import type { MeasurementName } from './plan.ts';
+
+const measurements: Record<MeasurementName, () => Promise<unknown>> = {
+  'kill-switch': async () => (await import('./kill-switch.ts')).measureKillSwitch(),
+  sweep: async () => (await import('./sweep.ts')).measureSweep(),
+  'cold-start': async () => (await import('./cold-start.ts')).measureColdStart(),
+  warm: async () => (await import('./warm.ts')).measureWarm(),
+};
+
+const name = process.argv[2] as MeasurementName;
+const measure = measurements[name];
+if (!measure || !process.send) {
+  process.stderr.write(`usage (with an IPC channel): child.ts <${Object.keys(measurements).join(' | ')}>\n`);
+  process.exit(2);
+}
+const send = process.send.bind(process);
+try {
+  const result = await measure();
+  send({ result }, () => process.exit(0));
+} catch (error) {
+  send({ error: `${(error as Error).name}: ${(error as Error).message}` }, () => process.exit(1));
+}

@@ -1,0 +1,136 @@
+// The parent side of stack-process.ts: starts the local stack in a child process and calls into it.
+
+import { type ChildProcess, fork } from 'node:child_process';
+import type { OrderSeed, RateLimits } from '../../test/emulator/index.ts';
+import type { StackAccount, StackOptions } from '../../test/support/stack.ts';
+
+export type StackCall =
+  | 'addAccount'
+  | 'addOrders'
+  | 'openCount'
+  | 'setLatency'
+  | 'setRateLimits'
+  | 'reset'
+  | 'resetRequests'
+  | 'requestStats';
+
+export interface RequestStats {
+  total: number;
+  byPath: Record<string, number>;
+  /** Answers per retCode (`http 0` when no answer was sent). */
+  byRetCode: Record<string, number>;
+  /** Orders carried by batch requests. */
+  batchItems: number;
+}
+
+export interface RemoteStack {
+  /** Environment for the functions: emulator URL, Secrets Manager endpoint, secret ids. */
+  env: Record<string, string>;
+  accounts: StackAccount[];
+  addAccount(account: { uid: string; apiKey: string; apiSecret: string }): Promise<void>;
+  /** Seeds orders; returns their order ids. */
+  addOrders(apiKey: string, seeds: OrderSeed[]): Promise<string[]>;
+  openCount(apiKey?: string): Promise<number>;
+  setLatency(ms: number): Promise<void>;
+  setRateLimits(limits: RateLimits | undefined): Promise<void>;
+  /** Empties the book, request log and rate-limit windows; settings return to the start options. */
+  reset(): Promise<void>;
+  resetRequests(): Promise<void>;
+  requestStats(apiKey?: string): Promise<RequestStats>;
+  close(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 20_000;
+const CALL_TIMEOUT_MS = 30_000;
+const EXIT_TIMEOUT_MS = 5_000;
+
+/** Starts test/support/stack.ts's stack in a fresh Node process (this one's binary). */
+export async function startRemoteStack(options: StackOptions = {}): Promise<RemoteStack> {
+  const child = fork(new URL('./stack-process.ts', import.meta.url), [], {
+    env: { ...process.env, BENCH_STACK_OPTIONS: JSON.stringify(options) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  const ready = new Promise<{ env: Record<string, string>; accounts: StackAccount[] }>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error('the stack process did not start in time')),
+      READY_TIMEOUT_MS,
+    );
+    child.on('message', (message: { id: number; ready?: never; result?: unknown; error?: string }) => {
+      if (message.ready) {
+        clearTimeout(timer);
+        resolve(message.ready);
+        return;
+      }
+      const waiter = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.error !== undefined) waiter?.reject(new Error(`stack: ${message.error}`));
+      else waiter?.resolve(message.result);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const error = new Error(`the stack process exited (code ${code})`);
+      reject(error);
+      for (const waiter of pending.values()) waiter.reject(error);
+      pending.clear();
+    });
+  });
+  let started: Awaited<typeof ready>;
+  try {
+    started = await ready;
+  } catch (error) {
+    stop(child);
+    throw error;
+  }
+
+  const call = <T>(name: StackCall, ...args: unknown[]): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`stack call ${name} timed out`));
+      }, CALL_TIMEOUT_MS);
+      pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      child.send({ id, call: name, args });
+    });
+
+  return {
+    env: started.env,
+    accounts: started.accounts,
+    addAccount: (account) => call('addAccount', account),
+    addOrders: (apiKey, seeds) => call('addOrders', apiKey, seeds),
+    openCount: (apiKey) => call('openCount', apiKey),
+    setLatency: (ms) => call('setLatency', ms),
+    setRateLimits: (limits) => call('setRateLimits', limits),
+    reset: () => call('reset'),
+    resetRequests: () => call('resetRequests'),
+    requestStats: (apiKey) => call('requestStats', apiKey),
+    close: () => stop(child),
+  };
+}
+
+/** Disconnecting asks the child to close its servers and exit; a child that does not is killed by its pid. */
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, EXIT_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (child.connected) child.disconnect();
+    else child.kill('SIGTERM');
+  });
+}

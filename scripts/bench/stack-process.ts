@@ -1,0 +1,58 @@
+// The local stack (exchange emulator + Secrets Manager endpoint) in a process of its own, so that the
+// emulator's CPU does not count against the function being measured. Driven by remote-stack.ts over IPC:
+// it starts with BENCH_STACK_OPTIONS (StackOptions as JSON), sends `ready` with the functions' environment,
+// answers one message per call, and stops when the parent disconnects.
+
+import type { OrderSeed, RateLimits } from '../../test/emulator/index.ts';
+import { startStack } from '../../test/support/stack.ts';
+import type { StackCall } from './remote-stack.ts';
+
+if (!process.send) throw new Error('stack-process must be started with an IPC channel (fork)');
+const send = process.send.bind(process);
+
+const stack = await startStack(JSON.parse(process.env.BENCH_STACK_OPTIONS ?? '{}'));
+const { emulator } = stack;
+
+/** What the parent can ask; answers are plain JSON (no live emulator objects cross the channel). */
+const calls = {
+  addAccount: (account: { uid: string; apiKey: string; apiSecret: string }) => emulator.addAccount(account),
+  addOrders: (apiKey: string, seeds: OrderSeed[]) => emulator.addOrders(apiKey, seeds).map((o) => o.orderId),
+  openCount: (apiKey?: string) => emulator.openOrders(apiKey).length,
+  setLatency: (ms: number) => emulator.setLatency(ms),
+  setRateLimits: (limits: RateLimits | undefined) => emulator.setRateLimits(limits),
+  reset: () => emulator.reset(),
+  resetRequests: () => emulator.resetRequests(),
+  /** Requests of one key since the last reset: count per path, and answers per retCode. */
+  requestStats: (apiKey?: string) => {
+    const byPath: Record<string, number> = {};
+    const byRetCode: Record<string, number> = {};
+    let items = 0;
+    const mine = emulator.requests.filter((r) => apiKey === undefined || r.apiKey === apiKey);
+    for (const r of mine) {
+      byPath[r.path] = (byPath[r.path] ?? 0) + 1;
+      const code = String(r.retCode ?? `http ${r.httpStatus}`);
+      byRetCode[code] = (byRetCode[code] ?? 0) + 1;
+      items += r.batchSize ?? 0;
+    }
+    return { total: mine.length, byPath, byRetCode, batchItems: items };
+  },
+} satisfies Record<StackCall, (...args: never[]) => unknown>;
+
+process.on('message', (message: { id: number; call: StackCall; args: unknown[] }) => {
+  const { id, call, args } = message;
+  try {
+    // JSON turns an `undefined` argument into null: put it back.
+    const given = args.map((a) => (a === null ? undefined : a));
+    const result = (calls[call] as (...a: unknown[]) => unknown)(...given);
+    send({ id, result: result ?? null });
+  } catch (error) {
+    send({ id, error: (error as Error).message });
+  }
+});
+process.on('disconnect', () => {
+  stack.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});
+send({ id: 0, ready: { env: stack.env, accounts: stack.accounts } });

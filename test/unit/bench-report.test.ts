@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { ms, renderReport, verdict } from '../../scripts/bench/report.ts';
+import { markdownTable } from '../../scripts/bench/table.ts';
+
+describe('verdict', () => {
+  it('says met when an upper limit holds, including equality', () => {
+    expect(verdict(1.3, 1.3, 'atMost')).toBe('met');
+  });
+
+  it('says by how much an upper limit is missed', () => {
+    expect(verdict(0.82, 0.5, 'atMost')).toBe('missed by 0.32× (0.82× > 0.50×)');
+  });
+
+  it('says by how much a lower limit is missed, in the unit given', () => {
+    expect(verdict(3.5, 5, 'atLeast')).toBe('missed by 1.50× (3.50× < 5.00×)');
+    expect(verdict(180, 150, 'atMost', ' KiB')).toBe('missed by 30.0 KiB (180.0 KiB > 150.0 KiB)');
+  });
+});
+
+describe('ms', () => {
+  it('picks a unit a reader takes in at a glance', () => {
+    expect([0.77, 173.4, 1584, 51_470].map(ms)).toEqual(['0.8 ms', '173 ms', '1.58 s', '51.5 s']);
+  });
+});
+
+describe('markdownTable', () => {
+  it('pads columns, right-aligns where asked and escapes pipes', () => {
+    const table = markdownTable(
+      ['name', 'n'],
+      [
+        ['a|b', '1'],
+        ['c', '22'],
+      ],
+      ['left', 'right'],
+    );
+    expect(table.split('\n')).toEqual([
+      '| name |   n |',
+      '| ---- | --: |',
+      '| a\\|b |   1 |',
+      '| c    |  22 |',
+    ]);
+  });
+
+  it('refuses a row with the wrong number of cells', () => {
+    expect(() => markdownTable(['a', 'b'], [['only one']])).toThrow(/1 cells, the header 2/);
+  });
+});
+
+describe('renderReport', () => {
+  it('marks a measurement that failed as not measured instead of leaving it out', () => {
+    const report = renderReport(
+      { warm: { error: 'stopped after 60.0 s' } },
+      { totalMs: 1000, node: '22.0.0', cpus: 2, cpuModel: 'test CPU', date: '2026-01-01' },
+    );
+    expect(report).toContain('## Benchmarks');
+    expect(report).toMatch(/\| Warm overhead +\|.*not measured: stopped after 60\.0 s/);
+    expect(report).toMatch(/\| Kill-switch latency +\|.*not measured: not run/);
+  });
+});
