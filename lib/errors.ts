@@ -105,10 +105,20 @@ export class DeadlineExceededError extends Error {
 /** A cancel-all or kill switch finished with orders still open or scopes failed. Carries the full report. */
 export class IncompleteCancelError extends Error {
   readonly report: { remaining: number; failedScopes?: string[] } & Record<string, unknown>;
-  constructor(report: IncompleteCancelError['report']) {
+  /**
+   * `reasons` (why scopes failed, e.g. `ghost: *: no account "ghost" in the secret`) go into the message,
+   * because an asynchronous invocation's failure shows only the error type and message.
+   */
+  constructor(report: IncompleteCancelError['report'], reasons: string[] = []) {
     const failed = report.failedScopes?.length ? `; failed: ${report.failedScopes.join(', ')}` : '';
+    const why = reasons.length ? `; reasons: ${reasons.join('; ')}` : '';
     // Scopes that could not be listed add nothing to `remaining`: the count is a floor, the scopes are named.
-    super(`not everything was cancelled: at least ${report.remaining} order(s) still open${failed}`);
+    super(
+      `not everything was cancelled: at least ${report.remaining} order(s) still open${failed}${why}`.slice(
+        0,
+        2000,
+      ),
+    );
     this.name = 'IncompleteCancelError';
     this.report = report;
   }

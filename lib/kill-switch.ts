@@ -98,7 +98,12 @@ export async function killSwitch(
     durationMs: clock.now() - started,
     scopes: scopeReports,
   };
-  if (!result.ok) throw new IncompleteCancelError({ ...result });
+  if (!result.ok) {
+    const reasons = failed
+      .filter((r) => r.error)
+      .map((r) => `${r.account}: ${r.scope}: ${r.error?.errorMessage}`);
+    throw new IncompleteCancelError({ ...result }, reasons);
+  }
   return result;
 }
 

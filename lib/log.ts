@@ -75,7 +75,10 @@ export function describeError(error: unknown): Fields {
   return facts;
 }
 
+/** Names that match SENSITIVE but hold a reference, not a secret: the operator needs them to act. */
+const REFERENCES = new Set(['secretId']);
+
 function redact(key: string, value: unknown): unknown {
-  if (key && SENSITIVE.test(key) && typeof value !== 'object') return '[redacted]';
+  if (key && SENSITIVE.test(key) && !REFERENCES.has(key) && typeof value !== 'object') return '[redacted]';
   return value;
 }

@@ -94,10 +94,19 @@ export async function sweepStaleOrders(
     durationMs: clock.now() - started,
   };
   if (!report.ok) {
-    const failedScopes = scopesReport
-      .filter((s) => s.error || s.remaining > 0)
-      .map((s) => `${s.account}: ${s.scope}`);
-    throw new IncompleteCancelError({ ...report, failedScopes });
+    const failed = scopesReport.filter(
+      (s) => !s.verified || s.error || s.remaining > 0 || s.failed.length > 0,
+    );
+    const reasons = failed.map((s) => {
+      const refused = s.failed[0]
+        ? `${s.failed.length} refused (first: ${s.failed[0].code} ${s.failed[0].msg})`
+        : '';
+      return `${s.account}: ${s.scope}: ${s.error?.errorMessage ?? (refused || 'orders still open')}`;
+    });
+    throw new IncompleteCancelError(
+      { ...report, failedScopes: failed.map((s) => `${s.account}: ${s.scope}`) },
+      reasons,
+    );
   }
   return report;
 }

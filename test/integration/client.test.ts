@@ -258,7 +258,8 @@ describe('under 30% faults', () => {
     expect(outcomes.filter((o) => !o.ok && !o.typed)).toEqual([]);
     // Allow a few ms for the event loop between the deadline and the rejection being observed.
     expect(Math.max(...outcomes.map((o) => o.late))).toBeLessThan(50);
-    expect(outcomes.filter((o) => o.ok).length).toBeGreaterThan(100);
+    // Work did happen (most calls succeed despite the faults); the exact share depends on timing.
+    expect(outcomes.filter((o) => o.ok).length).toBeGreaterThan(orders.length / 2);
     expect(emulator.requests.filter((r) => r.fault).length).toBeGreaterThan(20);
   });
 });

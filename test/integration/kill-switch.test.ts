@@ -143,6 +143,8 @@ describe('kill switch event', () => {
     const error = await fail(cancelAll(event, lambdaContext()));
     expect(stack.emulator.openOrders(key('main'))).toHaveLength(0);
     expect(error.report.failedScopes).toEqual(['ghost: *']);
+    // An asynchronous invocation shows only the message: it says why.
+    expect(error.message).toContain('ghost: *: no account "ghost" in the secret');
   });
 });
 
