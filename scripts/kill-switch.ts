@@ -1,0 +1,290 @@
+// `npm run kill-switch -- --stage <stage>`: fires the kill switch.
+// - A deployed stage: puts the kill-switch event on the default EventBridge bus (PutEvents), then checks that
+//   a rule of the stack routes it to the cancelAll function. The function runs asynchronously.
+// - `--stage local`: invokes the running local stack's cancelAll function with the same event and prints what
+//   it cancelled; the exit code is 0 only when nothing is left open.
+
+import { hostname, userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import { defaults as configDefaults } from '../lib/config.ts';
+import { ValidationError } from '../lib/errors.ts';
+import { parseKillSwitchDetail } from '../lib/requests.ts';
+import { eventBridgeEvent, invokeFunction } from './local/invoke.ts';
+import { defaultRegion, serviceName } from './local/service.ts';
+import { DEFAULT_STATE_FILE, LOCAL_STAGE, runningState } from './local/state.ts';
+
+const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]… [--reason <text>] [--region <region>]
+  --stage        the stage you deployed (npx serverless deploy --stage …), or "local" for the stack npm start runs
+  --account      only this account of the exchange secret (repeat for several; default: every account)
+  --reason       recorded in the event and the function's logs (default: who fired it, from where)
+  --region       the region you deployed to (default: serverless.yml's, ${defaultRegion()})
+  --source       the event source, if you changed KILL_SWITCH_SOURCE (default ${configDefaults.KILL_SWITCH_SOURCE})
+  --detail-type  the detail-type, if you changed KILL_SWITCH_DETAIL_TYPE (default "${configDefaults.KILL_SWITCH_DETAIL_TYPE}")
+  --state        the local stack's state file (default .local/stack.json; --stage local only)
+exit status: 0 done (local: nothing left open), 1 failed or not everything cancelled, 2 wrong arguments`;
+
+const STAGE = /^[a-zA-Z0-9-]{1,32}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const INVOKE_TIMEOUT_MS = 90_000;
+
+class UsageError extends Error {}
+/** The kill switch ran or was sent, but it did not do everything: exit 1. */
+class NotDoneError extends Error {}
+
+interface Options {
+  stage: string;
+  detail: { accounts?: string[]; reason: string };
+  region?: string;
+  source: string;
+  detailType: string;
+  state: string;
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  if (options.stage === LOCAL_STAGE) await fireLocal(options);
+  else await fireDeployed(options);
+}
+
+async function fireLocal(options: Options): Promise<void> {
+  if (options.region)
+    throw new UsageError('--region is for a deployed stage; the local stack runs on this machine');
+  const state = runningState(options.state);
+  if (state instanceof Error) throw new NotDoneError(state.message);
+  const fn = state.functions.cancelAll;
+  process.stdout.write(`Kill switch on the local stack: invoking ${fn} with the kill-switch event\n`);
+  process.stdout.write(`  detail ${JSON.stringify(options.detail)}\n`);
+  const event = eventBridgeEvent(options.source, options.detailType, options.detail, defaultRegion());
+  const invocation = await invokeFunction(state.lambdaUrl, fn, event, INVOKE_TIMEOUT_MS);
+  if (!invocation.ok) {
+    // The function throws when anything is left open or a scope failed: its message names them.
+    throw new NotDoneError(`the kill switch did not clear everything: ${invocation.errorMessage}`);
+  }
+  const result = invocation.result as unknown as KillSwitchResult;
+  printScopes(result.scopes ?? []);
+  const accounts = result.accounts?.length ?? 0;
+  if (result.ok !== true || result.remaining !== 0) {
+    throw new NotDoneError(
+      `${result.remaining} order(s) still open; failed: ${result.failedScopes?.join(', ')}`,
+    );
+  }
+  process.stdout.write(
+    `✔ Cancelled ${result.cancelled} order(s) in ${accounts} account(s); nothing is left open (checked by listing). ${result.durationMs} ms.\n`,
+  );
+}
+
+interface KillSwitchResult {
+  ok?: boolean;
+  cancelled?: number;
+  remaining?: number;
+  accounts?: string[];
+  failedScopes?: string[];
+  durationMs?: number;
+  scopes?: {
+    account: string;
+    scope: string;
+    cancelled: number;
+    remaining: number;
+    error?: { errorMessage?: string };
+  }[];
+}
+
+function printScopes(scopes: NonNullable<KillSwitchResult['scopes']>) {
+  const shown = scopes.filter((s) => s.cancelled > 0 || s.remaining > 0 || s.error);
+  const width = Math.max(7, ...shown.map((s) => s.account.length));
+  const scopeWidth = Math.max(5, ...shown.map((s) => s.scope.length));
+  process.stdout.write(
+    `  ${'account'.padEnd(width)}  ${'scope'.padEnd(scopeWidth)}${'cancelled'.padStart(11)}${'remaining'.padStart(11)}\n`,
+  );
+  for (const s of shown) {
+    const error = s.error?.errorMessage ? `  ${s.error.errorMessage}` : '';
+    process.stdout.write(
+      `  ${s.account.padEnd(width)}  ${s.scope.padEnd(scopeWidth)}${String(s.cancelled).padStart(11)}${String(s.remaining).padStart(11)}${error}\n`,
+    );
+  }
+  if (shown.length < scopes.length) {
+    process.stdout.write(`  (${scopes.length - shown.length} more scope(s) had no open orders)\n`);
+  }
+}
+
+async function fireDeployed(options: Options): Promise<void> {
+  const { EventBridgeClient, ListRulesCommand, PutEventsCommand } = await import(
+    '@aws-sdk/client-eventbridge'
+  );
+  const region = options.region ?? defaultRegion();
+  const fn = `${serviceName()}-${options.stage}-cancelAll`;
+  const client = new EventBridgeClient({
+    region,
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000 },
+  });
+  process.stdout.write(
+    `Kill switch for stage ${options.stage} in ${region}${options.region ? '' : " (serverless.yml's default; pass --region if you deployed elsewhere)"}\n`,
+  );
+  process.stdout.write(
+    `  putting the event on the default bus: source ${options.source}, detail-type "${options.detailType}", detail ${JSON.stringify(options.detail)}\n`,
+  );
+  let sent: PutEventsCommandOutput;
+  try {
+    sent = await client.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: 'default',
+            Source: options.source,
+            DetailType: options.detailType,
+            Detail: JSON.stringify(options.detail),
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    throw new NotDoneError(`EventBridge did not take the event: ${describe(error)}`);
+  }
+  const entry = sent.Entries?.[0];
+  if (!entry?.EventId || (sent.FailedEntryCount ?? 0) > 0) {
+    throw new NotDoneError(
+      `EventBridge refused the event: ${entry?.ErrorCode ?? 'no entry id'} ${entry?.ErrorMessage ?? ''}`.trim(),
+    );
+  }
+  process.stdout.write(`✔ EventBridge accepted the event: entry id ${entry.EventId}\n`);
+
+  // An accepted event reaches nothing when no rule matches it (wrong region or stage, changed source).
+  let rules: { Name?: string; State?: string; EventPattern?: string }[];
+  try {
+    rules =
+      (await client.send(new ListRulesCommand({ NamePrefix: `${fn}-rule`, EventBusName: 'default' })))
+        .Rules ?? [];
+  } catch (error) {
+    process.stdout.write(
+      `? Could not check which rule routes it (${describe(error)}); the event was sent.\n`,
+    );
+    printNextSteps(options.stage, region);
+    return;
+  }
+  const rule = rules.find((r) => matches(r.EventPattern, options.source, options.detailType));
+  if (rule?.State !== 'ENABLED') {
+    printNextSteps(options.stage, region);
+    throw new NotDoneError(
+      rule
+        ? `rule ${rule.Name} matches but is ${rule.State}: nothing will run`
+        : `no rule of ${fn} in ${region} matches this event: nothing will run. Check --stage and --region (and --source/--detail-type if you changed them).`,
+    );
+  }
+  process.stdout.write(`✔ Rule ${rule.Name} (ENABLED) sends it to ${fn}\n`);
+  printNextSteps(options.stage, region);
+}
+
+function printNextSteps(stage: string, region: string) {
+  process.stdout.write(
+    [
+      'The function runs asynchronously (Lambda retries a failed run twice). To see what it cancelled and whether anything is left:',
+      `  npx serverless logs -f cancelAll --stage ${stage} --region ${region} --startTime 10m`,
+      `A run that failed (orders left open, a scope that failed) ends in the SQS queue ${serviceName()}-${stage}-failures.`,
+      '',
+    ].join('\n'),
+  );
+}
+
+function matches(pattern: string | undefined, source: string, detailType: string): boolean {
+  try {
+    const parsed = JSON.parse(pattern ?? '{}') as { source?: unknown; 'detail-type'?: unknown };
+    const has = (list: unknown, value: string) => Array.isArray(list) && list.includes(value);
+    return has(parsed.source, source) && has(parsed['detail-type'], detailType);
+  } catch {
+    return false;
+  }
+}
+
+/** An AWS error as a person can act on it, never more than its name and message. */
+function describe(error: unknown): string {
+  const { name, message } = error as Error;
+  if (name === 'CredentialsProviderError') {
+    return 'no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run aws sso login)';
+  }
+  return `${name}: ${message}`;
+}
+
+function readOptions(): Options {
+  let values: Record<string, string | string[] | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        stage: { type: 'string' },
+        account: { type: 'string', multiple: true },
+        reason: { type: 'string' },
+        region: { type: 'string' },
+        source: { type: 'string' },
+        'detail-type': { type: 'string' },
+        state: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const stage = values.stage as string | undefined;
+  if (stage === undefined) throw new UsageError('--stage is required (the stage you deployed, or local)');
+  if (!STAGE.test(stage)) throw new UsageError(`--stage "${stage}" is not a stage name (letters, digits, -)`);
+  const region = values.region as string | undefined;
+  if (region !== undefined && !REGION.test(region)) {
+    throw new UsageError(`--region "${region}" is not an AWS region, e.g. ap-southeast-1`);
+  }
+  const accounts = (values.account as string[] | undefined)
+    ?.flatMap((a) => a.split(','))
+    .map((a) => a.trim());
+  const detail = {
+    ...(accounts ? { accounts } : {}),
+    reason: (values.reason as string | undefined) ?? whoAmI(),
+  };
+  try {
+    // The function's own validation: what it would refuse is refused here, before anything is sent.
+    parseKillSwitchDetail(detail);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const flag = error.field.startsWith('account') ? '--account' : `--${error.field}`;
+    throw new UsageError(`${flag}: ${error.message}`);
+  }
+  for (const name of ['source', 'detail-type'] as const) {
+    const value = values[name];
+    if (value !== undefined && (typeof value !== 'string' || value.trim() === '' || value.length > 256)) {
+      throw new UsageError(`--${name} must be a non-empty text of at most 256 characters`);
+    }
+  }
+  return {
+    stage,
+    detail,
+    region,
+    source: (values.source as string | undefined) ?? configDefaults.KILL_SWITCH_SOURCE,
+    detailType: (values['detail-type'] as string | undefined) ?? configDefaults.KILL_SWITCH_DETAIL_TYPE,
+    state: (values.state as string | undefined) ?? DEFAULT_STATE_FILE,
+  };
+}
+
+function whoAmI(): string {
+  let user = 'someone';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No user entry (some containers): the host still says where it came from.
+  }
+  return `npm run kill-switch by ${user}@${hostname()}`;
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`npm run kill-switch: ${error.message}\n\n${USAGE}\n`);
+    process.exitCode = 2;
+  } else if (error instanceof NotDoneError) {
+    process.stderr.write(`✘ ${error.message}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stderr.write(`npm run kill-switch failed: ${(error as Error).stack ?? error}\n`);
+    process.exitCode = 1;
+  }
+});

@@ -1,0 +1,340 @@
+// The two commands for people, run as child processes the way `npm run sign` and `npm run kill-switch` run
+// them: what `sign` prints verifies with the functions' own check; `kill-switch` refuses bad arguments, puts
+// the right event on EventBridge (a wire-level endpoint on loopback, reached by the real AWS SDK client), and
+// fires the local stack's kill switch through serverless-offline's Lambda endpoint.
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticateWebhook } from '../../lib/webhook-auth.ts';
+import {
+  childEnv,
+  freePortArgs,
+  killRecordedOffline,
+  ROOT,
+  type Running,
+  runScript,
+  startScript,
+} from '../support/local-run.ts';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'bybit-cancel-scripts-'));
+const noStack = join(dir, 'none.json');
+const TIMEOUT_MS = 30_000;
+const KEY = 'demo-webhook-key-0123456789';
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The header values and the curl command `npm run sign` printed. */
+function signed(stdout: string) {
+  const header = (name: string) => new RegExp(`^${name}: (\\S+)$`, 'm').exec(stdout)?.[1];
+  const curl = stdout.split('\n').find((line) => line.startsWith('curl ')) ?? '';
+  return { timestamp: header('x-timestamp'), signature: header('x-signature'), curl };
+}
+
+describe('npm run sign', () => {
+  it('prints headers that authenticate the body with the webhook key', async () => {
+    const body = '{"category": "linear", "symbol": "BTCUSDT", "orderLinkId": "tv-btc-long-1"}';
+    const result = await runScript(
+      'sign',
+      [body, '--secret', KEY, '--timestamp', '1767225600000'],
+      TIMEOUT_MS,
+    );
+
+    expect(result.code).toBe(0);
+    const { timestamp, signature, curl } = signed(result.stdout);
+    expect(timestamp).toBe('1767225600000');
+    const headers = { 'x-timestamp': timestamp, 'x-signature': signature };
+    const options = { maxSkewMs: 300_000, passphraseMode: false, now: () => 1767225600000 + 299_000 };
+    expect(authenticateWebhook(headers, Buffer.from(body), { webhookSecret: KEY }, options)).toBe(
+      'signature',
+    );
+    // A different key, or the same body re-serialised, does not verify.
+    expect(() =>
+      authenticateWebhook(headers, Buffer.from(body), { webhookSecret: `${KEY}x` }, options),
+    ).toThrow('x-signature does not match');
+    expect(() =>
+      authenticateWebhook(
+        headers,
+        Buffer.from(JSON.stringify(JSON.parse(body))),
+        { webhookSecret: KEY },
+        options,
+      ),
+    ).toThrow('x-signature does not match');
+    expect(curl).toContain("'https://<api-id>.execute-api.<region>.amazonaws.com/cancel'");
+    expect(curl).toContain(`-H 'x-signature: ${signature}'`);
+  });
+
+  it('reads the key from WEBHOOK_SECRET and the body from stdin, and quotes it for the shell byte for byte', async () => {
+    const body = '{"reason": "it\'s $HOME `x`", "category": "spot", "symbol": "btcusdt"}';
+    const env = childEnv({ WEBHOOK_SECRET: KEY });
+    const result = await runScript('sign', ['-', '--url', 'https://example.test/'], TIMEOUT_MS, env, body);
+
+    expect(result.code).toBe(0);
+    const { timestamp, signature, curl } = signed(result.stdout);
+    const headers = { 'x-timestamp': timestamp, 'x-signature': signature };
+    const options = { maxSkewMs: 300_000, passphraseMode: false };
+    expect(authenticateWebhook(headers, Buffer.from(body), { webhookSecret: KEY }, options)).toBe(
+      'signature',
+    );
+    expect(curl).toContain("'https://example.test/cancel-all'");
+    // What the shell makes of the printed --data-raw argument is the signed body itself.
+    const quoted = curl.slice(curl.indexOf('--data-raw ') + '--data-raw '.length);
+    const shell = await run('bash', ['-c', `printf '%s' ${quoted}`], { timeout: TIMEOUT_MS });
+    expect(shell.stdout).toBe(body);
+    // The body is checked with the functions' own validation: this one would be refused.
+    expect(result.stdout).toContain(
+      'Note: the function will refuse this body with 400: symbol is not a valid symbol (symbols are uppercase',
+    );
+  });
+
+  it.each([
+    ['no key anywhere', ['{"category":"spot"}', '--state', noStack], 'no webhook key: set WEBHOOK_SECRET'],
+    ['a body that is not JSON', ['{category:spot}', '--secret', KEY], 'the body is not valid JSON'],
+    ['a key too short to be one', ['{"category":"spot"}', '--secret', 'short'], 'at least 16 characters'],
+    ['no body', ['--secret', KEY], 'give exactly one body'],
+    ['an unknown route', ['{"category":"spot"}', '--secret', KEY, '--path', '/x'], '--path must be one of'],
+  ])('refuses %s with exit status 2', async (_, args, message) => {
+    const result = await runScript('sign', args, TIMEOUT_MS, childEnv({ WEBHOOK_SECRET: undefined }));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('npm run kill-switch: arguments', () => {
+  it.each([
+    ['no stage', [], '--stage is required'],
+    ['a stage that is not a name', ['--stage', 'prod/eu'], 'is not a stage name'],
+    ['a region that is not one', ['--stage', 'prod', '--region', 'moon'], 'is not an AWS region'],
+    ['an account that is not a name', ['--stage', 'prod', '--account', 'a b'], '--account: account must be'],
+    [
+      'a reason over 500 characters',
+      ['--stage', 'prod', '--reason', 'x'.repeat(501)],
+      '--reason: reason must be',
+    ],
+    [
+      '--region for the local stack',
+      ['--stage', 'local', '--region', 'eu-west-1'],
+      '--region is for a deployed',
+    ],
+    ['an unknown option', ['--stage', 'prod', '--force'], "Unknown option '--force'"],
+  ])('refuses %s with exit status 2, sending nothing', async (_, args, message) => {
+    const events = await startEventBridge();
+    try {
+      const result = await runScript('kill-switch', args, TIMEOUT_MS, awsEnv(events.url));
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(message);
+      expect(events.calls).toHaveLength(0);
+    } finally {
+      await events.close();
+    }
+  });
+
+  it('says so when no local stack is running', async () => {
+    const result = await runScript('kill-switch', ['--stage', 'local', '--state', noStack], TIMEOUT_MS);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('no local stack is running');
+  });
+});
+
+describe('npm run kill-switch: a deployed stage', () => {
+  let events: FakeEventBridge;
+  beforeAll(async () => {
+    events = await startEventBridge();
+  });
+  afterAll(() => events.close());
+
+  it('puts the kill-switch event on the default bus and names the rule that routes it', async () => {
+    events.calls.length = 0;
+    events.rules = [rule('bybit-cancel-prod-cancelAll-rule-2', 'ENABLED')];
+    const args = ['--stage', 'prod', '--region', 'eu-west-1', '--account', 'main', '--account', 'hedge'];
+    const result = await runScript(
+      'kill-switch',
+      [...args, '--reason', 'drawdown'],
+      TIMEOUT_MS,
+      awsEnv(events.url),
+    );
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const [put, list] = events.calls;
+    expect(put?.target).toBe('AWSEvents.PutEvents');
+    expect(put?.body).toEqual({
+      Entries: [
+        {
+          EventBusName: 'default',
+          Source: 'bybit.killswitch',
+          DetailType: 'Kill Switch',
+          Detail: JSON.stringify({ accounts: ['main', 'hedge'], reason: 'drawdown' }),
+        },
+      ],
+    });
+    expect(put?.region).toBe('eu-west-1');
+    expect(list?.target).toBe('AWSEvents.ListRules');
+    expect(list?.body).toMatchObject({ NamePrefix: 'bybit-cancel-prod-cancelAll-rule' });
+    expect(result.stdout).toContain(`EventBridge accepted the event: entry id ${events.eventId}`);
+    expect(result.stdout).toContain(
+      'Rule bybit-cancel-prod-cancelAll-rule-2 (ENABLED) sends it to bybit-cancel-prod-cancelAll',
+    );
+    expect(result.stdout).toContain('npx serverless logs -f cancelAll --stage prod --region eu-west-1');
+  });
+
+  it('fails (exit 1) when EventBridge refuses the entry', async () => {
+    events.calls.length = 0;
+    events.failEntry = { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' };
+    try {
+      const result = await runScript('kill-switch', ['--stage', 'prod'], TIMEOUT_MS, awsEnv(events.url));
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('EventBridge refused the event: InternalFailure try again');
+      expect(events.calls.map((c) => c.target)).toEqual(['AWSEvents.PutEvents']);
+      // Without --region, serverless.yml's default.
+      expect(events.calls[0]?.region).toBe('ap-southeast-1');
+    } finally {
+      events.failEntry = undefined;
+    }
+  });
+
+  it('fails (exit 1) when no enabled rule of the stage matches the event: nothing would run', async () => {
+    for (const rules of [[], [rule('bybit-cancel-prod-cancelAll-rule-2', 'DISABLED')]]) {
+      events.rules = rules;
+      const result = await runScript('kill-switch', ['--stage', 'prod'], TIMEOUT_MS, awsEnv(events.url));
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('EventBridge accepted the event');
+      expect(result.stderr).toMatch(
+        /no rule of bybit-cancel-prod-cancelAll in ap-southeast-1 matches|is DISABLED/,
+      );
+    }
+  });
+});
+
+describe('against the running local stack', () => {
+  const stateFile = join(dir, 'stack.json');
+  let stack: Running;
+  let seeded: number;
+
+  beforeAll(async () => {
+    const { args } = await freePortArgs();
+    stack = startScript('start', [...args, '--state', stateFile]);
+    const ready = await stack.waitFor(/The emulator holds (\d+) new open orders/, 120_000);
+    seeded = Number(ready[1]);
+  }, 150_000);
+
+  afterAll(async () => {
+    await stack.stop('SIGINT', 30_000);
+    killRecordedOffline(stateFile);
+  }, 40_000);
+
+  it('kill-switch names an account the secret does not hold and exits 1', async () => {
+    const args = ['--stage', 'local', '--account', 'nobody', '--state', stateFile];
+    const result = await runScript('kill-switch', args, 60_000);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('the kill switch did not clear everything');
+    expect(result.stderr).toContain('nobody');
+  });
+
+  it('sign uses the stack’s key and address; then the kill switch cancels every other order and says so', async () => {
+    const body = '{"account":"grid","category":"linear","symbol":"BTCUSDT","orderLinkId":"level-7"}';
+    const result = await runScript('sign', [body, '--state', stateFile], TIMEOUT_MS);
+    expect(result.code).toBe(0);
+    const { curl } = signed(result.stdout);
+    const sent = await run('bash', ['-c', `${curl} -w '\\n%{http_code}'`], {
+      cwd: ROOT,
+      timeout: TIMEOUT_MS,
+    });
+    const [answer, status] = sent.stdout.split('\n');
+    expect(status).toBe('200');
+    expect(JSON.parse(answer as string)).toMatchObject({
+      orderLinkId: 'level-7',
+      status: 'cancel acknowledged',
+    });
+
+    const fired = await runScript(
+      'kill-switch',
+      ['--stage', 'local', '--state', stateFile, '--reason', 'test'],
+      60_000,
+    );
+    expect(fired.stderr).toBe('');
+    expect(fired.code).toBe(0);
+    expect(fired.stdout).toContain('detail {"reason":"test"}');
+    expect(fired.stdout).toMatch(/^ {2}grid\s+linear settleCoin=USDT\s+\d{3,}\s+0$/m);
+    expect(fired.stdout).toContain(
+      `✔ Cancelled ${seeded - 1} order(s) in 3 account(s); nothing is left open`,
+    );
+
+    // Checked by a second run: its listings find nothing to cancel.
+    const again = await runScript('kill-switch', ['--stage', 'local', '--state', stateFile], 60_000);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('✔ Cancelled 0 order(s) in 3 account(s); nothing is left open');
+  });
+});
+
+interface Call {
+  target: string;
+  region: string | undefined;
+  body: Record<string, unknown>;
+}
+
+interface FakeEventBridge {
+  url: string;
+  calls: Call[];
+  eventId: string;
+  rules: { Name: string; State: string; EventPattern: string }[];
+  failEntry?: { ErrorCode: string; ErrorMessage: string };
+  close(): Promise<void>;
+}
+
+function rule(name: string, state: string) {
+  const EventPattern = JSON.stringify({ source: ['bybit.killswitch'], 'detail-type': ['Kill Switch'] });
+  return { Name: name, State: state, EventPattern };
+}
+
+/** EventBridge's awsJson1_1 wire protocol for PutEvents and ListRules, on loopback. */
+async function startEventBridge(): Promise<FakeEventBridge> {
+  const fake: Omit<FakeEventBridge, 'url' | 'close'> = { calls: [], eventId: crypto.randomUUID(), rules: [] };
+  const server: Server = createServer(async (request: IncomingMessage, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const target = String(request.headers['x-amz-target']);
+    // SigV4's credential scope names the region the client signed for.
+    const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(request.headers.authorization))?.[1];
+    fake.calls.push({ target, region, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') });
+    const reply =
+      target === 'AWSEvents.PutEvents'
+        ? fake.failEntry
+          ? { FailedEntryCount: 1, Entries: [fake.failEntry] }
+          : { FailedEntryCount: 0, Entries: [{ EventId: fake.eventId }] }
+        : { Rules: fake.rules.map((r) => ({ ...r, EventBusName: 'default' })) };
+    response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+    response.end(JSON.stringify(reply));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(fake, {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  });
+}
+
+/** The AWS SDK pointed at the loopback endpoint, with credentials that only exist here. */
+function awsEnv(endpoint: string) {
+  return childEnv({
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint,
+    AWS_ACCESS_KEY_ID: 'AKIDKILLSWITCHTEST',
+    AWS_SECRET_ACCESS_KEY: 'kill-switch-test-only',
+    AWS_REGION: undefined,
+    AWS_DEFAULT_REGION: undefined,
+    AWS_PROFILE: undefined,
+    AWS_CONFIG_FILE: join(dir, 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-credentials'),
+  });
+}

@@ -1,0 +1,148 @@
+// `npm start` as a newcomer runs it: the real serverless-offline (esbuild bundles, HTTP API, Lambda invoke
+// endpoint), the exchange emulator and the Secrets Manager endpoint, driven through `node scripts/start.ts` in
+// a child process. What the demo claims is checked from outside: the processes and ports it used are gone.
+
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { anyFreePort, portIsFree } from '../../scripts/local/ports.ts';
+import {
+  childEnv,
+  type Finished,
+  freePortArgs,
+  groupExists,
+  killRecordedOffline,
+  ROOT,
+  runScript,
+  startScript,
+} from '../support/local-run.ts';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'bybit-cancel-start-'));
+const stateFile = join(dir, 'stack.json');
+/** Generous: serverless-offline with esbuild starts in ~3 s here; a loaded CI machine may take far longer. */
+const RUN_TIMEOUT_MS = 120_000;
+
+afterAll(() => {
+  killRecordedOffline(stateFile);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** What a finished run leaves for an outside check: serverless-offline's process group and the ports. */
+function leftovers(result: Finished, pid: number | undefined) {
+  const group = Number(/serverless-offline's group (\d+)/.exec(result.stdout)?.[1]);
+  const ports = (/ports ([\d, ]+) free/.exec(result.stdout)?.[1] ?? '').split(', ').map(Number);
+  return { group, ports, serviceDir: join(ROOT, '.local', `offline-${pid}`) };
+}
+
+async function expectNothingLeft(result: Finished, pid: number | undefined) {
+  const { group, ports, serviceDir } = leftovers(result, pid);
+  expect(group).toBeGreaterThan(0);
+  expect(groupExists(group)).toBe(false);
+  expect(ports).toHaveLength(4);
+  for (const port of ports) expect(await portIsFree(port)).toBe(true);
+  expect(existsSync(serviceDir)).toBe(false);
+  expect(existsSync(stateFile)).toBe(false);
+}
+
+describe('npm start --once', () => {
+  it(
+    'shows every step, ends with zero open orders, and leaves nothing running, twice in a row on the same ports',
+    async () => {
+      const { http: httpPort, args } = await freePortArgs();
+      const ports = [...args, '--state', stateFile];
+      // The second run relies on CI=true instead of --once, the way CI runs it.
+      for (const [args, env] of [
+        [['--once', ...ports], childEnv()],
+        [ports, childEnv({ CI: 'true' })],
+      ] as const) {
+        const child = startScript('start', [...args], env);
+        const timer = setTimeout(() => child.child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+        const result = await child.finished;
+        clearTimeout(timer);
+
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        for (const step of [
+          '[1/4] Signed webhook cancel: POST /cancel',
+          '→ 401 x-signature does not match',
+          '→ 200 cancel acknowledged',
+          '[2/4] Scoped cancel-all: POST /cancel-all',
+          '[3/4] Stale-order sweep',
+          '[4/4] Kill switch',
+          'emulator: 0 open orders',
+        ]) {
+          expect(result.stdout).toContain(step);
+        }
+        // The account: four steps, each ✔, the kill switch leaving 0 open in the emulator.
+        const table = result.stdout.match(/^ {2}\d \S.*$/gm) ?? [];
+        expect(table).toHaveLength(4);
+        expect(table.every((row) => row.endsWith('✔'))).toBe(true);
+        expect(table[3]).toMatch(/^ {2}4 kill switch\s+[1-9]\d*\s+0\s+✔$/);
+        expect(result.stdout).toContain('✔ All clear: 0 orders left open after the kill switch.');
+        expect(result.stdout).toContain(`http://127.0.0.1:${httpPort}`);
+        await expectNothingLeft(result, child.child.pid);
+      }
+    },
+    2 * RUN_TIMEOUT_MS,
+  );
+});
+
+describe('npm start', () => {
+  it(
+    'stays up until Ctrl-C, the printed curl command cancels an order, and Ctrl-C stops everything',
+    async () => {
+      const child = startScript('start', ['--state', stateFile]);
+      try {
+        await child.waitFor(/Run the stale-order sweep/, RUN_TIMEOUT_MS);
+        const curl = child
+          .stdout()
+          .split('\n')
+          .find((line) => /^ {2}curl .*\/cancel' /.test(line));
+        expect(curl).toBeDefined();
+        // Exactly as printed; only the status code is asked for on top.
+        const sent = await run('bash', ['-c', `${(curl as string).trim()} -w '\\n%{http_code}'`], {
+          cwd: ROOT,
+          timeout: 30_000,
+        });
+        const [body, status] = sent.stdout.split('\n');
+        expect(status).toBe('200');
+        expect(JSON.parse(body as string)).toMatchObject({
+          orderLinkId: 'tv-btc-long-1',
+          status: 'cancel acknowledged',
+        });
+        // The running stack is where npm run sign and kill-switch find it.
+        const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+        expect(state).toMatchObject({ pid: child.child.pid, stage: 'local' });
+        expect(groupExists(state.offlinePid)).toBe(true);
+      } finally {
+        const result = await child.stop('SIGINT', 30_000);
+        expect(result.code).toBe(0);
+        expect(result.stdout).toContain('SIGINT: stopping');
+        await expectNothingLeft(result, child.child.pid);
+      }
+    },
+    2 * RUN_TIMEOUT_MS,
+  );
+
+  it('refuses a port that is taken when it was asked for', async () => {
+    const port = await anyFreePort();
+    const { createServer } = await import('node:net');
+    const blocker = createServer().listen(port, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    try {
+      const result = await runScript(
+        'start',
+        ['--once', '--port', String(port), '--state', stateFile],
+        60_000,
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`port ${port} on 127.0.0.1 is in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
