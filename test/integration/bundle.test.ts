@@ -98,7 +98,11 @@ describe('the packaged bundles', () => {
 
   it('fails the invocation, as Lambda reports it, when the kill switch cannot clear', async () => {
     stack.emulator.addOrders(apiKey(), [{ category: 'option', symbol: 'BTC-27DEC26-100000-C' }]);
-    stack.emulator.setFaults({ rate: 1, kinds: ['http5xx'], paths: ['/v5/order/cancel-all'] });
+    stack.emulator.setFaults({
+      rate: 1,
+      kinds: ['http5xx'],
+      paths: ['/v5/order/cancel-all', '/v5/order/cancel-batch'],
+    });
     const outcome = await invokeBundle(bundle('cancelAll'), loadEvent('kill-switch.json'), stack.env, 4_000);
     expect(outcome.error?.errorType).toBe('IncompleteCancelError');
     expect(outcome.error?.errorMessage).toContain('default: option');
