@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests bind loopback ports and measure request counts: keep files isolated.
     pool: 'forks',
+    // Checks every log line, response and error of every test file for secrets (see the file).
+    setupFiles: ['test/support/secret-hygiene.ts'],
   },
 });

@@ -3,6 +3,7 @@
 
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../emulator/index.ts';
+import { registerSecret } from './secret-registry.ts';
 import { type SecretsManagerEndpoint, startSecretsManager } from './secrets-manager.ts';
 
 export interface StackAccount {
@@ -61,6 +62,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   const webhookSecret = randomBytes(24).toString('hex');
   const passphrase = randomBytes(12).toString('hex');
   secrets.put(webhookSecretId, { webhookSecret, passphrase });
+  registerSecret('webhookSecret', webhookSecret);
+  registerSecret('passphrase', passphrase);
 
   const stack: LocalStack = {
     emulator,
@@ -92,6 +95,12 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
           ? pair(accounts[0])
           : { accounts: Object.fromEntries(accounts.map((a) => [a.name, pair(a)])) };
       secrets.put(exchangeSecretId, value);
+      // Tell the secret-hygiene check what must never be printed (keys change when a test rotates them).
+      for (const a of accounts) {
+        registerSecret('apiKey', a.apiKey);
+        registerSecret('apiSecret', a.apiSecret);
+        registerSecret('privateKey', a.privateKey);
+      }
     },
     async close() {
       await Promise.all([emulator.close(), secrets.close()]);

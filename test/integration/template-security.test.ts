@@ -1,0 +1,266 @@
+// Deployment security, asserted on the packaged CloudFormation template (packaged once per run by the global
+// setup, test/support/package-once.ts): least privilege, no secret in the template or the environment, a
+// throttled HTTP API, the request size limit, the routes and rules the functions expect, and somewhere for
+// failed invocations to go. The size limit is also exercised on the packaged bundles themselves.
+
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { invokeBundle } from '../support/bundle.ts';
+import { validateTemplate } from '../support/cfn-spec.ts';
+import { signedHttpEvent } from '../support/events.ts';
+import { inspectOutput } from '../support/secret-hygiene.ts';
+import { type LocalStack, startStack } from '../support/stack.ts';
+
+type Json = Record<string, unknown>;
+interface Resource {
+  Type: string;
+  Properties?: Json;
+}
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource?: unknown;
+  Principal?: unknown;
+  Condition?: Json;
+}
+
+const service = inject('packaged');
+const template = service.template as { Resources: Record<string, Resource> };
+const resources = Object.entries(template.Resources);
+
+const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** A template value as one readable string: Ref and GetAtt become `<…>`, Join and Sub are applied. */
+function flatten(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  if (typeof value === 'object' && value !== null) {
+    const v = value as Json;
+    if ('Ref' in v) return `<${String(v.Ref)}>`;
+    if ('Fn::GetAtt' in v) return `<${list(v['Fn::GetAtt'] as string[]).join('.')}>`;
+    if ('Fn::Sub' in v) return flatten(list(v['Fn::Sub'])[0]).replace(/\$\{([^}]+)\}/g, '<$1>');
+    if ('Fn::Join' in v) {
+      const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map(flatten).join(separator);
+    }
+  }
+  return JSON.stringify(value);
+}
+
+/** Every statement of every identity policy (the functions' role) in the template. */
+function roleStatements(): Statement[] {
+  const fromRoles = ofType('AWS::IAM::Role').flatMap(([, role]) =>
+    list(role.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap((p) =>
+      list(p.PolicyDocument.Statement),
+    ),
+  );
+  const fromPolicies = [...ofType('AWS::IAM::Policy'), ...ofType('AWS::IAM::ManagedPolicy')].flatMap(
+    ([, p]) => list((p.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement),
+  );
+  return [...fromRoles, ...fromPolicies];
+}
+
+const functions = ofType('AWS::Lambda::Function');
+function envOf(logicalId: string): Record<string, string> {
+  const environment = template.Resources[logicalId]?.Properties?.Environment as
+    | { Variables: Record<string, string> }
+    | undefined;
+  return environment?.Variables ?? {};
+}
+const functionId = (name: 'cancel' | 'cancelAll') =>
+  `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`;
+
+describe('the packaged CloudFormation template', () => {
+  it('passes the offline resource-specification check with zero problems', async () => {
+    expect(await validateTemplate(template)).toEqual([]);
+  });
+
+  it('has the two functions, both reading the same two secret ids', () => {
+    expect(functions.map(([id]) => id).sort()).toEqual(['CancelAllLambdaFunction', 'CancelLambdaFunction']);
+    const ids = functions.map(([id]) => [envOf(id).BYBIT_SECRET_ID, envOf(id).WEBHOOK_SECRET_ID]);
+    expect(new Set(ids.map((pair) => pair.join(' '))).size).toBe(1);
+  });
+});
+
+describe('least privilege', () => {
+  const statements = roleStatements();
+  const { BYBIT_SECRET_ID, WEBHOOK_SECRET_ID } = envOf('CancelLambdaFunction');
+  const secretArn = (id: string) =>
+    `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${id}-??????`;
+
+  it('allows GetSecretValue on exactly the two configured secrets, and nothing else of Secrets Manager', () => {
+    const secretStatements = statements.filter((s) =>
+      list(s.Action).some((a) => a.toLowerCase().startsWith('secretsmanager:')),
+    );
+    expect(secretStatements.flatMap((s) => list(s.Action))).toEqual(['secretsmanager:GetSecretValue']);
+    expect(secretStatements.flatMap((s) => list(s.Resource).map(flatten)).sort()).toEqual(
+      [secretArn(BYBIT_SECRET_ID as string), secretArn(WEBHOOK_SECRET_ID as string)].sort(),
+    );
+  });
+
+  it('allows no wildcard action, and a "*" resource only to CloudWatch Logs', () => {
+    for (const s of statements) {
+      expect(s.Effect).toBe('Allow');
+      for (const action of list(s.Action)) expect(action).not.toMatch(/^\*$|:\*$/);
+      const resources = list(s.Resource).map(flatten);
+      if (resources.some((r) => r === '*')) {
+        expect(list(s.Action).every((a) => a.startsWith('logs:'))).toBe(true);
+      }
+    }
+  });
+
+  it('lets only API Gateway and EventBridge invoke the functions, each from its own source ARN', () => {
+    const permissions = ofType('AWS::Lambda::Permission');
+    expect(permissions.length).toBeGreaterThanOrEqual(4);
+    for (const [, p] of permissions) {
+      expect(['apigateway.amazonaws.com', 'events.amazonaws.com']).toContain(p.Properties?.Principal);
+      expect(p.Properties?.Action).toBe('lambda:InvokeFunction');
+      expect(flatten(p.Properties?.SourceArn)).toMatch(/^(arn:|<)/);
+    }
+    // No public function URL.
+    expect(ofType('AWS::Lambda::Url')).toEqual([]);
+  });
+});
+
+describe('secrets stay out of the deployment', () => {
+  const text = JSON.stringify(template);
+
+  it('holds no key, secret value, signature or secret resource in the template', () => {
+    expect(text).not.toMatch(/PRIVATE KEY|SecretString|SecretBinary/);
+    expect(text).not.toMatch(/"(apiKey|apiSecret|privateKey|webhookSecret|passphrase)"/);
+    // An HMAC secret or a hex signature would be a long run of hex digits.
+    expect(text).not.toMatch(/[0-9a-f]{32,}/i);
+    expect(ofType('AWS::SecretsManager::Secret')).toEqual([]);
+  });
+
+  it('gives the functions secret ids only, the real exchange over HTTPS, and no local endpoint', () => {
+    for (const [id] of functions) {
+      const env = envOf(id);
+      // Every setting whose name speaks of a secret holds a secret's id, or a number or flag about secrets.
+      const secretish = Object.keys(env).filter((name) =>
+        /SECRET|PASSPHRASE|PRIVATE|API_?KEY|TOKEN|PASSWORD/.test(name),
+      );
+      expect(secretish).toEqual(expect.arrayContaining(['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID']));
+      for (const name of secretish) {
+        if (name.endsWith('_SECRET_ID')) expect(env[name]).toMatch(/^[\w/+=.@-]{1,512}$/);
+        else expect(env[name]).toMatch(/^(\d+|true|false)$/);
+      }
+      expect(env.WEBHOOK_PASSPHRASE_MODE).toBe('false');
+      expect(env.BYBIT_BASE_URL).toMatch(/^https:\/\//);
+      expect(Object.keys(env).filter((name) => name.startsWith('AWS_'))).toEqual([]);
+      expect(JSON.stringify(env)).not.toMatch(/127\.0\.0\.1|localhost/);
+    }
+  });
+});
+
+describe('the HTTP API', () => {
+  it('is throttled on every route', () => {
+    const stages = ofType('AWS::ApiGatewayV2::Stage');
+    expect(stages).toHaveLength(1);
+    const settings = stages[0]?.[1].Properties?.DefaultRouteSettings as Record<string, number>;
+    expect(settings.ThrottlingRateLimit).toBeGreaterThan(0);
+    expect(settings.ThrottlingBurstLimit).toBeGreaterThan(0);
+  });
+
+  it('serves exactly POST /cancel and POST /cancel-all, each by its own function', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
+      const integrationId = flatten(r.Properties?.Target).replace(/^integrations\/<(.+)>$/, '$1');
+      const integration = template.Resources[integrationId]?.Properties;
+      return [r.Properties?.RouteKey, flatten(integration?.IntegrationUri)];
+    });
+    expect(routes.sort()).toEqual([
+      ['POST /cancel', '<CancelLambdaFunction.Arn>'],
+      ['POST /cancel-all', '<CancelAllLambdaFunction.Arn>'],
+    ]);
+  });
+
+  it('passes the size limit to both functions', () => {
+    for (const [id] of functions) expect(Number(envOf(id).MAX_BODY_BYTES)).toBe(16 * 1024);
+  });
+});
+
+describe('the size limit, enforced by the packaged bundles', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startStack({ accounts: ['main'] });
+  });
+  afterAll(() => stack.close());
+
+  /** A signed request whose body is exactly `bytes` long (its padding makes it a 400 once past the limit check). */
+  const eventOf = (bytes: number) => {
+    const head = '{"category":"linear","symbol":"BTCUSDT","orderId":"o-1","padding":"';
+    const body = `${head}${'x'.repeat(bytes - head.length - 2)}"}`;
+    expect(Buffer.byteLength(body)).toBe(bytes);
+    return signedHttpEvent('http-v2-cancel.json', body, stack.webhookSecret);
+  };
+
+  it.each(['cancel', 'cancelAll'] as const)(
+    '%s answers 413 one byte beyond MAX_BODY_BYTES, and reads the body at the limit',
+    async (name) => {
+      const env = { ...envOf(functionId(name)), ...stack.env };
+      const limit = Number(env.MAX_BODY_BYTES);
+      const file = join(
+        service.functions[name] as string,
+        'handlers',
+        name === 'cancel' ? 'cancel.mjs' : 'cancel-all.mjs',
+      );
+      const statusOf = async (bytes: number) => {
+        stack.secrets.reset();
+        const outcome = await invokeBundle(file, eventOf(bytes), env);
+        // The child's log lines and answer do not pass through this process: check them here.
+        for (const line of outcome.logs) inspectOutput('log', line);
+        inspectOutput('response', outcome.result);
+        return (outcome.result as { statusCode: number }).statusCode;
+      };
+      expect(await statusOf(limit + 1)).toBe(413);
+      expect(stack.secrets.reads()).toBe(0);
+      expect(await statusOf(limit)).toBe(400);
+      expect(stack.secrets.reads(stack.webhookSecretId)).toBe(1);
+      expect(stack.emulator.requests).toHaveLength(0);
+    },
+  );
+});
+
+describe('events and failures', () => {
+  it('invokes the kill switch on exactly the source and detail-type the function checks', () => {
+    const env = envOf('CancelAllLambdaFunction');
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties?.EventPattern);
+    expect(rules).toHaveLength(1);
+    const rule = rules[0]?.[1].Properties as Json;
+    expect(rule.EventPattern).toEqual({
+      source: [env.KILL_SWITCH_SOURCE],
+      'detail-type': [env.KILL_SWITCH_DETAIL_TYPE],
+    });
+    const [target] = rule.Targets as Json[];
+    expect(flatten(target?.Arn)).toBe('<CancelAllLambdaFunction.Arn>');
+    expect(flatten((target?.DeadLetterConfig as Json)?.Arn)).toBe('<FailureQueue.Arn>');
+    expect((target?.RetryPolicy as Json)?.MaximumRetryAttempts).toBeGreaterThan(0);
+  });
+
+  it('runs the sweep on a schedule', () => {
+    const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties?.ScheduleExpression);
+    expect(schedules).toHaveLength(1);
+    const rule = schedules[0]?.[1].Properties as Json;
+    expect(rule.ScheduleExpression).toMatch(/^(rate|cron)\(/);
+    expect(flatten((rule.Targets as Json[])[0]?.Arn)).toBe('<CancelLambdaFunction.Arn>');
+  });
+
+  it('sends failed asynchronous invocations of both functions to an encrypted queue the role may write to', () => {
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties as Json);
+    expect(configs.map((c) => flatten(c.FunctionName)).sort()).toEqual([
+      '<CancelAllLambdaFunction>',
+      '<CancelLambdaFunction>',
+    ]);
+    for (const c of configs) {
+      expect(
+        flatten((c.DestinationConfig as { OnFailure: { Destination: unknown } }).OnFailure.Destination),
+      ).toBe('<FailureQueue.Arn>');
+    }
+    const queue = template.Resources.FailureQueue?.Properties as Json;
+    expect(queue.SqsManagedSseEnabled === true || queue.KmsMasterKeyId !== undefined).toBe(true);
+    expect(queue.MessageRetentionPeriod).toBeGreaterThanOrEqual(4 * 86_400);
+    const sends = roleStatements().filter((s) => list(s.Action).includes('sqs:SendMessage'));
+    expect(sends.flatMap((s) => list(s.Resource).map(flatten))).toContain('<FailureQueue.Arn>');
+  });
+});
