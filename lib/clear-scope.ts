@@ -29,13 +29,15 @@ export interface ScopeOutcome {
   remaining: OpenOrder[];
   /** True when a listing after the last cancel showed the scope empty. */
   clear: boolean;
+  /** True when `remaining` comes from a listing after the last cancel (otherwise it may be out of date). */
+  verified: boolean;
   rounds: number;
   /** The last failure, when the scope did not clear for a reason other than orders still listed. */
   error?: Error;
 }
 
 /** Pause between rounds, giving an asynchronous cancel time to land before the next listing. */
-const ROUND_PAUSE_MS = [50, 100, 200, 400, 800];
+export const ROUND_PAUSE_MS = [50, 100, 200, 400, 800];
 
 export async function clearScope(
   client: BybitClient,
@@ -47,8 +49,10 @@ export async function clearScope(
   let remaining: OpenOrder[] = [];
   let error: Error | undefined;
   let rounds = 0;
+  let verified = false;
   for (;;) {
     rounds++;
+    verified = false;
     error = undefined;
     try {
       if (rounds === 1 || !batchable(scope, remaining)) await cancelAllOf(client, scope, deadline, cancelled);
@@ -59,7 +63,9 @@ export async function clearScope(
     }
     try {
       remaining = await openOrdersOf(client, scope, deadline);
-      if (remaining.length === 0) return { cancelled: cancelled.size, remaining, clear: true, rounds };
+      verified = true;
+      if (remaining.length === 0)
+        return { cancelled: cancelled.size, remaining, clear: true, verified, rounds };
     } catch (failure) {
       error = failure as Error;
       if (isFinal(failure)) break;
@@ -68,7 +74,7 @@ export async function clearScope(
     if (clock.now() + pause + 50 >= deadline) break;
     await clock.sleep(pause);
   }
-  return { cancelled: cancelled.size, remaining, clear: false, rounds, error };
+  return { cancelled: cancelled.size, remaining, clear: false, verified, rounds, error };
 }
 
 /** Cancel-all of a scope, repeated while futures answer a full page of 500. */
@@ -128,7 +134,7 @@ export async function openOrdersOf(
 }
 
 /** Failures that another round cannot fix: a refused key or parameters, or no time left. */
-function isFinal(error: unknown): boolean {
+export function isFinal(error: unknown): boolean {
   if (error instanceof DeadlineExceededError) return true;
   return error instanceof BybitApiError && (error.kind === 'credentials' || error.kind === 'rejected');
 }

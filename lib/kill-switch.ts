@@ -24,6 +24,8 @@ export interface ScopeReport {
   scope: string;
   cancelled: number;
   remaining: number;
+  /** False when the last listing failed: then `remaining` may be out of date. */
+  verified: boolean;
   /** Up to 20 of the orders still open, to act on by hand. */
   remainingOrders?: { symbol: string; orderId: string; orderLinkId: string }[];
   error?: Fields;
@@ -63,6 +65,7 @@ export async function killSwitch(
             scope: '*',
             cancelled: 0,
             remaining: 0,
+            verified: false,
             error: { errorType: 'UnknownAccount', errorMessage: `no account "${account}" in the secret` },
           },
         ];
@@ -80,7 +83,9 @@ export async function killSwitch(
           return outcomes.map((outcome, i) => report(account, scopes[i] as Scope, outcome));
         });
       } catch (error) {
-        return [{ account, scope: '*', cancelled: 0, remaining: 0, error: describeError(error) }];
+        return [
+          { account, scope: '*', cancelled: 0, remaining: 0, verified: false, error: describeError(error) },
+        ];
       }
     }),
   );
@@ -93,7 +98,8 @@ export async function killSwitch(
     reason: request.reason,
     accounts,
     cancelled: sum(scopeReports.map((r) => r.cancelled)),
-    remaining: sum(scopeReports.map((r) => r.remaining)),
+    // A floor: a scope whose last listing failed is named in failedScopes, not counted here.
+    remaining: sum(scopeReports.filter((r) => r.verified).map((r) => r.remaining)),
     failedScopes: failed.map((r) => `${r.account}: ${r.scope}`),
     durationMs: clock.now() - started,
     scopes: scopeReports,
@@ -113,6 +119,7 @@ function report(account: string, scope: Scope, outcome: ScopeOutcome): ScopeRepo
     scope: scopeLabel(scope),
     cancelled: outcome.cancelled,
     remaining: outcome.remaining.length,
+    verified: outcome.verified,
   };
   if (outcome.remaining.length > 0) {
     entry.remainingOrders = outcome.remaining

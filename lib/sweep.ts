@@ -4,13 +4,14 @@
 //   2. cancel them through two lanes at once, because the exchange budgets them separately: cancel-batch
 //      (20 a request, 10 for spot, never more than the batch window holds) and single cancels;
 //      per-item answers decide: done, already gone (also done), retry later, or failed;
-//   3. list again and count selected orders still open: the report is what the exchange shows.
+//   3. list again: selected orders still open (not reached, refused, or survived their cancel) go round
+//      again, up to five rounds; the report is what the last listing shows.
 // Work stops cleanly before the deadline; what was not reached is reported and the next run continues.
 
 import type { BybitClient } from './bybit/client.ts';
 import { classifyRetCode } from './bybit/codes.ts';
-import { BATCH_LIMIT, type Category, type OpenOrder } from './bybit/types.ts';
-import { type Clock, openOrdersOf, systemClock } from './clear-scope.ts';
+import { BATCH_LIMIT, type CancelOrderParams, type Category, type OpenOrder } from './bybit/types.ts';
+import { type Clock, isFinal, openOrdersOf, ROUND_PAUSE_MS, systemClock } from './clear-scope.ts';
 import type { Config } from './config.ts';
 import { IncompleteCancelError, OrderNotOpenError } from './errors.ts';
 import type { Exchange } from './exchange.ts';
@@ -31,7 +32,9 @@ export interface SweepScopeReport {
   scope: string;
   open: number;
   stale: number;
+  /** Selected orders the last listing no longer shows: cancelled by the sweep, or gone meanwhile. */
   cancelled: number;
+  /** Items the exchange answered "already gone" (not open any more) instead of cancelling. */
   alreadyGone: number;
   /** Selected orders the exchange still lists after the sweep (not reached, refused, or survived). */
   remaining: number;
@@ -57,6 +60,8 @@ export interface SweepReport {
 
 /** Item retries (for "processing", server errors, over-budget items) before an order is reported failed. */
 const MAX_ITEM_ATTEMPTS = 5;
+/** Cancel-and-list rounds per scope: orders that survive a cancel are cancelled again. */
+const MAX_ROUNDS = 5;
 /** Concurrent batch requests per scope; the pacer spaces them to the window. */
 const BATCH_WORKERS = 2;
 
@@ -85,18 +90,18 @@ export async function sweepStaleOrders(
   const scopesReport = perAccount.flat();
   const report: SweepReport = {
     operation: 'sweep',
-    ok: scopesReport.every((s) => s.verified && !s.error && s.remaining === 0 && s.failed.length === 0),
+    // Success is what the final listings show: every scope listed, no selected order still open.
+    ok: scopesReport.every((s) => s.verified && s.remaining === 0),
     dryRun: options.dryRun,
     stale: sum(scopesReport.map((s) => s.stale)),
-    cancelled: sum(scopesReport.map((s) => s.cancelled + s.alreadyGone)),
-    remaining: sum(scopesReport.map((s) => s.remaining)),
+    cancelled: sum(scopesReport.map((s) => s.cancelled)),
+    // A floor: scopes whose last listing failed are named in the failure, not counted here.
+    remaining: sum(scopesReport.filter((s) => s.verified).map((s) => s.remaining)),
     scopes: scopesReport,
     durationMs: clock.now() - started,
   };
   if (!report.ok) {
-    const failed = scopesReport.filter(
-      (s) => !s.verified || s.error || s.remaining > 0 || s.failed.length > 0,
-    );
+    const failed = scopesReport.filter((s) => !s.verified || s.remaining > 0);
     const reasons = failed.map((s) => {
       const refused = s.failed[0]
         ? `${s.failed.length} refused (first: ${s.failed[0].code} ${s.failed[0].msg})`
@@ -120,37 +125,45 @@ async function sweepScope(
   clock: Clock,
 ): Promise<SweepScopeReport> {
   const report = emptyReport(account, scopeLabel(scope));
-  try {
-    const open = await openOrdersOf(client, scope, deadline);
-    const cutoff = clock.now() - options.maxAgeMs;
-    const stale = open.filter(
-      (o) =>
-        Number(o.createdTime) < cutoff &&
-        (options.linkIdPrefix === '' || o.orderLinkId.startsWith(options.linkIdPrefix)),
-    );
-    report.open = open.length;
-    report.stale = stale.length;
-    if (options.dryRun) {
-      report.verified = true;
-      report.wouldCancel = stale.slice(0, 100).map(({ symbol, orderId, orderLinkId, createdTime }) => ({
-        symbol,
-        orderId,
-        orderLinkId,
-        createdTime,
-      }));
-      return report;
+  let selected: OpenOrder[] | undefined;
+  let pending: OpenOrder[] = [];
+  for (let round = 1; ; round++) {
+    try {
+      const open = await openOrdersOf(client, scope, deadline);
+      if (!selected) {
+        const cutoff = clock.now() - options.maxAgeMs;
+        const prefix = options.linkIdPrefix;
+        selected = open.filter(
+          (o) => Number(o.createdTime) < cutoff && (prefix === '' || o.orderLinkId.startsWith(prefix)),
+        );
+        report.open = open.length;
+        report.stale = selected.length;
+        if (options.dryRun)
+          return { ...report, verified: true, wouldCancel: selected.slice(0, 100).map(summary) };
+        pending = selected;
+      } else {
+        const stillOpen = new Set(open.map((o) => o.orderId));
+        pending = selected.filter((o) => stillOpen.has(o.orderId));
+      }
+      // Counted from what the exchange lists, never from acknowledgements.
+      Object.assign(report, { verified: true, error: undefined, remaining: pending.length });
+      report.cancelled = report.stale - pending.length;
+      if (pending.length === 0) return report;
+    } catch (error) {
+      report.verified = false;
+      report.error = describeError(error);
+      if (isFinal(error)) return report;
     }
-    if (stale.length === 0) return { ...report, verified: true };
-    await cancelSelected(client, scope, stale, report, deadline);
-    const selected = new Set(stale.map((o) => o.orderId));
-    const after = await openOrdersOf(client, scope, deadline);
-    report.remaining = after.filter((o) => selected.has(o.orderId)).length;
-    report.verified = true;
-  } catch (error) {
-    report.error = describeError(error);
-    report.remaining = report.stale - report.cancelled - report.alreadyGone;
+    const pause = ROUND_PAUSE_MS[Math.min(round - 1, ROUND_PAUSE_MS.length - 1)] as number;
+    if (round >= MAX_ROUNDS || clock.now() + pause + 50 >= deadline) return report;
+    // Cancel what the last listing still showed (after a failed listing, list again first).
+    if (report.verified) await cancelSelected(client, scope, pending, report, deadline);
+    else await clock.sleep(pause);
   }
-  return report;
+}
+
+function summary({ symbol, orderId, orderLinkId, createdTime }: OpenOrder) {
+  return { symbol, orderId, orderLinkId, createdTime };
 }
 
 interface Pending {
@@ -167,6 +180,7 @@ async function cancelSelected(
   deadline: number,
 ): Promise<void> {
   const { category } = scope;
+  report.failed = [];
   const queue: Pending[] = orders.map((order) => ({ order, attempts: 0 }));
   // Spot batches cannot say which order kind they mean: other spot kinds go one by one with their filter.
   const batchable = category !== 'spot' || scope.orderFilter === 'Order';
@@ -175,15 +189,14 @@ async function cancelSelected(
     Math.min(BATCH_LIMIT[category], client.pacer.capacity('cancel-batch', category)),
   );
   const singleWorkers = Math.max(1, client.pacer.capacity('cancel', category));
-  const singleFilter =
-    scope.orderFilter === 'tpslOrder' || scope.orderFilter === 'StopOrder' || scope.orderFilter === 'Order'
-      ? scope.orderFilter
-      : undefined;
+  // The only way to address one spot order of a kind is to name its kind. Bybit documents Order, tpslOrder
+  // and StopOrder here; should it refuse OcoOrder or BidirectionalTpslOrder, the order is reported, not lost.
+  const singleFilter = scope.orderFilter as CancelOrderParams['orderFilter'];
 
   const settle = (item: Pending, code: number, msg: string) => {
     const kind = classifyRetCode(code);
-    if (kind === 'ok') report.cancelled++;
-    else if (kind === 'gone') report.alreadyGone++;
+    if (kind === 'ok') return;
+    if (kind === 'gone') report.alreadyGone++;
     else if (kind === 'retryable' && ++item.attempts < MAX_ITEM_ATTEMPTS) queue.push(item);
     else report.failed.push({ orderId: item.order.orderId, code, msg });
   };
