@@ -238,6 +238,20 @@ describe('events and failures', () => {
     expect((target?.RetryPolicy as Json)?.MaximumRetryAttempts).toBeGreaterThan(0);
   });
 
+  it("lets EventBridge write to the failure queue only from this stage's rules", () => {
+    const [[, policy] = ['', {} as Resource]] = ofType('AWS::SQS::QueuePolicy');
+    const statements = ((policy.Properties as Json).PolicyDocument as { Statement: Json[] }).Statement;
+    const fromEvents = statements.filter((st) => (st.Principal as Json)?.Service === 'events.amazonaws.com');
+    expect(fromEvents).toHaveLength(1);
+    const source = ((fromEvents[0]?.Condition as Json)?.ArnLike as Json)?.['aws:SourceArn'] as {
+      'Fn::Sub': string;
+    };
+    expect(source['Fn::Sub']).toMatch(/:rule\/bybit-cancel-[\w-]+-\*$/);
+    const killSwitchRule = ofType('AWS::Events::Rule').find(([, r]) => r.Properties?.EventPattern)?.[1];
+    const prefix = source['Fn::Sub'].split(':rule/')[1]?.replace('*', '') as string;
+    expect(String(killSwitchRule?.Properties?.Name)).toMatch(new RegExp(`^${prefix}`));
+  });
+
   it('runs the sweep on a schedule', () => {
     const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties?.ScheduleExpression);
     expect(schedules).toHaveLength(1);
