@@ -4,8 +4,9 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { invokeBundle } from '../support/bundle.ts';
+import { invokeBundle as runBundle } from '../support/bundle.ts';
 import { loadEvent, signedHttpEvent } from '../support/events.ts';
+import { inspectOutput } from '../support/secret-hygiene.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';
 
 let stack: LocalStack;
@@ -18,6 +19,14 @@ afterAll(() => stack.close());
 beforeEach(() => stack.emulator.reset());
 
 const apiKey = () => stack.accounts[0]?.apiKey as string;
+
+/** Runs a bundle in its own process; what it printed and answered goes through the secret-hygiene check too. */
+async function invokeBundle(...args: Parameters<typeof runBundle>) {
+  const outcome = await runBundle(...args);
+  for (const line of outcome.logs) inspectOutput('log', line);
+  inspectOutput(outcome.error ? 'error' : 'response', outcome.error ?? outcome.result);
+  return outcome;
+}
 const bundle = (fn: 'cancel' | 'cancelAll') =>
   join(service.functions[fn] as string, 'handlers', fn === 'cancel' ? 'cancel.mjs' : 'cancel-all.mjs');
 
