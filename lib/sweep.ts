@@ -156,9 +156,10 @@ async function sweepScope(
     }
     const pause = ROUND_PAUSE_MS[Math.min(round - 1, ROUND_PAUSE_MS.length - 1)] as number;
     if (round >= MAX_ROUNDS || clock.now() + pause + 50 >= deadline) return report;
-    // Cancel what the last listing still showed (after a failed listing, list again first).
+    // Cancel what the last listing still showed (after a failed listing, just list again), then give the
+    // exchange's asynchronous cancels a moment before the next listing.
     if (report.verified) await cancelSelected(client, scope, pending, report, deadline);
-    else await clock.sleep(pause);
+    await clock.sleep(pause);
   }
 }
 
