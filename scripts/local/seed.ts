@@ -3,6 +3,7 @@
 // with more than 500 linear orders in one scope (a cancel-all answers 500 at most, so it must repeat).
 
 import type { Category, OrderKind, OrderSeed } from '../../test/emulator/index.ts';
+import { DEMO_SYMBOLS, KINDS_BY_CATEGORY } from '../../test/support/orders.ts';
 
 export interface DemoAccount {
   name: string;
@@ -29,21 +30,6 @@ export const WEBHOOK_ORDER = {
 };
 const BULK = { account: 'grid', category: 'linear' as const, symbol: 'BTCUSDT', count: 520 };
 
-const SYMBOLS: Record<Category, string[]> = {
-  linear: ['BTCUSDT', 'ETHUSDT', 'BTCPERP'],
-  inverse: ['BTCUSD', 'ETHUSD'],
-  spot: ['BTCUSDT', 'ETHUSDC'],
-  option: ['BTC-27DEC26-100000-C', 'ETH-27DEC26-5000-P-USDT'],
-};
-
-// The kinds each category really has: the spot-only kinds are not seeded on derivatives.
-const KINDS: Record<Category, OrderKind[]> = {
-  linear: ['Order', 'StopOrder', 'tpslOrder'],
-  inverse: ['Order', 'StopOrder', 'tpslOrder'],
-  spot: ['Order', 'StopOrder', 'tpslOrder', 'OcoOrder', 'BidirectionalTpslOrder'],
-  option: ['Order'],
-};
-
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
@@ -56,9 +42,10 @@ export function demoOrders(account: string, now: number): OrderSeed[] {
   };
 
   // Placed by hand a few minutes ago: one of every category, symbol and kind.
-  for (const category of Object.keys(SYMBOLS) as Category[]) {
-    for (const symbol of SYMBOLS[category]) {
-      for (const kind of KINDS[category]) add(category, symbol, `${account}-${++n}`, 5 * MINUTE, kind);
+  for (const category of Object.keys(DEMO_SYMBOLS) as Category[]) {
+    for (const symbol of DEMO_SYMBOLS[category]) {
+      for (const kind of KINDS_BY_CATEGORY[category])
+        add(category, symbol, `${account}-${++n}`, 5 * MINUTE, kind);
     }
   }
   // Old, but placed by hand: the sweep (prefix `bot-`) must leave these alone.

@@ -2,32 +2,19 @@
  * Standalone emulator for local runs (`npm run emulator`): a demo HMAC account with open orders of every
  * category and kind. EMULATOR_PORT picks the port (default: a free one).
  */
+
+import { DEMO_SYMBOLS, KINDS_BY_CATEGORY } from '../support/orders.ts';
 import { startEmulator } from './index.ts';
-import type { Category, OrderKind, OrderSeed } from './types.ts';
+import type { Category, OrderSeed } from './types.ts';
 
 const DEMO_ACCOUNT = { uid: '100001', apiKey: 'demo-api-key', apiSecret: 'demo-api-secret' };
-
-const SYMBOLS: Record<Category, string[]> = {
-  linear: ['BTCUSDT', 'ETHUSDT', 'BTCPERP'],
-  inverse: ['BTCUSD', 'ETHUSD'],
-  spot: ['BTCUSDT', 'ETHUSDC'],
-  option: ['BTC-27DEC26-100000-C', 'ETH-27DEC26-5000-P-USDT'],
-};
-
-// Kinds each category really has: the spot-only kinds are not seeded on derivatives.
-const KINDS: Record<Category, OrderKind[]> = {
-  linear: ['Order', 'StopOrder', 'tpslOrder'],
-  inverse: ['Order', 'StopOrder', 'tpslOrder'],
-  spot: ['Order', 'StopOrder', 'tpslOrder', 'OcoOrder', 'BidirectionalTpslOrder'],
-  option: ['Order'],
-};
 
 function demoSeeds(): OrderSeed[] {
   const seeds: OrderSeed[] = [];
   let minutesAgo = 0;
-  for (const category of Object.keys(SYMBOLS) as Category[]) {
-    for (const symbol of SYMBOLS[category]) {
-      for (const kind of KINDS[category]) {
+  for (const category of Object.keys(DEMO_SYMBOLS) as Category[]) {
+    for (const symbol of DEMO_SYMBOLS[category]) {
+      for (const kind of KINDS_BY_CATEGORY[category]) {
         minutesAgo += 1;
         seeds.push({
           category,

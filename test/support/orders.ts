@@ -1,6 +1,22 @@
 // Order books for tests, the local run and benchmarks: every category and every kind the kill switch must reach.
 
-import type { OrderSeed } from '../emulator/index.ts';
+import type { Category, OrderKind, OrderSeed } from '../emulator/index.ts';
+
+/** A couple of symbols per category, including a USDC-settled linear perpetual and a USDT-settled option. */
+export const DEMO_SYMBOLS: Record<Category, string[]> = {
+  linear: ['BTCUSDT', 'ETHUSDT', 'BTCPERP'],
+  inverse: ['BTCUSD', 'ETHUSD'],
+  spot: ['BTCUSDT', 'ETHUSDC'],
+  option: ['BTC-27DEC26-100000-C', 'ETH-27DEC26-5000-P-USDT'],
+};
+
+/** The kinds each category really has: the spot-only kinds are not seeded on derivatives. */
+export const KINDS_BY_CATEGORY: Record<Category, OrderKind[]> = {
+  linear: ['Order', 'StopOrder', 'tpslOrder'],
+  inverse: ['Order', 'StopOrder', 'tpslOrder'],
+  spot: ['Order', 'StopOrder', 'tpslOrder', 'OcoOrder', 'BidirectionalTpslOrder'],
+  option: ['Order'],
+};
 
 const SPOT_KINDS = ['Order', 'tpslOrder', 'StopOrder', 'OcoOrder', 'BidirectionalTpslOrder'] as const;
 const FUTURES_KINDS = ['Order', 'Order', 'Order', 'StopOrder', 'tpslOrder'] as const;
