@@ -2,11 +2,15 @@
 // switch: the same without a category, or the EventBridge kill-switch event.
 
 import middy from '@middy/core';
-import { type Invocation, route } from '../lib/app.ts';
-import { cancelScope } from '../lib/cancel-order.ts';
-import { killSwitch } from '../lib/kill-switch.ts';
-import { invocationLog } from '../lib/middleware.ts';
-import { type CancelAllRequest, parseCancelAllRequest, parseKillSwitchDetail } from '../lib/requests.ts';
+import { cancelScope } from '../lib/cancel/cancel-order.ts';
+import { killSwitch } from '../lib/cancel/kill-switch.ts';
+import { type Invocation, route } from '../lib/lambda/app.ts';
+import { invocationLog } from '../lib/lambda/middleware.ts';
+import {
+  type CancelAllRequest,
+  parseCancelAllRequest,
+  parseKillSwitchDetail,
+} from '../lib/lambda/requests.ts';
 
 function cancelAll(request: CancelAllRequest, { app, deadline }: Invocation) {
   if (request.kind === 'scope')

@@ -1,11 +1,11 @@
 // Cancel one order (webhook `POST /cancel` or direct invocation), and the scheduled stale-order sweep.
 
 import middy from '@middy/core';
-import { route } from '../lib/app.ts';
-import { cancelOrder } from '../lib/cancel-order.ts';
-import { invocationLog } from '../lib/middleware.ts';
-import { parseCancelRequest, parseSweepInput } from '../lib/requests.ts';
-import { sweepOptions, sweepStaleOrders } from '../lib/sweep.ts';
+import { cancelOrder } from '../lib/cancel/cancel-order.ts';
+import { sweepOptions, sweepStaleOrders } from '../lib/cancel/sweep.ts';
+import { route } from '../lib/lambda/app.ts';
+import { invocationLog } from '../lib/lambda/middleware.ts';
+import { parseCancelRequest, parseSweepInput } from '../lib/lambda/requests.ts';
 
 const cancel = route({
   request: (body, { app, deadline }) => cancelOrder(app.exchange, parseCancelRequest(body), deadline),

@@ -7,9 +7,9 @@
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
-import { defaults as configDefaults } from '../lib/config.ts';
 import { ValidationError } from '../lib/errors.ts';
-import { parseKillSwitchDetail } from '../lib/requests.ts';
+import { defaults as configDefaults } from '../lib/lambda/config.ts';
+import { parseKillSwitchDetail } from '../lib/lambda/requests.ts';
 import { eventBridgeEvent, invokeFunction } from './local/invoke.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
 import { DEFAULT_STATE_FILE, LOCAL_STAGE, runningState } from './local/state.ts';

@@ -4,8 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defaults as configDefaults } from '../lib/config.ts';
-import { parseCancelAllRequest, parseCancelRequest } from '../lib/requests.ts';
+import { defaults as configDefaults } from '../lib/lambda/config.ts';
+import { parseCancelAllRequest, parseCancelRequest } from '../lib/lambda/requests.ts';
 import { DEFAULT_STATE_FILE, type LocalState, runningState } from './local/state.ts';
 import { curlCommand, routeOf, signHeaders } from './local/webhook.ts';
 

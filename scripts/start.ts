@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaults as configDefaults } from '../lib/config.ts';
+import { defaults as configDefaults } from '../lib/lambda/config.ts';
 import { runDemo, type StepOutcome } from './local/demo.ts';
 import { type LocalExchange, startLocalExchange } from './local/exchange.ts';
 import { groupExists, type Offline, startOffline } from './local/offline.ts';

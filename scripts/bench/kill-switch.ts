@@ -1,8 +1,8 @@
 // Kill-switch latency: the real cancel-all handler, warm, answering the EventBridge kill-switch event over
 // 3 accounts and the default scope, against the naive peer's sequential cancel-all loop; 50 ms per request.
 
-import { loadConfig } from '../../lib/config.ts';
-import { everythingScopes } from '../../lib/scopes.ts';
+import { everythingScopes } from '../../lib/cancel/scopes.ts';
+import { loadConfig } from '../../lib/lambda/config.ts';
 import type { OrderSeed } from '../../test/emulator/index.ts';
 import { lambdaContext, loadEvent } from '../../test/support/events.ts';
 import { peerClient, peerKillSwitch } from './peer.ts';

@@ -3,7 +3,7 @@
 // open orders and cancels the stale ones one by one, paced by the rate-limit headers the client parses.
 
 import { RestClientV5 } from 'bybit-api';
-import type { Scope } from '../../lib/scopes.ts';
+import type { Scope } from '../../lib/cancel/scopes.ts';
 
 /** The peer's client, as its README shows it, pointed at the emulator. */
 export function peerClient(key: string, secret: string, baseUrl: string): RestClientV5 {

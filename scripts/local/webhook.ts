@@ -1,7 +1,7 @@
 // Signed webhook requests as a sender makes them, and the curl command that sends one, shared by the local
 // run and `npm run sign`.
 
-import { webhookSignature } from '../../lib/webhook-auth.ts';
+import { webhookSignature } from '../../lib/lambda/webhook-auth.ts';
 
 export interface SignedHeaders {
   'x-timestamp': string;

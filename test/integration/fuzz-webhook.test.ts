@@ -13,7 +13,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { webhookSignature } from '../../lib/webhook-auth.ts';
+import { webhookSignature } from '../../lib/lambda/webhook-auth.ts';
 import { type AnyEvent, lambdaContext, loadEvent } from '../support/events.ts';
 import { quietLogs } from '../support/secret-hygiene.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';

@@ -2,8 +2,8 @@
 
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { KillSwitchReport } from '../../lib/cancel/kill-switch.ts';
 import type { IncompleteCancelError } from '../../lib/errors.ts';
-import type { KillSwitchReport } from '../../lib/kill-switch.ts';
 import { lambdaContext, loadEvent, signedHttpEvent } from '../support/events.ts';
 import { linearBook, mixedBook } from '../support/orders.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';

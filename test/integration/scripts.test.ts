@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticateWebhook } from '../../lib/webhook-auth.ts';
+import { authenticateWebhook } from '../../lib/lambda/webhook-auth.ts';
 import {
   childEnv,
   freePortArgs,

@@ -1,8 +1,8 @@
 // The stale-order sweep through the real handler and the schedule events, against the emulator.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { SweepReport } from '../../lib/cancel/sweep.ts';
 import type { IncompleteCancelError } from '../../lib/errors.ts';
-import type { SweepReport } from '../../lib/sweep.ts';
 import { lambdaContext, loadEvent } from '../support/events.ts';
 import { linearBook } from '../support/orders.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';

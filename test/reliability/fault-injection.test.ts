@@ -10,8 +10,8 @@
 // and writes reliability-results.md. FAULT_SEED replays a campaign (FAULT_SEED=random draws a new one).
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../lib/config.ts';
-import { everythingScopes, type Scope, scopeLabel } from '../../lib/scopes.ts';
+import { everythingScopes, type Scope, scopeLabel } from '../../lib/cancel/scopes.ts';
+import { loadConfig } from '../../lib/lambda/config.ts';
 import type { FaultKind, OrderSeed } from '../emulator/index.ts';
 import { seededRandom } from '../emulator/random.ts';
 import { lambdaContext, loadEvent } from '../support/events.ts';

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
-import { webhookSignature } from '../../lib/webhook-auth.ts';
+import { webhookSignature } from '../../lib/lambda/webhook-auth.ts';
 
 const eventsDir = new URL('../../events/', import.meta.url);
 

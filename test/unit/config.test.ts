@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaults, loadConfig } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/errors.ts';
+import { defaults, loadConfig } from '../../lib/lambda/config.ts';
 
 describe('loadConfig', () => {
   it('applies the named defaults to an empty environment', () => {

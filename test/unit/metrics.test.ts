@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IncompleteCancelError } from '../../lib/errors.ts';
-import { json } from '../../lib/http.ts';
-import { emfLine, metricsOf } from '../../lib/metrics.ts';
+import { json } from '../../lib/lambda/http.ts';
+import { emfLine, metricsOf } from '../../lib/lambda/metrics.ts';
 
 describe('metricsOf', () => {
   it('reads a kill-switch report', () => {

@@ -5,7 +5,7 @@ import {
   parseCancelRequest,
   parseKillSwitchDetail,
   parseSweepInput,
-} from '../../lib/requests.ts';
+} from '../../lib/lambda/requests.ts';
 
 const field = (fn: () => unknown) => {
   try {

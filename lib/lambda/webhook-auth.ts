@@ -3,7 +3,7 @@
 // because TradingView cannot sign its alerts; see the README for what it does not protect against.
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { AuthenticationError } from './errors.ts';
+import { AuthenticationError } from '../errors.ts';
 import type { WebhookSecret } from './secrets.ts';
 
 export interface WebhookAuthOptions {

@@ -1,8 +1,8 @@
 // Every setting, read and validated once, with its default named here. Nothing else reads process.env.
 
-import { MAINNET_URL } from './bybit/client.ts';
-import { CATEGORIES, type Category } from './bybit/types.ts';
-import { ConfigError } from './errors.ts';
+import { MAINNET_URL } from '../bybit/client.ts';
+import { CATEGORIES, type Category } from '../bybit/types.ts';
+import { ConfigError } from '../errors.ts';
 
 export const defaults = {
   BYBIT_BASE_URL: MAINNET_URL,

@@ -3,8 +3,8 @@
 
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { describeError } from '../log.ts';
 import { type App, currentApp } from './app.ts';
-import { describeError } from './log.ts';
 import { emfLine, metricsOf, type Operation } from './metrics.ts';
 import { readTrigger } from './triggers.ts';
 

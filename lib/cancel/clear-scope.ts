@@ -2,14 +2,14 @@
 // and cancel the stragglers until the exchange shows none or the deadline nears. Success is decided by
 // the listing, never by the cancel acknowledgements: Bybit cancels asynchronously and can miss orders.
 
-import type { BybitClient } from './bybit/client.ts';
+import type { BybitClient } from '../bybit/client.ts';
 import {
   BATCH_LIMIT,
   FUTURES_CANCEL_ALL_CAP,
   OPEN_ORDERS_PAGE_LIMIT,
   type OpenOrder,
-} from './bybit/types.ts';
-import { BybitApiError, DeadlineExceededError } from './errors.ts';
+} from '../bybit/types.ts';
+import { BybitApiError, DeadlineExceededError } from '../errors.ts';
 import { listingOf, type Scope } from './scopes.ts';
 
 export interface Clock {

@@ -3,11 +3,11 @@
 // touches the exchange or its secret.
 
 import type { Context } from 'aws-lambda';
-import { type Clock, systemClock } from './clear-scope.ts';
+import { type Clock, systemClock } from '../cancel/clear-scope.ts';
+import { Exchange } from '../cancel/exchange.ts';
+import { createLogger, describeError, type Logger } from '../log.ts';
 import { type Config, loadConfig } from './config.ts';
-import { Exchange } from './exchange.ts';
 import { decodeBody, errorResponse, json, parseJsonBody } from './http.ts';
-import { createLogger, describeError, type Logger } from './log.ts';
 import { parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
 import { type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
 import { authenticateWebhook } from './webhook-auth.ts';

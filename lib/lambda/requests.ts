@@ -1,8 +1,8 @@
 // What callers may ask for, validated before anything reaches the exchange. Unknown fields are refused:
 // a misspelt `symbol` silently ignored would widen a cancel-all to the whole category.
 
-import { CATEGORIES, type CancelAllParams, type Category, SPOT_ORDER_FILTERS } from './bybit/types.ts';
-import { ValidationError } from './errors.ts';
+import { CATEGORIES, type CancelAllParams, type Category, SPOT_ORDER_FILTERS } from '../bybit/types.ts';
+import { ValidationError } from '../errors.ts';
 
 export interface CancelRequest {
   category: Category;

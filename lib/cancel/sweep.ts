@@ -8,15 +8,15 @@
 //      again, up to five rounds; the report is what the last listing shows.
 // Work stops cleanly before the deadline; what was not reached is reported and the next run continues.
 
-import type { BybitClient } from './bybit/client.ts';
-import { classifyRetCode } from './bybit/codes.ts';
-import { BATCH_LIMIT, type CancelOrderParams, type Category, type OpenOrder } from './bybit/types.ts';
+import type { BybitClient } from '../bybit/client.ts';
+import { classifyRetCode } from '../bybit/codes.ts';
+import { BATCH_LIMIT, type CancelOrderParams, type Category, type OpenOrder } from '../bybit/types.ts';
+import { IncompleteCancelError, OrderNotOpenError } from '../errors.ts';
+import type { Config } from '../lambda/config.ts';
+import type { SweepInput } from '../lambda/requests.ts';
+import { describeError, type Fields } from '../log.ts';
 import { type Clock, isFinal, openOrdersOf, ROUND_PAUSE_MS, systemClock } from './clear-scope.ts';
-import type { Config } from './config.ts';
-import { IncompleteCancelError, OrderNotOpenError } from './errors.ts';
 import type { Exchange } from './exchange.ts';
-import { describeError, type Fields } from './log.ts';
-import type { SweepInput } from './requests.ts';
 import { everythingScopes, type Scope, scopeLabel } from './scopes.ts';
 
 export interface SweepOptions {

@@ -1,8 +1,8 @@
 // What invoked the function: an API Gateway request (HTTP API payload 2.0, or REST/HTTP API 1.0), the
 // EventBridge schedule (or a schedule's constant input), a kill-switch event, or a direct invocation.
 
+import { ValidationError } from '../errors.ts';
 import type { Config } from './config.ts';
-import { ValidationError } from './errors.ts';
 
 export interface HttpTrigger {
   type: 'http';

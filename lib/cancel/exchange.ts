@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 // The accounts in the exchange secret, each with its own client. Clients outlive an invocation so that
 // their connections and rate-limit windows carry over to the next warm one.
 
-import { BybitClient, type BybitClientOptions } from './bybit/client.ts';
-import type { Credentials } from './bybit/sign.ts';
-import { BybitApiError, SecretError, ValidationError } from './errors.ts';
-import { parseExchangeSecret, type SecretStore } from './secrets.ts';
+import { BybitClient, type BybitClientOptions } from '../bybit/client.ts';
+import type { Credentials } from '../bybit/sign.ts';
+import { BybitApiError, SecretError, ValidationError } from '../errors.ts';
+import { parseExchangeSecret, type SecretStore } from '../lambda/secrets.ts';
 
 /** Rejections after which the key may have been rotated: read the secret again, once. */
 const ROTATION_CODES = new Set([10003, 10004]);

@@ -2,8 +2,8 @@
 // Errors name the secret and what is wrong with it, never a byte of its content.
 
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Credentials } from './bybit/sign.ts';
-import { SecretError } from './errors.ts';
+import type { Credentials } from '../bybit/sign.ts';
+import { SecretError } from '../errors.ts';
 
 /** The name an account gets when the secret holds a single key pair. */
 export const DEFAULT_ACCOUNT = 'default';

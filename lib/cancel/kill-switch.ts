@@ -5,12 +5,12 @@
 //   3. report per account and scope what was cancelled and what remains; anything left or failed makes
 //      the whole run fail, so a partial success is never reported as success.
 
-import type { Category } from './bybit/types.ts';
+import type { Category } from '../bybit/types.ts';
+import { IncompleteCancelError } from '../errors.ts';
+import type { Config } from '../lambda/config.ts';
+import { describeError, type Fields } from '../log.ts';
 import { type Clock, clearScope, type ScopeOutcome, systemClock } from './clear-scope.ts';
-import type { Config } from './config.ts';
-import { IncompleteCancelError } from './errors.ts';
 import type { Exchange } from './exchange.ts';
-import { describeError, type Fields } from './log.ts';
 import { everythingScopes, type Scope, scopeLabel } from './scopes.ts';
 
 export interface KillSwitchRequest {

@@ -11,7 +11,7 @@ import {
   OrderNotOpenError,
   PayloadTooLargeError,
   ValidationError,
-} from './errors.ts';
+} from '../errors.ts';
 import type { HttpTrigger } from './triggers.ts';
 
 export function json(statusCode: number, body: unknown): APIGatewayProxyResult {

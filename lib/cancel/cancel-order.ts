@@ -1,10 +1,10 @@
 // Cancelling one order, and one scope's cancel-all, for webhook and direct callers.
 
-import type { OrderRef } from './bybit/types.ts';
+import type { OrderRef } from '../bybit/types.ts';
+import { IncompleteCancelError } from '../errors.ts';
+import type { CancelRequest } from '../lambda/requests.ts';
 import { type Clock, clearScope, systemClock } from './clear-scope.ts';
-import { IncompleteCancelError } from './errors.ts';
 import type { Exchange } from './exchange.ts';
-import type { CancelRequest } from './requests.ts';
 import { type Scope, scopeLabel } from './scopes.ts';
 
 export interface CancelOrderResult extends OrderRef {

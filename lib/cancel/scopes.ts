@@ -7,8 +7,8 @@ import {
   type Category,
   type OpenOrdersParams,
   SPOT_ORDER_FILTERS,
-} from './bybit/types.ts';
-import type { Config } from './config.ts';
+} from '../bybit/types.ts';
+import type { Config } from '../lambda/config.ts';
 
 export type Scope = CancelAllParams;
 
