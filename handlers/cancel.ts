@@ -2,10 +2,10 @@
 
 import middy from '@middy/core';
 import { cancelOrder } from '../lib/cancel/cancel-order.ts';
-import { sweepOptions, sweepStaleOrders } from '../lib/cancel/sweep.ts';
+import { sweepStaleOrders } from '../lib/cancel/sweep.ts';
 import { route } from '../lib/lambda/app.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
-import { parseCancelRequest, parseSweepInput } from '../lib/lambda/requests.ts';
+import { parseCancelRequest, parseSweepInput, sweepOptions } from '../lib/lambda/requests.ts';
 
 const cancel = route({
   request: (body, { app, deadline }) => cancelOrder(app.exchange, parseCancelRequest(body), deadline),

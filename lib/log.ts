@@ -1,7 +1,7 @@
 // One structured logger: a JSON line per event, with the Lambda request id. Facts go in fields. Values under
 // key names that could hold credentials are replaced, as a last line of defence: callers never pass them.
 
-import type { LogLevel } from './lambda/config.ts';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type Fields = Record<string, unknown>;
 

@@ -1,11 +1,16 @@
 // Cancelling one order, and one scope's cancel-all, for webhook and direct callers.
 
-import type { OrderRef } from '../bybit/types.ts';
+import type { CancelOrderParams, OrderRef } from '../bybit/types.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { IncompleteCancelError } from '../errors.ts';
-import type { CancelRequest } from '../lambda/requests.ts';
-import { type Clock, clearScope, systemClock } from './clear-scope.ts';
+import { clearScope } from './clear-scope.ts';
 import type { Exchange } from './exchange.ts';
 import { type Scope, scopeLabel } from './scopes.ts';
+
+/** One order to cancel, on a named account (optional when the secret holds one). */
+export interface CancelOrderCommand extends CancelOrderParams {
+  account?: string;
+}
 
 export interface CancelOrderResult extends OrderRef {
   operation: 'cancel';
@@ -19,7 +24,7 @@ export interface CancelOrderResult extends OrderRef {
 /** Cancels one order. Throws OrderNotOpenError when the exchange says it is not open (maps to 404). */
 export async function cancelOrder(
   exchange: Exchange,
-  request: CancelRequest,
+  request: CancelOrderCommand,
   deadline: number,
 ): Promise<CancelOrderResult> {
   const { account, ...params } = request;

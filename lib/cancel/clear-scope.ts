@@ -9,18 +9,9 @@ import {
   OPEN_ORDERS_PAGE_LIMIT,
   type OpenOrder,
 } from '../bybit/types.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { BybitApiError, DeadlineExceededError } from '../errors.ts';
 import { listingOf, type Scope } from './scopes.ts';
-
-export interface Clock {
-  now: () => number;
-  sleep: (ms: number) => Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: Date.now,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
 
 export interface ScopeOutcome {
   /** Orders the exchange acknowledged cancelling (unique ids). */

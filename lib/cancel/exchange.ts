@@ -1,26 +1,31 @@
-import { createHash } from 'node:crypto';
-// The accounts in the exchange secret, each with its own client. Clients outlive an invocation so that
-// their connections and rate-limit windows carry over to the next warm one.
+// The accounts, each with its own client. Clients outlive an invocation so that their connections and
+// rate-limit windows carry over to the next warm one.
 
+import { createHash } from 'node:crypto';
 import { BybitClient, type BybitClientOptions } from '../bybit/client.ts';
 import type { Credentials } from '../bybit/sign.ts';
 import { BybitApiError, SecretError, ValidationError } from '../errors.ts';
-import { parseExchangeSecret, type SecretStore } from '../lambda/secrets.ts';
 
 /** Rejections after which the key may have been rotated: read the secret again, once. */
 const ROTATION_CODES = new Set([10003, 10004]);
 
 export type ClientSettings = Omit<BybitClientOptions, 'credentials'>;
 
+/** Where the accounts' keys come from: the exchange secret, in production (lib/lambda/secrets.ts). */
+export interface CredentialsSource {
+  /** Names the source in errors (the secret id); never its content. */
+  readonly id: string;
+  /** The key pairs by account name; `refresh` reads again, after the exchange refused a key. */
+  accounts(options?: { refresh?: boolean }): Promise<Map<string, Credentials>>;
+}
+
 export interface ExchangeOptions {
-  secrets: SecretStore;
-  secretId: string;
+  credentials: CredentialsSource;
   client: ClientSettings;
 }
 
 export class Exchange {
   private readonly clients = new Map<string, { id: string; client: BybitClient }>();
-  private readonly parsed = new WeakMap<object, Map<string, Credentials>>();
   private readonly options: ExchangeOptions;
 
   constructor(options: ExchangeOptions) {
@@ -63,16 +68,8 @@ export class Exchange {
     return name;
   }
 
-  private async accounts({ refresh = false } = {}): Promise<Map<string, Credentials>> {
-    const value = await this.options.secrets.getJson(this.options.secretId, { refresh });
-    // The store hands back the same object while it is cached: parse it once, not on every call.
-    if (typeof value !== 'object' || value === null) return parseExchangeSecret(this.options.secretId, value);
-    let accounts = this.parsed.get(value);
-    if (!accounts) {
-      accounts = parseExchangeSecret(this.options.secretId, value);
-      this.parsed.set(value, accounts);
-    }
-    return accounts;
+  private accounts(options?: { refresh?: boolean }): Promise<Map<string, Credentials>> {
+    return this.options.credentials.accounts(options);
   }
 
   private client(account: string, credentials: Credentials): BybitClient {
@@ -84,7 +81,7 @@ export class Exchange {
       this.clients.set(account, { id, client });
       return client;
     } catch (cause) {
-      throw new SecretError(this.options.secretId, `the key of account "${account}" cannot be parsed`, {
+      throw new SecretError(this.options.credentials.id, `the key of account "${account}" cannot be parsed`, {
         cause,
       });
     }

@@ -6,12 +6,12 @@
 //      the whole run fail, so a partial success is never reported as success.
 
 import type { Category } from '../bybit/types.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { IncompleteCancelError } from '../errors.ts';
-import type { Config } from '../lambda/config.ts';
 import { describeError, type Fields } from '../log.ts';
-import { type Clock, clearScope, type ScopeOutcome, systemClock } from './clear-scope.ts';
+import { clearScope, type ScopeOutcome } from './clear-scope.ts';
 import type { Exchange } from './exchange.ts';
-import { everythingScopes, type Scope, scopeLabel } from './scopes.ts';
+import { type Coverage, everythingScopes, type Scope, scopeLabel } from './scopes.ts';
 
 export interface KillSwitchRequest {
   accounts?: string[];
@@ -46,7 +46,7 @@ export interface KillSwitchReport {
 /** Cancels everything in scope and verifies it; throws IncompleteCancelError (with the report) unless all clear. */
 export async function killSwitch(
   exchange: Exchange,
-  scopeConfig: Config['scope'],
+  coverage: Coverage,
   request: KillSwitchRequest,
   deadline: number,
   clock: Clock = systemClock,
@@ -54,7 +54,7 @@ export async function killSwitch(
   const started = clock.now();
   const known = await exchange.accountNames();
   const accounts = request.accounts ?? known;
-  const scopes = everythingScopes(scopeConfig, request.categories);
+  const scopes = everythingScopes(coverage, request.categories);
 
   const reports = await Promise.all(
     accounts.map(async (account): Promise<ScopeReport[]> => {

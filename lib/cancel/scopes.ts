@@ -8,12 +8,18 @@ import {
   type OpenOrdersParams,
   SPOT_ORDER_FILTERS,
 } from '../bybit/types.ts';
-import type { Config } from '../lambda/config.ts';
 
 export type Scope = CancelAllParams;
 
+/** What a run covers: the categories, and the coins whose cancel-alls go out first. */
+export interface Coverage {
+  categories: Category[];
+  linearSettleCoins: string[];
+  inverseCoins: string[];
+}
+
 /** The scopes that make up "everything", optionally narrowed to some categories. */
-export function everythingScopes(scope: Config['scope'], only?: Category[]): Scope[] {
+export function everythingScopes(scope: Coverage, only?: Category[]): Scope[] {
   const scopesOf: Record<Category, () => Scope[]> = {
     linear: () => scope.linearSettleCoins.map((settleCoin) => ({ category: 'linear', settleCoin })),
     inverse: () => scope.inverseCoins.map((baseCoin) => ({ category: 'inverse', baseCoin })),
@@ -23,6 +29,22 @@ export function everythingScopes(scope: Config['scope'], only?: Category[]): Sco
   return scope.categories
     .filter((c) => !only || only.includes(c))
     .flatMap((category) => scopesOf[category]());
+}
+
+/**
+ * The widest open-order listings Bybit allows (`open-order.mdx`, `changelog/v5.mdx`): inverse, spot and
+ * option with no filter return every coin and every kind; only linear needs a selector, so it is listed
+ * once per settle coin. Verification uses these, whatever a run was configured to cancel first.
+ */
+export function widestListings(
+  categories: readonly Category[],
+  linearSettleCoins: readonly string[],
+): OpenOrdersParams[] {
+  return categories.flatMap((category): OpenOrdersParams[] =>
+    category === 'linear'
+      ? [...new Set(linearSettleCoins)].map((settleCoin) => ({ category, settleCoin }))
+      : [{ category }],
+  );
 }
 
 /** The open-orders query that shows what a scope's cancel-all should have removed. */

@@ -11,13 +11,12 @@
 import type { BybitClient } from '../bybit/client.ts';
 import { classifyRetCode } from '../bybit/codes.ts';
 import { BATCH_LIMIT, type CancelOrderParams, type Category, type OpenOrder } from '../bybit/types.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { IncompleteCancelError, OrderNotOpenError } from '../errors.ts';
-import type { Config } from '../lambda/config.ts';
-import type { SweepInput } from '../lambda/requests.ts';
 import { describeError, type Fields } from '../log.ts';
-import { type Clock, isFinal, openOrdersOf, ROUND_PAUSE_MS, systemClock } from './clear-scope.ts';
+import { isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
 import type { Exchange } from './exchange.ts';
-import { everythingScopes, type Scope, scopeLabel } from './scopes.ts';
+import { type Coverage, everythingScopes, type Scope, scopeLabel } from './scopes.ts';
 
 export interface SweepOptions {
   maxAgeMs: number;
@@ -68,14 +67,14 @@ const BATCH_WORKERS = 2;
 /** Sweeps stale orders; throws IncompleteCancelError (with the report) unless every selected order is gone. */
 export async function sweepStaleOrders(
   exchange: Exchange,
-  scopeConfig: Config['scope'],
+  coverage: Coverage,
   options: SweepOptions,
   deadline: number,
   clock: Clock = systemClock,
 ): Promise<SweepReport> {
   const started = clock.now();
   const accounts = options.accounts ?? (await exchange.accountNames());
-  const scopes = everythingScopes(scopeConfig, options.categories);
+  const scopes = everythingScopes(coverage, options.categories);
   const perAccount = await Promise.all(
     accounts.map((account) =>
       exchange
@@ -259,17 +258,6 @@ function emptyReport(account: string, scope: string): SweepScopeReport {
     verified: false,
     failed: [],
     requests: { batch: 0, single: 0 },
-  };
-}
-
-/** Sweep options from the configuration, overridden by a schedule's constant input. */
-export function sweepOptions(config: Config['sweep'], input: SweepInput): SweepOptions {
-  return {
-    maxAgeMs: input.maxAgeSeconds !== undefined ? input.maxAgeSeconds * 1000 : config.maxAgeMs,
-    linkIdPrefix: input.linkIdPrefix ?? config.linkIdPrefix,
-    dryRun: input.dryRun ?? config.dryRun,
-    accounts: input.accounts,
-    categories: input.categories,
   };
 }
 

@@ -3,12 +3,12 @@
 // touches the exchange or its secret.
 
 import type { Context } from 'aws-lambda';
-import { type Clock, systemClock } from '../cancel/clear-scope.ts';
 import { Exchange } from '../cancel/exchange.ts';
+import { type Clock, systemClock } from '../clock.ts';
 import { createLogger, describeError, type Logger } from '../log.ts';
 import { type Config, loadConfig } from './config.ts';
 import { decodeBody, errorResponse, json, parseJsonBody } from './http.ts';
-import { parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
+import { exchangeCredentials, parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
 import { type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
 import { authenticateWebhook } from './webhook-auth.ts';
 
@@ -42,8 +42,7 @@ export function createApp(overrides: AppOverrides = {}): App {
     now: clock.now,
   });
   const exchange = new Exchange({
-    secrets,
-    secretId: config.bybitSecretId,
+    credentials: exchangeCredentials(secrets, config.bybitSecretId),
     client: {
       baseUrl: config.baseUrl,
       recvWindow: config.recvWindow,

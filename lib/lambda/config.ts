@@ -2,7 +2,9 @@
 
 import { MAINNET_URL } from '../bybit/client.ts';
 import { CATEGORIES, type Category } from '../bybit/types.ts';
+import type { Coverage } from '../cancel/scopes.ts';
 import { ConfigError } from '../errors.ts';
+import type { LogLevel } from '../log.ts';
 
 export const defaults = {
   BYBIT_BASE_URL: MAINNET_URL,
@@ -26,8 +28,6 @@ export const defaults = {
   METRICS_NAMESPACE: 'BybitCancel',
 } as const;
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
 export interface Config {
   /** Secrets Manager id (name or ARN) of the exchange keys. */
   bybitSecretId: string;
@@ -43,7 +43,7 @@ export interface Config {
   webhookMaxSkewMs: number;
   webhookPassphraseMode: boolean;
   maxBodyBytes: number;
-  scope: { categories: Category[]; linearSettleCoins: string[]; inverseCoins: string[] };
+  scope: Coverage;
   sweep: { maxAgeMs: number; linkIdPrefix: string; dryRun: boolean };
   killSwitch: { source: string; detailType: string };
   logLevel: LogLevel;

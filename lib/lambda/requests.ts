@@ -2,16 +2,12 @@
 // a misspelt `symbol` silently ignored would widen a cancel-all to the whole category.
 
 import { CATEGORIES, type CancelAllParams, type Category, SPOT_ORDER_FILTERS } from '../bybit/types.ts';
+import type { CancelOrderCommand } from '../cancel/cancel-order.ts';
+import type { SweepOptions } from '../cancel/sweep.ts';
 import { ValidationError } from '../errors.ts';
+import type { Config } from './config.ts';
 
-export interface CancelRequest {
-  category: Category;
-  symbol: string;
-  orderId?: string;
-  orderLinkId?: string;
-  orderFilter?: 'Order' | 'tpslOrder' | 'StopOrder';
-  account?: string;
-}
+export type CancelRequest = CancelOrderCommand;
 
 /** Cancel-all of one scope, or (no category) everything: the kill switch. */
 export type CancelAllRequest =
@@ -149,6 +145,17 @@ export function parseSweepInput(input: unknown): SweepInput {
     accounts: list(body.accounts, 'accounts', account),
     categories: list(body.categories, 'categories', categoryOf),
   });
+}
+
+/** Sweep options from the configuration, overridden by a schedule's constant input. */
+export function sweepOptions(config: Config['sweep'], input: SweepInput): SweepOptions {
+  return {
+    maxAgeMs: input.maxAgeSeconds !== undefined ? input.maxAgeSeconds * 1000 : config.maxAgeMs,
+    linkIdPrefix: input.linkIdPrefix ?? config.linkIdPrefix,
+    dryRun: input.dryRun ?? config.dryRun,
+    accounts: input.accounts,
+    categories: input.categories,
+  };
 }
 
 function fields(input: unknown, allowed: readonly string[]): Record<string, unknown> {

@@ -3,6 +3,7 @@
 
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Credentials } from '../bybit/sign.ts';
+import type { CredentialsSource } from '../cancel/exchange.ts';
 import { SecretError } from '../errors.ts';
 
 /** The name an account gets when the secret holds a single key pair. */
@@ -100,6 +101,25 @@ export function parseExchangeSecret(secretId: string, value: unknown): Map<strin
     );
   }
   return new Map([[DEFAULT_ACCOUNT, keyPair(secretId, value, 'the secret')]]);
+}
+
+/** The exchange secret as the domain's source of keys: read through the store's cache, parsed once a value. */
+export function exchangeCredentials(store: SecretStore, secretId: string): CredentialsSource {
+  const parsed = new WeakMap<object, Map<string, Credentials>>();
+  return {
+    id: secretId,
+    async accounts({ refresh = false } = {}) {
+      const value = await store.getJson(secretId, { refresh });
+      // The store hands back the same object while it is cached: parse it once, not on every call.
+      if (typeof value !== 'object' || value === null) return parseExchangeSecret(secretId, value);
+      let accounts = parsed.get(value);
+      if (!accounts) {
+        accounts = parseExchangeSecret(secretId, value);
+        parsed.set(value, accounts);
+      }
+      return accounts;
+    },
+  };
 }
 
 export interface WebhookSecret {
