@@ -54,9 +54,18 @@ export interface BybitClientOptions {
   pacer?: RateLimitPacer;
 }
 
+/**
+ * Which queued requests take the shared IP budget first: a kill switch's first-wave cancel-alls, then its
+ * verification and stragglers, then routine work (single cancels, scoped cancel-alls, the sweep), then the
+ * read-only drill.
+ */
+export type Priority = 'first-wave' | 'verify' | 'routine' | 'background';
+
 export interface CallOptions {
   /** Epoch ms by which the call must have returned or thrown. */
   deadline?: number;
+  /** Place in the IP budget's queue; `routine` when not given. */
+  priority?: Priority;
 }
 
 interface Envelope {

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { widestListings } from '../../lib/cancel/scopes.ts';
+
+describe('widestListings', () => {
+  it('lists inverse, spot and option with no filter, and linear once per settle coin', () => {
+    expect(widestListings(['linear', 'inverse', 'spot', 'option'], ['USDT', 'USDC', 'USDT'])).toEqual([
+      { category: 'linear', settleCoin: 'USDT' },
+      { category: 'linear', settleCoin: 'USDC' },
+      { category: 'inverse' },
+      { category: 'spot' },
+      { category: 'option' },
+    ]);
+  });
+
+  it('covers only the categories it is given', () => {
+    expect(widestListings(['spot'], ['USDT'])).toEqual([{ category: 'spot' }]);
+  });
+});
