@@ -135,7 +135,7 @@ export function parseKillSwitchDetail(input: unknown): CancelAllRequest & { kind
 /** Validates a heartbeat: `{ttlSeconds?, disarm?: true, accounts?, reason?}`. */
 export function parseHeartbeatRequest(input: unknown, defaultTtlSeconds: number): HeartbeatRequest {
   const body = fields(input, ['ttlSeconds', 'disarm', 'accounts', 'reason']);
-  const ttlSeconds = body.ttlSeconds ?? defaultTtlSeconds;
+  const ttlSeconds = body.ttlSeconds === undefined ? defaultTtlSeconds : body.ttlSeconds;
   if (typeof ttlSeconds !== 'number' || !isAllowedTtl(ttlSeconds)) {
     throw new ValidationError(
       'ttlSeconds',
