@@ -213,6 +213,18 @@ describe('when the heartbeats stop', () => {
     expect(delivered[0]).toMatchObject({ accounts: ['hedge'], origin: 'deadMansSwitch' });
   });
 
+  it("runs the event in events/dead-mans-switch.json as a kill switch named for the dead man's switch", async () => {
+    stack.emulator.addOrders(apiKey('main'), [{ category: 'option', symbol: 'BTC-27DEC26-100000-C' }]);
+    const report = await cancelAll(loadEvent('dead-mans-switch.json'), lambdaContext(60_000));
+    expect(report).toMatchObject({
+      operation: 'killSwitch',
+      ok: true,
+      origin: 'deadMansSwitch',
+      cancelled: 1,
+    });
+    expect(stack.emulator.openOrders()).toHaveLength(0);
+  });
+
   it('does not fire once disarmed', async () => {
     stack.emulator.addOrders(apiKey('main'), [{ category: 'linear', symbol: 'BTCUSDT' }]);
     await send({ ttlSeconds: 120 });
