@@ -334,7 +334,13 @@ describe("the dead man's switch", () => {
     const trust = (role.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement;
     expect(trust).toHaveLength(1);
     expect(trust[0]?.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
-    expect(flatten((trust[0]?.Condition?.ArnEquals as Json)?.['aws:SourceArn'])).toBe(scheduleArn);
+    // Scheduler sets aws:SourceArn to the schedule group's ARN (its confused-deputy guidance), not the schedule's.
+    expect(flatten((trust[0]?.Condition?.ArnEquals as Json)?.['aws:SourceArn'])).toBe(
+      'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule-group/default',
+    );
+    expect((trust[0]?.Condition?.StringEquals as Json)?.['aws:SourceAccount']).toEqual({
+      Ref: 'AWS::AccountId',
+    });
     expect(role.ManagedPolicyArns).toBeUndefined();
     const statements = policyOf(schedulerRoleId);
     expect(statements).toHaveLength(1);
