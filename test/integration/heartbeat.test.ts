@@ -3,7 +3,7 @@
 // delivering its kill-switch event to the cancelAll handler against the exchange emulator.
 
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseAtExpression } from '../../lib/cancel/dead-mans-switch.ts';
 import { type AnyEvent, lambdaContext, loadEvent, signedHttpEvent } from '../support/events.ts';
 import { type SchedulerEndpoint, startScheduler } from '../support/scheduler.ts';
@@ -139,6 +139,30 @@ describe('POST /heartbeat', () => {
     expect(response.statusCode).toBe(400);
     expect(bodyOf(response)).toMatchObject({ error: 'ValidationError', field });
     expect(scheduler.calls).toEqual([]);
+  });
+
+  it('accepts the passphrase instead of a signature when passphrase mode is on, like every route', async () => {
+    process.env.WEBHOOK_PASSPHRASE_MODE = 'true';
+    vi.resetModules();
+    try {
+      const fresh = (await import('../../handlers/heartbeat.ts')).handler as Handler;
+      const withPassphrase = (passphrase: string) => {
+        const event = loadEvent('http-v2-heartbeat.json');
+        delete event.headers['x-timestamp'];
+        delete event.headers['x-signature'];
+        event.body = JSON.stringify({ ttlSeconds: 300, passphrase });
+        return fresh(event, lambdaContext()) as Promise<APIGatewayProxyResult>;
+      };
+      expect((await withPassphrase('wrong-passphrase-0000')).statusCode).toBe(401);
+      expect(scheduler.calls).toEqual([]);
+      const response = await withPassphrase(stack.passphrase);
+      expect(response.statusCode).toBe(200);
+      expect(bodyOf(response)).toMatchObject({ armed: true, ttlSeconds: 300 });
+      expect(scheduler.get(SCHEDULE)).toBeDefined();
+    } finally {
+      process.env.WEBHOOK_PASSPHRASE_MODE = 'false';
+      vi.resetModules();
+    }
   });
 
   it('deletes the schedule on disarm, and says it is off', async () => {
