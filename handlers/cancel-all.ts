@@ -21,7 +21,12 @@ function cancelAll(request: CancelAllRequest, { app, deadline }: Invocation) {
 
 const cancelAllHandler = route({
   request: (body, run) => cancelAll(parseCancelAllRequest(body), run),
-  killSwitch: (detail, run) => cancelAll(parseKillSwitchDetail(detail), run),
+  killSwitch: (detail, run) => {
+    const request = parseKillSwitchDetail(detail);
+    // Every later log line says who fired it (the dead man's switch says `deadMansSwitch`).
+    if (request.origin) run.app.logger.append({ origin: request.origin });
+    return cancelAll(request, run);
+  },
 });
 
 export const handler = middy(cancelAllHandler).use(invocationLog());

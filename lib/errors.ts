@@ -123,3 +123,13 @@ export class IncompleteCancelError extends Error {
     this.report = report;
   }
 }
+
+/** EventBridge Scheduler could not create, move or delete the dead man's switch schedule. */
+export class SchedulerError extends Error {
+  readonly operation: string;
+  constructor(operation: string, message: string, options?: ErrorOptions) {
+    super(`${operation}: ${message}`, options);
+    this.name = 'SchedulerError';
+    this.operation = operation;
+  }
+}

@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
-import { parseCancelAllRequest, parseCancelRequest } from '../lib/lambda/requests.ts';
+import { parseCancelAllRequest, parseCancelRequest, parseHeartbeatRequest } from '../lib/lambda/requests.ts';
 import { DEFAULT_STATE_FILE, type LocalState, runningState } from './local/state.ts';
 import { curlCommand, routeOf, signHeaders } from './local/webhook.ts';
 
-const USAGE = `usage: npm run sign -- '<json body>' [--url <api url>] [--path /cancel|/cancel-all] [--secret <key>]
+const USAGE = `usage: npm run sign -- '<json body>' [--url <api url>] [--path /cancel|/cancel-all|/heartbeat] [--secret <key>]
                      [--timestamp <unix ms>] [--state <file>]
   '<json body>'  the exact body to send ('-' reads it from stdin)
   --url          the API's base URL (default: the running local stack's, else a placeholder)
@@ -18,7 +18,7 @@ const USAGE = `usage: npm run sign -- '<json body>' [--url <api url>] [--path /c
   --timestamp    sign as of this Unix time in ms (default: now); the functions accept ±${configDefaults.WEBHOOK_MAX_SKEW_SECONDS} s
   --state        the local stack's state file (default .local/stack.json)`;
 
-const PATHS = ['/cancel', '/cancel-all'] as const;
+const PATHS = ['/cancel', '/cancel-all', '/heartbeat'] as const;
 const PLACEHOLDER_URL = 'https://<api-id>.execute-api.<region>.amazonaws.com';
 const MIN_SECRET_LENGTH = 16;
 
@@ -91,6 +91,7 @@ function keyOf(flag: string | undefined, stateFile: string): { secret: string; l
 function refusal(path: string, body: unknown): string | undefined {
   try {
     if (path === '/cancel') parseCancelRequest(body);
+    else if (path === '/heartbeat') parseHeartbeatRequest(body, configDefaults.DEAD_MANS_SWITCH_SECONDS);
     else parseCancelAllRequest(body);
     return undefined;
   } catch (error) {

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
+import { deadMansSwitchStep, LOCAL_TARGETS, startLocalScheduler } from './local/dead-mans-switch.ts';
 import { runDemo, type StepOutcome } from './local/demo.ts';
 import { type LocalExchange, startLocalExchange } from './local/exchange.ts';
 import { groupExists, type Offline, startOffline } from './local/offline.ts';
@@ -124,6 +125,8 @@ async function main(): Promise<number> {
     () => startLocalExchange(LOCAL_STAGE, region),
   );
   cleanups.push({ name: 'the emulator and the secrets endpoint', run: () => exchange.close() });
+  const scheduler = await startLocalScheduler(`http://127.0.0.1:${lambdaPort}`, functions.cancelAll, region);
+  cleanups.push({ name: 'the Scheduler endpoint', run: () => scheduler.close() });
   const seeded = exchange.seed();
   const kinds = DEMO_ACCOUNTS.map((a) => `${a.name} (${a.rsa ? 'RSA' : 'HMAC'})`).join(', ');
   report.line(`      Bybit emulator    ${exchange.emulator.url}  accounts ${kinds}, ${seeded} open orders`);
@@ -134,6 +137,9 @@ async function main(): Promise<number> {
     `      Secrets Manager   ${exchange.secrets.url}  ${exchange.exchangeSecretId} (named accounts),`,
   );
   report.line(`                        ${exchange.webhookSecretId}: demo keys generated for this run`);
+  report.line(
+    `      Scheduler         ${scheduler.endpoint.url}  the dead man's switch schedule; fires into cancelAll`,
+  );
 
   const offline: Offline = await report.wait(
     '[2/2] Starting serverless-offline (esbuild bundles the functions first)',
@@ -151,6 +157,7 @@ async function main(): Promise<number> {
             lambdaPort,
             exchange.emulator.port,
             Number(new URL(exchange.secrets.url).port),
+            Number(new URL(scheduler.endpoint.url).port),
           ];
         },
         params: {
@@ -161,9 +168,11 @@ async function main(): Promise<number> {
           STALE_ORDER_LINK_ID_PREFIX: BOT_PREFIX,
           // The demo and you run the sweep; a cron firing in the middle would muddle the counts.
           SWEEP_ENABLED: 'false',
+          ...LOCAL_TARGETS,
         },
         env: {
           AWS_ENDPOINT_URL_SECRETS_MANAGER: exchange.secrets.url,
+          AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint.url,
           AWS_REGION: region,
           AWS_DEFAULT_REGION: region,
           // The SDK signs every request; the local endpoint does not check the signature.
@@ -177,7 +186,7 @@ async function main(): Promise<number> {
     report.line(`\nserverless-offline stopped on its own (${how}). Its last lines:\n${offline.tail()}`);
     await exit(1);
   });
-  report.line(`      HTTP API          ${offline.httpUrl}  POST /cancel, POST /cancel-all`);
+  report.line(`      HTTP API          ${offline.httpUrl}  POST /cancel, POST /cancel-all, POST /heartbeat`);
   report.line(`      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}`);
   report.line(`      function logs     ${shortPath(logFile)}`);
 
@@ -210,6 +219,13 @@ async function main(): Promise<number> {
     sweep: { maxAgeSeconds: STALE_AFTER_SECONDS, prefix: BOT_PREFIX },
     report,
   });
+  const total = outcomes.length + 1;
+  outcomes.push(
+    await deadMansSwitchStep(
+      { exchange, scheduler, httpUrl: offline.httpUrl, report },
+      `[${total}/${total}]`,
+    ),
+  );
   const ok = printOutcome(outcomes);
 
   if (options.once) return ok ? 0 : 1;
@@ -263,6 +279,14 @@ function printTryIt(state: LocalState, reseeded: number) {
   report.line('Cancel every spot TP/SL order of the hedge account:');
   report.line(
     `  ${curlCommand(`${state.httpUrl}/cancel-all`, scopeBody, signHeaders(state.webhookSecret, scopeBody, now))}`,
+  );
+  report.line();
+  const heartbeatBody = JSON.stringify({ ttlSeconds: 300 });
+  report.line(
+    'Arm the dead man\'s switch (300 s of silence, 15 s here; send it again to move it, {"disarm":true} to stop it):',
+  );
+  report.line(
+    `  ${curlCommand(`${state.httpUrl}/heartbeat`, heartbeatBody, signHeaders(state.webhookSecret, heartbeatBody, now))}`,
   );
   report.line();
   report.line('Fire the kill switch (the EventBridge event, delivered to the local cancelAll function):');

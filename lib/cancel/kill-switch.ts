@@ -17,6 +17,8 @@ export interface KillSwitchRequest {
   accounts?: string[];
   categories?: Category[];
   reason?: string;
+  /** Who fired it, when it says (`deadMansSwitch`). */
+  origin?: string;
 }
 
 export interface ScopeReport {
@@ -35,6 +37,7 @@ export interface KillSwitchReport {
   operation: 'killSwitch';
   ok: boolean;
   reason?: string;
+  origin?: string;
   accounts: string[];
   cancelled: number;
   remaining: number;
@@ -96,6 +99,7 @@ export async function killSwitch(
     operation: 'killSwitch',
     ok: failed.length === 0,
     reason: request.reason,
+    ...(request.origin ? { origin: request.origin } : {}),
     accounts,
     cancelled: sum(scopeReports.map((r) => r.cancelled)),
     // A floor: a scope whose last listing failed is named in failedScopes, not counted here.

@@ -3,11 +3,13 @@
 // touches the exchange or its secret.
 
 import type { Context } from 'aws-lambda';
+import type { DeadMansSwitchSchedule } from '../cancel/dead-mans-switch.ts';
 import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { createLogger, describeError, type Logger } from '../log.ts';
 import { type Config, loadConfig } from './config.ts';
 import { decodeBody, errorResponse, json, parseJsonBody } from './http.ts';
+import { EventBridgeSchedule, type SchedulerSender } from './scheduler.ts';
 import { exchangeCredentials, parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
 import { type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
 import { authenticateWebhook } from './webhook-auth.ts';
@@ -19,12 +21,15 @@ export interface App {
   write: (line: string) => void;
   secrets: SecretStore;
   exchange: Exchange;
+  /** The dead man's switch schedule (the heartbeat function); nothing is loaded until it is used. */
+  deadMansSwitch: DeadMansSwitchSchedule;
   clock: Clock;
 }
 
 export interface AppOverrides {
   env?: Record<string, string | undefined>;
   secretsClient?: SecretReader;
+  schedulerClient?: SchedulerSender;
   fetch?: typeof globalThis.fetch;
   clock?: Clock;
   write?: (line: string) => void;
@@ -53,7 +58,16 @@ export function createApp(overrides: AppOverrides = {}): App {
       sleep: clock.sleep,
     },
   });
-  return { config, logger, write, secrets, exchange, clock };
+  const deadMansSwitch = new EventBridgeSchedule({
+    client: overrides.schedulerClient,
+    name: config.deadMansSwitch.scheduleName,
+    groupName: config.deadMansSwitch.groupName,
+    busArn: config.deadMansSwitch.busArn,
+    roleArn: config.deadMansSwitch.roleArn,
+    source: config.killSwitch.source,
+    detailType: config.killSwitch.detailType,
+  });
+  return { config, logger, write, secrets, exchange, deadMansSwitch, clock };
 }
 
 let shared: App | undefined;

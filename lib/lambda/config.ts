@@ -2,6 +2,7 @@
 
 import { MAINNET_URL } from '../bybit/client.ts';
 import { CATEGORIES, type Category } from '../bybit/types.ts';
+import { scheduleName, TTL_MAX_SECONDS, TTL_MIN_SECONDS } from '../cancel/dead-mans-switch.ts';
 import type { Coverage } from '../cancel/scopes.ts';
 import { ConfigError } from '../errors.ts';
 import type { LogLevel } from '../log.ts';
@@ -26,7 +27,12 @@ export const defaults = {
   KILL_SWITCH_DETAIL_TYPE: 'Kill Switch',
   LOG_LEVEL: 'info',
   METRICS_NAMESPACE: 'BybitCancel',
+  STAGE: 'dev',
+  DEAD_MANS_SWITCH_SECONDS: 300,
 } as const;
+
+/** EventBridge Scheduler's group for schedules that name none. */
+const DEFAULT_SCHEDULE_GROUP = 'default';
 
 export interface Config {
   /** Secrets Manager id (name or ARN) of the exchange keys. */
@@ -49,6 +55,15 @@ export interface Config {
   logLevel: LogLevel;
   /** CloudWatch namespace of the EMF metrics (serverless.yml adds the stage). */
   metricsNamespace: string;
+  deadMansSwitch: {
+    /** Silence after which everything is cancelled, when a heartbeat names none. */
+    defaultTtlSeconds: number;
+    scheduleName: string;
+    groupName: string;
+    /** The bus the kill-switch rule listens on, and the role the scheduler puts the event with. */
+    busArn: string;
+    roleArn: string;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -95,6 +110,18 @@ export function loadConfig(env: Env = process.env): Config {
     },
     logLevel: read.oneOf('LOG_LEVEL', defaults.LOG_LEVEL, ['debug', 'info', 'warn', 'error'] as const),
     metricsNamespace: read.string('METRICS_NAMESPACE', defaults.METRICS_NAMESPACE),
+    deadMansSwitch: {
+      defaultTtlSeconds: read.integer(
+        'DEAD_MANS_SWITCH_SECONDS',
+        defaults.DEAD_MANS_SWITCH_SECONDS,
+        TTL_MIN_SECONDS,
+        TTL_MAX_SECONDS,
+      ),
+      scheduleName: scheduleName(read.string('STAGE', defaults.STAGE)),
+      groupName: DEFAULT_SCHEDULE_GROUP,
+      busArn: read.string('DEAD_MANS_SWITCH_BUS_ARN', ''),
+      roleArn: read.string('DEAD_MANS_SWITCH_ROLE_ARN', ''),
+    },
   };
 
   function category(value: string): Category {

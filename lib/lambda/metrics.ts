@@ -1,7 +1,7 @@
 // Metrics as CloudWatch Embedded Metric Format: one JSON line per invocation that CloudWatch Logs turns into
 // metrics, with no API call and no extra latency. Dimension: the operation (cancel, cancelAll, killSwitch, sweep).
 
-export type Operation = 'cancel' | 'cancelAll' | 'killSwitch' | 'sweep' | 'unknown';
+export type Operation = 'cancel' | 'cancelAll' | 'killSwitch' | 'sweep' | 'heartbeat' | 'unknown';
 
 export interface InvocationMetrics {
   operation: Operation;
@@ -11,6 +11,8 @@ export interface InvocationMetrics {
   ordersLeftOpen: number;
   failed: boolean;
   durationMs: number;
+  /** Who fired a kill switch, when its event says (`deadMansSwitch`). */
+  origin?: string;
 }
 
 /** The EMF document for one invocation's metrics; `requestId` ties it to the invocation's log lines. */
@@ -27,7 +29,8 @@ export function emfLine(
       CloudWatchMetrics: [
         {
           Namespace: namespace,
-          Dimensions: [['Operation']],
+          // With an origin, also per origin: the Operation-only series (and its alarm) stays complete.
+          Dimensions: metrics.origin ? [['Operation'], ['Operation', 'Origin']] : [['Operation']],
           Metrics: [
             { Name: 'OrdersCancelled', Unit: 'Count' },
             { Name: 'OrdersLeftOpen', Unit: 'Count' },
@@ -38,6 +41,7 @@ export function emfLine(
       ],
     },
     Operation: metrics.operation,
+    ...(metrics.origin ? { Origin: metrics.origin } : {}),
     OrdersCancelled: metrics.ordersCancelled,
     OrdersLeftOpen: metrics.ordersLeftOpen,
     Failures: metrics.failed ? 1 : 0,
@@ -47,6 +51,7 @@ export function emfLine(
 
 interface Report {
   operation?: Operation;
+  origin?: string;
   cancelled?: number;
   remaining?: number;
   orderId?: string;
@@ -67,6 +72,7 @@ export function metricsOf(
     ordersLeftOpen: report?.remaining ?? 0,
     failed,
     durationMs,
+    ...(typeof report?.origin === 'string' ? { origin: report.origin } : {}),
   };
 }
 

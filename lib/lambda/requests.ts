@@ -3,6 +3,13 @@
 
 import { CATEGORIES, type CancelAllParams, type Category, SPOT_ORDER_FILTERS } from '../bybit/types.ts';
 import type { CancelOrderCommand } from '../cancel/cancel-order.ts';
+import {
+  HEARTBEAT_REASON_MAX,
+  type HeartbeatRequest,
+  isAllowedTtl,
+  TTL_MAX_SECONDS,
+  TTL_MIN_SECONDS,
+} from '../cancel/dead-mans-switch.ts';
 import type { SweepOptions } from '../cancel/sweep.ts';
 import { ValidationError } from '../errors.ts';
 import type { Config } from './config.ts';
@@ -12,12 +19,13 @@ export type CancelRequest = CancelOrderCommand;
 /** Cancel-all of one scope, or (no category) everything: the kill switch. */
 export type CancelAllRequest =
   | { kind: 'scope'; account?: string; params: CancelAllParams }
-  | { kind: 'everything'; accounts?: string[]; categories?: Category[]; reason?: string };
+  | { kind: 'everything'; accounts?: string[]; categories?: Category[]; reason?: string; origin?: string };
 
 const SYMBOL = /^[A-Z0-9][A-Z0-9_-]{0,63}$/;
 const COIN = /^[A-Z0-9]{1,20}$/;
 const ID = /^[\x21-\x7e]{1,64}$/;
 const ACCOUNT = /^[\w.-]{1,64}$/;
+const ORIGIN = /^[\w.-]{1,64}$/;
 const FUTURES_FILTERS = ['Order', 'StopOrder', 'tpslOrder'] as const;
 
 /** Validates a single-order cancel. */
@@ -109,13 +117,48 @@ function everything(body: Record<string, unknown>): CancelAllRequest {
   const accounts =
     body.account !== undefined ? [account(body.account) as string] : list(body.accounts, 'accounts', account);
   const categories = list(body.categories, 'categories', categoryOf);
-  return withoutUndefined({ kind: 'everything', accounts, categories, reason: reason(body.reason) });
+  return withoutUndefined({
+    kind: 'everything',
+    accounts,
+    categories,
+    reason: reason(body.reason),
+    origin: origin(body.origin),
+  });
 }
 
-/** Validates the `detail` of a kill-switch event: `{accounts?, categories?, reason?}`. */
+/** Validates the `detail` of a kill-switch event: `{accounts?, categories?, reason?, origin?}`. */
 export function parseKillSwitchDetail(input: unknown): CancelAllRequest & { kind: 'everything' } {
-  const body = fields(input ?? {}, ['accounts', 'categories', 'reason']);
+  const body = fields(input ?? {}, ['accounts', 'categories', 'reason', 'origin']);
   return everything(body) as CancelAllRequest & { kind: 'everything' };
+}
+
+/** Validates a heartbeat: `{ttlSeconds?, disarm?: true, accounts?, reason?}`. */
+export function parseHeartbeatRequest(input: unknown, defaultTtlSeconds: number): HeartbeatRequest {
+  const body = fields(input, ['ttlSeconds', 'disarm', 'accounts', 'reason']);
+  const ttlSeconds = body.ttlSeconds === undefined ? defaultTtlSeconds : body.ttlSeconds;
+  if (typeof ttlSeconds !== 'number' || !isAllowedTtl(ttlSeconds)) {
+    throw new ValidationError(
+      'ttlSeconds',
+      `ttlSeconds must be a whole number of seconds from ${TTL_MIN_SECONDS} to ${TTL_MAX_SECONDS}`,
+    );
+  }
+  if (body.disarm !== undefined && body.disarm !== true)
+    throw new ValidationError('disarm', 'disarm must be true (leave it out to arm)');
+  if (
+    body.reason !== undefined &&
+    (typeof body.reason !== 'string' || body.reason.length > HEARTBEAT_REASON_MAX)
+  ) {
+    throw new ValidationError(
+      'reason',
+      `reason must be a string of at most ${HEARTBEAT_REASON_MAX} characters`,
+    );
+  }
+  return withoutUndefined({
+    ttlSeconds,
+    disarm: body.disarm === true,
+    accounts: list(body.accounts, 'accounts', account),
+    reason: body.reason as string | undefined,
+  });
 }
 
 /** A schedule's constant input for the sweep: `{"action": "sweep", dryRun?, maxAgeSeconds?, linkIdPrefix?, accounts?, categories?}`. */
@@ -204,6 +247,11 @@ function account(value: unknown): string | undefined {
   if (typeof value !== 'string' || !ACCOUNT.test(value))
     throw new ValidationError('account', 'account must be an account name');
   return value;
+}
+
+/** Who sent a kill-switch event (`deadMansSwitch`); a malformed one is dropped, never a reason to refuse. */
+function origin(value: unknown): string | undefined {
+  return typeof value === 'string' && ORIGIN.test(value) ? value : undefined;
 }
 
 function reason(value: unknown): string | undefined {

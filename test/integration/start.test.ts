@@ -42,7 +42,8 @@ async function expectNothingLeft(result: Finished, pid: number | undefined) {
   const { group, ports, serviceDir } = leftovers(result, pid);
   expect(group).toBeGreaterThan(0);
   expect(groupExists(group)).toBe(false);
-  expect(ports).toHaveLength(4);
+  // HTTP API, Lambda invoke, emulator, Secrets Manager, Scheduler.
+  expect(ports).toHaveLength(5);
   for (const port of ports) expect(await portIsFree(port)).toBe(true);
   expect(existsSync(serviceDir)).toBe(false);
   expect(existsSync(stateFile)).toBe(false);
@@ -74,14 +75,20 @@ describe('npm start --once', () => {
           '[3/4] Stale-order sweep',
           '[4/4] Kill switch',
           'emulator: 0 open orders',
+          "[5/5] Dead man's switch: a bot sends POST /heartbeat",
+          'Scheduler calls: UpdateSchedule 404, CreateSchedule 200, UpdateSchedule 200',
+          '→ fired bybit-cancel-local-dead-mans-switch; the kill switch (origin deadMansSwitch) cancelled',
+          "reason: dead man's switch: no heartbeat since",
+          'emulator: 0 open orders; the schedule deleted itself',
         ]) {
           expect(result.stdout).toContain(step);
         }
-        // The account: four steps, each ✔, the kill switch leaving 0 open in the emulator.
+        // The account: five steps, each ✔, the kill switch and the dead man's switch leaving 0 open.
         const table = result.stdout.match(/^ {2}\d \S.*$/gm) ?? [];
-        expect(table).toHaveLength(4);
+        expect(table).toHaveLength(5);
         expect(table.every((row) => row.endsWith('✔'))).toBe(true);
         expect(table[3]).toMatch(/^ {2}4 kill switch\s+[1-9]\d*\s+0\s+✔$/);
+        expect(table[4]).toMatch(/^ {2}5 dead man's switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(result.stdout).toContain('✔ All clear: 0 orders left open after the kill switch.');
         expect(result.stdout).toContain(`http://127.0.0.1:${httpPort}`);
         await expectNothingLeft(result, child.child.pid);

@@ -5,9 +5,11 @@
 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { scheduleName } from '../../lib/cancel/dead-mans-switch.ts';
 import { invokeBundle } from '../support/bundle.ts';
 import { validateTemplate } from '../support/cfn-spec.ts';
 import { signedHttpEvent } from '../support/events.ts';
+import { startScheduler } from '../support/scheduler.ts';
 import { inspectOutput } from '../support/secret-hygiene.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';
 
@@ -68,7 +70,7 @@ function envOf(logicalId: string): Record<string, string> {
     | undefined;
   return environment?.Variables ?? {};
 }
-const functionId = (name: 'cancel' | 'cancelAll') =>
+const functionId = (name: 'cancel' | 'cancelAll' | 'heartbeat') =>
   `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`;
 
 describe('the packaged CloudFormation template', () => {
@@ -76,8 +78,12 @@ describe('the packaged CloudFormation template', () => {
     expect(await validateTemplate(template)).toEqual([]);
   });
 
-  it('has the two functions, both reading the same two secret ids', () => {
-    expect(functions.map(([id]) => id).sort()).toEqual(['CancelAllLambdaFunction', 'CancelLambdaFunction']);
+  it('has the three functions, all reading the same two secret ids', () => {
+    expect(functions.map(([id]) => id).sort()).toEqual([
+      'CancelAllLambdaFunction',
+      'CancelLambdaFunction',
+      'HeartbeatLambdaFunction',
+    ]);
     const ids = functions.map(([id]) => [envOf(id).BYBIT_SECRET_ID, envOf(id).WEBHOOK_SECRET_ID]);
     expect(new Set(ids.map((pair) => pair.join(' '))).size).toBe(1);
   });
@@ -93,8 +99,10 @@ describe('least privilege', () => {
     const secretStatements = statements.filter((s) =>
       list(s.Action).some((a) => a.toLowerCase().startsWith('secretsmanager:')),
     );
-    expect(secretStatements.flatMap((s) => list(s.Action))).toEqual(['secretsmanager:GetSecretValue']);
-    expect(secretStatements.flatMap((s) => list(s.Resource).map(flatten)).sort()).toEqual(
+    expect([...new Set(secretStatements.flatMap((s) => list(s.Action)))]).toEqual([
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect([...new Set(secretStatements.flatMap((s) => list(s.Resource).map(flatten)))].sort()).toEqual(
       [secretArn(BYBIT_SECRET_ID as string), secretArn(WEBHOOK_SECRET_ID as string)].sort(),
     );
   });
@@ -172,10 +180,11 @@ describe('the HTTP API', () => {
     expect(routes.sort()).toEqual([
       ['POST /cancel', '<CancelLambdaFunction.Arn>'],
       ['POST /cancel-all', '<CancelAllLambdaFunction.Arn>'],
+      ['POST /heartbeat', '<HeartbeatLambdaFunction.Arn>'],
     ]);
   });
 
-  it('passes the size limit to both functions', () => {
+  it('passes the size limit to every function', () => {
     for (const [id] of functions) expect(Number(envOf(id).MAX_BODY_BYTES)).toBe(16 * 1024);
   });
 });
@@ -276,5 +285,125 @@ describe('events and failures', () => {
     expect(queue.MessageRetentionPeriod).toBeGreaterThanOrEqual(4 * 86_400);
     const sends = roleStatements().filter((s) => list(s.Action).includes('sqs:SendMessage'));
     expect(sends.flatMap((s) => list(s.Resource).map(flatten))).toContain('<FailureQueue.Arn>');
+  });
+});
+
+describe("the dead man's switch", () => {
+  const heartbeatEnv = envOf('HeartbeatLambdaFunction');
+  const schedule = scheduleName(heartbeatEnv.STAGE as string);
+  const scheduleArn = `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/${schedule}`;
+  const defaultBus = 'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default';
+  const policyOf = (roleId: string) =>
+    list(
+      template.Resources[roleId]?.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[],
+    ).flatMap((p) => list(p.PolicyDocument.Statement));
+  const heartbeatRoleId = flatten(template.Resources.HeartbeatLambdaFunction?.Properties?.Role).replace(
+    /^<(.+)\.Arn>$/,
+    '$1',
+  );
+  const schedulerRoleId = flatten(heartbeatEnv.DEAD_MANS_SWITCH_ROLE_ARN).replace(/^<(.+)\.Arn>$/, '$1');
+
+  it('grants Scheduler rights on that schedule name only, and only to the heartbeat function', () => {
+    expect(schedule).toBe(`bybit-cancel-${heartbeatEnv.STAGE}-dead-mans-switch`);
+    const schedulerStatements = roleStatements().filter((s) =>
+      list(s.Action).some((a) => a.toLowerCase().startsWith('scheduler:')),
+    );
+    expect(schedulerStatements).toHaveLength(1);
+    expect(policyOf(heartbeatRoleId)).toContainEqual(schedulerStatements[0]);
+    expect(list(schedulerStatements[0]?.Action).sort()).toEqual([
+      'scheduler:CreateSchedule',
+      'scheduler:DeleteSchedule',
+      'scheduler:UpdateSchedule',
+    ]);
+    expect(list(schedulerStatements[0]?.Resource).map(flatten)).toEqual([scheduleArn]);
+  });
+
+  it("grants iam:PassRole on the scheduler's role only, and only to pass it to the scheduler", () => {
+    const passes = roleStatements().filter((s) => list(s.Action).some((a) => /^iam:/i.test(a)));
+    expect(passes).toHaveLength(1);
+    expect(policyOf(heartbeatRoleId)).toContainEqual(passes[0]);
+    expect(list(passes[0]?.Action)).toEqual(['iam:PassRole']);
+    expect(list(passes[0]?.Resource).map(flatten)).toEqual([`<${schedulerRoleId}.Arn>`]);
+    expect(passes[0]?.Condition).toEqual({
+      StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+    });
+  });
+
+  it("lets the scheduler's role only put the kill-switch event on the bus the kill-switch rule listens on", () => {
+    const role = template.Resources[schedulerRoleId]?.Properties as Json;
+    const trust = (role.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement;
+    expect(trust).toHaveLength(1);
+    expect(trust[0]?.Principal).toEqual({ Service: 'scheduler.amazonaws.com' });
+    // Scheduler sets aws:SourceArn to the schedule group's ARN (its confused-deputy guidance), not the schedule's.
+    expect(flatten((trust[0]?.Condition?.ArnEquals as Json)?.['aws:SourceArn'])).toBe(
+      'arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule-group/default',
+    );
+    expect((trust[0]?.Condition?.StringEquals as Json)?.['aws:SourceAccount']).toEqual({
+      Ref: 'AWS::AccountId',
+    });
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    const statements = policyOf(schedulerRoleId);
+    expect(statements).toHaveLength(1);
+    expect(list(statements[0]?.Action)).toEqual(['events:PutEvents']);
+    expect(list(statements[0]?.Resource).map(flatten)).toEqual([defaultBus]);
+    expect(statements[0]?.Condition).toEqual({
+      StringEquals: {
+        'events:source': heartbeatEnv.KILL_SWITCH_SOURCE,
+        'events:detail-type': heartbeatEnv.KILL_SWITCH_DETAIL_TYPE,
+      },
+    });
+    expect(flatten(heartbeatEnv.DEAD_MANS_SWITCH_BUS_ARN)).toBe(defaultBus);
+    // The kill-switch rule is on the default bus, so the event takes its retry policy and dead-letter queue.
+    const rule = ofType('AWS::Events::Rule').find(([, r]) => r.Properties?.EventPattern)?.[1].Properties;
+    expect(rule?.EventBusName ?? 'default').toBe('default');
+  });
+
+  it('gives the heartbeat function the webhook key only, its own logs, and no queue or exchange key', () => {
+    const statements = policyOf(heartbeatRoleId);
+    const actions = statements.flatMap((s) => list(s.Action)).sort();
+    expect(actions).toEqual([
+      'iam:PassRole',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'scheduler:CreateSchedule',
+      'scheduler:DeleteSchedule',
+      'scheduler:UpdateSchedule',
+      'secretsmanager:GetSecretValue',
+    ]);
+    const secrets = statements.filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'));
+    expect(secrets.flatMap((s) => list(s.Resource).map(flatten))).toEqual([
+      `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${heartbeatEnv.WEBHOOK_SECRET_ID}-??????`,
+    ]);
+    const logs = statements.filter((s) => list(s.Action).some((a) => a.startsWith('logs:')));
+    expect(logs.flatMap((s) => list(s.Resource).map(flatten))).toEqual([
+      `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/lambda/bybit-cancel-${heartbeatEnv.STAGE}-heartbeat:*`,
+    ]);
+    expect(Number(template.Resources.HeartbeatLambdaFunction?.Properties?.Timeout)).toBeLessThanOrEqual(28);
+  });
+
+  it('the packaged heartbeat bundle arms the schedule through the real Scheduler client', async () => {
+    const stack = await startStack({ accounts: ['main'] });
+    const scheduler = await startScheduler();
+    try {
+      const env = {
+        ...heartbeatEnv,
+        ...stack.env,
+        AWS_ENDPOINT_URL_SCHEDULER: scheduler.url,
+        DEAD_MANS_SWITCH_BUS_ARN: 'arn:aws:events:ap-southeast-1:123456789012:event-bus/default',
+        DEAD_MANS_SWITCH_ROLE_ARN: 'arn:aws:iam::123456789012:role/dead-mans-switch',
+      };
+      const event = signedHttpEvent('http-v2-heartbeat.json', { ttlSeconds: 300 }, stack.webhookSecret);
+      const outcome = await invokeBundle(
+        join(service.functions.heartbeat as string, 'handlers', 'heartbeat.mjs'),
+        event,
+        env,
+      );
+      for (const line of outcome.logs) inspectOutput('log', line);
+      expect((outcome.result as { statusCode: number }).statusCode).toBe(200);
+      expect(scheduler.get(schedule)).toMatchObject({ FlexibleTimeWindow: { Mode: 'OFF' } });
+    } finally {
+      await scheduler.close();
+      await stack.close();
+    }
   });
 });

@@ -1,0 +1,141 @@
+// The dead man's switch schedule on EventBridge Scheduler: one one-time `at()` schedule whose target is the
+// EventBridge bus, so that when it fires the kill-switch event takes the same rule, retry policy, dead-letter
+// queue and alarms as every other kill switch. The SDK is loaded on first use: the cancel functions share
+// this composition root and must not pay for it at cold start.
+
+import type {
+  CreateScheduleCommandInput,
+  SchedulerClient,
+  UpdateScheduleCommandInput,
+} from '@aws-sdk/client-scheduler';
+import type { ArmPlan, DeadMansSwitchSchedule } from '../cancel/dead-mans-switch.ts';
+import { ConfigError, SchedulerError } from '../errors.ts';
+
+/** The one method of the SDK client this adapter uses (tests pass their own). */
+export type SchedulerSender = Pick<SchedulerClient, 'send'>;
+
+export interface EventBridgeScheduleOptions {
+  /** Defaults to the SDK client, which follows the standard AWS_* endpoint and region settings. */
+  client?: SchedulerSender;
+  name: string;
+  groupName: string;
+  /** The event bus the kill-switch rule listens on. */
+  busArn: string;
+  /** The role the scheduler assumes to put the event (it may do nothing else). */
+  roleArn: string;
+  source: string;
+  detailType: string;
+}
+
+const defaults = {
+  maxAttempts: 3,
+  connectionTimeoutMs: 1000,
+  requestTimeoutMs: 3000,
+  /** Retries by the scheduler itself when the bus refuses the event. */
+  targetRetries: 10,
+  targetMaxEventAgeSeconds: 3600,
+};
+
+type Sdk = typeof import('@aws-sdk/client-scheduler');
+
+export class EventBridgeSchedule implements DeadMansSwitchSchedule {
+  private client: SchedulerSender | undefined;
+  private sdk: Promise<Sdk> | undefined;
+  private readonly options: EventBridgeScheduleOptions;
+
+  constructor(options: EventBridgeScheduleOptions) {
+    this.options = options;
+    this.client = options.client;
+  }
+
+  /** Moves the schedule (the usual case, one call); creates it when there is none, e.g. after it fired. */
+  async arm(plan: ArmPlan): Promise<{ created: boolean }> {
+    const input = this.scheduleInput(plan);
+    const sdk = await this.load();
+    try {
+      await this.send('UpdateSchedule', new sdk.UpdateScheduleCommand(input), ['ResourceNotFoundException']);
+      return { created: false };
+    } catch (error) {
+      if (!isNamed(error, 'ResourceNotFoundException')) throw error;
+    }
+    try {
+      await this.send('CreateSchedule', new sdk.CreateScheduleCommand(input), ['ConflictException']);
+      return { created: true };
+    } catch (error) {
+      if (!isNamed(error, 'ConflictException')) throw error;
+      // Another heartbeat created it meanwhile: move that one.
+      await this.send('UpdateSchedule', new sdk.UpdateScheduleCommand(input));
+      return { created: false };
+    }
+  }
+
+  async disarm(): Promise<boolean> {
+    const sdk = await this.load();
+    const { name: Name, groupName: GroupName } = this.options;
+    try {
+      await this.send('DeleteSchedule', new sdk.DeleteScheduleCommand({ Name, GroupName }), [
+        'ResourceNotFoundException',
+      ]);
+      return true;
+    } catch (error) {
+      if (isNamed(error, 'ResourceNotFoundException')) return false;
+      throw error;
+    }
+  }
+
+  private scheduleInput(plan: ArmPlan): CreateScheduleCommandInput & UpdateScheduleCommandInput {
+    const { name, groupName, busArn, roleArn, source, detailType } = this.options;
+    if (!busArn) throw new ConfigError('DEAD_MANS_SWITCH_BUS_ARN is not set');
+    if (!roleArn) throw new ConfigError('DEAD_MANS_SWITCH_ROLE_ARN is not set');
+    return {
+      Name: name,
+      GroupName: groupName,
+      ScheduleExpression: plan.expression,
+      ScheduleExpressionTimezone: 'UTC',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      ActionAfterCompletion: 'DELETE',
+      State: 'ENABLED',
+      Description: `bybit-cancel dead man's switch: ${plan.detail.reason}`.slice(0, 512),
+      Target: {
+        Arn: busArn,
+        RoleArn: roleArn,
+        Input: JSON.stringify(plan.detail),
+        EventBridgeParameters: { Source: source, DetailType: detailType },
+        RetryPolicy: {
+          MaximumRetryAttempts: defaults.targetRetries,
+          MaximumEventAgeInSeconds: defaults.targetMaxEventAgeSeconds,
+        },
+      },
+    };
+  }
+
+  private load(): Promise<Sdk> {
+    this.sdk ??= import('@aws-sdk/client-scheduler');
+    return this.sdk;
+  }
+
+  /** Sends a command; an SDK failure becomes a SchedulerError, except the ones the caller handles. */
+  private async send(operation: string, command: unknown, expected: string[] = []): Promise<void> {
+    const sdk = await this.load();
+    this.client ??= new sdk.SchedulerClient({
+      maxAttempts: defaults.maxAttempts,
+      // Without timeouts a hung connection would hold the heartbeat until API Gateway gives up.
+      requestHandler: {
+        connectionTimeout: defaults.connectionTimeoutMs,
+        requestTimeout: defaults.requestTimeoutMs,
+      },
+    });
+    try {
+      // biome-ignore lint/suspicious/noExplicitAny: the client's send is overloaded per command type
+      await this.client.send(command as any);
+    } catch (cause) {
+      const name = (cause as Error)?.name ?? 'Error';
+      if (expected.includes(name)) throw cause;
+      throw new SchedulerError(operation, `${this.options.name} failed (${name})`, { cause });
+    }
+  }
+}
+
+function isNamed(error: unknown, name: string): boolean {
+  return (error as Error | undefined)?.name === name;
+}

@@ -1,0 +1,244 @@
+// The dead man's switch rules (lib/cancel/dead-mans-switch.ts), the heartbeat's validation, and the Scheduler
+// adapter against a fake client (no sockets; test/integration/heartbeat.test.ts runs the real SDK).
+
+import { describe, expect, it } from 'vitest';
+import {
+  armPlan,
+  atExpression,
+  type DeadMansSwitchSchedule,
+  deadMansSwitchReason,
+  firesAt,
+  heartbeat,
+  parseAtExpression,
+  scheduleName,
+} from '../../lib/cancel/dead-mans-switch.ts';
+import { ConfigError, SchedulerError, ValidationError } from '../../lib/errors.ts';
+import { loadConfig } from '../../lib/lambda/config.ts';
+import { parseHeartbeatRequest, parseKillSwitchDetail } from '../../lib/lambda/requests.ts';
+import { EventBridgeSchedule, type SchedulerSender } from '../../lib/lambda/scheduler.ts';
+
+const NOW = new Date('2026-11-21T09:30:00.250Z');
+
+describe('the rules', () => {
+  it('names the schedule after the stage', () => {
+    expect(scheduleName('prod')).toBe('bybit-cancel-prod-dead-mans-switch');
+  });
+
+  it('fires at now + ttl rounded up to the second, as a UTC at() expression', () => {
+    const time = firesAt(NOW, 300);
+    expect(time.toISOString()).toBe('2026-11-21T09:35:01.000Z');
+    expect(time.getTime()).toBeGreaterThanOrEqual(NOW.getTime() + 300_000);
+    expect(atExpression(time)).toBe('at(2026-11-21T09:35:01)');
+    expect(parseAtExpression('at(2026-11-21T09:35:01)')).toEqual(time);
+    expect(parseAtExpression('rate(5 minutes)')).toBeUndefined();
+  });
+
+  it('says when the last heartbeat came, then the bot its own words', () => {
+    expect(deadMansSwitchReason(NOW)).toBe("dead man's switch: no heartbeat since 2026-11-21T09:30:00.250Z");
+    expect(deadMansSwitchReason(NOW, 'bot-1')).toBe(
+      "dead man's switch: no heartbeat since 2026-11-21T09:30:00.250Z; bot-1",
+    );
+  });
+
+  it('delivers a kill-switch detail that the kill switch accepts, narrowed to the named accounts', () => {
+    const plan = armPlan(
+      { ttlSeconds: 120, disarm: false, accounts: ['hedge'], reason: 'x'.repeat(400) },
+      NOW,
+    );
+    expect(plan.detail).toMatchObject({ origin: 'deadMansSwitch', accounts: ['hedge'] });
+    expect(parseKillSwitchDetail(plan.detail)).toEqual({
+      kind: 'everything',
+      accounts: ['hedge'],
+      reason: plan.detail.reason,
+      origin: 'deadMansSwitch',
+    });
+  });
+});
+
+describe('heartbeat', () => {
+  const fakeSchedule = () => {
+    const calls: string[] = [];
+    const schedule: DeadMansSwitchSchedule = {
+      arm: async (plan) => {
+        calls.push(`arm ${plan.expression}`);
+        return { created: true };
+      },
+      disarm: async () => {
+        calls.push('disarm');
+        return true;
+      },
+    };
+    return { calls, schedule };
+  };
+
+  it('arms and answers when it fires', async () => {
+    const { calls, schedule } = fakeSchedule();
+    expect(await heartbeat(schedule, { ttlSeconds: 300, disarm: false }, NOW)).toEqual({
+      operation: 'heartbeat',
+      armed: true,
+      firesAt: '2026-11-21T09:35:01.000Z',
+      ttlSeconds: 300,
+    });
+    expect(calls).toEqual(['arm at(2026-11-21T09:35:01)']);
+  });
+
+  it('disarms without arming', async () => {
+    const { calls, schedule } = fakeSchedule();
+    expect(await heartbeat(schedule, { ttlSeconds: 300, disarm: true }, NOW)).toMatchObject({
+      armed: false,
+      firesAt: null,
+    });
+    expect(calls).toEqual(['disarm']);
+  });
+});
+
+describe('parseHeartbeatRequest', () => {
+  const fieldOf = (input: unknown) => {
+    try {
+      parseHeartbeatRequest(input, 300);
+    } catch (error) {
+      if (error instanceof ValidationError) return error.field;
+      throw error;
+    }
+    return undefined;
+  };
+
+  it('takes the default ttl and the edges of the range', () => {
+    expect(parseHeartbeatRequest({}, 300)).toEqual({ ttlSeconds: 300, disarm: false });
+    expect(parseHeartbeatRequest({ ttlSeconds: 120 }, 300).ttlSeconds).toBe(120);
+    expect(parseHeartbeatRequest({ ttlSeconds: 86_400, disarm: true }, 300)).toEqual({
+      ttlSeconds: 86_400,
+      disarm: true,
+    });
+  });
+
+  it.each([
+    [{ ttlSeconds: 30 }, 'ttlSeconds'],
+    [{ ttlSeconds: 119 }, 'ttlSeconds'],
+    [{ ttlSeconds: 86_401 }, 'ttlSeconds'],
+    [{ ttlSeconds: null }, 'ttlSeconds'],
+    [{ disarm: 'yes' }, 'disarm'],
+    [{ reason: 'x'.repeat(401) }, 'reason'],
+    [{ accounts: ['not an account'] }, 'account'],
+    [{ category: 'linear' }, 'category'],
+    [[], 'body'],
+  ])('refuses %j (field %s)', (input, field) => {
+    expect(fieldOf(input)).toBe(field);
+  });
+});
+
+describe('parseKillSwitchDetail', () => {
+  it('carries a well-formed origin and drops a malformed one instead of refusing the kill switch', () => {
+    expect(parseKillSwitchDetail({ origin: 'deadMansSwitch' })).toEqual({
+      kind: 'everything',
+      origin: 'deadMansSwitch',
+    });
+    expect(parseKillSwitchDetail({ origin: { nested: true } })).toEqual({ kind: 'everything' });
+  });
+});
+
+describe('the configuration', () => {
+  it('defaults to 300 s and the dev schedule, and refuses a default ttl outside the range', () => {
+    expect(loadConfig({}).deadMansSwitch).toMatchObject({
+      defaultTtlSeconds: 300,
+      scheduleName: 'bybit-cancel-dev-dead-mans-switch',
+      groupName: 'default',
+    });
+    expect(loadConfig({ STAGE: 'prod' }).deadMansSwitch.scheduleName).toBe(
+      'bybit-cancel-prod-dead-mans-switch',
+    );
+    expect(() => loadConfig({ DEAD_MANS_SWITCH_SECONDS: '60' })).toThrow(ConfigError);
+  });
+});
+
+describe('EventBridgeSchedule', () => {
+  const options = {
+    name: 'bybit-cancel-test-dead-mans-switch',
+    groupName: 'default',
+    busArn: 'arn:aws:events:ap-southeast-1:123456789012:event-bus/default',
+    roleArn: 'arn:aws:iam::123456789012:role/scheduler',
+    source: 'bybit.killswitch',
+    detailType: 'Kill Switch',
+  };
+  const plan = armPlan({ ttlSeconds: 300, disarm: false }, NOW);
+  const named = (name: string) => Object.assign(new Error(name), { name });
+
+  /** A client answering each command in turn from `answers` (an Error is thrown). */
+  function fakeClient(answers: (Error | object)[]) {
+    const sent: { command: string; input: Record<string, unknown> }[] = [];
+    const client: SchedulerSender = {
+      send: (async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        sent.push({ command: command.constructor.name, input: command.input });
+        const answer = answers.shift() ?? {};
+        if (answer instanceof Error) throw answer;
+        return answer;
+      }) as unknown as SchedulerSender['send'],
+    };
+    return { client, sent };
+  }
+
+  it('moves an existing schedule with one UpdateSchedule holding the whole definition', async () => {
+    const { client, sent } = fakeClient([{}]);
+    expect(await new EventBridgeSchedule({ ...options, client }).arm(plan)).toEqual({ created: false });
+    expect(sent.map((s) => s.command)).toEqual(['UpdateScheduleCommand']);
+    expect(sent[0]?.input).toMatchObject({
+      Name: options.name,
+      GroupName: 'default',
+      ScheduleExpression: 'at(2026-11-21T09:35:01)',
+      ScheduleExpressionTimezone: 'UTC',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      ActionAfterCompletion: 'DELETE',
+      Target: {
+        Arn: options.busArn,
+        RoleArn: options.roleArn,
+        EventBridgeParameters: { Source: 'bybit.killswitch', DetailType: 'Kill Switch' },
+        Input: JSON.stringify(plan.detail),
+      },
+    });
+  });
+
+  it('creates the schedule when there is none, and moves it when another heartbeat created it first', async () => {
+    const first = fakeClient([named('ResourceNotFoundException'), {}]);
+    expect(await new EventBridgeSchedule({ ...options, client: first.client }).arm(plan)).toEqual({
+      created: true,
+    });
+    expect(first.sent.map((s) => s.command)).toEqual(['UpdateScheduleCommand', 'CreateScheduleCommand']);
+    const raced = fakeClient([named('ResourceNotFoundException'), named('ConflictException'), {}]);
+    expect(await new EventBridgeSchedule({ ...options, client: raced.client }).arm(plan)).toEqual({
+      created: false,
+    });
+    expect(raced.sent.map((s) => s.command)).toEqual([
+      'UpdateScheduleCommand',
+      'CreateScheduleCommand',
+      'UpdateScheduleCommand',
+    ]);
+  });
+
+  it('turns other Scheduler failures into a SchedulerError that names the operation, not the input', async () => {
+    const { client } = fakeClient([named('AccessDeniedException')]);
+    const error = await new EventBridgeSchedule({ ...options, client }).arm(plan).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchedulerError);
+    expect((error as SchedulerError).message).toBe(
+      'UpdateSchedule: bybit-cancel-test-dead-mans-switch failed (AccessDeniedException)',
+    );
+  });
+
+  it('disarms: true when it deleted the schedule, false when there was none', async () => {
+    const { client, sent } = fakeClient([{}, named('ResourceNotFoundException')]);
+    const schedule = new EventBridgeSchedule({ ...options, client });
+    expect(await schedule.disarm()).toBe(true);
+    expect(await schedule.disarm()).toBe(false);
+    expect(sent[0]).toEqual({
+      command: 'DeleteScheduleCommand',
+      input: { Name: options.name, GroupName: 'default' },
+    });
+  });
+
+  it('refuses to arm without the bus or the role, before any call', async () => {
+    const { client, sent } = fakeClient([]);
+    await expect(new EventBridgeSchedule({ ...options, roleArn: '', client }).arm(plan)).rejects.toThrow(
+      ConfigError,
+    );
+    expect(sent).toEqual([]);
+  });
+});
