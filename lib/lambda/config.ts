@@ -26,6 +26,7 @@ export const defaults = {
   KILL_SWITCH_DETAIL_TYPE: 'Kill Switch',
   LOG_LEVEL: 'info',
   METRICS_NAMESPACE: 'BybitCancel',
+  KILL_SWITCH_DRILL_EXPIRY_DAYS: 14,
 } as const;
 
 export interface Config {
@@ -49,6 +50,8 @@ export interface Config {
   logLevel: LogLevel;
   /** CloudWatch namespace of the EMF metrics (serverless.yml adds the stage). */
   metricsNamespace: string;
+  /** The kill-switch drill: a key expiring within `expiryDays` is a problem. */
+  drill: { expiryDays: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -95,6 +98,14 @@ export function loadConfig(env: Env = process.env): Config {
     },
     logLevel: read.oneOf('LOG_LEVEL', defaults.LOG_LEVEL, ['debug', 'info', 'warn', 'error'] as const),
     metricsNamespace: read.string('METRICS_NAMESPACE', defaults.METRICS_NAMESPACE),
+    drill: {
+      expiryDays: read.integer(
+        'KILL_SWITCH_DRILL_EXPIRY_DAYS',
+        defaults.KILL_SWITCH_DRILL_EXPIRY_DAYS,
+        0,
+        365,
+      ),
+    },
   };
 
   function category(value: string): Category {

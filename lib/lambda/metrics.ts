@@ -1,7 +1,7 @@
 // Metrics as CloudWatch Embedded Metric Format: one JSON line per invocation that CloudWatch Logs turns into
 // metrics, with no API call and no extra latency. Dimension: the operation (cancel, cancelAll, killSwitch, sweep).
 
-export type Operation = 'cancel' | 'cancelAll' | 'killSwitch' | 'sweep' | 'unknown';
+export type Operation = 'cancel' | 'cancelAll' | 'killSwitch' | 'sweep' | 'drill' | 'unknown';
 
 export interface InvocationMetrics {
   operation: Operation;
@@ -11,6 +11,9 @@ export interface InvocationMetrics {
   ordersLeftOpen: number;
   failed: boolean;
   durationMs: number;
+  /** Drill only: problems (the kill switch would fail) and warnings found over all accounts. */
+  drillProblems?: number;
+  drillWarnings?: number;
 }
 
 /** The EMF document for one invocation's metrics; `requestId` ties it to the invocation's log lines. */
@@ -20,6 +23,7 @@ export function emfLine(
   now: number,
   requestId?: string,
 ): string {
+  const drill = metrics.drillProblems !== undefined || metrics.drillWarnings !== undefined;
   return JSON.stringify({
     requestId,
     _aws: {
@@ -33,6 +37,12 @@ export function emfLine(
             { Name: 'OrdersLeftOpen', Unit: 'Count' },
             { Name: 'Failures', Unit: 'Count' },
             { Name: 'Duration', Unit: 'Milliseconds' },
+            ...(drill
+              ? [
+                  { Name: 'DrillProblems', Unit: 'Count' },
+                  { Name: 'DrillWarnings', Unit: 'Count' },
+                ]
+              : []),
           ],
         },
       ],
@@ -42,6 +52,9 @@ export function emfLine(
     OrdersLeftOpen: metrics.ordersLeftOpen,
     Failures: metrics.failed ? 1 : 0,
     Duration: metrics.durationMs,
+    ...(drill
+      ? { DrillProblems: metrics.drillProblems ?? 0, DrillWarnings: metrics.drillWarnings ?? 0 }
+      : {}),
   });
 }
 
@@ -50,6 +63,7 @@ interface Report {
   cancelled?: number;
   remaining?: number;
   orderId?: string;
+  accounts?: unknown;
 }
 
 /** What an invocation achieved, read from its report (or the report an IncompleteCancelError carries). */
@@ -67,7 +81,16 @@ export function metricsOf(
     ordersLeftOpen: report?.remaining ?? 0,
     failed,
     durationMs,
+    ...(report?.operation === 'drill' ? drillCounts(report.accounts) : {}),
   };
+}
+
+/** Problems and warnings over a drill report's accounts. */
+function drillCounts(accounts: unknown): Pick<InvocationMetrics, 'drillProblems' | 'drillWarnings'> {
+  const list = Array.isArray(accounts) ? (accounts as { problems?: unknown; warnings?: unknown }[]) : [];
+  const count = (field: 'problems' | 'warnings') =>
+    list.reduce((sum, a) => sum + (Array.isArray(a?.[field]) ? (a[field] as unknown[]).length : 0), 0);
+  return { drillProblems: count('problems'), drillWarnings: count('warnings') };
 }
 
 /** A report, or the JSON body of an HTTP answer carrying one. */
