@@ -114,7 +114,7 @@ describe('the drill on three accounts: healthy, read-only, expiring in 5 days', 
     const emf = lines.filter((l) => '_aws' in l);
     expect(emf).toHaveLength(1);
     expect(emf[0]).toMatchObject({ Operation: 'drill', Failures: 1, DrillProblems: 2, DrillWarnings: 1 });
-    expect(emf[0]._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toContain(
+    expect(emf[0]?._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toContain(
       'DrillProblems',
     );
     expect(posts()).toHaveLength(0);
