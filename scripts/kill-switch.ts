@@ -3,18 +3,25 @@
 //   a rule of the stack routes it to the cancelAll function. The function runs asynchronously.
 // - `--stage local`: invokes the running local stack's cancelAll function with the same event and prints what
 //   it cancelled; the exit code is 0 only when nothing is left open.
+// - `--drill`: the kill-switch drill instead (read-only, nothing is cancelled), printed as a table; the exit
+//   code is 1 when an account has a problem. Local: a signed POST /cancel-all {"drill": true}.
 
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import type { DrillReport } from '../lib/cancel/drill.ts';
 import { ValidationError } from '../lib/errors.ts';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
 import { parseKillSwitchDetail } from '../lib/lambda/requests.ts';
+import { drillTable, drillVerdict } from './local/drill-table.ts';
 import { eventBridgeEvent, invokeFunction } from './local/invoke.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
 import { DEFAULT_STATE_FILE, LOCAL_STAGE, runningState } from './local/state.ts';
+import { postSigned, signHeaders } from './local/webhook.ts';
 
 const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]… [--reason <text>] [--region <region>]
+       npm run kill-switch -- --drill --stage local [--account <name>]…
+  --drill        check, without cancelling anything, that the kill switch would work for every account
   --stage        the stage you deployed (npx serverless deploy --stage …), or "local" for the stack npm start runs
   --account      only this account of the exchange secret (repeat for several; default: every account)
   --reason       recorded in the event and the function's logs (default: who fired it, from where)
@@ -22,7 +29,8 @@ const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]�
   --source       the event source, if you changed KILL_SWITCH_SOURCE (default ${configDefaults.KILL_SWITCH_SOURCE})
   --detail-type  the detail-type, if you changed KILL_SWITCH_DETAIL_TYPE (default "${configDefaults.KILL_SWITCH_DETAIL_TYPE}")
   --state        the local stack's state file (default .local/stack.json; --stage local only)
-exit status: 0 done (local: nothing left open), 1 failed or not everything cancelled, 2 wrong arguments`;
+exit status: 0 done (local: nothing left open; drill: no problem), 1 failed, not everything cancelled or a
+  drill problem, 2 wrong arguments`;
 
 const STAGE = /^[a-zA-Z0-9-]{1,32}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -33,6 +41,7 @@ class UsageError extends Error {}
 class NotDoneError extends Error {}
 
 interface Options {
+  drill: boolean;
   stage: string;
   detail: { accounts?: string[]; reason: string };
   region?: string;
@@ -43,7 +52,8 @@ interface Options {
 
 async function main(): Promise<void> {
   const options = readOptions();
-  if (options.stage === LOCAL_STAGE) await fireLocal(options);
+  if (options.drill) await drillLocal(options);
+  else if (options.stage === LOCAL_STAGE) await fireLocal(options);
   else await fireDeployed(options);
 }
 
@@ -72,6 +82,42 @@ async function fireLocal(options: Options): Promise<void> {
   process.stdout.write(
     `✔ Cancelled ${result.cancelled} order(s) in ${accounts} account(s); nothing is left open (checked by listing). ${result.durationMs} ms.\n`,
   );
+}
+
+async function drillLocal(options: Options): Promise<void> {
+  if (options.stage !== LOCAL_STAGE) {
+    throw new UsageError(
+      '--drill runs against --stage local; a deployed stage runs it every day (KILL_SWITCH_DRILL_SCHEDULE): see the README',
+    );
+  }
+  if (options.region)
+    throw new UsageError('--region is for a deployed stage; the local stack runs on this machine');
+  const state = runningState(options.state);
+  if (state instanceof Error) throw new NotDoneError(state.message);
+  const body = JSON.stringify({
+    drill: true,
+    ...(options.detail.accounts ? { accounts: options.detail.accounts } : {}),
+  });
+  process.stdout.write(
+    `Kill-switch drill on the local stack: POST /cancel-all ${body} (read-only: nothing is cancelled)\n`,
+  );
+  const answer = await postSigned(
+    `${state.httpUrl}/cancel-all`,
+    body,
+    signHeaders(state.webhookSecret, body),
+    INVOKE_TIMEOUT_MS,
+  );
+  // 200: no problem; 502: the drill found some, and the answer still carries the whole report.
+  const report = answer.body as unknown as DrillReport;
+  if ((answer.status !== 200 && answer.status !== 502) || report.operation !== 'drill') {
+    throw new NotDoneError(
+      `the drill could not run: HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 500)}`,
+    );
+  }
+  for (const line of drillTable(report)) process.stdout.write(`${line}\n`);
+  const verdict = drillVerdict(report);
+  if (!report.ok) throw new NotDoneError(verdict);
+  process.stdout.write(`${verdict}\n`);
 }
 
 interface KillSwitchResult {
@@ -212,6 +258,7 @@ function readOptions(): Options {
     ({ values } = parseArgs({
       options: {
         stage: { type: 'string' },
+        drill: { type: 'boolean' },
         account: { type: 'string', multiple: true },
         reason: { type: 'string' },
         region: { type: 'string' },
@@ -256,7 +303,10 @@ function readOptions(): Options {
       throw new UsageError(`--${name} must be a non-empty text of at most 256 characters`);
     }
   }
+  if (values.drill && values.reason !== undefined)
+    throw new UsageError('--reason is for the kill switch, not --drill');
   return {
+    drill: values.drill === true,
     stage,
     detail,
     region,

@@ -67,21 +67,25 @@ describe('npm start --once', () => {
         expect(result.stderr).toBe('');
         expect(result.code).toBe(0);
         for (const step of [
-          '[1/4] Signed webhook cancel: POST /cancel',
+          '[1/5] Signed webhook cancel: POST /cancel',
           '→ 401 x-signature does not match',
           '→ 200 cancel acknowledged',
-          '[2/4] Scoped cancel-all: POST /cancel-all',
-          '[3/4] Stale-order sweep',
-          '[4/4] Kill switch',
+          '[2/5] Scoped cancel-all: POST /cancel-all',
+          '[3/5] Stale-order sweep',
+          '[4/5] Kill-switch drill: POST /cancel-all {"drill":true}',
+          '✘ hedge: the key expires in 10 day(s)',
+          'emulator: 0 POST requests during the drill',
+          '[5/5] Kill switch',
           'emulator: 0 open orders',
         ]) {
           expect(result.stdout).toContain(step);
         }
-        // The account: four steps, each ✔, the kill switch leaving 0 open in the emulator.
+        // The account: five steps, each ✔, the kill switch leaving 0 open in the emulator.
         const table = result.stdout.match(/^ {2}\d \S.*$/gm) ?? [];
-        expect(table).toHaveLength(4);
+        expect(table).toHaveLength(5);
         expect(table.every((row) => row.endsWith('✔'))).toBe(true);
-        expect(table[3]).toMatch(/^ {2}4 kill switch\s+[1-9]\d*\s+0\s+✔$/);
+        expect(table[3]).toMatch(/^ {2}4 kill-switch drill\s+0\s+[1-9]\d*\s+✔$/);
+        expect(table[4]).toMatch(/^ {2}5 kill switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(result.stdout).toContain('✔ All clear: 0 orders left open after the kill switch.');
         expect(result.stdout).toContain(`http://127.0.0.1:${httpPort}`);
         await expectNothingLeft(result, child.child.pid);
