@@ -4,7 +4,9 @@
 // - `--stage local`: invokes the running local stack's cancelAll function with the same event and prints what
 //   it cancelled; the exit code is 0 only when nothing is left open.
 // - `--drill`: the kill-switch drill instead (read-only, nothing is cancelled), printed as a table; the exit
-//   code is 1 when an account has a problem. Local: a signed POST /cancel-all {"drill": true}.
+//   code is 1 when an account has a problem. Local: a signed POST /cancel-all {"drill": true}, whose answer
+//   carries the report even when the drill fails. A deployed stage: Lambda Invoke of cancelAll with
+//   {"drill": true}; a failed drill throws there, and its message names every account and problem.
 
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,7 +22,7 @@ import { DEFAULT_STATE_FILE, LOCAL_STAGE, runningState } from './local/state.ts'
 import { postSigned, signHeaders } from './local/webhook.ts';
 
 const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]… [--reason <text>] [--region <region>]
-       npm run kill-switch -- --drill --stage local [--account <name>]…
+       npm run kill-switch -- --drill --stage <stage> [--account <name>]… [--region <region>]
   --drill        check, without cancelling anything, that the kill switch would work for every account
   --stage        the stage you deployed (npx serverless deploy --stage …), or "local" for the stack npm start runs
   --account      only this account of the exchange secret (repeat for several; default: every account)
@@ -52,7 +54,7 @@ interface Options {
 
 async function main(): Promise<void> {
   const options = readOptions();
-  if (options.drill) await drillLocal(options);
+  if (options.drill) await (options.stage === LOCAL_STAGE ? drillLocal(options) : drillDeployed(options));
   else if (options.stage === LOCAL_STAGE) await fireLocal(options);
   else await fireDeployed(options);
 }
@@ -84,20 +86,70 @@ async function fireLocal(options: Options): Promise<void> {
   );
 }
 
-async function drillLocal(options: Options): Promise<void> {
-  if (options.stage !== LOCAL_STAGE) {
-    throw new UsageError(
-      '--drill runs against --stage local; a deployed stage runs it every day (KILL_SWITCH_DRILL_SCHEDULE): see the README',
+function drillBody(options: Options): string {
+  const { accounts } = options.detail;
+  return JSON.stringify({ drill: true, ...(accounts ? { accounts } : {}) });
+}
+
+function printDrill(report: DrillReport): void {
+  for (const line of drillTable(report)) process.stdout.write(`${line}\n`);
+  const verdict = drillVerdict(report);
+  if (!report.ok) throw new NotDoneError(verdict);
+  process.stdout.write(`${verdict}\n`);
+}
+
+async function drillDeployed(options: Options): Promise<void> {
+  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+  const region = options.region ?? defaultRegion();
+  const fn = `${serviceName()}-${options.stage}-cancelAll`;
+  const body = drillBody(options);
+  process.stdout.write(
+    `Kill-switch drill for stage ${options.stage} in ${region}: invoking ${fn} with ${body} (read-only: nothing is cancelled)\n`,
+  );
+  // One attempt: a drill that timed out is reported, not run again behind the user's back.
+  const client = new LambdaClient({
+    region,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 3000, requestTimeout: INVOKE_TIMEOUT_MS },
+  });
+  let out: { FunctionError?: string; Payload?: Uint8Array };
+  try {
+    out = await client.send(
+      new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: body }),
     );
+  } catch (error) {
+    throw new NotDoneError(`could not invoke ${fn}: ${describe(error)}`);
   }
+  const text = new TextDecoder().decode(out.Payload ?? new Uint8Array());
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(text || '{}') as Record<string, unknown>;
+  } catch {
+    throw new NotDoneError(`${fn} answered something that is not JSON: ${text.slice(0, 300)}`);
+  }
+  if (out.FunctionError) {
+    // A failed drill throws, and Lambda passes on only the error's type and message: the message lists
+    // every account with its problems.
+    const message = String(payload.errorMessage ?? text.slice(0, 500));
+    if (payload.errorType === 'DrillFailedError') {
+      for (const reason of message.replace(/^kill-switch drill failed: /, '').split('; ')) {
+        process.stdout.write(`  ✘ ${reason}\n`);
+      }
+      throw new NotDoneError(
+        'the drill found problems: the kill switch would fail for these accounts. README "Test your kill switch" says how to fix each.',
+      );
+    }
+    throw new NotDoneError(`the drill could not run: ${payload.errorType ?? 'Error'}: ${message}`);
+  }
+  printDrill(payload as unknown as DrillReport);
+}
+
+async function drillLocal(options: Options): Promise<void> {
   if (options.region)
     throw new UsageError('--region is for a deployed stage; the local stack runs on this machine');
   const state = runningState(options.state);
   if (state instanceof Error) throw new NotDoneError(state.message);
-  const body = JSON.stringify({
-    drill: true,
-    ...(options.detail.accounts ? { accounts: options.detail.accounts } : {}),
-  });
+  const body = drillBody(options);
   process.stdout.write(
     `Kill-switch drill on the local stack: POST /cancel-all ${body} (read-only: nothing is cancelled)\n`,
   );
@@ -114,10 +166,7 @@ async function drillLocal(options: Options): Promise<void> {
       `the drill could not run: HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 500)}`,
     );
   }
-  for (const line of drillTable(report)) process.stdout.write(`${line}\n`);
-  const verdict = drillVerdict(report);
-  if (!report.ok) throw new NotDoneError(verdict);
-  process.stdout.write(`${verdict}\n`);
+  printDrill(report);
 }
 
 interface KillSwitchResult {
