@@ -95,7 +95,7 @@ function printDrill(report: DrillReport): void {
   for (const line of drillTable(report)) process.stdout.write(`${line}\n`);
   const verdict = drillVerdict(report);
   if (!report.ok) throw new NotDoneError(verdict);
-  process.stdout.write(`${verdict}\n`);
+  process.stdout.write(`✔ ${verdict}\n`);
 }
 
 async function drillDeployed(options: Options): Promise<void> {

@@ -44,14 +44,14 @@ export function drillTable(report: DrillReport): string[] {
   return lines;
 }
 
-/** One line that sums the drill up. */
+/** One line that sums the drill up (the caller adds ✔ or ✘). */
 export function drillVerdict(report: DrillReport): string {
   const failing = report.accounts.filter((a) => !a.ok);
   const problems = report.accounts.reduce((n, a) => n + a.problems.length, 0);
   const warnings = report.accounts.reduce((n, a) => n + a.warnings.length, 0);
   const total = report.accounts.length;
   if (failing.length === 0) {
-    return `✔ The kill switch would work for all ${total} account(s)${warnings ? ` (${warnings} warning(s))` : ''}; nothing was cancelled. ${report.durationMs} ms.`;
+    return `The kill switch would work for all ${total} account(s)${warnings ? ` (${warnings} warning(s))` : ''}; nothing was cancelled. ${report.durationMs} ms.`;
   }
-  return `✘ ${problems} problem(s) in ${failing.length} of ${total} account(s) (${failing.map((a) => a.account).join(', ')}): the kill switch would fail there. README "Test your kill switch" says how to fix each.`;
+  return `${problems} problem(s) in ${failing.length} of ${total} account(s) (${failing.map((a) => a.account).join(', ')}): the kill switch would fail there. README "Test your kill switch" says how to fix each.`;
 }

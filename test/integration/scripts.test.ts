@@ -315,6 +315,7 @@ describe('against the running local stack', () => {
     expect(before.stdout).toMatch(/^ {2}hedge\s+expires in 10 d\s+.*✘ 1 problem\(s\), 1 warning\(s\)$/m);
     expect(before.stdout).toContain('  ✘ hedge: the key expires in 10 day(s)');
     expect(before.stderr).toContain('✘ 1 problem(s) in 1 of 3 account(s) (hedge)');
+    expect(before.stderr).not.toContain('✘ ✘');
 
     const healthy = await runScript(
       'kill-switch',
