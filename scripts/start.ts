@@ -268,7 +268,9 @@ function printTryIt(state: LocalState, reseeded: number) {
   report.line('Fire the kill switch (the EventBridge event, delivered to the local cancelAll function):');
   report.line('  npm run kill-switch -- --stage local --reason "trying it"');
   report.line();
-  report.line('Run the kill-switch drill (read-only; exits 1 while an account has a problem, as hedge does):');
+  report.line(
+    'Run the kill-switch drill (read-only; exits 1 while an account has a problem, as hedge does):',
+  );
   report.line('  npm run kill-switch -- --drill --stage local');
   report.line();
   report.line('Run the stale-order sweep (the EventBridge Scheduled Event):');
