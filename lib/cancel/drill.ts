@@ -248,9 +248,10 @@ async function listAll(
   gate: Gate,
   deadline: number,
 ): Promise<ListingCoverage[]> {
-  let coins: readonly string[];
+  let coins: readonly string[] = [];
   try {
-    coins = await gate.run(() => settings.settleCoins(client, call), deadline);
+    if (settings.categories.includes('linear'))
+      coins = await gate.run(() => settings.settleCoins(client, call), deadline);
   } catch (error) {
     return [{ listing: 'linear', verified: false, open: 0, error: `settle coins: ${messageOf(error)}` }];
   }

@@ -164,6 +164,38 @@ describe('drill', () => {
     ]);
   });
 
+  it('asks the coin source nothing when linear is not covered', async () => {
+    const { exchange } = fakeExchange(['a'], 1);
+    let asked = 0;
+    const settleCoins = async () => {
+      asked++;
+      return ['USDT'];
+    };
+    const report = await drill(
+      exchange,
+      { categories: ['spot'], settleCoins, minIntervalMs: 0 },
+      {},
+      Date.now() + 10_000,
+    );
+    expect(asked).toBe(0);
+    expect(report.accounts[0]?.coverage.map((c) => c.listing)).toEqual(['spot']);
+  });
+
+  it('fails an account whose settle coins cannot be had, naming the linear listing', async () => {
+    const { exchange } = fakeExchange(['a'], 1);
+    const settleCoins = async () => {
+      throw new Error('instruments-info unavailable');
+    };
+    const error = (await drill(
+      exchange,
+      { categories: ['linear'], settleCoins, minIntervalMs: 0 },
+      {},
+      Date.now() + 10_000,
+    ).catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain('a: the linear listing failed');
+    expect(error.message).toContain('settle coins: instruments-info unavailable');
+  });
+
   it('spaces its requests out on the clock it is given', async () => {
     const { exchange } = fakeExchange(['a'], 1);
     let now = NOW;
