@@ -1,26 +1,44 @@
 // Cancel-all of one scope (webhook `POST /cancel-all` with a category, or direct invocation), and the kill
-// switch: the same without a category, or the EventBridge kill-switch event.
+// switch: the same without a category, or the EventBridge kill-switch event. `{"drill": true}` (webhook or
+// direct) and the drill schedule run the kill-switch drill instead: read-only, no cancel.
 
 import middy from '@middy/core';
 import { cancelScope } from '../lib/cancel/cancel-order.ts';
+import { drill } from '../lib/cancel/drill.ts';
 import { killSwitch } from '../lib/cancel/kill-switch.ts';
 import { type Invocation, route } from '../lib/lambda/app.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
 import {
   type CancelAllRequest,
+  type DrillRequest,
   parseCancelAllRequest,
+  parseDrillInput,
   parseKillSwitchDetail,
 } from '../lib/lambda/requests.ts';
 
-function cancelAll(request: CancelAllRequest, { app, deadline }: Invocation) {
+function cancelAll(request: CancelAllRequest, run: Invocation) {
+  const { app, deadline } = run;
+  if (request.kind === 'drill') return runDrill(request, run);
   if (request.kind === 'scope')
     return cancelScope(app.exchange, request.account, request.params, deadline, app.clock);
   const { kind: _, ...everything } = request;
   return killSwitch(app.exchange, app.config.scope, everything, deadline, app.clock);
 }
 
+function runDrill({ accounts }: DrillRequest, { app, deadline }: Invocation) {
+  const { categories, linearSettleCoins } = app.config.scope;
+  const options = {
+    categories,
+    // The coin source is one argument: settle-coin discovery from the exchange can take its place.
+    settleCoins: async () => linearSettleCoins,
+    expiryDays: app.config.drill.expiryDays,
+  };
+  return drill(app.exchange, options, accounts ? { accounts } : {}, deadline, app.clock);
+}
+
 const cancelAllHandler = route({
   request: (body, run) => cancelAll(parseCancelAllRequest(body), run),
+  schedule: (input, run) => runDrill(parseDrillInput(input), run),
   killSwitch: (detail, run) => {
     const request = parseKillSwitchDetail(detail);
     // Every later log line says who fired it (the dead man's switch says `deadMansSwitch`).

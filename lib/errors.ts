@@ -133,3 +133,14 @@ export class SchedulerError extends Error {
     this.operation = operation;
   }
 }
+
+/** A kill-switch drill found a problem: some account's kill switch would fail now or soon. Carries the report. */
+export class DrillFailedError extends Error {
+  readonly report: Record<string, unknown>;
+  /** `reasons` name each account and problem, because an asynchronous failure shows only the message. */
+  constructor(report: Record<string, unknown>, reasons: string[]) {
+    super(`kill-switch drill failed: ${reasons.join('; ')}`.slice(0, 2000));
+    this.name = 'DrillFailedError';
+    this.report = report;
+  }
+}

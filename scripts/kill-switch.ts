@@ -3,18 +3,27 @@
 //   a rule of the stack routes it to the cancelAll function. The function runs asynchronously.
 // - `--stage local`: invokes the running local stack's cancelAll function with the same event and prints what
 //   it cancelled; the exit code is 0 only when nothing is left open.
+// - `--drill`: the kill-switch drill instead (read-only, nothing is cancelled), printed as a table; the exit
+//   code is 1 when an account has a problem. Local: a signed POST /cancel-all {"drill": true}, whose answer
+//   carries the report even when the drill fails. A deployed stage: Lambda Invoke of cancelAll with
+//   {"drill": true}; a failed drill throws there, and its message names every account and problem.
 
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import type { DrillReport } from '../lib/cancel/drill.ts';
 import { ValidationError } from '../lib/errors.ts';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
 import { parseKillSwitchDetail } from '../lib/lambda/requests.ts';
+import { drillTable, drillVerdict } from './local/drill-table.ts';
 import { eventBridgeEvent, invokeFunction } from './local/invoke.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
 import { DEFAULT_STATE_FILE, LOCAL_STAGE, runningState } from './local/state.ts';
+import { postSigned, signHeaders } from './local/webhook.ts';
 
 const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]… [--reason <text>] [--region <region>]
+       npm run kill-switch -- --drill --stage <stage> [--account <name>]… [--region <region>]
+  --drill        check, without cancelling anything, that the kill switch would work for every account
   --stage        the stage you deployed (npx serverless deploy --stage …), or "local" for the stack npm start runs
   --account      only this account of the exchange secret (repeat for several; default: every account)
   --reason       recorded in the event and the function's logs (default: who fired it, from where)
@@ -22,7 +31,8 @@ const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]�
   --source       the event source, if you changed KILL_SWITCH_SOURCE (default ${configDefaults.KILL_SWITCH_SOURCE})
   --detail-type  the detail-type, if you changed KILL_SWITCH_DETAIL_TYPE (default "${configDefaults.KILL_SWITCH_DETAIL_TYPE}")
   --state        the local stack's state file (default .local/stack.json; --stage local only)
-exit status: 0 done (local: nothing left open), 1 failed or not everything cancelled, 2 wrong arguments`;
+exit status: 0 done (local: nothing left open; drill: no problem), 1 failed, not everything cancelled or a
+  drill problem, 2 wrong arguments`;
 
 const STAGE = /^[a-zA-Z0-9-]{1,32}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -33,6 +43,7 @@ class UsageError extends Error {}
 class NotDoneError extends Error {}
 
 interface Options {
+  drill: boolean;
   stage: string;
   detail: { accounts?: string[]; reason: string };
   region?: string;
@@ -43,7 +54,8 @@ interface Options {
 
 async function main(): Promise<void> {
   const options = readOptions();
-  if (options.stage === LOCAL_STAGE) await fireLocal(options);
+  if (options.drill) await (options.stage === LOCAL_STAGE ? drillLocal(options) : drillDeployed(options));
+  else if (options.stage === LOCAL_STAGE) await fireLocal(options);
   else await fireDeployed(options);
 }
 
@@ -72,6 +84,89 @@ async function fireLocal(options: Options): Promise<void> {
   process.stdout.write(
     `✔ Cancelled ${result.cancelled} order(s) in ${accounts} account(s); nothing is left open (checked by listing). ${result.durationMs} ms.\n`,
   );
+}
+
+function drillBody(options: Options): string {
+  const { accounts } = options.detail;
+  return JSON.stringify({ drill: true, ...(accounts ? { accounts } : {}) });
+}
+
+function printDrill(report: DrillReport): void {
+  for (const line of drillTable(report)) process.stdout.write(`${line}\n`);
+  const verdict = drillVerdict(report);
+  if (!report.ok) throw new NotDoneError(verdict);
+  process.stdout.write(`✔ ${verdict}\n`);
+}
+
+async function drillDeployed(options: Options): Promise<void> {
+  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
+  const region = options.region ?? defaultRegion();
+  const fn = `${serviceName()}-${options.stage}-cancelAll`;
+  const body = drillBody(options);
+  process.stdout.write(
+    `Kill-switch drill for stage ${options.stage} in ${region}: invoking ${fn} with ${body} (read-only: nothing is cancelled)\n`,
+  );
+  // One attempt: a drill that timed out is reported, not run again behind the user's back.
+  const client = new LambdaClient({
+    region,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 3000, requestTimeout: INVOKE_TIMEOUT_MS },
+  });
+  let out: { FunctionError?: string; Payload?: Uint8Array };
+  try {
+    out = await client.send(
+      new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: body }),
+    );
+  } catch (error) {
+    throw new NotDoneError(`could not invoke ${fn}: ${describe(error)}`);
+  }
+  const text = new TextDecoder().decode(out.Payload ?? new Uint8Array());
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(text || '{}') as Record<string, unknown>;
+  } catch {
+    throw new NotDoneError(`${fn} answered something that is not JSON: ${text.slice(0, 300)}`);
+  }
+  if (out.FunctionError) {
+    // A failed drill throws, and Lambda passes on only the error's type and message: the message lists
+    // every account with its problems.
+    const message = String(payload.errorMessage ?? text.slice(0, 500));
+    if (payload.errorType === 'DrillFailedError') {
+      for (const reason of message.replace(/^kill-switch drill failed: /, '').split('; ')) {
+        process.stdout.write(`  ✘ ${reason}\n`);
+      }
+      throw new NotDoneError(
+        'the drill found problems: the kill switch would fail for these accounts. README "Test your kill switch" says how to fix each.',
+      );
+    }
+    throw new NotDoneError(`the drill could not run: ${payload.errorType ?? 'Error'}: ${message}`);
+  }
+  printDrill(payload as unknown as DrillReport);
+}
+
+async function drillLocal(options: Options): Promise<void> {
+  if (options.region)
+    throw new UsageError('--region is for a deployed stage; the local stack runs on this machine');
+  const state = runningState(options.state);
+  if (state instanceof Error) throw new NotDoneError(state.message);
+  const body = drillBody(options);
+  process.stdout.write(
+    `Kill-switch drill on the local stack: POST /cancel-all ${body} (read-only: nothing is cancelled)\n`,
+  );
+  const answer = await postSigned(
+    `${state.httpUrl}/cancel-all`,
+    body,
+    signHeaders(state.webhookSecret, body),
+    INVOKE_TIMEOUT_MS,
+  );
+  // 200: no problem; 502: the drill found some, and the answer still carries the whole report.
+  const report = answer.body as unknown as DrillReport;
+  if ((answer.status !== 200 && answer.status !== 502) || report.operation !== 'drill') {
+    throw new NotDoneError(
+      `the drill could not run: HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 500)}`,
+    );
+  }
+  printDrill(report);
 }
 
 interface KillSwitchResult {
@@ -212,6 +307,7 @@ function readOptions(): Options {
     ({ values } = parseArgs({
       options: {
         stage: { type: 'string' },
+        drill: { type: 'boolean' },
         account: { type: 'string', multiple: true },
         reason: { type: 'string' },
         region: { type: 'string' },
@@ -256,7 +352,10 @@ function readOptions(): Options {
       throw new UsageError(`--${name} must be a non-empty text of at most 256 characters`);
     }
   }
+  if (values.drill && values.reason !== undefined)
+    throw new UsageError('--reason is for the kill switch, not --drill');
   return {
+    drill: values.drill === true,
     stage,
     detail,
     region,

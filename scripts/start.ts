@@ -211,14 +211,17 @@ async function main(): Promise<number> {
   report.line(
     'The demo: each step goes through the trigger AWS would use, then the emulator is asked what is open.',
   );
-  const outcomes = await runDemo({
-    exchange,
-    httpUrl: offline.httpUrl,
-    lambdaUrl: offline.lambdaUrl,
-    functions,
-    sweep: { maxAgeSeconds: STALE_AFTER_SECONDS, prefix: BOT_PREFIX },
-    report,
-  });
+  const outcomes = await runDemo(
+    {
+      exchange,
+      httpUrl: offline.httpUrl,
+      lambdaUrl: offline.lambdaUrl,
+      functions,
+      sweep: { maxAgeSeconds: STALE_AFTER_SECONDS, prefix: BOT_PREFIX },
+      report,
+    },
+    1,
+  );
   const total = outcomes.length + 1;
   outcomes.push(
     await deadMansSwitchStep(
@@ -291,6 +294,11 @@ function printTryIt(state: LocalState, reseeded: number) {
   report.line();
   report.line('Fire the kill switch (the EventBridge event, delivered to the local cancelAll function):');
   report.line('  npm run kill-switch -- --stage local --reason "trying it"');
+  report.line();
+  report.line(
+    'Run the kill-switch drill (read-only; exits 1 while an account has a problem, as hedge does):',
+  );
+  report.line('  npm run kill-switch -- --drill --stage local');
   report.line();
   report.line('Run the stale-order sweep (the EventBridge Scheduled Event):');
   report.line(

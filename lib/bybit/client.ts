@@ -11,6 +11,7 @@ import { classifyRetCode, RetCode } from './codes.ts';
 import { type LimitHeaders, RateLimitPacer } from './pacer.ts';
 import { type Credentials, createSigner, type Signer, signaturePayload } from './sign.ts';
 import type {
+  ApiKeyInfo,
   BatchItemResult,
   CancelAllParams,
   CancelBatchParams,
@@ -188,6 +189,18 @@ export class BybitClient {
     };
   }
 
+  /**
+   * What the key in use may do (`GET /v5/user/query-api`, any permission may call it). An answer lacking
+   * the documented fields is an error: a drill must never read "no permissions" into a missing object.
+   */
+  async apiKeyInfo(call?: CallOptions): Promise<ApiKeyInfo> {
+    const result = await this.call<Record<string, unknown>>(
+      { endpoint: 'query-api', method: 'GET', path: '/v5/user/query-api', params: {}, category: 'linear' },
+      call,
+    );
+    return readApiKeyInfo(result);
+  }
+
   /** The exchange's clock in epoch ms (public endpoint, unsigned). */
   async serverTime(call?: CallOptions): Promise<number> {
     const envelope = await this.callEnvelope(
@@ -349,6 +362,38 @@ export class BybitClient {
       .replaceAll(this.apiKey, '[api key]')
       .slice(0, 300);
   }
+}
+
+/** The documented fields of a query-api answer, or a rejection naming the first one missing. */
+function readApiKeyInfo(result: Record<string, unknown>): ApiKeyInfo {
+  const lacking = (field: string) =>
+    new BybitApiError('query-api', -1, `answer lacks a valid ${field}`, 'rejected');
+  const { readOnly, permissions, ips, uta, deadlineDay, expiredAt } = result;
+  if (readOnly !== 0 && readOnly !== 1) throw lacking('readOnly');
+  if (uta !== 0 && uta !== 1) throw lacking('uta');
+  if (!isStringList(ips)) throw lacking('ips');
+  if (typeof permissions !== 'object' || permissions === null || Array.isArray(permissions))
+    throw lacking('permissions');
+  const groups: Record<string, string[]> = {};
+  for (const [group, granted] of Object.entries(permissions)) {
+    if (!isStringList(granted)) throw lacking(`permissions.${group.slice(0, 40)}`);
+    groups[group] = granted;
+  }
+  if (deadlineDay !== undefined && !Number.isFinite(deadlineDay)) throw lacking('deadlineDay');
+  if (expiredAt !== undefined && (typeof expiredAt !== 'string' || Number.isNaN(Date.parse(expiredAt))))
+    throw lacking('expiredAt');
+  return {
+    readOnly,
+    uta,
+    ips,
+    permissions: groups,
+    ...(deadlineDay !== undefined ? { deadlineDay: deadlineDay as number } : {}),
+    ...(expiredAt !== undefined ? { expiredAt: expiredAt as string } : {}),
+  };
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 function parseEnvelope(text: string): Envelope | undefined {

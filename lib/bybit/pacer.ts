@@ -17,6 +17,8 @@ const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
   'cancel-batch': { linear: 10, inverse: 10, option: 10, spot: 20 },
   realtime: { linear: 50, inverse: 50, option: 50, spot: 50 },
   time: { linear: 50, inverse: 50, option: 50, spot: 50 },
+  // docs/v5/rate-limit/rate-limit.mdx: /v5/user/query-api 10 req/s, whatever the category.
+  'query-api': { linear: 10, inverse: 10, option: 10, spot: 10 },
 };
 
 export interface LimitHeaders {
@@ -54,7 +56,7 @@ export class RateLimitPacer {
 
   /** The window key: linear and inverse share futures limits; open-order queries share one budget. */
   static key(endpoint: Endpoint, category: Category): string {
-    if (endpoint === 'realtime' || endpoint === 'time') return endpoint;
+    if (endpoint === 'realtime' || endpoint === 'time' || endpoint === 'query-api') return endpoint;
     return `${endpoint}:${category === 'inverse' ? 'linear' : category}`;
   }
 

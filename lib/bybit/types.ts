@@ -13,7 +13,7 @@ export const SPOT_ORDER_FILTERS = [
 ] as const;
 export type OrderFilter = (typeof SPOT_ORDER_FILTERS)[number];
 
-export type Endpoint = 'cancel' | 'cancel-all' | 'cancel-batch' | 'realtime' | 'time';
+export type Endpoint = 'cancel' | 'cancel-all' | 'cancel-batch' | 'realtime' | 'time' | 'query-api';
 
 export interface CancelOrderParams {
   category: Category;
@@ -92,3 +92,22 @@ export const BATCH_LIMIT: Record<Category, number> = { linear: 20, inverse: 20, 
 export const OPEN_ORDERS_PAGE_LIMIT = 50;
 /** Futures cancel-all cancels at most this many per call; a full answer means "call again". */
 export const FUTURES_CANCEL_ALL_CAP = 500;
+
+/**
+ * `GET /v5/user/query-api` (docs/v5/user/apikey-info.mdx): what the key in use may do. Only the fields the
+ * drill judges; `permissions` maps a group (`ContractTrade`, `Spot`, `Options`, `Derivatives`, `Wallet`, …)
+ * to the permissions granted in it.
+ */
+export interface ApiKeyInfo {
+  /** 0 read and write, 1 read only. */
+  readOnly: 0 | 1;
+  permissions: Record<string, string[]>;
+  /** The IPs the key is bound to; empty or `*` means none. */
+  ips: string[];
+  /** Days the key stays valid; documented only for keys with no IP bound (or after a password change). */
+  deadlineDay?: number;
+  /** When the key expires (ISO date); `1970-01-01T00:00:00Z` when it does not. */
+  expiredAt?: string;
+  /** 1 unified trading account, 0 regular (classic) account. */
+  uta: 0 | 1;
+}

@@ -29,6 +29,7 @@ export const defaults = {
   METRICS_NAMESPACE: 'BybitCancel',
   STAGE: 'dev',
   DEAD_MANS_SWITCH_SECONDS: 300,
+  KILL_SWITCH_DRILL_EXPIRY_DAYS: 14,
 } as const;
 
 /** EventBridge Scheduler's group for schedules that name none. */
@@ -64,6 +65,8 @@ export interface Config {
     busArn: string;
     roleArn: string;
   };
+  /** The kill-switch drill: a key expiring within `expiryDays` is a problem. */
+  drill: { expiryDays: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -121,6 +124,14 @@ export function loadConfig(env: Env = process.env): Config {
       groupName: DEFAULT_SCHEDULE_GROUP,
       busArn: read.string('DEAD_MANS_SWITCH_BUS_ARN', ''),
       roleArn: read.string('DEAD_MANS_SWITCH_ROLE_ARN', ''),
+    },
+    drill: {
+      expiryDays: read.integer(
+        'KILL_SWITCH_DRILL_EXPIRY_DAYS',
+        defaults.KILL_SWITCH_DRILL_EXPIRY_DAYS,
+        0,
+        365,
+      ),
     },
   };
 

@@ -6,6 +6,7 @@ import {
   AuthenticationError,
   BybitApiError,
   DeadlineExceededError,
+  DrillFailedError,
   ExchangeUnavailableError,
   IncompleteCancelError,
   OrderNotOpenError,
@@ -57,6 +58,8 @@ export function errorResponse(error: unknown, requestId: string): APIGatewayProx
     });
   }
   if (error instanceof IncompleteCancelError)
+    return answer(502, { error: error.name, message: error.message, ...error.report });
+  if (error instanceof DrillFailedError)
     return answer(502, { error: error.name, message: error.message, ...error.report });
   if (error instanceof BybitApiError) {
     // A retryable code that outlasted our retries means the exchange is unavailable, not that it refused.

@@ -1,7 +1,7 @@
 // Metrics as CloudWatch Embedded Metric Format: one JSON line per invocation that CloudWatch Logs turns into
 // metrics, with no API call and no extra latency. Dimension: the operation (cancel, cancelAll, killSwitch, sweep).
 
-export type Operation = 'cancel' | 'cancelAll' | 'killSwitch' | 'sweep' | 'heartbeat' | 'unknown';
+export type Operation = 'cancel' | 'cancelAll' | 'killSwitch' | 'sweep' | 'heartbeat' | 'drill' | 'unknown';
 
 export interface InvocationMetrics {
   operation: Operation;
@@ -13,6 +13,9 @@ export interface InvocationMetrics {
   durationMs: number;
   /** Who fired a kill switch, when its event says (`deadMansSwitch`). */
   origin?: string;
+  /** Drill only: problems (the kill switch would fail) and warnings found over all accounts. */
+  drillProblems?: number;
+  drillWarnings?: number;
 }
 
 /** The EMF document for one invocation's metrics; `requestId` ties it to the invocation's log lines. */
@@ -22,6 +25,7 @@ export function emfLine(
   now: number,
   requestId?: string,
 ): string {
+  const drill = metrics.drillProblems !== undefined || metrics.drillWarnings !== undefined;
   return JSON.stringify({
     requestId,
     _aws: {
@@ -36,6 +40,12 @@ export function emfLine(
             { Name: 'OrdersLeftOpen', Unit: 'Count' },
             { Name: 'Failures', Unit: 'Count' },
             { Name: 'Duration', Unit: 'Milliseconds' },
+            ...(drill
+              ? [
+                  { Name: 'DrillProblems', Unit: 'Count' },
+                  { Name: 'DrillWarnings', Unit: 'Count' },
+                ]
+              : []),
           ],
         },
       ],
@@ -46,6 +56,9 @@ export function emfLine(
     OrdersLeftOpen: metrics.ordersLeftOpen,
     Failures: metrics.failed ? 1 : 0,
     Duration: metrics.durationMs,
+    ...(drill
+      ? { DrillProblems: metrics.drillProblems ?? 0, DrillWarnings: metrics.drillWarnings ?? 0 }
+      : {}),
   });
 }
 
@@ -55,6 +68,7 @@ interface Report {
   cancelled?: number;
   remaining?: number;
   orderId?: string;
+  accounts?: unknown;
 }
 
 /** What an invocation achieved, read from its report (or the report an IncompleteCancelError carries). */
@@ -73,7 +87,16 @@ export function metricsOf(
     failed,
     durationMs,
     ...(typeof report?.origin === 'string' ? { origin: report.origin } : {}),
+    ...(report?.operation === 'drill' ? drillCounts(report.accounts) : {}),
   };
+}
+
+/** Problems and warnings over a drill report's accounts. */
+function drillCounts(accounts: unknown): Pick<InvocationMetrics, 'drillProblems' | 'drillWarnings'> {
+  const list = Array.isArray(accounts) ? (accounts as { problems?: unknown; warnings?: unknown }[]) : [];
+  const count = (field: 'problems' | 'warnings') =>
+    list.reduce((sum, a) => sum + (Array.isArray(a?.[field]) ? (a[field] as unknown[]).length : 0), 0);
+  return { drillProblems: count('problems'), drillWarnings: count('warnings') };
 }
 
 /** A report, or the JSON body of an HTTP answer carrying one. */

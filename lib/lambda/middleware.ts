@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { describeError } from '../log.ts';
 import { type App, currentApp } from './app.ts';
 import { emfLine, metricsOf, type Operation } from './metrics.ts';
-import { readTrigger } from './triggers.ts';
+import { DRILL_ACTION, readTrigger } from './triggers.ts';
 
 export function invocationLog(app: () => App = currentApp): MiddlewareObj<unknown, unknown, Error, Context> {
   let coldStart = true;
@@ -49,6 +49,7 @@ function emit(
 function operationOf(app: App, event: unknown): Operation {
   try {
     const trigger = readTrigger(event, app.config).type;
+    if (trigger === 'schedule' && (event as { action?: unknown }).action === DRILL_ACTION) return 'drill';
     return trigger === 'killSwitch' ? 'killSwitch' : trigger === 'schedule' ? 'sweep' : 'unknown';
   } catch {
     return 'unknown';

@@ -19,7 +19,14 @@ export type CancelRequest = CancelOrderCommand;
 /** Cancel-all of one scope, or (no category) everything: the kill switch. */
 export type CancelAllRequest =
   | { kind: 'scope'; account?: string; params: CancelAllParams }
-  | { kind: 'everything'; accounts?: string[]; categories?: Category[]; reason?: string; origin?: string };
+  | { kind: 'everything'; accounts?: string[]; categories?: Category[]; reason?: string; origin?: string }
+  | DrillRequest;
+
+/** The kill-switch drill: read-only checks of every account (or the ones named). */
+export interface DrillRequest {
+  kind: 'drill';
+  accounts?: string[];
+}
 
 const SYMBOL = /^[A-Z0-9][A-Z0-9_-]{0,63}$/;
 const COIN = /^[A-Z0-9]{1,20}$/;
@@ -66,7 +73,9 @@ export function parseCancelAllRequest(input: unknown): CancelAllRequest {
     'accounts',
     'categories',
     'reason',
+    'drill',
   ]);
+  if (body.drill !== undefined) return drill(body);
   if (body.category === undefined) return everything(body);
   for (const field of ['accounts', 'categories'] as const) {
     if (body[field] !== undefined)
@@ -126,6 +135,35 @@ function everything(body: Record<string, unknown>): CancelAllRequest {
   });
 }
 
+/**
+ * `{"drill": true, account? | accounts?}`. Anything else refused: `{"drill": false}` must not fall through to
+ * the kill switch, and a drill never takes a cancel's fields.
+ */
+function drill(body: Record<string, unknown>): DrillRequest {
+  if (body.drill !== true) {
+    throw new ValidationError('drill', 'drill must be true (leave it out to fire the kill switch)');
+  }
+  const extra = Object.keys(body).find((key) => !['drill', 'account', 'accounts'].includes(key));
+  if (extra !== undefined) throw new ValidationError(extra, `${extra} is not valid with drill`);
+  return drillAccounts(body);
+}
+
+/** A schedule's constant input for the drill: `{"action": "drill", accounts?}`. */
+export function parseDrillInput(input: unknown): DrillRequest {
+  const body = fields(input, ['action', 'account', 'accounts']);
+  if (body.action !== 'drill') throw new ValidationError('action', 'this schedule runs only the drill');
+  return drillAccounts(body);
+}
+
+function drillAccounts(body: Record<string, unknown>): DrillRequest {
+  if (body.account !== undefined && body.accounts !== undefined) {
+    throw new ValidationError('accounts', 'give account or accounts, not both');
+  }
+  const accounts =
+    body.account !== undefined ? [account(body.account) as string] : list(body.accounts, 'accounts', account);
+  return withoutUndefined({ kind: 'drill', accounts });
+}
+
 /** Validates the `detail` of a kill-switch event: `{accounts?, categories?, reason?, origin?}`. */
 export function parseKillSwitchDetail(input: unknown): CancelAllRequest & { kind: 'everything' } {
   const body = fields(input ?? {}, ['accounts', 'categories', 'reason', 'origin']);
@@ -173,6 +211,8 @@ export interface SweepInput {
 export function parseSweepInput(input: unknown): SweepInput {
   const body = fields(input, ['action', 'dryRun', 'maxAgeSeconds', 'linkIdPrefix', 'accounts', 'categories']);
   const { dryRun, maxAgeSeconds, linkIdPrefix } = body;
+  if (body.action !== undefined && body.action !== 'sweep')
+    throw new ValidationError('action', 'this schedule runs only the sweep');
   if (dryRun !== undefined && typeof dryRun !== 'boolean')
     throw new ValidationError('dryRun', 'dryRun must be true or false');
   if (maxAgeSeconds !== undefined && !(Number.isInteger(maxAgeSeconds) && (maxAgeSeconds as number) > 0)) {

@@ -21,6 +21,8 @@ export type Trigger =
 
 /** The constant input a schedule may send instead of the Scheduled Event: `{"action": "sweep", …}`. */
 export const SWEEP_ACTION = 'sweep';
+/** The drill schedule's constant input: `{"action": "drill"}`. */
+export const DRILL_ACTION = 'drill';
 
 type AnyEvent = Record<string, unknown>;
 
@@ -41,7 +43,7 @@ export function readTrigger(event: unknown, config: Pick<Config, 'killSwitch'>):
       `unexpected EventBridge event ${String(e.source)} / ${String(e['detail-type'])}`,
     );
   }
-  if (e.action === SWEEP_ACTION) return { type: 'schedule', input: e };
+  if (e.action === SWEEP_ACTION || e.action === DRILL_ACTION) return { type: 'schedule', input: e };
   return { type: 'direct', body: e };
 }
 

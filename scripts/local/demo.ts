@@ -3,6 +3,7 @@
 //   1. a signed webhook cancel (HTTP POST /cancel), after a forged one is refused;
 //   2. a scoped cancel-all (HTTP POST /cancel-all);
 //   3. the stale-order sweep (the cancel function invoked with the EventBridge Scheduled Event);
+//   then the kill-switch drill (drill-step.ts), read-only, which finds the demo's expiring key;
 //   4. the kill switch (the cancelAll function invoked with the kill-switch event), with a few orders that
 //      survive their first cancel, as Bybit's asynchronous cancel can leave them, for the verification to catch.
 
@@ -10,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmulatedOrder } from '../../test/emulator/index.ts';
+import { drillStep } from './drill-step.ts';
 import type { LocalExchange } from './exchange.ts';
 import { type Invocation, invokeFunction } from './invoke.ts';
 import type { Reporter } from './progress.ts';
@@ -40,9 +42,12 @@ const INVOKE_TIMEOUT_MS = 90_000;
 const SCOPED_CANCEL_ALL = { account: 'main', category: 'linear', symbol: 'ETHUSDT' };
 const CANCEL_ALL_PATH = '/v5/order/cancel-all';
 
-/** Runs the four steps and returns what each did; never throws for a step that went wrong. */
-export async function runDemo(ctx: DemoContext): Promise<StepOutcome[]> {
-  const steps = [webhookCancel, scopedCancelAll, staleSweep, killSwitch];
+/**
+ * Runs the steps and returns what each did; never throws for a step that went wrong. `laterSteps` is how
+ * many the caller runs after these, so that every step's "[i/n]" counts them all.
+ */
+export async function runDemo(ctx: DemoContext, laterSteps = 0): Promise<StepOutcome[]> {
+  const steps = [webhookCancel, scopedCancelAll, staleSweep, drillStep, killSwitch];
   const outcomes: StepOutcome[] = [];
   for (const [i, step] of steps.entries()) {
     const outcome: StepOutcome = { title: '', cancelled: 0, openAfter: 0, ok: true, problems: [] };
@@ -53,7 +58,7 @@ export async function runDemo(ctx: DemoContext): Promise<StepOutcome[]> {
       }
     };
     try {
-      await step(ctx, outcome, check, `[${i + 1}/${steps.length}]`);
+      await step(ctx, outcome, check, `[${i + 1}/${steps.length + laterSteps}]`);
     } catch (error) {
       check(false, (error as Error).message);
     }

@@ -41,7 +41,10 @@ export async function startLocalExchange(stage: string, region: string): Promise
     return { name, apiKey, privateKey };
   });
   const emulator = await startEmulator({
-    accounts: accounts.map((a, i) => emulatorAccount(a, String(100_001 + i))),
+    accounts: accounts.map((a, i) => ({
+      ...emulatorAccount(a, String(100_001 + i)),
+      key: DEMO_ACCOUNTS[i]?.key,
+    })),
   });
   const secrets = await startSecretsManager({ region }).catch(async (error: unknown) => {
     await emulator.close();

@@ -2,18 +2,24 @@
 // bot (orderLinkId prefix `bot-`) for the stale sweep, old manual orders it must leave alone, and one account
 // with more than 500 linear orders in one scope (a cancel-all answers 500 at most, so it must repeat).
 
-import type { Category, OrderKind, OrderSeed } from '../../test/emulator/index.ts';
+import type { Category, EmulatorKeySettings, OrderKind, OrderSeed } from '../../test/emulator/index.ts';
 import { DEMO_SYMBOLS, KINDS_BY_CATEGORY } from '../../test/support/orders.ts';
 
 export interface DemoAccount {
   name: string;
   /** RSA keys (`privateKey` in the secret) instead of HMAC (`apiSecret`). */
   rsa: boolean;
+  /** What the key may do, when it is not the emulator's healthy default. */
+  key?: EmulatorKeySettings;
 }
+
+/** Days until the demo's hedge key expires: inside the drill's 14-day period, so the drill fails on it. */
+export const DRILL_DEMO_EXPIRY_DAYS = 10;
 
 export const DEMO_ACCOUNTS: DemoAccount[] = [
   { name: 'main', rsa: false },
-  { name: 'hedge', rsa: true },
+  // Bound to no IP, so Bybit lets it expire: in 10 days, which the kill-switch drill reports.
+  { name: 'hedge', rsa: true, key: { ips: [], expiresInDays: DRILL_DEMO_EXPIRY_DAYS } },
   { name: 'grid', rsa: false },
 ];
 

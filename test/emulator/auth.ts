@@ -1,5 +1,6 @@
 import { constants, createHmac, createPublicKey, type KeyObject, timingSafeEqual, verify } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { type KeyState, keyState } from './api-key.ts';
 import { RET } from './responses.ts';
 import type { EmulatorAccount } from './types.ts';
 
@@ -13,7 +14,10 @@ export interface Credential {
   apiKey: string;
   secret?: string;
   publicKey?: KeyObject;
+  /** The RSA public key as uploaded (query-api's `rsaPublicKey`). */
+  rsa?: string;
   revoked: boolean;
+  key: KeyState;
 }
 
 export type AuthOutcome =
@@ -28,11 +32,19 @@ export function toCredential(account: EmulatorAccount): Credential {
       uid: account.uid,
       apiKey: account.apiKey,
       publicKey: createPublicKey(account.publicKeyPem),
+      rsa: account.publicKeyPem,
       revoked: false,
+      key: keyState(account.key),
     };
   }
   if (!account.apiSecret) throw new Error(`account ${account.apiKey} needs an apiSecret or a publicKeyPem`);
-  return { uid: account.uid, apiKey: account.apiKey, secret: account.apiSecret, revoked: false };
+  return {
+    uid: account.uid,
+    apiKey: account.apiKey,
+    secret: account.apiSecret,
+    revoked: false,
+    key: keyState(account.key),
+  };
 }
 
 /**

@@ -1,3 +1,5 @@
+import { apiKeyInfo } from './api-key.ts';
+import type { Credential } from './auth.ts';
 import {
   inScope,
   isAfter,
@@ -26,6 +28,7 @@ export type Params = Record<string, unknown>;
 /** What a private endpoint needs from the emulator for one authenticated request. */
 export interface EndpointContext {
   uid: string;
+  credential: Credential;
   now: number;
   book: OrderBook;
   limiter: RateLimiter;
@@ -213,6 +216,7 @@ export const PRIVATE_ENDPOINTS: Record<
   '/v5/order/cancel-all': { method: 'POST', endpoint: cancelAll, limit: 'cancel-all' },
   '/v5/order/cancel-batch': { method: 'POST', endpoint: cancelBatch, limit: 'cancel-batch' },
   '/v5/order/realtime': { method: 'GET', endpoint: openOrders, limit: 'realtime' },
+  '/v5/user/query-api': { method: 'GET', endpoint: apiKeyInfo, limit: 'query-api' },
 };
 
 /** The acknowledged cancel takes effect unless the order is set up to survive it. */

@@ -1,3 +1,4 @@
+import { keyState } from './api-key.ts';
 import { toCredential } from './auth.ts';
 import { FaultInjector } from './faults.ts';
 import { inScope, isOpen, newestFirst, OrderBook, snapshot } from './orders.ts';
@@ -12,6 +13,7 @@ export type {
   EmulatedOrder,
   Emulator,
   EmulatorAccount,
+  EmulatorKeySettings,
   EmulatorOptions,
   FaultKind,
   FaultPlan,
@@ -88,6 +90,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       const credential = state.accounts.get(apiKey);
       if (!credential) throw new Error(`unknown apiKey ${apiKey}`);
       credential.revoked = true;
+    },
+    setKey: (apiKey, settings) => {
+      const credential = state.accounts.get(apiKey);
+      if (!credential) throw new Error(`unknown apiKey ${apiKey}`);
+      credential.key = keyState(settings, serverNow(state));
     },
     get requests() {
       return state.requests;

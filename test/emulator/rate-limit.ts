@@ -8,6 +8,7 @@ const DEFAULT_LIMITS: Record<RateLimitedEndpoint, Record<Category, number>> = {
   'cancel-all': { linear: 10, inverse: 10, option: 1, spot: 20 },
   'cancel-batch': { linear: 10, inverse: 10, option: 10, spot: 20 },
   realtime: { linear: 50, inverse: 50, option: 50, spot: 50 },
+  'query-api': { linear: 10, inverse: 10, option: 10, spot: 10 },
 };
 
 /** What the `X-Bapi-Limit*` headers report. */
@@ -27,7 +28,7 @@ export interface Grant extends RateStatus {
  * realtime with one cell across all four categories.
  */
 function bucket(endpoint: RateLimitedEndpoint, category: Category): string {
-  if (endpoint === 'realtime') return 'all';
+  if (endpoint === 'realtime' || endpoint === 'query-api') return 'all';
   return category === 'inverse' ? 'linear' : category;
 }
 

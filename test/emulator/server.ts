@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { refusal } from './api-key.ts';
 import { authenticate, type Credential, DEFAULT_RECV_WINDOW } from './auth.ts';
 import { type Outcome, type Params, PRIVATE_ENDPOINTS } from './endpoints.ts';
 import type { FaultInjector } from './faults.ts';
@@ -216,9 +217,17 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
   const auth = authenticate(req.headers, payload, (key) => state.accounts.get(key), now);
   if (!auth.ok) return { kind: 'envelope', outcome: auth };
   if (params === undefined) return { kind: 'envelope', outcome: RET.params('the body is not a JSON object') };
+  const refused = refusal(auth.credential.key, {
+    method,
+    category: params.category,
+    remoteAddress: req.socket.remoteAddress,
+    now,
+  });
+  if (refused) return { kind: 'envelope', outcome: refused };
   const outcome: Outcome = route.endpoint(
     {
       uid: auth.credential.uid,
+      credential: auth.credential,
       now,
       book: state.book,
       limiter: state.limiter,

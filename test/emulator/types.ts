@@ -10,6 +10,21 @@ export interface EmulatorAccount {
   apiKey: string;
   apiSecret?: string;
   publicKeyPem?: string;
+  /** What the key may do; by default read-write, bound to loopback, unified, every trading permission. */
+  key?: EmulatorKeySettings;
+}
+
+/** A key's settings as `GET /v5/user/query-api` reports them (docs/v5/user/apikey-info.mdx). */
+export interface EmulatorKeySettings {
+  readOnly?: boolean;
+  /** Groups to replace (`ContractTrade`, `Spot`, `Options`, `Derivatives`, `Wallet`, …); the rest keep their default. */
+  permissions?: Record<string, string[]>;
+  /** Bound IPs; `[]` or `['*']` binds none. Default `['127.0.0.1']`. */
+  ips?: string[];
+  /** Days until the key expires; default none for an IP-bound key, 90 for an unbound one; null never. */
+  expiresInDays?: number | null;
+  /** 1 unified trading account (default), 0 classic. */
+  uta?: 0 | 1;
 }
 
 export interface OrderSeed {
@@ -69,7 +84,7 @@ export interface SurvivorPlan {
   seed?: number;
 }
 
-export type RateLimitedEndpoint = 'cancel' | 'cancel-all' | 'cancel-batch' | 'realtime';
+export type RateLimitedEndpoint = 'cancel' | 'cancel-all' | 'cancel-batch' | 'realtime' | 'query-api';
 
 export type RateLimits =
   | number
@@ -117,6 +132,8 @@ export interface Emulator {
   setClockSkew(ms: number): void;
   setRateLimits(limits: RateLimits | undefined): void;
   revokeKey(apiKey: string): void;
+  /** Changes what a key may do, from now on (an expiry counts from now). */
+  setKey(apiKey: string, settings: EmulatorKeySettings): void;
   readonly requests: RequestRecord[];
   resetRequests(): void;
   reset(): void;

@@ -124,6 +124,11 @@ describe('npm run kill-switch: arguments', () => {
       '--region is for a deployed',
     ],
     ['an unknown option', ['--stage', 'prod', '--force'], "Unknown option '--force'"],
+    [
+      'a reason for a drill',
+      ['--drill', '--stage', 'local', '--reason', 'x'],
+      '--reason is for the kill switch',
+    ],
   ])('refuses %s with exit status 2, sending nothing', async (_, args, message) => {
     const events = await startEventBridge();
     try {
@@ -213,6 +218,71 @@ describe('npm run kill-switch: a deployed stage', () => {
   });
 });
 
+describe('npm run kill-switch -- --drill: a deployed stage', () => {
+  const report = {
+    operation: 'drill',
+    ok: true,
+    durationMs: 12,
+    accounts: [
+      {
+        account: 'main',
+        ok: true,
+        problems: [],
+        warnings: [{ code: 'noIpBound', message: 'the key is bound to no IP address' }],
+        keyExpiresInDays: 80,
+        openOrders: { linear: 3, spot: 1 },
+        coverage: [],
+      },
+    ],
+  };
+
+  it('invokes the stage’s cancelAll with {"drill": true} and prints the report as a table', async () => {
+    const lambda = await startLambda({ payload: report });
+    try {
+      const args = ['--drill', '--stage', 'prod', '--region', 'eu-west-1', '--account', 'main'];
+      const result = await runScript('kill-switch', args, TIMEOUT_MS, awsEnv(lambda.url));
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(lambda.calls).toEqual([
+        {
+          path: '/2015-03-31/functions/bybit-cancel-prod-cancelAll/invocations',
+          invocationType: 'RequestResponse',
+          body: { drill: true, accounts: ['main'] },
+        },
+      ]);
+      expect(result.stdout).toMatch(
+        /^ {2}main\s+expires in 80 d\s+linear 3, spot 1\s+✔ ok, 1 warning\(s\)$/m,
+      );
+      expect(result.stdout).toContain('  ! main: the key is bound to no IP address [noIpBound]');
+    } finally {
+      await lambda.close();
+    }
+  });
+
+  it('exits 1 and lists every account and problem when the drill fails', async () => {
+    const errorMessage =
+      'kill-switch drill failed: hedge: the key is read-only: every cancel would be refused (10005); grid: the key expires in 5 day(s)';
+    const lambda = await startLambda({ error: { errorType: 'DrillFailedError', errorMessage } });
+    try {
+      const result = await runScript(
+        'kill-switch',
+        ['--drill', '--stage', 'prod'],
+        TIMEOUT_MS,
+        awsEnv(lambda.url),
+      );
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(
+        '  ✘ hedge: the key is read-only: every cancel would be refused (10005)\n',
+      );
+      expect(result.stdout).toContain('  ✘ grid: the key expires in 5 day(s)\n');
+      expect(result.stderr).toContain('the drill found problems');
+      expect(lambda.calls[0]?.body).toEqual({ drill: true });
+    } finally {
+      await lambda.close();
+    }
+  });
+});
+
 describe('against the running local stack', () => {
   const stateFile = join(dir, 'stack.json');
   let stack: Running;
@@ -229,6 +299,35 @@ describe('against the running local stack', () => {
     await stack.stop('SIGINT', 30_000);
     killRecordedOffline(stateFile);
   }, 40_000);
+
+  it('kill-switch --drill prints the table and exits 1 for the demo key that expires in 10 days', async () => {
+    const before = await runScript(
+      'kill-switch',
+      ['--drill', '--stage', 'local', '--state', stateFile],
+      60_000,
+    );
+    expect(before.code).toBe(1);
+    expect(before.stdout).toContain('Kill-switch drill on the local stack: POST /cancel-all {"drill":true}');
+    expect(before.stdout).toMatch(/^ {2}account\s+key\s+open orders\s+result$/m);
+    expect(before.stdout).toMatch(
+      /^ {2}main\s+no expiry\s+linear \d+, inverse \d+, spot \d+, option \d+\s+✔ ok$/m,
+    );
+    expect(before.stdout).toMatch(/^ {2}hedge\s+expires in 10 d\s+.*✘ 1 problem\(s\), 1 warning\(s\)$/m);
+    expect(before.stdout).toContain('  ✘ hedge: the key expires in 10 day(s)');
+    expect(before.stderr).toContain('✘ 1 problem(s) in 1 of 3 account(s) (hedge)');
+    expect(before.stderr).not.toContain('✘ ✘');
+
+    const healthy = await runScript(
+      'kill-switch',
+      ['--drill', '--stage', 'local', '--account', 'main', '--state', stateFile],
+      60_000,
+    );
+    expect(healthy.stderr).toBe('');
+    expect(healthy.code).toBe(0);
+    expect(healthy.stdout).toContain(
+      '✔ The kill switch would work for all 1 account(s); nothing was cancelled.',
+    );
+  });
 
   it('kill-switch names an account the secret does not hold and exits 1', async () => {
     const args = ['--stage', 'local', '--account', 'nobody', '--state', stateFile];
@@ -325,10 +424,50 @@ async function startEventBridge(): Promise<FakeEventBridge> {
   });
 }
 
+interface FakeLambda {
+  url: string;
+  calls: { path: string; invocationType: string | undefined; body: unknown }[];
+  close(): Promise<void>;
+}
+
+/** Lambda's Invoke API (REST-JSON, `POST /2015-03-31/functions/{name}/invocations`) on loopback. */
+async function startLambda(reply: { payload?: unknown; error?: unknown }): Promise<FakeLambda> {
+  const calls: FakeLambda['calls'] = [];
+  const server: Server = createServer(async (request: IncomingMessage, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    calls.push({
+      path: decodeURIComponent(String(request.url)),
+      invocationType: request.headers['x-amz-invocation-type'] as string | undefined,
+      body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'),
+    });
+    // A function that threw: HTTP 200, X-Amz-Function-Error, and {errorType, errorMessage} as the payload.
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-amz-executed-version': '$LATEST',
+    };
+    if (reply.error) headers['x-amz-function-error'] = 'Unhandled';
+    response.writeHead(200, headers);
+    response.end(JSON.stringify(reply.error ?? reply.payload));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 /** The AWS SDK pointed at the loopback endpoint, with credentials that only exist here. */
 function awsEnv(endpoint: string) {
   return childEnv({
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint,
+    AWS_ENDPOINT_URL_LAMBDA: endpoint,
     AWS_ACCESS_KEY_ID: 'AKIDKILLSWITCHTEST',
     AWS_SECRET_ACCESS_KEY: 'kill-switch-test-only',
     AWS_REGION: undefined,

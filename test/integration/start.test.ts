@@ -68,14 +68,17 @@ describe('npm start --once', () => {
         expect(result.stderr).toBe('');
         expect(result.code).toBe(0);
         for (const step of [
-          '[1/4] Signed webhook cancel: POST /cancel',
+          '[1/6] Signed webhook cancel: POST /cancel',
           '→ 401 x-signature does not match',
           '→ 200 cancel acknowledged',
-          '[2/4] Scoped cancel-all: POST /cancel-all',
-          '[3/4] Stale-order sweep',
-          '[4/4] Kill switch',
+          '[2/6] Scoped cancel-all: POST /cancel-all',
+          '[3/6] Stale-order sweep',
+          '[4/6] Kill-switch drill: POST /cancel-all {"drill":true}',
+          '✘ hedge: the key expires in 10 day(s)',
+          'emulator: 0 POST requests during the drill',
+          '[5/6] Kill switch',
           'emulator: 0 open orders',
-          "[5/5] Dead man's switch: a bot sends POST /heartbeat",
+          "[6/6] Dead man's switch: a bot sends POST /heartbeat",
           'Scheduler calls: UpdateSchedule 404, CreateSchedule 200, UpdateSchedule 200',
           '→ fired bybit-cancel-local-dead-mans-switch; the kill switch (origin deadMansSwitch) cancelled',
           "reason: dead man's switch: no heartbeat since",
@@ -83,12 +86,13 @@ describe('npm start --once', () => {
         ]) {
           expect(result.stdout).toContain(step);
         }
-        // The account: five steps, each ✔, the kill switch and the dead man's switch leaving 0 open.
+        // The account: six steps, each ✔, the kill switch and the dead man's switch leaving 0 open.
         const table = result.stdout.match(/^ {2}\d \S.*$/gm) ?? [];
-        expect(table).toHaveLength(5);
+        expect(table).toHaveLength(6);
         expect(table.every((row) => row.endsWith('✔'))).toBe(true);
-        expect(table[3]).toMatch(/^ {2}4 kill switch\s+[1-9]\d*\s+0\s+✔$/);
-        expect(table[4]).toMatch(/^ {2}5 dead man's switch\s+[1-9]\d*\s+0\s+✔$/);
+        expect(table[3]).toMatch(/^ {2}4 kill-switch drill\s+0\s+[1-9]\d*\s+✔$/);
+        expect(table[4]).toMatch(/^ {2}5 kill switch\s+[1-9]\d*\s+0\s+✔$/);
+        expect(table[5]).toMatch(/^ {2}6 dead man's switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(result.stdout).toContain('✔ All clear: 0 orders left open after the kill switch.');
         expect(result.stdout).toContain(`http://127.0.0.1:${httpPort}`);
         await expectNothingLeft(result, child.child.pid);

@@ -261,12 +261,32 @@ describe('events and failures', () => {
     expect(String(killSwitchRule?.Properties?.Name)).toMatch(new RegExp(`^${prefix}`));
   });
 
-  it('runs the sweep on a schedule', () => {
-    const schedules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties?.ScheduleExpression);
-    expect(schedules).toHaveLength(1);
-    const rule = schedules[0]?.[1].Properties as Json;
-    expect(rule.ScheduleExpression).toMatch(/^(rate|cron)\(/);
-    expect(flatten((rule.Targets as Json[])[0]?.Arn)).toBe('<CancelLambdaFunction.Arn>');
+  it('runs the sweep on a schedule, and the kill-switch drill daily on cancelAll with the input that marks it', () => {
+    const schedules = ofType('AWS::Events::Rule')
+      .filter(([, r]) => r.Properties?.ScheduleExpression)
+      .map(([, r]) => r.Properties as Json);
+    expect(schedules).toHaveLength(2);
+    const target = (rule: Json) => (rule.Targets as Json[])[0] as Json;
+    const sweep = schedules.find((r) => flatten(target(r).Arn) === '<CancelLambdaFunction.Arn>') as Json;
+    expect(sweep.ScheduleExpression).toMatch(/^(rate|cron)\(/);
+    expect(target(sweep).Input).toBeUndefined();
+    const drill = schedules.find((r) => flatten(target(r).Arn) === '<CancelAllLambdaFunction.Arn>') as Json;
+    expect(drill).toMatchObject({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' });
+    // What the function reads as the drill schedule (lib/lambda/triggers.ts, requests.ts parseDrillInput).
+    expect(JSON.parse(String(target(drill).Input))).toEqual({ action: 'drill' });
+  });
+
+  it("alarms on a failed drill, from the function's metrics, to the alarm topic", () => {
+    const alarm = template.Resources.KillSwitchDrillFailedAlarm?.Properties as Json;
+    expect(alarm).toMatchObject({
+      MetricName: 'Failures',
+      Dimensions: [{ Name: 'Operation', Value: 'drill' }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(flatten(alarm.Namespace)).toBe(flatten(envOf(functionId('cancelAll')).METRICS_NAMESPACE));
+    expect((alarm.AlarmActions as unknown[]).map(flatten)).toEqual(['<AlarmTopic>']);
+    expect(envOf(functionId('cancelAll')).KILL_SWITCH_DRILL_EXPIRY_DAYS).toBe('14');
   });
 
   it('sends failed asynchronous invocations of both functions to an encrypted queue the role may write to', () => {

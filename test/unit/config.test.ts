@@ -17,6 +17,14 @@ describe('loadConfig', () => {
     expect(config.killSwitch).toEqual({ source: 'bybit.killswitch', detailType: 'Kill Switch' });
   });
 
+  it("reads the drill's expiry period, 14 days by default, and refuses one that is not a day count", () => {
+    expect(loadConfig({}).drill).toEqual({ expiryDays: 14 });
+    expect(loadConfig({ KILL_SWITCH_DRILL_EXPIRY_DAYS: '30' }).drill.expiryDays).toBe(30);
+    expect(() => loadConfig({ KILL_SWITCH_DRILL_EXPIRY_DAYS: '2w' })).toThrow(
+      'KILL_SWITCH_DRILL_EXPIRY_DAYS: "2w" is not an integer from 0 to 365',
+    );
+  });
+
   it('reads every kind of value', () => {
     const config = loadConfig({
       BYBIT_BASE_URL: 'https://api-testnet.bybit.com/',

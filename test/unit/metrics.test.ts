@@ -78,3 +78,41 @@ describe('emfLine', () => {
     });
   });
 });
+
+describe('drill metrics', () => {
+  const drillReport = {
+    operation: 'drill',
+    ok: false,
+    accounts: [
+      { account: 'a', problems: [{ code: 'readOnly' }], warnings: [{ code: 'noIpBound' }] },
+      { account: 'b', problems: [{ code: 'keyExpiresSoon' }, { code: 'listingFailed' }], warnings: [] },
+      { account: 'c', problems: [], warnings: [{ code: 'notUnified' }] },
+    ],
+  };
+
+  it('counts problems and warnings over every account, from the report a failed drill carries', () => {
+    const metrics = metricsOf({ error: { report: drillReport } }, 50, 'unknown');
+    expect(metrics).toMatchObject({ operation: 'drill', failed: true, drillProblems: 3, drillWarnings: 2 });
+    const line = JSON.parse(emfLine('BybitCancel/prod', metrics, 1));
+    expect(line).toMatchObject({ Operation: 'drill', Failures: 1, DrillProblems: 3, DrillWarnings: 2 });
+    expect(line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual([
+      'OrdersCancelled',
+      'OrdersLeftOpen',
+      'Failures',
+      'Duration',
+      'DrillProblems',
+      'DrillWarnings',
+    ]);
+  });
+
+  it('reads a passing drill from its 200 answer, and adds no drill metrics to other operations', () => {
+    const passed = { ...drillReport, ok: true, accounts: [drillReport.accounts[2]] };
+    expect(metricsOf({ result: json(200, passed) }, 5, 'unknown')).toMatchObject({
+      failed: false,
+      drillProblems: 0,
+      drillWarnings: 1,
+    });
+    const sweep = JSON.parse(emfLine('n', metricsOf({ result: { operation: 'sweep' } }, 1, 'unknown'), 1));
+    expect('DrillProblems' in sweep).toBe(false);
+  });
+});

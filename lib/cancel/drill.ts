@@ -1,0 +1,376 @@
+// The kill-switch drill: proves, with read-only calls, that every account's kill switch would work now and
+// for the next days. Steps, per account:
+//   1. read the key's own description (`GET /v5/user/query-api`): a refused key, a read-only key, a missing
+//      cancel permission or an expiry within the warning period is a problem; an unbound IP, wallet
+//      permissions or a classic account is a warning;
+//   2. run the widest open-order listings the kill switch verifies with, counting what it would cancel;
+//      a listing that fails is a problem (the kill switch could not verify that scope either);
+//   3. report every account; any problem fails the drill, so the alarms and the failure queue hear of it.
+// Every request is a GET, at background priority, one at a time and spaced out, so that a kill switch
+// running at the same moment keeps the IP budget.
+
+import type { BybitClient, CallOptions } from '../bybit/client.ts';
+import { RetCode } from '../bybit/codes.ts';
+import type { ApiKeyInfo, Category, OpenOrdersParams } from '../bybit/types.ts';
+import { OPEN_ORDERS_PAGE_LIMIT } from '../bybit/types.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { BybitApiError, DeadlineExceededError, DrillFailedError } from '../errors.ts';
+import type { Exchange } from './exchange.ts';
+import { scopeLabel, widestListings } from './scopes.ts';
+
+const DAY_MS = 86_400_000;
+
+export const drillDefaults = {
+  expiryDays: 14,
+  /**
+   * Time between the starts of two drill requests: at most 20 requests/s, a sixth of Bybit's IP budget
+   * (600 per 5 s), so that a kill switch in another container finds the budget nearly whole.
+   */
+  minIntervalMs: 50,
+  /** A listing longer than this (50,000 orders) is not counted to the end. */
+  maxPages: 1000,
+};
+
+/** The permission a category's cancels need (docs/v5/user/apikey-info.mdx, permissions). */
+const CANCEL_PERMISSION: Record<Category, { group: string; permission: string }> = {
+  linear: { group: 'ContractTrade', permission: 'Order' },
+  inverse: { group: 'ContractTrade', permission: 'Order' },
+  spot: { group: 'Spot', permission: 'SpotTrade' },
+  // "Permission of USDC Contract. It supports trade option and USDC perpetual."
+  option: { group: 'Options', permission: 'OptionsTrade' },
+  // `Derivatives: [DerivativesTrade]` is documented only as "Permission of Unified account", never as
+  // standing in for any of these, so it is not counted as a cancel permission.
+};
+
+/** The retCodes that mean the exchange refuses this key from here: the kill switch would fail at once. */
+const REFUSED = new Set<number>([RetCode.invalidKey, RetCode.badSignature, RetCode.ipNotAllowed]);
+
+export type ProblemCode =
+  | 'unknownAccount'
+  | 'keyRefused'
+  | 'keyExpired'
+  | 'keyInfoFailed'
+  | 'readOnly'
+  | 'missingPermission'
+  | 'keyExpiresSoon'
+  | 'keyExpiryUnknown'
+  | 'listingFailed';
+
+export type WarningCode = 'noIpBound' | 'walletPermission' | 'notUnified';
+
+export interface Finding<C extends string = string> {
+  code: C;
+  message: string;
+}
+
+export interface ListingCoverage {
+  /** The listing, e.g. `linear settleCoin=USDT`, `spot`. */
+  listing: string;
+  /** True when it was listed to the end. */
+  verified: boolean;
+  open: number;
+  error?: string;
+}
+
+export interface AccountDrill {
+  account: string;
+  ok: boolean;
+  problems: Finding<ProblemCode>[];
+  warnings: Finding<WarningCode>[];
+  /** Whole days until the key expires (negative: expired); null when it does not expire. */
+  keyExpiresInDays: number | null;
+  /** What a kill switch would cancel right now, per category (verified listings only). */
+  openOrders: Partial<Record<Category, number>>;
+  coverage: ListingCoverage[];
+}
+
+export interface DrillReport {
+  operation: 'drill';
+  ok: boolean;
+  accounts: AccountDrill[];
+  durationMs: number;
+}
+
+/** The linear settle coins to list, per account: configured, or discovered from the exchange. */
+export type SettleCoinSource = (client: BybitClient, call: CallOptions) => Promise<readonly string[]>;
+
+export interface DrillOptions {
+  categories: readonly Category[];
+  settleCoins: SettleCoinSource;
+  /** A key expiring within this many days is a problem. */
+  expiryDays?: number;
+  minIntervalMs?: number;
+  maxPages?: number;
+}
+
+export interface DrillRequest {
+  accounts?: string[];
+}
+
+/** Runs the drill over every account (or the ones named); throws DrillFailedError, with the report, on a problem. */
+export async function drill(
+  exchange: Exchange,
+  options: DrillOptions,
+  request: DrillRequest,
+  deadline: number,
+  clock: Clock = systemClock,
+): Promise<DrillReport> {
+  const started = clock.now();
+  const settings = { ...drillDefaults, ...stripUndefined(options) };
+  const gate = new Gate(clock, settings.minIntervalMs);
+  const known = await exchange.accountNames();
+  const accounts = request.accounts ?? known;
+  const call: CallOptions = { deadline, priority: 'background' };
+
+  const reports = await Promise.all(
+    accounts.map(async (account): Promise<AccountDrill> => {
+      if (!known.includes(account)) {
+        return failed(account, {
+          code: 'unknownAccount',
+          message: `no account "${account}" in the exchange secret`,
+        });
+      }
+      try {
+        return await exchange.withAccount(account, async (client) => {
+          // Thrown, not caught here: a refused key lets the exchange re-read a rotated secret and try again.
+          const info = await gate.run(() => client.apiKeyInfo(call), deadline);
+          const judged = judgeKey(info, settings.categories, clock.now(), settings.expiryDays);
+          const coverage = await listAll(client, settings, call, gate, deadline);
+          return summarise(account, judged, coverage);
+        });
+      } catch (error) {
+        return failed(account, keyProblem(error));
+      }
+    }),
+  );
+
+  const report: DrillReport = {
+    operation: 'drill',
+    ok: reports.every((r) => r.ok),
+    accounts: reports,
+    durationMs: clock.now() - started,
+  };
+  if (!report.ok) {
+    const reasons = reports.flatMap((r) => r.problems.map((p) => `${r.account}: ${p.message}`));
+    throw new DrillFailedError({ ...report }, reasons);
+  }
+  return report;
+}
+
+export interface KeyJudgement {
+  problems: Finding<ProblemCode>[];
+  warnings: Finding<WarningCode>[];
+  keyExpiresInDays: number | null;
+}
+
+/** What a key's description says about the kill switch: what would fail (problems) and what is unsafe. */
+export function judgeKey(
+  info: ApiKeyInfo,
+  categories: readonly Category[],
+  now: number,
+  expiryDays: number = drillDefaults.expiryDays,
+): KeyJudgement {
+  const problems: Finding<ProblemCode>[] = [];
+  const warnings: Finding<WarningCode>[] = [];
+  if (info.readOnly === 1) {
+    problems.push({
+      code: 'readOnly',
+      message: 'the key is read-only: every cancel would be refused (10005)',
+    });
+  }
+  const missing = new Map<string, Category[]>();
+  for (const category of categories) {
+    const { group, permission } = CANCEL_PERMISSION[category];
+    if (info.permissions[group]?.includes(permission)) continue;
+    const name = `${group} ${permission}`;
+    missing.set(name, [...(missing.get(name) ?? []), category]);
+  }
+  for (const [name, needing] of missing) {
+    problems.push({
+      code: 'missingPermission',
+      message: `the key lacks the ${name} permission: cancelling ${needing.join(' and ')} orders would be refused (10005)`,
+    });
+  }
+
+  const unbound = info.ips.length === 0 || info.ips.includes('*');
+  const expiresAt = expiryOf(info, now);
+  const keyExpiresInDays = expiresAt === undefined ? null : Math.round((expiresAt - now) / DAY_MS);
+  if (expiresAt !== undefined && expiresAt <= now) {
+    problems.push({ code: 'keyExpired', message: 'the key has expired (33004)' });
+  } else if (expiresAt !== undefined && expiresAt - now <= expiryDays * DAY_MS) {
+    problems.push({
+      code: 'keyExpiresSoon',
+      message: `the key expires in ${keyExpiresInDays} day(s) (${new Date(expiresAt).toISOString().slice(0, 10)}), within the ${expiryDays}-day warning period`,
+    });
+  } else if (expiresAt === undefined && unbound) {
+    // Bybit expires keys with no IP bound after 90 days: an answer without a date cannot be trusted.
+    problems.push({
+      code: 'keyExpiryUnknown',
+      message: 'the key is bound to no IP, yet the exchange gave no expiry date (expiredAt, deadlineDay)',
+    });
+  }
+
+  if (unbound) {
+    warnings.push({
+      code: 'noIpBound',
+      message:
+        'the key is bound to no IP address: it works from anywhere, and Bybit expires it after 90 days',
+    });
+  }
+  const wallet = info.permissions.Wallet ?? [];
+  if (wallet.length > 0) {
+    warnings.push({
+      code: 'walletPermission',
+      message: `the key holds Wallet permissions (${wallet.join(', ')}), which cancelling never needs`,
+    });
+  }
+  if (info.uta === 0) {
+    warnings.push({
+      code: 'notUnified',
+      message: 'the account is not unified (uta 0): its spot listings follow the classic rules',
+    });
+  }
+  return { problems, warnings, keyExpiresInDays };
+}
+
+/** When the key expires: `expiredAt` when it is a real date, else `deadlineDay` days from now, else never. */
+function expiryOf(info: ApiKeyInfo, now: number): number | undefined {
+  const at = info.expiredAt === undefined ? Number.NaN : Date.parse(info.expiredAt);
+  if (at > 0) return at;
+  if (info.deadlineDay !== undefined && info.deadlineDay >= 0) return now + info.deadlineDay * DAY_MS;
+  return undefined;
+}
+
+async function listAll(
+  client: BybitClient,
+  settings: Required<Omit<DrillOptions, 'settleCoins'>> & Pick<DrillOptions, 'settleCoins'>,
+  call: CallOptions,
+  gate: Gate,
+  deadline: number,
+): Promise<ListingCoverage[]> {
+  let coins: readonly string[] = [];
+  try {
+    if (settings.categories.includes('linear'))
+      coins = await gate.run(() => settings.settleCoins(client, call), deadline);
+  } catch (error) {
+    return [{ listing: 'linear', verified: false, open: 0, error: `settle coins: ${messageOf(error)}` }];
+  }
+  const coverage: ListingCoverage[] = [];
+  // One listing at a time: the drill never holds more than one request of the account's budget.
+  for (const listing of widestListings(settings.categories, coins)) {
+    coverage.push(await countListing(client, listing, settings.maxPages, call, gate, deadline));
+  }
+  return coverage;
+}
+
+async function countListing(
+  client: BybitClient,
+  listing: OpenOrdersParams,
+  maxPages: number,
+  call: CallOptions,
+  gate: Gate,
+  deadline: number,
+): Promise<ListingCoverage> {
+  const label = scopeLabel(listing);
+  let open = 0;
+  let cursor: string | undefined;
+  try {
+    for (let page = 0; page < maxPages; page++) {
+      const params = { ...listing, limit: OPEN_ORDERS_PAGE_LIMIT, ...(cursor ? { cursor } : {}) };
+      const answer = await gate.run(() => client.openOrders(params, call), deadline);
+      open += answer.list.length;
+      if (!answer.nextPageCursor) return { listing: label, verified: true, open };
+      if (answer.nextPageCursor === cursor) throw new Error('the exchange returned the same cursor twice');
+      cursor = answer.nextPageCursor;
+    }
+    return { listing: label, verified: false, open, error: `more than ${maxPages} pages: counted ${open}` };
+  } catch (error) {
+    return { listing: label, verified: false, open, error: messageOf(error) };
+  }
+}
+
+function summarise(account: string, judged: KeyJudgement, coverage: ListingCoverage[]): AccountDrill {
+  const problems = [...judged.problems];
+  const openOrders: Partial<Record<Category, number>> = {};
+  for (const entry of coverage) {
+    const category = entry.listing.split(' ')[0] as Category;
+    if (entry.verified) openOrders[category] = (openOrders[category] ?? 0) + entry.open;
+    else {
+      problems.push({
+        code: 'listingFailed',
+        message: `the ${entry.listing} listing failed, so a kill switch could not verify it: ${entry.error}`,
+      });
+    }
+  }
+  return {
+    account,
+    ok: problems.length === 0,
+    problems,
+    warnings: judged.warnings,
+    keyExpiresInDays: judged.keyExpiresInDays,
+    openOrders,
+    coverage,
+  };
+}
+
+function failed(account: string, problem: Finding<ProblemCode>): AccountDrill {
+  return {
+    account,
+    ok: false,
+    problems: [problem],
+    warnings: [],
+    keyExpiresInDays: null,
+    openOrders: {},
+    coverage: [],
+  };
+}
+
+/** The problem a failed key check stands for. */
+function keyProblem(error: unknown): Finding<ProblemCode> {
+  if (error instanceof BybitApiError && REFUSED.has(error.retCode)) {
+    const why =
+      error.retCode === RetCode.ipNotAllowed ? 'this IP is not bound to it' : 'invalid key or secret';
+    return {
+      code: 'keyRefused',
+      message: `the exchange refuses the key (${why}): retCode ${error.retCode} ${error.retMsg}`,
+    };
+  }
+  if (error instanceof BybitApiError && error.retCode === RetCode.keyExpired) {
+    return { code: 'keyExpired', message: `the key has expired: retCode ${error.retCode} ${error.retMsg}` };
+  }
+  return { code: 'keyInfoFailed', message: `the key could not be checked: ${messageOf(error)}` };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** One drill request at a time, starts at least `intervalMs` apart, none starting past the deadline. */
+class Gate {
+  private tail: Promise<unknown> = Promise.resolve();
+  private lastStart = Number.NEGATIVE_INFINITY;
+
+  private readonly clock: Clock;
+  private readonly intervalMs: number;
+
+  constructor(clock: Clock, intervalMs: number) {
+    this.clock = clock;
+    this.intervalMs = intervalMs;
+  }
+
+  run<T>(work: () => Promise<T>, deadline: number): Promise<T> {
+    const turn = this.tail.then(async () => {
+      const wait = Math.max(0, this.lastStart + this.intervalMs - this.clock.now());
+      if (this.clock.now() + wait >= deadline) throw new DeadlineExceededError('drill (paced)');
+      if (wait > 0) await this.clock.sleep(wait);
+      this.lastStart = this.clock.now();
+      return work();
+    });
+    this.tail = turn.catch(() => undefined);
+    return turn;
+  }
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
