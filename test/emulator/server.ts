@@ -27,6 +27,8 @@ export interface EmulatorState {
   clockSkewMs: number;
   timeoutHoldMs: number;
   requests: RequestRecord[];
+  /** Acknowledged cancels take effect this much later. */
+  cancelDelayMs?: number;
 }
 
 export interface RunningServer {
@@ -216,6 +218,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
   const auth = authenticate(req.headers, payload, (key) => state.accounts.get(key), now);
   if (!auth.ok) return { kind: 'envelope', outcome: auth };
   if (params === undefined) return { kind: 'envelope', outcome: RET.params('the body is not a JSON object') };
+  state.book.settle(now);
   const outcome: Outcome = route.endpoint(
     {
       uid: auth.credential.uid,
@@ -225,6 +228,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
       survivors: state.survivors,
       random: state.random,
       processing: fault === 'processing',
+      cancelDelayMs: state.cancelDelayMs,
     },
     params,
   );
