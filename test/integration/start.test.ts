@@ -69,7 +69,7 @@ describe('npm start --once', () => {
         for (const step of [
           '[1/4] Signed webhook cancel: POST /cancel',
           '→ 401 x-signature does not match',
-          '→ 200 cancel acknowledged',
+          '→ 200 Cancelled (confirmed)',
           '[2/4] Scoped cancel-all: POST /cancel-all',
           '[3/4] Stale-order sweep',
           '[4/4] Kill switch',
@@ -112,7 +112,8 @@ describe('npm start', () => {
         expect(status).toBe('200');
         expect(JSON.parse(body as string)).toMatchObject({
           orderLinkId: 'tv-btc-long-1',
-          status: 'cancel acknowledged',
+          orderStatus: 'Cancelled',
+          confirmed: true,
         });
         // The running stack is where npm run sign and kill-switch find it.
         const state = JSON.parse(readFileSync(stateFile, 'utf8'));
