@@ -124,7 +124,7 @@ export interface Emulator {
   /** A trade against an open order now: `qty` (default: all that is left); all of it makes the order Filled. */
   fillOrder(orderId: string, qty?: string): EmulatedOrder;
   /**
-   * The next cancel of this order arrives just after a trade of `qty` (default: all that is left): a fill
+   * The next single cancel of this order arrives just after a trade of `qty` (default: all that is left): a fill
    * that wins the race, so a full fill makes the cancel answer "not found", a partial one leaves it to cancel.
    */
   fillBeforeCancel(orderId: string, qty?: string): void;
