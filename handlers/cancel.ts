@@ -8,7 +8,8 @@ import { invocationLog } from '../lib/lambda/middleware.ts';
 import { parseCancelRequest, parseSweepInput, sweepOptions } from '../lib/lambda/requests.ts';
 
 const cancel = route({
-  request: (body, { app, deadline }) => cancelOrder(app.exchange, parseCancelRequest(body), deadline),
+  request: (body, { app, deadline }) =>
+    cancelOrder(app.exchange, parseCancelRequest(body), deadline, app.clock),
   schedule: (input, { app, deadline }) =>
     sweepStaleOrders(
       app.exchange,

@@ -73,6 +73,27 @@ export class OrderNotOpenError extends BybitApiError {
   }
 }
 
+/**
+ * The exchange has no record of the order: its cancel said "not found" and reading the order back by id found
+ * nothing (HTTP 404). Bybit keeps only the latest 500 closed orders per category, so an old order can end here.
+ */
+export class OrderNotFoundError extends Error {
+  readonly retCode: number;
+  readonly retMsg: string;
+  readonly orderId?: string;
+  readonly orderLinkId?: string;
+  constructor(ref: { orderId?: string; orderLinkId?: string }, cause: OrderNotOpenError) {
+    super(`order ${ref.orderId || ref.orderLinkId} not found: retCode ${cause.retCode} (${cause.retMsg})`, {
+      cause,
+    });
+    this.name = 'OrderNotFoundError';
+    this.retCode = cause.retCode;
+    this.retMsg = cause.retMsg;
+    this.orderId = ref.orderId;
+    this.orderLinkId = ref.orderLinkId;
+  }
+}
+
 /** The exchange could not be reached or kept failing (network errors, HTTP 5xx/429/403) after the retries. */
 export class ExchangeUnavailableError extends Error {
   readonly endpoint: string;

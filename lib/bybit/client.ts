@@ -20,7 +20,9 @@ import type {
   Endpoint,
   OpenOrdersPage,
   OpenOrdersParams,
+  OrderQueryParams,
   OrderRef,
+  OrderState,
 } from './types.ts';
 
 export const MAINNET_URL = 'https://api.bybit.com';
@@ -222,6 +224,29 @@ export class BybitClient {
     const time = Number((envelope as { time?: number }).time ?? fromResult);
     if (!Number.isFinite(time)) throw new BybitApiError('time', -1, 'no time in answer', 'rejected');
     return time;
+  }
+
+  /**
+   * One order by `orderId` (wins) or `orderLinkId`, open or closed (Bybit ignores `openOnly` for id queries and
+   * keeps the latest 500 closed orders per account and category); undefined when the exchange lists none.
+   * An answer without the documented fields throws: a malformed answer must never read as "no such order".
+   */
+  async orderById(params: OrderQueryParams, call?: CallOptions): Promise<OrderState | undefined> {
+    const { category, symbol, orderId, orderLinkId } = params;
+    const query = orderId ? { category, symbol, orderId } : { category, symbol, orderLinkId };
+    const result = await this.call<unknown>(
+      { endpoint: 'realtime', method: 'GET', path: '/v5/order/realtime', params: query, category },
+      call,
+    );
+    const list = (result as { list?: unknown } | null)?.list;
+    if (!Array.isArray(list)) throw malformed('no list in the answer');
+    const orders = list.map(orderStateOf);
+    const wanted = orderId
+      ? (o: OrderState) => o.orderId === orderId
+      : (o: OrderState) => o.orderLinkId === orderLinkId;
+    if (!orders.every(wanted)) throw malformed('the answer lists another order');
+    // Newest first: a reused orderLinkId names its latest order.
+    return orders[0];
   }
 
   private async call<T>(request: Omit<Request, 'cost' | 'signed'>, call?: CallOptions): Promise<T> {
@@ -434,4 +459,38 @@ function networkDetail(cause: unknown): string {
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const ORDER_STATE_FIELDS = [
+  'orderId',
+  'orderLinkId',
+  'symbol',
+  'orderStatus',
+  'qty',
+  'cumExecQty',
+  'leavesQty',
+  'updatedTime',
+] as const;
+
+/** An order of a realtime answer, with every field `docs/v5/order/open-order.mdx` documents that we use. */
+function orderStateOf(item: unknown): OrderState {
+  const fields = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+  const missing = ORDER_STATE_FIELDS.filter((name) => typeof fields[name] !== 'string');
+  if (missing.length > 0 || fields.orderStatus === '' || fields.orderId === '')
+    throw malformed(`an order lacks ${missing.join(', ') || 'orderId or orderStatus'}`);
+  const text = (name: (typeof ORDER_STATE_FIELDS)[number]) => fields[name] as string;
+  return {
+    orderId: text('orderId'),
+    orderLinkId: text('orderLinkId'),
+    symbol: text('symbol'),
+    orderStatus: text('orderStatus'),
+    qty: text('qty'),
+    cumExecQty: text('cumExecQty'),
+    leavesQty: text('leavesQty'),
+    updatedTime: text('updatedTime'),
+  };
+}
+
+function malformed(detail: string): BybitApiError {
+  return new BybitApiError('realtime', -1, `malformed answer: ${detail}`, 'rejected');
 }

@@ -88,6 +88,33 @@ export interface OpenOrdersPage {
   nextPageCursor: string;
 }
 
+/** One order read back by id (`GET /v5/order/realtime` with `orderId` or `orderLinkId`). */
+export interface OrderQueryParams {
+  category: Category;
+  symbol: string;
+  orderId?: string;
+  orderLinkId?: string;
+}
+
+/** An order as the by-id read returns it, open or closed; quantities are Bybit's decimal strings. */
+export interface OrderState extends OrderRef {
+  symbol: string;
+  orderStatus: string;
+  qty: string;
+  cumExecQty: string;
+  leavesQty: string;
+  updatedTime: string;
+}
+
+/** Statuses after which an order can no longer trade (`docs/v5/enum.mdx`, orderStatus "closed status"). */
+export const FINAL_ORDER_STATUSES: ReadonlySet<string> = new Set([
+  'Cancelled',
+  'PartiallyFilledCanceled',
+  'Filled',
+  'Deactivated',
+  'Rejected',
+]);
+
 export const BATCH_LIMIT: Record<Category, number> = { linear: 20, inverse: 20, option: 20, spot: 10 };
 export const OPEN_ORDERS_PAGE_LIMIT = 50;
 /** Futures cancel-all cancels at most this many per call; a full answer means "call again". */

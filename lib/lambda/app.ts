@@ -8,7 +8,7 @@ import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { createLogger, describeError, type Logger } from '../log.ts';
 import { type Config, loadConfig } from './config.ts';
-import { decodeBody, errorResponse, json, parseJsonBody } from './http.ts';
+import { decodeBody, errorResponse, parseJsonBody, resultResponse } from './http.ts';
 import { EventBridgeSchedule, type SchedulerSender } from './scheduler.ts';
 import { exchangeCredentials, parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
 import { type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
@@ -131,9 +131,9 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, work: Work<unkno
     });
     const request = parseJsonBody(body);
     if (how === 'passphrase') delete (request as { passphrase?: unknown }).passphrase;
-    const result = await work(request, run);
-    logger.info('request served', { statusCode: 200, authenticatedBy: how });
-    return json(200, result);
+    const response = resultResponse(await work(request, run));
+    logger.info('request served', { statusCode: response.statusCode, authenticatedBy: how });
+    return response;
   } catch (error) {
     const response = errorResponse(error, requestId);
     const level = response.statusCode >= 500 ? 'error' : 'warn';

@@ -9,6 +9,7 @@ import {
   DrillFailedError,
   ExchangeUnavailableError,
   IncompleteCancelError,
+  OrderNotFoundError,
   OrderNotOpenError,
   PayloadTooLargeError,
   ValidationError,
@@ -21,6 +22,15 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
     body: JSON.stringify(body),
   };
+}
+
+/**
+ * The HTTP answer for a result: 202 when the work was accepted but the exchange did not yet confirm it
+ * (`confirmed: false`, a cancel whose order still showed open at the deadline), 200 otherwise.
+ */
+export function resultResponse(result: unknown): APIGatewayProxyResult {
+  const unconfirmed = (result as { confirmed?: unknown } | null)?.confirmed === false;
+  return json(unconfirmed ? 202 : 200, result);
 }
 
 /** The bytes the sender signed, or a 413 when there are more than `maxBytes`. */
@@ -49,6 +59,14 @@ export function errorResponse(error: unknown, requestId: string): APIGatewayProx
   if (error instanceof AuthenticationError) return answer(401, { error: error.name, message: error.message });
   if (error instanceof PayloadTooLargeError)
     return answer(413, { error: error.name, message: error.message });
+  if (error instanceof OrderNotFoundError) {
+    return answer(404, {
+      error: error.name,
+      message: 'the exchange has no record of the order',
+      retCode: error.retCode,
+      retMsg: error.retMsg,
+    });
+  }
   if (error instanceof OrderNotOpenError) {
     return answer(404, {
       error: error.name,

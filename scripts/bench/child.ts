@@ -2,7 +2,7 @@
 // measurement configures the handlers through process.env before importing them, so each needs a fresh
 // module graph; and nothing one leaves behind (sockets, timers, heap) weighs on the next.
 //
-//   node scripts/bench/child.ts <kill-switch | sweep | cold-start | warm>
+//   node scripts/bench/child.ts <kill-switch | sweep | cold-start | warm | confirmed-cancel>
 
 import type { MeasurementName } from './plan.ts';
 
@@ -11,6 +11,7 @@ const measurements: Record<MeasurementName, () => Promise<unknown>> = {
   sweep: async () => (await import('./sweep.ts')).measureSweep(),
   'cold-start': async () => (await import('./cold-start.ts')).measureColdStart(),
   warm: async () => (await import('./warm.ts')).measureWarm(),
+  'confirmed-cancel': async () => (await import('./confirmed-cancel.ts')).measureConfirmedCancel(),
 };
 
 const name = process.argv[2] as MeasurementName;

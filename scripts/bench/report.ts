@@ -1,6 +1,7 @@
 // Turns the measurements into one table (goals, met or missed) and the notes that explain it.
 
 import type { ColdStartResult, Variant } from './cold-start.ts';
+import type { ConfirmedCancelResult } from './confirmed-cancel.ts';
 import type { KillSwitchResult } from './kill-switch.ts';
 import type { SweepResult } from './sweep.ts';
 import { markdownTable } from './table.ts';
@@ -11,6 +12,7 @@ export interface Results {
   'kill-switch'?: KillSwitchResult | { error: string };
   warm?: WarmResult | { error: string };
   sweep?: SweepResult | { error: string };
+  'confirmed-cancel'?: ConfirmedCancelResult | { error: string };
 }
 
 export interface RunInfo {
@@ -234,6 +236,29 @@ function warmRows(r: WarmResult): { rows: Row[]; notes: string[] } {
   return { rows, notes };
 }
 
+/** The goal of issue 13: reading the order back may cost at most this many bare cancel requests. */
+const CONFIRMED_CANCEL_GOAL = 2.2;
+
+function confirmedCancelRows(r: ConfirmedCancelResult): { rows: Row[]; notes: string[] } {
+  const rows: Row[] = r.rows.map((row) => {
+    const ratio = row.confirmedMs / row.bareMs;
+    return [
+      `Confirmed cancel (cancel + read-back by id), warm, vs one bare cancel request; ${row.latencyMs} ms per request, median of ${r.samples}`,
+      `${ms(row.confirmedMs)} (bare ${ms(row.bareMs)})`,
+      '—',
+      `confirmed/bare ${fixed(ratio)}×`,
+      `≤ ${CONFIRMED_CANCEL_GOAL}× one bare cancel`,
+      verdict(ratio, CONFIRMED_CANCEL_GOAL, 'atMost'),
+    ];
+  });
+  const requests = r.rows.map((row) => `${row.requestsPerCancel} at ${row.latencyMs} ms`).join(', ');
+  const wrong = r.rows.reduce((n, row) => n + row.failures, 0);
+  const notes = [
+    `Confirmed cancel: the real \`handlers/cancel.ts\` by direct invocation (warm, after ${r.warmup} untimed), cancelling a resting linear order and reading it back by \`orderId\` until it shows \`Cancelled\`; the baseline is one \`POST /v5/order/cancel\` from our own client (signed, paced, parsed), alternating with it in one process, the emulator in another adding the latency to each request. Exchange requests per confirmed cancel (median): ${requests}.${wrong > 0 ? ` Answers that were not a confirmed Cancelled, or failed bare cancels: ${wrong}.` : ''}`,
+  ];
+  return { rows, notes };
+}
+
 /** The results section: a heading, the run's facts, the table, the notes. */
 export function renderReport(results: Results, run: RunInfo): string {
   const rows: Row[] = [];
@@ -243,6 +268,11 @@ export function renderReport(results: Results, run: RunInfo): string {
     ['sweep', 'Sweep throughput', sweepRows as (r: never) => { rows: Row[]; notes: string[] }],
     ['cold-start', 'Sizes and cold start', coldStartRows as (r: never) => { rows: Row[]; notes: string[] }],
     ['warm', 'Warm overhead', warmRows as (r: never) => { rows: Row[]; notes: string[] }],
+    [
+      'confirmed-cancel',
+      'Confirmed cancel',
+      confirmedCancelRows as (r: never) => { rows: Row[]; notes: string[] },
+    ],
   ];
   for (const [key, title, render] of sections) {
     const result = results[key];

@@ -93,9 +93,7 @@ async function webhookCancel(ctx: DemoContext, outcome: StepOutcome, check: Chec
   const signed = await report.wait('      signed with the webhook key', () =>
     postSigned(url, body, signHeaders(exchange.webhookSecret, body), HTTP_TIMEOUT_MS),
   );
-  report.line(
-    `      → ${signed.status} ${signed.body.status ?? JSON.stringify(signed.body)}, orderId ${signed.body.orderId}`,
-  );
+  report.line(`      → ${signed.status} ${answered(signed.body)}, orderId ${signed.body.orderId}`);
   check(signed.status === 200, `the signed cancel got HTTP ${signed.status}, expected 200`);
   const stillOpen = openOf(ctx, WEBHOOK_ORDER.account).some(
     (o) => o.orderLinkId === WEBHOOK_ORDER.orderLinkId,
@@ -233,4 +231,10 @@ function apiKeyOf(ctx: DemoContext, account: string): string {
 
 function openOf(ctx: DemoContext, account: string): EmulatedOrder[] {
   return ctx.exchange.emulator.openOrders(apiKeyOf(ctx, account));
+}
+
+/** What the exchange showed when the cancelled order was read back, or the whole answer when it is not one. */
+function answered(body: { orderStatus?: unknown; confirmed?: unknown }): string {
+  if (typeof body.orderStatus !== 'string') return JSON.stringify(body);
+  return `${body.orderStatus} (${body.confirmed ? 'confirmed' : 'not confirmed yet'})`;
 }

@@ -1,6 +1,7 @@
 import { apiKeyInfo } from './api-key.ts';
 import type { Credential } from './auth.ts';
 import {
+  CLOSED_KEPT,
   inScope,
   isAfter,
   isOpen,
@@ -21,7 +22,6 @@ const FUTURES_CANCEL_ALL_CAP = 500;
 const BATCH_MAX: Record<Category, number> = { linear: 20, inverse: 20, option: 20, spot: 10 };
 const PAGE_DEFAULT = 20;
 const PAGE_MAX = 50;
-const CLOSED_KEPT = 500;
 
 export type Params = Record<string, unknown>;
 
@@ -36,6 +36,8 @@ export interface EndpointContext {
   random: Random;
   /** A 'processing' fault hit this request: validate and charge it, then answer "processing" instead of acting. */
   processing: boolean;
+  /** Acknowledged cancels take effect this much later (0: at once). */
+  cancelDelayMs?: number;
 }
 
 export interface Outcome extends Ret {
@@ -63,6 +65,14 @@ export const cancelOrder: Endpoint = (ctx, params) => {
   if (filter === undefined) return fail(RET.params('orderFilter'), rate);
   if (ctx.processing) return fail(RET.processing(category), rate);
 
+  // A trade that wins the race lands first; "you can only cancel unfilled or partially filled orders"
+  // (docs/v5/order/cancel-order.mdx), so a filled order answers as not found (110001 / 170213).
+  const raced = ctx.book.find(ctx.uid, category, symbol, ref);
+  if (raced?.fillOnCancel && isOpen(raced)) {
+    const { qty } = raced.fillOnCancel;
+    raced.fillOnCancel = undefined;
+    ctx.book.fill(raced, qty, ctx.now);
+  }
   const order = ctx.book.findOpen(ctx.uid, category, symbol, ref);
   if (!order || (filter !== 'any' && order.kind !== filter)) return fail(RET.notFound(category), rate);
   acknowledgeCancel(ctx, order);
@@ -190,14 +200,16 @@ export const openOrders: Endpoint = (ctx, params) => {
   // orderId > orderLinkId > symbol > baseCoin (> settleCoin): only the strongest criterion given applies.
   const matches = (o: StoredOrder): boolean =>
     orderId ? o.orderId === orderId : orderLinkId ? o.orderLinkId === orderLinkId : inScope(o, scope ?? {});
+  // "openOnly param will be ignored when query by orderId or orderLinkId" (docs/v5/order/open-order.mdx): an
+  // id read returns the order open or closed, closed ones only while among the latest 500 kept.
+  const byId = orderId !== undefined || orderLinkId !== undefined;
+  const kept = byId ? ctx.book.recentlyClosed(ctx.uid, category) : undefined;
+  const wanted = (o: StoredOrder): boolean =>
+    kept ? isOpen(o) || kept.has(o) : isOpen(o) === (openOnly === '0');
   let selected = ctx.book
     .ordersOf(ctx.uid)
     .filter(
-      (o) =>
-        o.category === category &&
-        isOpen(o) === (openOnly === '0') &&
-        matches(o) &&
-        (filter === 'any' || o.kind === filter),
+      (o) => o.category === category && wanted(o) && matches(o) && (filter === 'any' || o.kind === filter),
     )
     .sort(newestFirst);
   if (openOnly === '1') selected = selected.slice(0, CLOSED_KEPT);
@@ -221,7 +233,10 @@ export const PRIVATE_ENDPOINTS: Record<
 
 /** The acknowledged cancel takes effect unless the order is set up to survive it. */
 function acknowledgeCancel(ctx: EndpointContext, order: StoredOrder): void {
-  if (!ctx.survivors.survives(order.orderId)) ctx.book.markCancelled(order, ctx.now);
+  if (ctx.survivors.survives(order.orderId)) return;
+  // The cancel is asynchronous (docs/v5/order/cancel-order.mdx): it may land after the acknowledgement.
+  if (ctx.cancelDelayMs) ctx.book.cancelLater(order, ctx.now + ctx.cancelDelayMs);
+  else ctx.book.markCancelled(order, ctx.now);
 }
 
 /** symbol > baseCoin > settleCoin: Bybit applies the strongest one given and ignores the others. */
@@ -275,27 +290,31 @@ function fail(ret: Ret, rate?: RateStatus): Outcome {
   return rate ? { ...ret, result: {}, retExtInfo: {}, rate } : { ...ret, result: {}, retExtInfo: {} };
 }
 
-/** The fields Bybit returns for an order; prices and quantities are placeholders the emulator does not model. */
+const CANCELLED = new Set(['Cancelled', 'PartiallyFilledCanceled', 'Deactivated']);
+
+/** The fields Bybit returns for an order; quantities are modelled, prices are placeholders (always 1). */
 function bybitOrder(o: StoredOrder): Record<string, unknown> {
   const conditional = o.kind !== 'Order';
+  const leaves = isOpen(o) ? String(Number((Number(o.qty) - Number(o.cumExecQty)).toFixed(10))) : '0';
   return {
     orderId: o.orderId,
     orderLinkId: o.orderLinkId,
     blockTradeId: '',
     symbol: o.symbol,
     price: '1',
-    qty: '1',
+    qty: o.qty,
     side: 'Buy',
     isLeverage: '',
     positionIdx: 0,
     orderStatus: o.orderStatus,
-    cancelType: o.orderStatus === 'Cancelled' ? 'CancelByUser' : 'UNKNOWN',
+    cancelType: CANCELLED.has(o.orderStatus) ? 'CancelByUser' : 'UNKNOWN',
     rejectReason: 'EC_NoError',
-    avgPrice: '',
-    leavesQty: o.orderStatus === 'PartiallyFilled' ? '0.5' : '1',
-    leavesValue: o.orderStatus === 'PartiallyFilled' ? '0.5' : '1',
-    cumExecQty: o.orderStatus === 'PartiallyFilled' ? '0.5' : '0',
-    cumExecValue: o.orderStatus === 'PartiallyFilled' ? '0.5' : '0',
+    avgPrice: Number(o.cumExecQty) > 0 ? '1' : '',
+    // A closed order has nothing left to execute; at price 1 a value equals its quantity.
+    leavesQty: leaves,
+    leavesValue: leaves,
+    cumExecQty: o.cumExecQty,
+    cumExecValue: o.cumExecQty,
     cumExecFee: '0',
     timeInForce: 'GTC',
     orderType: 'Limit',

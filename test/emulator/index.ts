@@ -65,8 +65,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       state.accounts.set(account.apiKey, toCredential(account));
     },
     addOrders: (apiKey, seeds) => state.book.add(uidOf(apiKey), seeds, serverNow(state)).map(snapshot),
-    openOrders: (apiKey, filter = {}) =>
-      state.book
+    openOrders: (apiKey, filter = {}) => {
+      state.book.settle(serverNow(state));
+      return state.book
         .ordersOf(apiKey === undefined ? undefined : uidOf(apiKey))
         .filter(
           (o) =>
@@ -75,10 +76,32 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
             inScope(o, { symbol: filter.symbol }),
         )
         .sort(newestFirst)
-        .map(snapshot),
+        .map(snapshot);
+    },
     setFaults: (plan) => state.faults.setPlan(plan),
     failNext: (kind, count, path) => state.faults.failNext(kind, count, path),
     setSurvivors: (plan) => state.survivors.set(plan),
+    order: (orderId) => {
+      state.book.settle(serverNow(state));
+      const order = state.book.byId(orderId);
+      return order && snapshot(order);
+    },
+    fillOrder: (orderId, qty) => {
+      const now = serverNow(state);
+      state.book.settle(now);
+      const order = state.book.byId(orderId);
+      if (!order) throw new Error(`unknown orderId ${orderId}`);
+      state.book.fill(order, qty, now);
+      return snapshot(order);
+    },
+    fillBeforeCancel: (orderId, qty) => {
+      const order = state.book.byId(orderId);
+      if (!order) throw new Error(`unknown orderId ${orderId}`);
+      order.fillOnCancel = { qty };
+    },
+    setCancelDelay: (ms) => {
+      state.cancelDelayMs = ms;
+    },
     setLatency: (ms) => {
       state.latencyMs = ms;
     },
@@ -113,6 +136,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       // Settings go back to what the emulator was started with, so every test starts from the same place.
       state.latencyMs = options.latencyMs;
       state.clockSkewMs = options.clockSkewMs;
+      state.cancelDelayMs = 0;
       state.limiter.setLimits(options.rateLimits);
     },
     close: () => server.close(),

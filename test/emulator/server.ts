@@ -28,6 +28,8 @@ export interface EmulatorState {
   clockSkewMs: number;
   timeoutHoldMs: number;
   requests: RequestRecord[];
+  /** Acknowledged cancels take effect this much later. */
+  cancelDelayMs?: number;
 }
 
 export interface RunningServer {
@@ -217,6 +219,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
   const auth = authenticate(req.headers, payload, (key) => state.accounts.get(key), now);
   if (!auth.ok) return { kind: 'envelope', outcome: auth };
   if (params === undefined) return { kind: 'envelope', outcome: RET.params('the body is not a JSON object') };
+  state.book.settle(now);
   const refused = refusal(auth.credential.key, {
     method,
     category: params.category,
@@ -234,6 +237,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
       survivors: state.survivors,
       random: state.random,
       processing: fault === 'processing',
+      cancelDelayMs: state.cancelDelayMs,
     },
     params,
   );

@@ -35,6 +35,10 @@ export interface OrderSeed {
   createdTime?: number;
   kind?: OrderKind;
   orderStatus?: 'New' | 'PartiallyFilled' | 'Untriggered';
+  /** Order quantity, a decimal string; default "1". */
+  qty?: string;
+  /** Executed so far; default "0", or half of `qty` for a PartiallyFilled seed. */
+  cumExecQty?: string;
   stopOrderType?: string;
   baseCoin?: string;
   settleCoin?: string;
@@ -49,6 +53,8 @@ export interface EmulatedOrder {
   settleCoin: string;
   kind: OrderKind;
   orderStatus: string;
+  qty: string;
+  cumExecQty: string;
   stopOrderType: string;
   createdTime: number;
   updatedTime: number;
@@ -128,6 +134,17 @@ export interface Emulator {
   setFaults(plan: FaultPlan | null): void;
   failNext(kind: FaultKind, count?: number, path?: string): void;
   setSurvivors(plan: SurvivorPlan | null): void;
+  /** Any order by id, open or closed (what a by-id read would show, without the 500-record window). */
+  order(orderId: string): EmulatedOrder | undefined;
+  /** A trade against an open order now: `qty` (default: all that is left); all of it makes the order Filled. */
+  fillOrder(orderId: string, qty?: string): EmulatedOrder;
+  /**
+   * The next single cancel of this order arrives just after a trade of `qty` (default: all that is left): a fill
+   * that wins the race, so a full fill makes the cancel answer "not found", a partial one leaves it to cancel.
+   */
+  fillBeforeCancel(orderId: string, qty?: string): void;
+  /** Acknowledged cancels take effect `ms` later (default 0); until then the order reads back as open. */
+  setCancelDelay(ms: number): void;
   setLatency(ms: number): void;
   setClockSkew(ms: number): void;
   setRateLimits(limits: RateLimits | undefined): void;

@@ -61,7 +61,11 @@ describe('the packaged bundles', () => {
       { category: 'spot', symbol: 'ETHUSDT', orderId: '1838591702357416704' },
     ]);
     const outcome = await invokeBundle(bundle('cancel'), loadEvent('direct-cancel.json'), stack.env);
-    expect(outcome.result).toMatchObject({ orderId: '1838591702357416704', status: 'cancel acknowledged' });
+    expect(outcome.result).toMatchObject({
+      orderId: '1838591702357416704',
+      orderStatus: 'Cancelled',
+      confirmed: true,
+    });
     expect(stack.emulator.openOrders(apiKey())).toHaveLength(0);
   });
 

@@ -715,6 +715,136 @@ describe('realtime (open orders)', () => {
   });
 });
 
+describe('realtime by orderId or orderLinkId (closed orders too)', () => {
+  const byId = async (params: Record<string, string>) => (await realtime(params)).body.result.list;
+
+  it('returns a cancelled order by orderId and by orderLinkId, whatever openOnly says', async () => {
+    const [order] = seed([{ category: 'linear', symbol: 'BTCUSDT', orderLinkId: 'link-1', qty: '2' }]);
+    await cancel({ category: 'linear', symbol: 'BTCUSDT', orderId: order?.orderId });
+
+    const viaId = await byId({ category: 'linear', symbol: 'BTCUSDT', orderId: order?.orderId as string });
+    const viaLink = await byId({
+      category: 'linear',
+      symbol: 'BTCUSDT',
+      orderLinkId: 'link-1',
+      openOnly: '0',
+    });
+    const listing = await byId({ category: 'linear', symbol: 'BTCUSDT' });
+
+    const closed = {
+      orderId: order?.orderId,
+      orderStatus: 'Cancelled',
+      qty: '2',
+      cumExecQty: '0',
+      leavesQty: '0',
+    };
+    expect(viaId).toEqual([expect.objectContaining(closed)]);
+    expect(viaLink).toEqual([expect.objectContaining(closed)]);
+    expect(listing).toEqual([]);
+  });
+
+  it('shows an open order with what is left to execute', async () => {
+    const [order] = seed([{ category: 'linear', symbol: 'BTCUSDT', qty: '3' }]);
+    emulator.fillOrder(order?.orderId as string, '1');
+
+    const list = await byId({ category: 'linear', symbol: 'BTCUSDT', orderId: order?.orderId as string });
+
+    expect(list).toEqual([
+      expect.objectContaining({ orderStatus: 'PartiallyFilled', qty: '3', cumExecQty: '1', leavesQty: '2' }),
+    ]);
+  });
+
+  it('keeps only the latest 500 closed orders of a category', async () => {
+    emulator.setRateLimits(1_000_000);
+    const [first, ...rest] = seed(
+      Array.from({ length: 501 }, () => ({ category: 'inverse' as const, symbol: 'BTCUSD' })),
+    );
+    await cancel({ category: 'inverse', symbol: 'BTCUSD', orderId: first?.orderId });
+    const firstBefore = await byId({ category: 'inverse', orderId: first?.orderId as string });
+    for (let i = 0; i < rest.length; i += 20) {
+      const ids = rest.slice(i, i + 20).map((o) => ({ symbol: 'BTCUSD', orderId: o.orderId }));
+      await cancelBatch('inverse', ids);
+    }
+
+    const firstAfter = await byId({ category: 'inverse', orderId: first?.orderId as string });
+    const last = await byId({ category: 'inverse', orderId: rest.at(-1)?.orderId as string });
+
+    expect(firstBefore).toHaveLength(1);
+    expect(firstAfter).toEqual([]);
+    expect(last).toEqual([expect.objectContaining({ orderStatus: 'Cancelled' })]);
+  });
+
+  it('lets a fill win the race: the cancel answers not found and the order reads back Filled', async () => {
+    const [futures, spot] = seed([
+      { category: 'linear', symbol: 'BTCUSDT', qty: '0.25' },
+      { category: 'spot', symbol: 'ETHUSDT', qty: '4' },
+    ]);
+    emulator.fillBeforeCancel(futures?.orderId as string);
+    emulator.fillBeforeCancel(spot?.orderId as string);
+
+    const futuresCancel = await cancel({ category: 'linear', symbol: 'BTCUSDT', orderId: futures?.orderId });
+    const spotCancel = await cancel({ category: 'spot', symbol: 'ETHUSDT', orderId: spot?.orderId });
+
+    expect([futuresCancel.body.retCode, spotCancel.body.retCode]).toEqual([110001, 170213]);
+    expect(
+      await byId({ category: 'linear', symbol: 'BTCUSDT', orderId: futures?.orderId as string }),
+    ).toEqual([expect.objectContaining({ orderStatus: 'Filled', cumExecQty: '0.25', leavesQty: '0' })]);
+    expect(await byId({ category: 'spot', orderId: spot?.orderId as string })).toEqual([
+      expect.objectContaining({ orderStatus: 'Filled', cumExecQty: '4', leavesQty: '0' }),
+    ]);
+  });
+
+  it('ends a partly filled order as Cancelled on futures and PartiallyFilledCanceled on spot', async () => {
+    const [futures, spot] = seed([
+      { category: 'linear', symbol: 'BTCUSDT', qty: '1' },
+      { category: 'spot', symbol: 'ETHUSDT', qty: '1' },
+    ]);
+    emulator.fillBeforeCancel(futures?.orderId as string, '0.4');
+    emulator.fillBeforeCancel(spot?.orderId as string, '0.4');
+
+    const replies = [
+      await cancel({ category: 'linear', symbol: 'BTCUSDT', orderId: futures?.orderId }),
+      await cancel({ category: 'spot', symbol: 'ETHUSDT', orderId: spot?.orderId }),
+    ];
+
+    expect(replies.map((r) => r.body.retCode)).toEqual([0, 0]);
+    expect(emulator.order(futures?.orderId as string)).toMatchObject({
+      orderStatus: 'Cancelled',
+      cumExecQty: '0.4',
+    });
+    expect(await byId({ category: 'spot', orderId: spot?.orderId as string })).toEqual([
+      expect.objectContaining({ orderStatus: 'PartiallyFilledCanceled', cumExecQty: '0.4', leavesQty: '0' }),
+    ]);
+  });
+
+  it('deactivates a spot conditional order that is cancelled before it triggers', async () => {
+    const [stop] = seed([{ category: 'spot', symbol: 'BTCUSDT', kind: 'StopOrder' }]);
+
+    await cancel({ category: 'spot', symbol: 'BTCUSDT', orderId: stop?.orderId, orderFilter: 'StopOrder' });
+
+    expect(await byId({ category: 'spot', orderId: stop?.orderId as string })).toEqual([
+      expect.objectContaining({ orderStatus: 'Deactivated' }),
+    ]);
+  });
+
+  it('lands a delayed cancel after its acknowledgement: the order reads open, then Cancelled', async () => {
+    const [order] = seed([{ category: 'linear', symbol: 'BTCUSDT' }]);
+    emulator.setCancelDelay(150);
+    const read = async () =>
+      (await byId({ category: 'linear', symbol: 'BTCUSDT', orderId: order?.orderId as string }))[0]
+        ?.orderStatus;
+
+    const reply = await cancel({ category: 'linear', symbol: 'BTCUSDT', orderId: order?.orderId });
+    const soon = await read();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const later = await read();
+
+    expect(reply.body.retCode).toBe(0);
+    expect(soon).toBe('New');
+    expect(later).toBe('Cancelled');
+  });
+});
+
 describe('rate limits', () => {
   it('reports limit, remaining and reset time on every private response', async () => {
     const before = Date.now();

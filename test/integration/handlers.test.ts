@@ -57,19 +57,14 @@ describe('POST /cancel', () => {
     const body = { category: 'linear', symbol: 'BTCUSDT', orderLinkId: 'tv-btc-long-1' };
     const response = await invoke(cancel, signed(name, body, { base64 }));
     expect(response.statusCode).toBe(200);
-    expect(bodyOf(response)).toMatchObject({ orderLinkId: 'tv-btc-long-1', status: 'cancel acknowledged' });
+    expect(bodyOf(response)).toMatchObject({
+      orderLinkId: 'tv-btc-long-1',
+      orderStatus: 'Cancelled',
+      confirmed: true,
+    });
     const open = stack.emulator.openOrders(apiKey()).map((o) => o.orderLinkId);
     expect(open).not.toContain('tv-btc-long-1');
     expect(open).toContain('tv-btc-long-2');
-  });
-
-  it('answers 404 with the exchange code when the order does not exist', async () => {
-    const response = await invoke(
-      cancel,
-      signed('http-v2-cancel.json', { category: 'linear', symbol: 'BTCUSDT', orderId: 'nope' }),
-    );
-    expect(response.statusCode).toBe(404);
-    expect(bodyOf(response)).toMatchObject({ retCode: 110001 });
   });
 
   it('cancels on a direct invocation and returns the result itself', async () => {
@@ -79,10 +74,169 @@ describe('POST /cancel', () => {
     expect(stack.emulator.openOrders(apiKey()).map((o) => o.orderId)).not.toContain('1838591702357416704');
   });
 
-  it('throws a typed error on a direct invocation the exchange refuses', async () => {
+  it('throws OrderNotFoundError on a direct invocation for an order the exchange never had', async () => {
     await expect(cancel(loadEvent('direct-cancel.json'), lambdaContext())).rejects.toMatchObject({
-      name: 'OrderNotOpenError',
+      name: 'OrderNotFoundError',
       retCode: 170213,
+    });
+  });
+});
+
+describe('POST /cancel reads the order back', () => {
+  const btc = { category: 'linear', symbol: 'BTCUSDT' } as const;
+  const post = (body: unknown, remainingMs?: number) =>
+    cancel(signed('http-v2-cancel.json', body), lambdaContext(remainingMs)) as Promise<APIGatewayProxyResult>;
+  const reads = () => stack.emulator.requests.filter((r) => r.path === '/v5/order/realtime');
+
+  it('answers 200 Cancelled, confirmed, for a resting order', async () => {
+    const [order] = stack.emulator.addOrders(apiKey(), [{ ...btc, orderLinkId: 'rest-1', qty: '0.5' }]);
+
+    const response = await post({ ...btc, orderLinkId: 'rest-1' });
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toEqual({
+      operation: 'cancel',
+      account: 'default',
+      category: 'linear',
+      symbol: 'BTCUSDT',
+      orderId: order?.orderId,
+      orderLinkId: 'rest-1',
+      orderStatus: 'Cancelled',
+      cumExecQty: '0',
+      confirmed: true,
+    });
+    expect(reads()).toHaveLength(1);
+  });
+
+  it('answers 200 Filled with the whole quantity, already closed, when a fill lands just before the cancel', async () => {
+    const [order] = stack.emulator.addOrders(apiKey(), [{ ...btc, qty: '0.75' }]);
+    stack.emulator.fillBeforeCancel(order?.orderId as string);
+
+    const response = await post({ ...btc, orderId: order?.orderId });
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toMatchObject({
+      orderId: order?.orderId,
+      orderStatus: 'Filled',
+      cumExecQty: '0.75',
+      confirmed: true,
+      alreadyClosed: true,
+    });
+  });
+
+  it('answers 200 already closed for an order cancelled earlier', async () => {
+    const [order] = stack.emulator.addOrders(apiKey(), [{ ...btc, orderLinkId: 'twice' }]);
+    const first = await post({ ...btc, orderLinkId: 'twice' });
+
+    const second = await post({ ...btc, orderLinkId: 'twice' });
+
+    expect(bodyOf(first)).not.toHaveProperty('alreadyClosed');
+    expect(second.statusCode).toBe(200);
+    expect(bodyOf(second)).toMatchObject({
+      orderId: order?.orderId,
+      orderStatus: 'Cancelled',
+      cumExecQty: '0',
+      confirmed: true,
+      alreadyClosed: true,
+    });
+  });
+
+  it('answers 404 for an order id the exchange never had, after reading it back', async () => {
+    const response = await post({ ...btc, orderId: 'never-placed' });
+
+    expect(response.statusCode).toBe(404);
+    expect(bodyOf(response)).toMatchObject({ error: 'OrderNotFoundError', retCode: 110001 });
+    expect(reads()).toHaveLength(1);
+  });
+
+  it.each([
+    ['linear', 'BTCUSDT', 'Cancelled'],
+    ['spot', 'ETHUSDT', 'PartiallyFilledCanceled'],
+  ] as const)(
+    'shows a partial fill before a %s cancel (%s) as %s with the executed quantity',
+    async (category, symbol, status) => {
+      const [order] = stack.emulator.addOrders(apiKey(), [{ category, symbol, qty: '2' }]);
+      stack.emulator.fillBeforeCancel(order?.orderId as string, '0.5');
+
+      const response = await post({ category, symbol, orderId: order?.orderId });
+
+      expect(response.statusCode).toBe(200);
+      expect(bodyOf(response)).toMatchObject({ orderStatus: status, cumExecQty: '0.5', confirmed: true });
+      expect(bodyOf(response)).not.toHaveProperty('alreadyClosed');
+    },
+  );
+
+  it('keeps reading until a cancel that lands late shows Cancelled', async () => {
+    const [order] = stack.emulator.addOrders(apiKey(), [btc]);
+    stack.emulator.setCancelDelay(120);
+
+    const response = await post({ ...btc, orderId: order?.orderId });
+
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toMatchObject({ orderStatus: 'Cancelled', confirmed: true });
+    expect(reads().length).toBeGreaterThan(1);
+  });
+
+  it('answers 202 unconfirmed with the last status seen when the order still shows open at the deadline', async () => {
+    const [order] = stack.emulator.addOrders(apiKey(), [btc]);
+    stack.emulator.setSurvivors({ orderIds: [order?.orderId as string] });
+
+    // 1.5 s of margin is kept (DEADLINE_MARGIN_MS): about one second of reading.
+    const response = await post({ ...btc, orderId: order?.orderId }, 2500);
+
+    expect(response.statusCode).toBe(202);
+    expect(bodyOf(response)).toMatchObject({ orderId: order?.orderId, orderStatus: 'New', confirmed: false });
+    expect(reads().length).toBeGreaterThan(2);
+  });
+
+  it('answers 202 unconfirmed after a few reads when the exchange says "not found" but lists the order open', async () => {
+    // A spot TP/SL order is found only under its own orderFilter: without it the cancel says 170213.
+    const [tpsl] = stack.emulator.addOrders(apiKey(), [
+      { category: 'spot', symbol: 'ETHUSDT', kind: 'tpslOrder' },
+    ]);
+
+    const response = await post({ category: 'spot', symbol: 'ETHUSDT', orderId: tpsl?.orderId });
+
+    expect(response.statusCode).toBe(202);
+    expect(bodyOf(response)).toMatchObject({ orderStatus: 'Untriggered', confirmed: false });
+    expect(bodyOf(response)).not.toHaveProperty('alreadyClosed');
+    expect(reads()).toHaveLength(5);
+  });
+
+  it('answers 200 Filled, not already closed, when the order fills after the cancel was acknowledged', async () => {
+    const [order] = stack.emulator.addOrders(apiKey(), [{ ...btc, qty: '3' }]);
+    stack.emulator.setCancelDelay(300);
+    const filling = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        stack.emulator.fillOrder(order?.orderId as string);
+        resolve();
+      }, 60),
+    );
+
+    const response = await post({ ...btc, orderId: order?.orderId });
+    await filling;
+
+    expect(bodyOf(response)).toMatchObject({ orderStatus: 'Filled', cumExecQty: '3', confirmed: true });
+    expect(bodyOf(response)).not.toHaveProperty('alreadyClosed');
+  });
+
+  it('returns the same answer on a direct invocation', async () => {
+    const [order] = stack.emulator.addOrders(apiKey(), [{ ...btc, qty: '0.1' }]);
+    stack.emulator.fillBeforeCancel(order?.orderId as string);
+
+    const result = await cancel({ ...btc, orderId: order?.orderId }, lambdaContext());
+
+    expect(result).toEqual({
+      operation: 'cancel',
+      account: 'default',
+      category: 'linear',
+      symbol: 'BTCUSDT',
+      orderId: order?.orderId,
+      orderLinkId: '',
+      orderStatus: 'Filled',
+      cumExecQty: '0.1',
+      confirmed: true,
+      alreadyClosed: true,
     });
   });
 });
@@ -119,7 +273,6 @@ describe('POST /cancel-all', () => {
 
 describe('requests refused before the exchange', () => {
   const valid = { category: 'linear', symbol: 'BTCUSDT', orderId: 'o-1' };
-  const now = Date.now();
   const unauthenticated: [string, () => AnyEvent][] = [
     ['no signature headers', () => ({ ...loadEvent('http-v2-cancel.json'), body: JSON.stringify(valid) })],
     ['a wrong signature', () => signed('http-v2-cancel.json', valid, { signature: 'a'.repeat(64) })],
@@ -127,8 +280,9 @@ describe('requests refused before the exchange', () => {
       'a signature by another key',
       () => signedHttpEvent('http-v2-cancel.json', valid, 'another-webhook-key-0123456789'),
     ],
-    ['a timestamp 301 s old', () => signed('http-v2-cancel.json', valid, { now: now - 301_000 })],
-    ['a timestamp 301 s ahead', () => signed('http-v2-cancel.json', valid, { now: now + 301_000 })],
+    // Read the clock when the event is made: a time taken earlier drifts by however long setup took.
+    ['a timestamp 301 s old', () => signed('http-v2-cancel.json', valid, { now: Date.now() - 301_000 })],
+    ['a timestamp 301 s ahead', () => signed('http-v2-cancel.json', valid, { now: Date.now() + 301_000 })],
     [
       'a body changed after signing',
       () => ({
@@ -251,7 +405,8 @@ describe('secrets', () => {
       const response = await invoke(fresh, signed('http-v2-cancel.json', body));
       expect(response.statusCode).toBe(404);
     }
-    expect(stack.emulator.requests).toHaveLength(100);
+    // Each: the cancel, then the read-back that finds nothing.
+    expect(stack.emulator.requests).toHaveLength(200);
     expect(stack.secrets.reads(stack.webhookSecretId)).toBe(1);
     expect(exchangeReads()).toBe(1);
   });
@@ -271,7 +426,7 @@ describe('secrets', () => {
     );
     expect(response.statusCode).toBe(200);
     expect(exchangeReads()).toBe(1);
-    expect(stack.emulator.requests.map((r) => r.retCode)).toEqual([10003, 0]);
+    expect(stack.emulator.requests.map((r) => r.retCode)).toEqual([10003, 0, 0]);
   });
 });
 

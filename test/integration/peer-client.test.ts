@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { RestClientV5 } from 'bybit-api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BybitClient } from '../../lib/bybit/client.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
 
 // The maintained `bybit-api` package signs and encodes requests its own way. If it and the emulator agree,
@@ -104,6 +105,64 @@ describe.each(SETUPS)('bybit-api with an $name key', ({ account, secret }) => {
     expect(openIds()).toEqual([]);
   });
 
+  it('reads closed orders back by id with the fields our client requires, and both clients agree', async () => {
+    const [filled, partly] = emulator.addOrders(account.apiKey, [
+      { category: 'linear', symbol: 'BTCUSDT', orderLinkId: 'peer-filled', qty: '0.3' },
+      { category: 'spot', symbol: 'ETHUSDT', qty: '2' },
+    ]);
+    emulator.fillBeforeCancel(filled?.orderId as string);
+    emulator.fillBeforeCancel(partly?.orderId as string, '0.5');
+    const peer = clientFor(account.apiKey, secret);
+    const ours = new BybitClient({
+      credentials: secret.includes('PRIVATE KEY')
+        ? { apiKey: account.apiKey, privateKey: secret }
+        : { apiKey: account.apiKey, apiSecret: secret },
+      baseUrl: emulator.url,
+    });
+    const cancelled = await peer.cancelOrder({
+      category: 'linear',
+      symbol: 'BTCUSDT',
+      orderLinkId: 'peer-filled',
+    });
+    await peer.cancelOrder({ category: 'spot', symbol: 'ETHUSDT', orderId: partly?.orderId as string });
+
+    const peerFilled = await peer.getActiveOrders({
+      category: 'linear',
+      symbol: 'BTCUSDT',
+      orderLinkId: 'peer-filled',
+    });
+    const peerPartly = await peer.getActiveOrders({
+      category: 'spot',
+      symbol: 'ETHUSDT',
+      orderId: partly?.orderId as string,
+    });
+    const oursFilled = await ours.orderById({
+      category: 'linear',
+      symbol: 'BTCUSDT',
+      orderLinkId: 'peer-filled',
+    });
+    const oursPartly = await ours.orderById({
+      category: 'spot',
+      symbol: 'ETHUSDT',
+      orderId: partly?.orderId as string,
+    });
+
+    // The fill won the race: the cancel says "not found", the read-back says what happened.
+    expect(cancelled.retCode).toBe(110001);
+    expect(peerFilled.result.list).toEqual([
+      expect.objectContaining({ orderStatus: 'Filled', qty: '0.3', cumExecQty: '0.3', leavesQty: '0' }),
+    ]);
+    expect(peerPartly.result.list).toEqual([
+      expect.objectContaining({ orderStatus: 'PartiallyFilledCanceled', cumExecQty: '0.5', leavesQty: '0' }),
+    ]);
+    expect(oursFilled).toEqual(
+      expect.objectContaining(peerFilled.result.list[0] ? pickState(peerFilled.result.list[0]) : {}),
+    );
+    expect(oursPartly).toEqual(
+      expect.objectContaining(peerPartly.result.list[0] ? pickState(peerPartly.result.list[0]) : {}),
+    );
+  });
+
   it('pages through open orders with the cursor it is given back', async () => {
     const seeded = emulator.addOrders(
       account.apiKey,
@@ -164,3 +223,21 @@ describe('bybit-api with the wrong secret', () => {
     expect(reply.retCode).toBe(10004);
   });
 });
+
+/** The fields of a bybit-api order that our client's by-id read keeps. */
+function pickState(
+  order: {
+    [K in
+      | 'orderId'
+      | 'orderLinkId'
+      | 'symbol'
+      | 'orderStatus'
+      | 'qty'
+      | 'cumExecQty'
+      | 'leavesQty'
+      | 'updatedTime']: string;
+  },
+) {
+  const { orderId, orderLinkId, symbol, orderStatus, qty, cumExecQty, leavesQty, updatedTime } = order;
+  return { orderId, orderLinkId, symbol, orderStatus, qty, cumExecQty, leavesQty, updatedTime };
+}

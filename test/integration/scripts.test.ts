@@ -350,7 +350,8 @@ describe('against the running local stack', () => {
     expect(status).toBe('200');
     expect(JSON.parse(answer as string)).toMatchObject({
       orderLinkId: 'level-7',
-      status: 'cancel acknowledged',
+      orderStatus: 'Cancelled',
+      confirmed: true,
     });
 
     const fired = await runScript(

@@ -104,7 +104,7 @@ describe('Secrets Manager refuses or fails the read', () => {
     await thrown(direct());
     // The order does not exist: the exchange answers, so the key was read and used this time.
     const error = await thrown(direct());
-    expect(error.name).toBe('OrderNotOpenError');
+    expect(error.name).toBe('OrderNotFoundError');
     expect(stack.secrets.reads(stack.exchangeSecretId)).toBe(2);
     // And a good read is cached.
     await thrown(direct());
@@ -123,7 +123,7 @@ describe('Secrets Manager throttles', () => {
   it('is retried by the SDK and then succeeds', async () => {
     stack.secrets.failNext('throttling', 2, stack.exchangeSecretId);
     const error = await thrown(direct());
-    expect(error.name).toBe('OrderNotOpenError');
+    expect(error.name).toBe('OrderNotFoundError');
     expect(stack.secrets.reads(stack.exchangeSecretId)).toBe(3);
   });
 
@@ -134,7 +134,7 @@ describe('Secrets Manager throttles', () => {
     expect(error.message).toContain(stack.exchangeSecretId);
     expect(error.message).toContain('throttling');
     expect(stack.secrets.reads(stack.exchangeSecretId)).toBe(4);
-    expect((await thrown(direct())).name).toBe('OrderNotOpenError');
+    expect((await thrown(direct())).name).toBe('OrderNotFoundError');
     expect(stack.secrets.reads(stack.exchangeSecretId)).toBe(5);
   });
 });

@@ -70,7 +70,7 @@ describe('npm start --once', () => {
         for (const step of [
           '[1/6] Signed webhook cancel: POST /cancel',
           '→ 401 x-signature does not match',
-          '→ 200 cancel acknowledged',
+          '→ 200 Cancelled (confirmed)',
           '[2/6] Scoped cancel-all: POST /cancel-all',
           '[3/6] Stale-order sweep',
           '[4/6] Kill-switch drill: POST /cancel-all {"drill":true}',
@@ -123,7 +123,8 @@ describe('npm start', () => {
         expect(status).toBe('200');
         expect(JSON.parse(body as string)).toMatchObject({
           orderLinkId: 'tv-btc-long-1',
-          status: 'cancel acknowledged',
+          orderStatus: 'Cancelled',
+          confirmed: true,
         });
         // The running stack is where npm run sign and kill-switch find it.
         const state = JSON.parse(readFileSync(stateFile, 'utf8'));

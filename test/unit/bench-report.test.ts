@@ -56,4 +56,21 @@ describe('renderReport', () => {
     expect(report).toMatch(/\| Warm overhead +\|.*not measured: stopped after 60\.0 s/);
     expect(report).toMatch(/\| Kill-switch latency +\|.*not measured: not run/);
   });
+
+  it('compares a confirmed cancel with one bare cancel request of the same run, against 2.2×', () => {
+    const row = (latencyMs: number, confirmedMs: number, bareMs: number) => ({
+      latencyMs,
+      confirmedMs,
+      bareMs,
+      requestsPerCancel: 2,
+      confirmed: 100,
+      failures: 0,
+    });
+    const report = renderReport(
+      { 'confirmed-cancel': { samples: 100, warmup: 10, rows: [row(5, 11, 5.5), row(50, 125, 50)] } },
+      { totalMs: 1000, node: '22.0.0', cpus: 2, cpuModel: 'test CPU', date: '2026-01-01' },
+    );
+    expect(report).toMatch(/5 ms per request.*confirmed\/bare 2\.00× \| ≤ 2\.2× one bare cancel \| met/);
+    expect(report).toMatch(/50 ms per request.*confirmed\/bare 2\.50× .*missed by 0\.30×/);
+  });
 });

@@ -208,3 +208,50 @@ describe('BybitClient errors', () => {
     expect(JSON.stringify(error) + error.message + error.stack).not.toContain('KEY123');
   });
 });
+
+describe('BybitClient reading one order back by id', () => {
+  const query = { category: 'linear', symbol: 'BTCUSDT', orderId: 'o1' } as const;
+  const closed = {
+    orderId: 'o1',
+    orderLinkId: 'link-1',
+    symbol: 'BTCUSDT',
+    orderStatus: 'Filled',
+    qty: '2',
+    cumExecQty: '2',
+    leavesQty: '0',
+    updatedTime: '1700000000000',
+  };
+
+  it('asks by orderId with the symbol, and returns the order with its quantities', async () => {
+    const { client, sent } = scripted([ok({ category: 'linear', list: [closed], nextPageCursor: '' })]);
+
+    const order = await client.orderById({ ...query, orderLinkId: 'link-1' });
+
+    expect(sent[0]?.url).toBe(
+      'http://exchange.test/v5/order/realtime?category=linear&symbol=BTCUSDT&orderId=o1',
+    );
+    expect(order).toEqual(closed);
+  });
+
+  it('returns undefined only when the answer lists no order', async () => {
+    const { client } = scripted([ok({ category: 'linear', list: [], nextPageCursor: '' })]);
+
+    expect(await client.orderById(query)).toBeUndefined();
+  });
+
+  it.each([
+    ['no list', { category: 'linear' }],
+    ['an order without cumExecQty', { list: [{ ...closed, cumExecQty: undefined }] }],
+    ['an order without orderStatus', { list: [{ ...closed, orderStatus: '' }] }],
+    ['a number where a string is documented', { list: [{ ...closed, leavesQty: 0 }] }],
+    ['another order than the one asked for', { list: [{ ...closed, orderId: 'o2' }] }],
+  ])('fails closed on an answer with %s, instead of reading it as "no such order"', async (_, result) => {
+    const { client } = scripted([ok(result)]);
+
+    const error = (await client.orderById(query).catch((e: unknown) => e)) as BybitApiError;
+
+    expect(error.name).toBe('BybitApiError');
+    expect(error.endpoint).toBe('realtime');
+    expect(error.message).toContain('malformed answer');
+  });
+});
