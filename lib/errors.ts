@@ -92,6 +92,40 @@ export class ExchangeUnavailableError extends Error {
   }
 }
 
+/**
+ * Bybit answered HTTP 403: the whole IP is refused, for every key. Final for the invocation, and for this
+ * container until the ban has passed: nothing more is sent (lib/bybit/ip-budget.ts).
+ */
+export class IpRefusedError extends Error {
+  readonly httpStatus = 403;
+  /** The request that got the 403 (not those failed after it). */
+  readonly endpoint: string;
+  constructor(endpoint: string, message: string) {
+    super(message);
+    this.name = 'IpRefusedError';
+    this.endpoint = endpoint;
+  }
+}
+
+/** The IP limit (600 requests per 5 s per IP) was passed: Bybit bans the address for 10 minutes or more. */
+export class IpRateLimitBanError extends IpRefusedError {
+  constructor(endpoint: string) {
+    super(endpoint, 'Bybit refused this IP (HTTP 403, rate limit); wait at least 10 minutes before retrying');
+    this.name = 'IpRateLimitBanError';
+  }
+}
+
+/** A 403 that names a blocked location (Bybit refuses US and mainland China addresses): waiting will not help. */
+export class IpBlockedRegionError extends IpRefusedError {
+  constructor(endpoint: string) {
+    super(
+      endpoint,
+      'Bybit refused this IP (HTTP 403, blocked region): Bybit does not serve this address (US and mainland China are refused); send from an egress IP in another region',
+    );
+    this.name = 'IpBlockedRegionError';
+  }
+}
+
 /** The caller's deadline arrived before the exchange gave a usable answer. */
 export class DeadlineExceededError extends Error {
   readonly endpoint: string;

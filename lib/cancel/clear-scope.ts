@@ -10,7 +10,7 @@ import {
   type OpenOrder,
 } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { BybitApiError, DeadlineExceededError } from '../errors.ts';
+import { BybitApiError, DeadlineExceededError, IpRefusedError } from '../errors.ts';
 import { listingOf, type Scope } from './scopes.ts';
 
 export interface ScopeOutcome {
@@ -124,8 +124,8 @@ export async function openOrdersOf(
   return scope.stopOrderType ? orders.filter((o) => o.stopOrderType === scope.stopOrderType) : orders;
 }
 
-/** Failures that another round cannot fix: a refused key or parameters, or no time left. */
+/** Failures that another round cannot fix: a refused key or parameters, a refused IP, or no time left. */
 export function isFinal(error: unknown): boolean {
-  if (error instanceof DeadlineExceededError) return true;
+  if (error instanceof DeadlineExceededError || error instanceof IpRefusedError) return true;
   return error instanceof BybitApiError && (error.kind === 'credentials' || error.kind === 'rejected');
 }

@@ -3,6 +3,7 @@
 // touches the exchange or its secret.
 
 import type { Context } from 'aws-lambda';
+import { IpBudget } from '../bybit/ip-budget.ts';
 import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { createLogger, describeError, type Logger } from '../log.ts';
@@ -20,6 +21,8 @@ export interface App {
   secrets: SecretStore;
   exchange: Exchange;
   clock: Clock;
+  /** Shared by every request this container sends to Bybit; a 403 closes it for everyone. */
+  ipBudget: IpBudget;
 }
 
 export interface AppOverrides {
@@ -41,6 +44,12 @@ export function createApp(overrides: AppOverrides = {}): App {
     ttlMs: config.secretCacheTtlMs,
     now: clock.now,
   });
+  // One IP budget for the container: every client of every account, every operation, signed or not.
+  const ipBudget = new IpBudget({
+    requestsPer5s: config.ipRequestsPer5s,
+    now: clock.now,
+    sleep: clock.sleep,
+  });
   const exchange = new Exchange({
     credentials: exchangeCredentials(secrets, config.bybitSecretId),
     client: {
@@ -51,9 +60,10 @@ export function createApp(overrides: AppOverrides = {}): App {
       fetch: overrides.fetch,
       now: clock.now,
       sleep: clock.sleep,
+      ipBudget,
     },
   });
-  return { config, logger, write, secrets, exchange, clock };
+  return { config, logger, write, secrets, exchange, clock, ipBudget };
 }
 
 let shared: App | undefined;
