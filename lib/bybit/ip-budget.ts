@@ -83,7 +83,8 @@ class Lane {
   remove(drop: (waiter: Waiter) => boolean): Waiter[] {
     const removed: Waiter[] = [];
     for (const [owner, queue] of this.queues) {
-      const kept = queue.filter((w) => !drop(w) || (removed.push(w), false));
+      const kept: Waiter[] = [];
+      for (const w of queue) (drop(w) ? removed : kept).push(w);
       if (kept.length > 0) this.queues.set(owner, kept);
       else this.queues.delete(owner);
     }
