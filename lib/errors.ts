@@ -97,6 +97,8 @@ export class ExchangeUnavailableError extends Error {
  * container until the ban has passed: nothing more is sent (lib/bybit/ip-budget.ts).
  */
 export class IpRefusedError extends Error {
+  /** The messages of every kind of refusal, so that a report can lead with the one that stopped it. */
+  static readonly messages = new Set<string>();
   readonly httpStatus = 403;
   /** The request that got the 403 (not those failed after it). */
   readonly endpoint: string;
@@ -104,6 +106,7 @@ export class IpRefusedError extends Error {
     super(message);
     this.name = 'IpRefusedError';
     this.endpoint = endpoint;
+    IpRefusedError.messages.add(message);
   }
 }
 
@@ -146,9 +149,12 @@ export class IncompleteCancelError extends Error {
   constructor(report: IncompleteCancelError['report'], reasons: string[] = []) {
     const failed = report.failedScopes?.length ? `; failed: ${report.failedScopes.join(', ')}` : '';
     const why = reasons.length ? `; reasons: ${reasons.join('; ')}` : '';
+    // A refused IP failed every scope at once: say so first, before the list of scopes cuts the message.
+    const refusal = [...IpRefusedError.messages].find((m) => reasons.some((r) => r.includes(m)));
+    const lead = refusal ? `${refusal}: ` : '';
     // Scopes that could not be listed add nothing to `remaining`: the count is a floor, the scopes are named.
     super(
-      `not everything was cancelled: at least ${report.remaining} order(s) still open${failed}${why}`.slice(
+      `${lead}not everything was cancelled: at least ${report.remaining} order(s) still open${failed}${why}`.slice(
         0,
         2000,
       ),

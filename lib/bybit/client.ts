@@ -272,6 +272,7 @@ export class BybitClient {
       return { ok: false, error: ip, transient: false };
     }
     let limits: LimitHeaders = {};
+    let answered = false;
     // A request that outlives its own timeout is one more failed attempt; only when the deadline cut it
     // short is the caller out of time (and a scope that still has time must not be given up as if it were).
     const left = deadline - this.options.now();
@@ -279,6 +280,7 @@ export class BybitClient {
     try {
       const timeout = Math.min(this.options.requestTimeoutMs, left);
       const response = await this.send(request, AbortSignal.timeout(Math.max(1, timeout)));
+      answered = true;
       limits = readLimitHeaders(response.headers);
       const text = await response.text();
       if (response.status === 403) {
@@ -316,7 +318,8 @@ export class BybitClient {
         transient: true,
       };
     } finally {
-      this.ipBudget.release(ip);
+      // Without an answer the request may still be on its way: it may count for up to one more timeout.
+      this.ipBudget.release(ip, answered ? 0 : this.options.requestTimeoutMs);
       if (ticket) this.pacer.release(ticket, limits);
     }
   }

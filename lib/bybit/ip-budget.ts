@@ -134,13 +134,16 @@ export class IpBudget {
     });
   }
 
-  /** The request has an answer (or failed): Bybit has counted it, its unit frees one window later. */
-  release(ticket: IpTicket): void {
+  /**
+   * The request has an answer: Bybit has counted it, its unit frees one window later. A request that got
+   * none (timed out, connection lost) may still reach Bybit: `unansweredMs` keeps its unit that much longer.
+   */
+  release(ticket: IpTicket, unansweredMs = 0): void {
     if (ticket.released) return;
     ticket.released = true;
     this.inFlight--;
     const slot = this.frees.indexOf(Number.POSITIVE_INFINITY);
-    if (slot >= 0) this.frees[slot] = this.now() + IP_WINDOW_MS + SAFETY_MS;
+    if (slot >= 0) this.frees[slot] = this.now() + IP_WINDOW_MS + SAFETY_MS + unansweredMs;
     this.pump();
   }
 

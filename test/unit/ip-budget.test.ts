@@ -66,6 +66,20 @@ describe('IpBudget', () => {
     expect(granted).toHaveLength(20);
   });
 
+  it('keeps the unit of an unanswered request longer: it may still reach Bybit after we gave up on it', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 1, maxInFlight: 1, ...time });
+    budget.release(await budget.acquire('a', 'routine', FAR), 1000);
+    let granted = false;
+    void budget.acquire('b', 'routine', FAR).then(() => {
+      granted = true;
+    });
+    await time.advance(IP_WINDOW_MS + 500);
+    expect(granted).toBe(false);
+    await time.advance(1000);
+    expect(granted).toBe(true);
+  });
+
   it('never has more requests in flight than maxInFlight, and hands a freed socket to the next waiter', async () => {
     const time = virtualTime();
     const budget = new IpBudget({ requestsPer5s: 100, maxInFlight: 3, ...time });
