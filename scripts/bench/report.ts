@@ -1,6 +1,7 @@
 // Turns the measurements into one table (goals, met or missed) and the notes that explain it.
 
 import type { ColdStartResult, Variant } from './cold-start.ts';
+import type { FleetResult } from './fleet.ts';
 import type { KillSwitchResult } from './kill-switch.ts';
 import type { SweepResult } from './sweep.ts';
 import { markdownTable } from './table.ts';
@@ -11,6 +12,8 @@ export interface Results {
   'kill-switch'?: KillSwitchResult | { error: string };
   warm?: WarmResult | { error: string };
   sweep?: SweepResult | { error: string };
+  'fleet-40'?: FleetResult | { error: string };
+  'fleet-100'?: FleetResult | { error: string };
 }
 
 export interface RunInfo {
@@ -140,6 +143,58 @@ function sweepRows(r: SweepResult): { rows: Row[]; notes: string[] } {
   return { rows, notes };
 }
 
+function fleetRows(r: FleetResult): { rows: Row[]; notes: string[] } {
+  const ofBound = r.ms / r.boundMs;
+  const title = `Fleet kill switch, ${r.accounts} accounts behind one IP (budget ${r.budgetPer5s} per 5 s)`;
+  const rows: Row[] = [
+    [
+      `${title}: wall time (IP bound ${ms(r.boundMs)})`,
+      `${ms(r.ms)} (${fixed(ofBound)}× bound)`,
+      '—',
+      '—',
+      '≤ 1.5× IP bound',
+      verdict(ofBound, 1.5, 'atMost'),
+    ],
+    [
+      `${title}: HTTP 403 answers`,
+      count(r.forbidden),
+      '—',
+      '—',
+      'zero',
+      r.forbidden === 0 ? 'met' : 'missed',
+    ],
+    [
+      `${title}: requests per account (mean / busiest; ${count(r.requests)} in all)`,
+      `${fixed(r.perAccount.mean)} / ${count(r.perAccount.max)}`,
+      '—',
+      '—',
+      '≤ 25',
+      verdict(r.perAccount.max, 25, 'atMost', ''),
+    ],
+    [
+      `${title}: until every account's first cancel-all was sent`,
+      ms(r.firstWaveMs),
+      '—',
+      '—',
+      r.accounts <= 40 ? '≤ 5 s (first window)' : '— (reported)',
+      r.accounts <= 40 ? verdict(r.firstWaveMs / 1000, 5, 'atMost', ' s') : '—',
+    ],
+    [
+      `${title}: orders left, outcome`,
+      `${count(r.left)}, ${r.ok ? 'success' : 'failed'}`,
+      '—',
+      '—',
+      'none left, success',
+      r.left === 0 && r.ok ? 'met' : 'missed',
+    ],
+  ];
+  const notes = [
+    `Fleet ${r.accounts}: the real \`handlers/cancel-all.ts\`, warm, on \`events/kill-switch.json\`; ${r.accounts} accounts with ${r.ordersPerAccount} orders each (30 linear, 8 spot of four kinds, 3 inverse), ${r.latencyMs} ms per request, the emulator enforcing Bybit's IP limit (600 per 5 s over every key, 403 and a ban past it). The IP bound is what the container's budget allows at all: the first ${r.budgetPer5s} requests at once, the rest at ${r.budgetPer5s} per 5 s, plus one cancel-all and one listing round trip: (${count(r.requests)} − ${r.budgetPer5s}) ÷ ${fixed(r.budgetPer5s / 5)}/s + ${2 * r.latencyMs} ms = ${ms(r.boundMs)}. Scopes as on main: 10 per account (linear USDT/USDC, inverse BTC/ETH, spot × 5 filters, option), each a cancel-all and a listing.`,
+  ];
+  if (r.error) notes.push(`Fleet ${r.accounts} ended with: ${r.error}.`);
+  return { rows, notes };
+}
+
 function coldStartRows(r: ColdStartResult): { rows: Row[]; notes: string[] } {
   const size = (v: Variant) => r.sizes.find((s) => s.variant === v);
   const start = (v: Variant) => r.starts.find((s) => s.variant === v);
@@ -243,6 +298,16 @@ export function renderReport(results: Results, run: RunInfo): string {
     ['sweep', 'Sweep throughput', sweepRows as (r: never) => { rows: Row[]; notes: string[] }],
     ['cold-start', 'Sizes and cold start', coldStartRows as (r: never) => { rows: Row[]; notes: string[] }],
     ['warm', 'Warm overhead', warmRows as (r: never) => { rows: Row[]; notes: string[] }],
+    [
+      'fleet-40',
+      'Fleet kill switch, 40 accounts',
+      fleetRows as (r: never) => { rows: Row[]; notes: string[] },
+    ],
+    [
+      'fleet-100',
+      'Fleet kill switch, 100 accounts',
+      fleetRows as (r: never) => { rows: Row[]; notes: string[] },
+    ],
   ];
   for (const [key, title, render] of sections) {
     const result = results[key];
