@@ -73,9 +73,6 @@ export async function measureFleet(accounts: number): Promise<FleetResult> {
       if (r.path === CANCEL_ALL_PATH && !firstCancelAll.has(r.apiKey)) firstCancelAll.set(r.apiKey, r.at);
     }
     const counts = [...perKey.values()];
-    const hist: Record<string, number> = {};
-    for (const r of log) { const b = `${Math.floor((r.at - started) / 500) / 2}s ${r.path.slice(9, 14)}`; hist[b] = (hist[b] ?? 0) + 1; }
-    process.stderr.write(`DEBUG ${JSON.stringify(hist)}\n`);
     const rate = budget / 5000;
     return {
       accounts,
