@@ -1,6 +1,7 @@
 // The emulator's IP limit follows docs/v5/rate-limit/rate-limit.mdx: 600 requests per 5 s per IP by
 // default, over every key and path; past it "403, access too frequent", and (here) a ban for the run.
 
+import { RestClientV5 } from 'bybit-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BybitClient } from '../../lib/bybit/client.ts';
 import { type Emulator, startEmulator } from '../emulator/index.ts';
@@ -26,7 +27,7 @@ describe('emulator IP limit', () => {
     expect(over.status).toBe(403);
     expect(await over.text()).toMatch(/access too frequent/);
     expect(emulator.ipBannedAt).toBeDefined();
-  });
+  }, 120_000);
 
   it('keeps the IP banned for the rest of the run, signed requests of any key included, until reset', async () => {
     emulator.reset();
@@ -38,6 +39,15 @@ describe('emulator IP limit', () => {
     expect(emulator.requests.at(-1)?.httpStatus).toBe(403);
     emulator.reset();
     expect((await time()).status).toBe(200);
+  });
+
+  it('speaks the ban to the bybit-api peer as Bybit would: HTTP 403 with the body it documents', async () => {
+    emulator.reset();
+    emulator.setIpLimit({ requests: 1, windowMs: 60_000 });
+    const peer = new RestClientV5({ key: account.apiKey, secret: account.apiSecret, baseUrl: emulator.url });
+    await peer.getServerTime();
+    const refusal = await peer.getActiveOrders({ category: 'spot' }).catch((e: unknown) => e);
+    expect(refusal).toMatchObject({ code: 403, body: expect.stringMatching(/access too frequent/) });
   });
 
   it('counts nothing when turned off', async () => {
