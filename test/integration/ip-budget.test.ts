@@ -44,9 +44,9 @@ function watchedFetch() {
   };
 }
 
-/** The emulator shares this process's CPU: the production request timeout keeps a slow answer from being a retry. */
+/** The emulator shares this process's CPU: a long request timeout keeps a slow answer from being a retry. */
 function app(env: Record<string, string> = {}, fetch?: typeof globalThis.fetch): App {
-  const production = { BYBIT_REQUEST_TIMEOUT_MS: '5000' };
+  const production = { BYBIT_REQUEST_TIMEOUT_MS: '20000' };
   return createApp({ env: { ...stack.env, ...production, ...env }, fetch, write: () => {} });
 }
 
