@@ -113,6 +113,43 @@ export class ExchangeUnavailableError extends Error {
   }
 }
 
+/**
+ * Bybit answered HTTP 403: the whole IP is refused, for every key. Final for the invocation, and for this
+ * container until the ban has passed: nothing more is sent (lib/bybit/ip-budget.ts).
+ */
+export class IpRefusedError extends Error {
+  /** The messages of every kind of refusal, so that a report can lead with the one that stopped it. */
+  static readonly messages = new Set<string>();
+  readonly httpStatus = 403;
+  /** The request that got the 403 (not those failed after it). */
+  readonly endpoint: string;
+  constructor(endpoint: string, message: string) {
+    super(message);
+    this.name = 'IpRefusedError';
+    this.endpoint = endpoint;
+    IpRefusedError.messages.add(message);
+  }
+}
+
+/** The IP limit (600 requests per 5 s per IP) was passed: Bybit bans the address for 10 minutes or more. */
+export class IpRateLimitBanError extends IpRefusedError {
+  constructor(endpoint: string) {
+    super(endpoint, 'Bybit refused this IP (HTTP 403, rate limit); wait at least 10 minutes before retrying');
+    this.name = 'IpRateLimitBanError';
+  }
+}
+
+/** A 403 that names a blocked location (Bybit refuses US and mainland China addresses): waiting will not help. */
+export class IpBlockedRegionError extends IpRefusedError {
+  constructor(endpoint: string) {
+    super(
+      endpoint,
+      'Bybit refused this IP (HTTP 403, blocked region): Bybit does not serve this address (US and mainland China are refused); send from an egress IP in another region',
+    );
+    this.name = 'IpBlockedRegionError';
+  }
+}
+
 /** The caller's deadline arrived before the exchange gave a usable answer. */
 export class DeadlineExceededError extends Error {
   readonly endpoint: string;
@@ -133,9 +170,12 @@ export class IncompleteCancelError extends Error {
   constructor(report: IncompleteCancelError['report'], reasons: string[] = []) {
     const failed = report.failedScopes?.length ? `; failed: ${report.failedScopes.join(', ')}` : '';
     const why = reasons.length ? `; reasons: ${reasons.join('; ')}` : '';
+    // A refused IP failed every scope at once: say so first, before the list of scopes cuts the message.
+    const refusal = [...IpRefusedError.messages].find((m) => reasons.some((r) => r.includes(m)));
+    const lead = refusal ? `${refusal}: ` : '';
     // Scopes that could not be listed add nothing to `remaining`: the count is a floor, the scopes are named.
     super(
-      `not everything was cancelled: at least ${report.remaining} order(s) still open${failed}${why}`.slice(
+      `${lead}not everything was cancelled: at least ${report.remaining} order(s) still open${failed}${why}`.slice(
         0,
         2000,
       ),

@@ -5,9 +5,13 @@ import {
   BybitApiError,
   DeadlineExceededError,
   ExchangeUnavailableError,
+  IpBlockedRegionError,
+  IpRateLimitBanError,
+  type IpRefusedError,
   OrderNotOpenError,
 } from '../errors.ts';
 import { classifyRetCode, RetCode } from './codes.ts';
+import { IpBudget, type IpTicket, type Priority } from './ip-budget.ts';
 import { type LimitHeaders, RateLimitPacer } from './pacer.ts';
 import { type Credentials, createSigner, type Signer, signaturePayload } from './sign.ts';
 import type {
@@ -55,6 +59,8 @@ export interface BybitClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   pacer?: RateLimitPacer;
+  /** The container's IP budget, shared by every client; a client of its own when not given (tests, scripts). */
+  ipBudget?: IpBudget;
 }
 
 /**
@@ -62,7 +68,7 @@ export interface BybitClientOptions {
  * verification and stragglers, then routine work (single cancels, scoped cancel-alls, the sweep), then the
  * read-only drill.
  */
-export type Priority = 'first-wave' | 'verify' | 'routine' | 'background';
+export type { Priority };
 
 export interface CallOptions {
   /** Epoch ms by which the call must have returned or thrown. */
@@ -96,17 +102,19 @@ type Attempt =
 export class BybitClient {
   readonly apiKey: string;
   readonly pacer: RateLimitPacer;
-  private readonly options: Required<Omit<BybitClientOptions, 'credentials' | 'pacer'>>;
+  readonly ipBudget: IpBudget;
+  private readonly options: Required<Omit<BybitClientOptions, 'credentials' | 'pacer' | 'ipBudget'>>;
   private readonly sign: Signer;
   /** Exchange clock minus ours, learned from /v5/market/time after a 10002. */
   private clockOffsetMs = 0;
 
-  constructor({ credentials, pacer, ...options }: BybitClientOptions) {
+  constructor({ credentials, pacer, ipBudget, ...options }: BybitClientOptions) {
     this.apiKey = credentials.apiKey;
     this.sign = createSigner(credentials);
     const now = options.now ?? Date.now;
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     this.pacer = pacer ?? new RateLimitPacer({ now, sleep });
+    this.ipBudget = ipBudget ?? new IpBudget({ now, sleep });
     this.options = {
       ...defaults,
       fetch: globalThis.fetch,
@@ -262,13 +270,13 @@ export class BybitClient {
     let last: Attempt | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (deadline - now() < MIN_ATTEMPT_MS) break;
-      last = await this.attempt(request, deadline, attempt);
+      last = await this.attempt(request, deadline, attempt, call?.priority ?? 'routine');
       if (last.ok) return last.envelope;
       if (last.error instanceof BybitApiError && last.error.kind === 'clock' && !resynced) {
         // One resync and one more try: a clock that is still off after that is a real problem to report.
         resynced = true;
         attempt--;
-        await this.resyncClock(deadline).catch(() => undefined);
+        await this.resyncClock(deadline, call?.priority).catch(() => undefined);
         continue;
       }
       if (!last.transient || attempt === maxAttempts) throw last.error;
@@ -284,11 +292,25 @@ export class BybitClient {
     throw new DeadlineExceededError(request.endpoint);
   }
 
-  private async attempt(request: Request, deadline: number, attempt: number): Promise<Attempt> {
+  private async attempt(
+    request: Request,
+    deadline: number,
+    attempt: number,
+    priority: Priority,
+  ): Promise<Attempt> {
     const { endpoint } = request;
+    const banned = this.ipBudget.refused;
+    if (banned) return { ok: false, error: banned, transient: false };
     const ticket = request.signed ? await this.acquire(request, deadline) : undefined;
     if (ticket instanceof Error) return { ok: false, error: ticket, transient: false };
+    // The per-UID pacer first, then the IP budget: a unit of the IP window is taken only to be sent at once.
+    const ip = await this.acquireIp(priority, deadline);
+    if (ip instanceof Error) {
+      if (ticket) this.pacer.release(ticket);
+      return { ok: false, error: ip, transient: false };
+    }
     let limits: LimitHeaders = {};
+    let answered = false;
     // A request that outlives its own timeout is one more failed attempt; only when the deadline cut it
     // short is the caller out of time (and a scope that still has time must not be given up as if it were).
     const left = deadline - this.options.now();
@@ -296,10 +318,16 @@ export class BybitClient {
     try {
       const timeout = Math.min(this.options.requestTimeoutMs, left);
       const response = await this.send(request, AbortSignal.timeout(Math.max(1, timeout)));
+      answered = true;
       limits = readLimitHeaders(response.headers);
       const text = await response.text();
+      if (response.status === 403) {
+        const error = refusalOf(endpoint, text);
+        this.ipBudget.refuse(error);
+        return { ok: false, error: this.ipBudget.refused ?? error, transient: false };
+      }
       if (response.status !== 200) {
-        // 429 is overload and 5xx a server fault: both pass. 403 is an IP ban or a blocked region: it won't.
+        // 429 is overload and 5xx a server fault: both pass.
         const transient = response.status === 429 || response.status >= 500;
         const error = new ExchangeUnavailableError(endpoint, attempt, `HTTP ${response.status}`, {
           httpStatus: response.status,
@@ -328,6 +356,8 @@ export class BybitClient {
         transient: true,
       };
     } finally {
+      // Without an answer the request may still be on its way: it may count for up to one more timeout.
+      this.ipBudget.release(ip, answered ? 0 : this.options.requestTimeoutMs);
       if (ticket) this.pacer.release(ticket, limits);
     }
   }
@@ -354,6 +384,20 @@ export class BybitClient {
     }
   }
 
+  /** A unit of the IP budget, or why there is none: the IP is refused, or the deadline came first. */
+  private async acquireIp(priority: Priority, deadline: number): Promise<IpTicket | Error> {
+    try {
+      const ip = await this.ipBudget.acquire(this, priority, deadline);
+      // A 403 may have landed while this ticket was handed over: then nothing more goes out.
+      const refused = this.ipBudget.refused;
+      if (!refused) return ip;
+      this.ipBudget.release(ip);
+      return refused;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
   private send(request: Request, signal: AbortSignal): Promise<Response> {
     const { baseUrl, recvWindow, fetch } = this.options;
     const isGet = request.method === 'GET';
@@ -373,9 +417,9 @@ export class BybitClient {
     return fetch(url, { method: request.method, headers, body: isGet ? undefined : payload, signal });
   }
 
-  private async resyncClock(deadline: number): Promise<void> {
+  private async resyncClock(deadline: number, priority?: Priority): Promise<void> {
     const sentAt = this.options.now();
-    const serverTime = await this.serverTime({ deadline });
+    const serverTime = await this.serverTime({ deadline, priority });
     const receivedAt = this.options.now();
     this.clockOffsetMs = serverTime - (sentAt + receivedAt) / 2;
   }
@@ -419,6 +463,18 @@ function readApiKeyInfo(result: Record<string, unknown>): ApiKeyInfo {
 
 function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+/**
+ * Bybit documents 403 for the IP limit ("403, access too frequent": docs/v5/rate-limit/rate-limit.mdx) and
+ * for US and mainland China addresses (docs/v5/guide.mdx, error.mdx). The region block comes from the CDN
+ * in front of the API, whose page says it blocks "your country". A 403 naming neither is taken for the ban:
+ * then the worst a wrong guess does is wait ten minutes, never send into a ban.
+ */
+function refusalOf(endpoint: string, body: string): IpRefusedError {
+  if (/too frequent/i.test(body)) return new IpRateLimitBanError(endpoint);
+  if (/countr|region|location/i.test(body)) return new IpBlockedRegionError(endpoint);
+  return new IpRateLimitBanError(endpoint);
 }
 
 function parseEnvelope(text: string): Envelope | undefined {

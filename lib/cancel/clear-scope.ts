@@ -2,7 +2,7 @@
 // and cancel the stragglers until the exchange shows none or the deadline nears. Success is decided by
 // the listing, never by the cancel acknowledgements: Bybit cancels asynchronously and can miss orders.
 
-import type { BybitClient } from '../bybit/client.ts';
+import type { BybitClient, Priority } from '../bybit/client.ts';
 import {
   BATCH_LIMIT,
   FUTURES_CANCEL_ALL_CAP,
@@ -10,7 +10,7 @@ import {
   type OpenOrder,
 } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { BybitApiError, DeadlineExceededError } from '../errors.ts';
+import { BybitApiError, DeadlineExceededError, IpRefusedError } from '../errors.ts';
 import { listingOf, type Scope } from './scopes.ts';
 
 export interface ScopeOutcome {
@@ -35,7 +35,10 @@ export async function clearScope(
   scope: Scope,
   deadline: number,
   clock: Clock = systemClock,
+  priority: Priority = 'routine',
 ): Promise<ScopeOutcome> {
+  // A kill switch's first cancel-all goes out ahead of everything queued; what follows is verification.
+  const later: Priority = priority === 'first-wave' ? 'verify' : priority;
   const cancelled = new Set<string>();
   let remaining: OpenOrder[] = [];
   let error: Error | undefined;
@@ -46,14 +49,16 @@ export async function clearScope(
     verified = false;
     error = undefined;
     try {
-      if (rounds === 1 || !batchable(scope, remaining)) await cancelAllOf(client, scope, deadline, cancelled);
-      else await cancelByBatch(client, scope, remaining, deadline, cancelled);
+      const wave = rounds === 1 ? priority : later;
+      if (rounds === 1 || !batchable(scope, remaining))
+        await cancelAllOf(client, scope, deadline, cancelled, wave);
+      else await cancelByBatch(client, scope, remaining, deadline, cancelled, wave);
     } catch (failure) {
       error = failure as Error;
       if (isFinal(failure)) break;
     }
     try {
-      remaining = await openOrdersOf(client, scope, deadline);
+      remaining = await openOrdersOf(client, scope, deadline, later);
       verified = true;
       if (remaining.length === 0)
         return { cancelled: cancelled.size, remaining, clear: true, verified, rounds };
@@ -74,10 +79,11 @@ async function cancelAllOf(
   scope: Scope,
   deadline: number,
   cancelled: Set<string>,
+  priority: Priority,
 ): Promise<void> {
   const futures = scope.category === 'linear' || scope.category === 'inverse';
   for (;;) {
-    const list = await client.cancelAll(scope, { deadline });
+    const list = await client.cancelAll(scope, { deadline, priority });
     for (const order of list) cancelled.add(order.orderId);
     if (!futures || list.length < FUTURES_CANCEL_ALL_CAP) return;
   }
@@ -98,9 +104,10 @@ async function cancelByBatch(
   stragglers: OpenOrder[],
   deadline: number,
   cancelled: Set<string>,
+  priority: Priority,
 ): Promise<void> {
   const request = stragglers.map(({ symbol, orderId }) => ({ symbol, orderId }));
-  const items = await client.cancelBatch({ category: scope.category, request }, { deadline });
+  const items = await client.cancelBatch({ category: scope.category, request }, { deadline, priority });
   for (const item of items) if (item.code === 0) cancelled.add(item.orderId);
 }
 
@@ -109,13 +116,14 @@ export async function openOrdersOf(
   client: BybitClient,
   scope: Scope,
   deadline: number,
+  priority?: Priority,
 ): Promise<OpenOrder[]> {
   const orders: OpenOrder[] = [];
   let cursor = '';
   do {
     const page = await client.openOrders(
       { ...listingOf(scope), limit: OPEN_ORDERS_PAGE_LIMIT, cursor },
-      { deadline },
+      { deadline, priority },
     );
     orders.push(...page.list);
     cursor = page.nextPageCursor;
@@ -124,8 +132,8 @@ export async function openOrdersOf(
   return scope.stopOrderType ? orders.filter((o) => o.stopOrderType === scope.stopOrderType) : orders;
 }
 
-/** Failures that another round cannot fix: a refused key or parameters, or no time left. */
+/** Failures that another round cannot fix: a refused key or parameters, a refused IP, or no time left. */
 export function isFinal(error: unknown): boolean {
-  if (error instanceof DeadlineExceededError) return true;
+  if (error instanceof DeadlineExceededError || error instanceof IpRefusedError) return true;
   return error instanceof BybitApiError && (error.kind === 'credentials' || error.kind === 'rejected');
 }

@@ -76,7 +76,7 @@ export async function killSwitch(
       try {
         return await exchange.withAccount(account, async (client) => {
           const outcomes = await Promise.all(
-            scopes.map((scope) => clearScope(client, scope, deadline, clock)),
+            scopes.map((scope) => clearScope(client, scope, deadline, clock, 'first-wave')),
           );
           // A refused key fails every scope alike: let the exchange re-read a rotated secret and retry.
           const refused = outcomes.find(

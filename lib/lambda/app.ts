@@ -3,6 +3,7 @@
 // touches the exchange or its secret.
 
 import type { Context } from 'aws-lambda';
+import { IpBudget } from '../bybit/ip-budget.ts';
 import type { DeadMansSwitchSchedule } from '../cancel/dead-mans-switch.ts';
 import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
@@ -24,6 +25,8 @@ export interface App {
   /** The dead man's switch schedule (the heartbeat function); nothing is loaded until it is used. */
   deadMansSwitch: DeadMansSwitchSchedule;
   clock: Clock;
+  /** Shared by every request this container sends to Bybit; a 403 closes it for everyone. */
+  ipBudget: IpBudget;
 }
 
 export interface AppOverrides {
@@ -46,6 +49,12 @@ export function createApp(overrides: AppOverrides = {}): App {
     ttlMs: config.secretCacheTtlMs,
     now: clock.now,
   });
+  // One IP budget for the container: every client of every account, every operation, signed or not.
+  const ipBudget = new IpBudget({
+    requestsPer5s: config.ipRequestsPer5s,
+    now: clock.now,
+    sleep: clock.sleep,
+  });
   const exchange = new Exchange({
     credentials: exchangeCredentials(secrets, config.bybitSecretId),
     client: {
@@ -56,6 +65,7 @@ export function createApp(overrides: AppOverrides = {}): App {
       fetch: overrides.fetch,
       now: clock.now,
       sleep: clock.sleep,
+      ipBudget,
     },
   });
   const deadMansSwitch = new EventBridgeSchedule({
@@ -67,7 +77,7 @@ export function createApp(overrides: AppOverrides = {}): App {
     source: config.killSwitch.source,
     detailType: config.killSwitch.detailType,
   });
-  return { config, logger, write, secrets, exchange, deadMansSwitch, clock };
+  return { config, logger, write, secrets, exchange, deadMansSwitch, clock, ipBudget };
 }
 
 let shared: App | undefined;

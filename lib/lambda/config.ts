@@ -1,6 +1,7 @@
 // Every setting, read and validated once, with its default named here. Nothing else reads process.env.
 
 import { MAINNET_URL } from '../bybit/client.ts';
+import { DEFAULT_IP_REQUESTS_PER_5S } from '../bybit/ip-budget.ts';
 import { CATEGORIES, type Category } from '../bybit/types.ts';
 import { scheduleName, TTL_MAX_SECONDS, TTL_MIN_SECONDS } from '../cancel/dead-mans-switch.ts';
 import type { Coverage } from '../cancel/scopes.ts';
@@ -12,6 +13,7 @@ export const defaults = {
   BYBIT_RECV_WINDOW: 5000,
   BYBIT_REQUEST_TIMEOUT_MS: 5000,
   BYBIT_MAX_ATTEMPTS: 5,
+  BYBIT_IP_REQUESTS_PER_5S: DEFAULT_IP_REQUESTS_PER_5S,
   SECRET_CACHE_TTL_SECONDS: 300,
   DEADLINE_MARGIN_MS: 1500,
   WEBHOOK_MAX_SKEW_SECONDS: 300,
@@ -44,6 +46,8 @@ export interface Config {
   recvWindow: number;
   requestTimeoutMs: number;
   maxAttempts: number;
+  /** This container's share of Bybit's 600 requests per 5 s per IP, for every account and operation. */
+  ipRequestsPer5s: number;
   secretCacheTtlMs: number;
   /** Time kept back from the Lambda's remaining time, to report before being killed. */
   deadlineMarginMs: number;
@@ -86,6 +90,8 @@ export function loadConfig(env: Env = process.env): Config {
       60_000,
     ),
     maxAttempts: read.integer('BYBIT_MAX_ATTEMPTS', defaults.BYBIT_MAX_ATTEMPTS, 1, 20),
+    // Above 600 one container alone could earn the IP a ban.
+    ipRequestsPer5s: read.integer('BYBIT_IP_REQUESTS_PER_5S', defaults.BYBIT_IP_REQUESTS_PER_5S, 1, 600),
     secretCacheTtlMs:
       read.integer('SECRET_CACHE_TTL_SECONDS', defaults.SECRET_CACHE_TTL_SECONDS, 0, 86_400) * 1000,
     deadlineMarginMs: read.integer('DEADLINE_MARGIN_MS', defaults.DEADLINE_MARGIN_MS, 0, 60_000),

@@ -9,6 +9,7 @@ import {
   DrillFailedError,
   ExchangeUnavailableError,
   IncompleteCancelError,
+  IpRefusedError,
   OrderNotFoundError,
   OrderNotOpenError,
   PayloadTooLargeError,
@@ -89,6 +90,8 @@ export function errorResponse(error: unknown, requestId: string): APIGatewayProx
       retMsg: error.retMsg,
     });
   }
+  // Bybit refuses this IP: the caller can do nothing but wait (or move), and must not retry soon.
+  if (error instanceof IpRefusedError) return answer(503, { error: error.name, message: error.message });
   if (error instanceof ExchangeUnavailableError)
     return answer(503, { error: error.name, message: error.message });
   if (error instanceof DeadlineExceededError)

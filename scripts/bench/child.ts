@@ -12,6 +12,8 @@ const measurements: Record<MeasurementName, () => Promise<unknown>> = {
   'cold-start': async () => (await import('./cold-start.ts')).measureColdStart(),
   warm: async () => (await import('./warm.ts')).measureWarm(),
   'confirmed-cancel': async () => (await import('./confirmed-cancel.ts')).measureConfirmedCancel(),
+  'fleet-40': async () => (await import('./fleet.ts')).measureFleet(40),
+  'fleet-100': async () => (await import('./fleet.ts')).measureFleet(100),
 };
 
 const name = process.argv[2] as MeasurementName;

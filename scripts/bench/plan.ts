@@ -1,6 +1,13 @@
 // What `npm run bench` runs, in order, and how long each part may take before it is stopped.
 
-export type MeasurementName = 'cold-start' | 'kill-switch' | 'warm' | 'sweep' | 'confirmed-cancel';
+export type MeasurementName =
+  | 'cold-start'
+  | 'kill-switch'
+  | 'warm'
+  | 'sweep'
+  | 'confirmed-cancel'
+  | 'fleet-40'
+  | 'fleet-100';
 
 export const PLAN: readonly { name: MeasurementName; title: string; timeoutMs: number }[] = [
   { name: 'cold-start', title: 'package, bundle sizes, cold start', timeoutMs: 120_000 },
@@ -12,4 +19,6 @@ export const PLAN: readonly { name: MeasurementName; title: string; timeoutMs: n
     title: 'sweep throughput (about 100 s: the peer runs at 10 cancels/s)',
     timeoutMs: 150_000,
   },
+  { name: 'fleet-40', title: 'fleet kill switch, 40 accounts behind one IP limit', timeoutMs: 120_000 },
+  { name: 'fleet-100', title: 'fleet kill switch, 100 accounts behind one IP limit', timeoutMs: 150_000 },
 ];

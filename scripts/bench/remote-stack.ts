@@ -12,7 +12,8 @@ export type StackCall =
   | 'setRateLimits'
   | 'reset'
   | 'resetRequests'
-  | 'requestStats';
+  | 'requestStats'
+  | 'requestLog';
 
 export interface RequestStats {
   total: number;
@@ -21,6 +22,14 @@ export interface RequestStats {
   byRetCode: Record<string, number>;
   /** Orders carried by batch requests. */
   batchItems: number;
+}
+
+/** One request as the emulator saw it (arrival time, epoch ms). */
+export interface LoggedRequest {
+  at: number;
+  path: string;
+  apiKey?: string;
+  httpStatus: number;
 }
 
 export interface RemoteStack {
@@ -37,6 +46,8 @@ export interface RemoteStack {
   reset(): Promise<void>;
   resetRequests(): Promise<void>;
   requestStats(apiKey?: string): Promise<RequestStats>;
+  /** Every request since the last reset. */
+  requestLog(): Promise<LoggedRequest[]>;
   close(): Promise<void>;
 }
 
@@ -115,6 +126,7 @@ export async function startRemoteStack(options: StackOptions = {}): Promise<Remo
     reset: () => call('reset'),
     resetRequests: () => call('resetRequests'),
     requestStats: (apiKey) => call('requestStats', apiKey),
+    requestLog: () => call('requestLog'),
     close: () => stop(child),
   };
 }

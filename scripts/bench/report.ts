@@ -2,6 +2,7 @@
 
 import type { ColdStartResult, Variant } from './cold-start.ts';
 import type { ConfirmedCancelResult } from './confirmed-cancel.ts';
+import type { FleetResult } from './fleet.ts';
 import type { KillSwitchResult } from './kill-switch.ts';
 import type { SweepResult } from './sweep.ts';
 import { markdownTable } from './table.ts';
@@ -13,6 +14,8 @@ export interface Results {
   warm?: WarmResult | { error: string };
   sweep?: SweepResult | { error: string };
   'confirmed-cancel'?: ConfirmedCancelResult | { error: string };
+  'fleet-40'?: FleetResult | { error: string };
+  'fleet-100'?: FleetResult | { error: string };
 }
 
 export interface RunInfo {
@@ -139,6 +142,58 @@ function sweepRows(r: SweepResult): { rows: Row[]; notes: string[] } {
     `Sweep: the real \`handlers/cancel.ts\` on \`events/schedule.json\`, warm, with \`SCOPE_CATEGORIES=linear\`, \`SCOPE_LINEAR_SETTLE_COINS=USDT\`, \`STALE_ORDER_MAX_AGE_SECONDS=3600\`; ${count(r.open)} orders over four USDT symbols, every other one over two hours old. The emulator allows ${r.cancelRate} cancels/s and ${r.cancelRate} batch-cancelled orders/s per UID (a batch costs one unit per order, as Bybit charges linear batches); listing keeps its documented 50 requests/s. The bound is ${count(r.stale)} / (${r.cancelRate} + ${r.cancelRate}) per s = ${ms(r.boundMs)}: the two budgets are separate, so cancelling through both at once is the fastest any client can go; listing (${Math.ceil(r.open / 50)} pages before, and again after to verify) is not in it. The peer runs at the same time on its own UID (limits are per UID) over an identical book, cancelling one order per request and waiting for the reset timestamp the headers give when the window is spent; its bound for single cancels alone would be twice ours.`,
   ];
   if (r.ours.error) notes.push(`Sweep (ours) ended with: ${r.ours.error}.`);
+  return { rows, notes };
+}
+
+function fleetRows(r: FleetResult): { rows: Row[]; notes: string[] } {
+  const ofBound = r.ms / r.boundMs;
+  const title = `Fleet kill switch, ${r.accounts} accounts behind one IP (budget ${r.budgetPer5s} per 5 s)`;
+  const rows: Row[] = [
+    [
+      `${title}: wall time (IP bound ${ms(r.boundMs)})`,
+      `${ms(r.ms)} (${fixed(ofBound)}× bound)`,
+      '—',
+      '—',
+      '≤ 1.5× IP bound',
+      verdict(ofBound, 1.5, 'atMost'),
+    ],
+    [
+      `${title}: HTTP 403 answers`,
+      count(r.forbidden),
+      '—',
+      '—',
+      'zero',
+      r.forbidden === 0 ? 'met' : 'missed',
+    ],
+    [
+      `${title}: requests per account (mean / busiest; ${count(r.requests)} in all)`,
+      `${fixed(r.perAccount.mean)} / ${count(r.perAccount.max)}`,
+      '—',
+      '—',
+      '≤ 25',
+      verdict(r.perAccount.max, 25, 'atMost', ''),
+    ],
+    [
+      `${title}: until every account's first cancel-all was sent`,
+      ms(r.firstWaveMs),
+      '—',
+      '—',
+      r.accounts <= 40 ? '≤ 5 s (first window)' : '— (reported)',
+      r.accounts <= 40 ? verdict(r.firstWaveMs / 1000, 5, 'atMost', ' s') : '—',
+    ],
+    [
+      `${title}: orders left, outcome`,
+      `${count(r.left)}, ${r.ok ? 'success' : 'failed'}`,
+      '—',
+      '—',
+      'none left, success',
+      r.left === 0 && r.ok ? 'met' : 'missed',
+    ],
+  ];
+  const notes = [
+    `Fleet ${r.accounts}: the real \`handlers/cancel-all.ts\`, warm, on \`events/kill-switch.json\`; ${r.accounts} accounts with ${r.ordersPerAccount} orders each (30 linear, 8 spot of four kinds, 3 inverse), ${r.latencyMs} ms per request, the emulator enforcing Bybit's IP limit (600 per 5 s over every key, 403 and a ban past it). The IP bound is what the container's budget allows at all: the first ${r.budgetPer5s} requests at once, the rest at ${r.budgetPer5s} per 5 s, plus one cancel-all and one listing round trip: (${count(r.requests)} − ${r.budgetPer5s}) ÷ ${fixed(r.budgetPer5s / 5)}/s + ${2 * r.latencyMs} ms = ${ms(r.boundMs)}. Scopes as on main: 10 per account (linear USDT/USDC, inverse BTC/ETH, spot × 5 filters, option), each a cancel-all and a listing.`,
+  ];
+  if (r.error) notes.push(`Fleet ${r.accounts} ended with: ${r.error}.`);
   return { rows, notes };
 }
 
@@ -272,6 +327,16 @@ export function renderReport(results: Results, run: RunInfo): string {
       'confirmed-cancel',
       'Confirmed cancel',
       confirmedCancelRows as (r: never) => { rows: Row[]; notes: string[] },
+    ],
+    [
+      'fleet-40',
+      'Fleet kill switch, 40 accounts',
+      fleetRows as (r: never) => { rows: Row[]; notes: string[] },
+    ],
+    [
+      'fleet-100',
+      'Fleet kill switch, 100 accounts',
+      fleetRows as (r: never) => { rows: Row[]; notes: string[] },
     ],
   ];
   for (const [key, title, render] of sections) {

@@ -36,6 +36,8 @@ const calls = {
     }
     return { total: mine.length, byPath, byRetCode, batchItems: items };
   },
+  requestLog: () =>
+    emulator.requests.map(({ at, path, apiKey, httpStatus }) => ({ at, path, apiKey, httpStatus })),
 } satisfies Record<StackCall, (...args: never[]) => unknown>;
 
 process.on('message', (message: { id: number; call: StackCall; args: unknown[] }) => {

@@ -1,6 +1,7 @@
 import { keyState } from './api-key.ts';
 import { toCredential } from './auth.ts';
 import { FaultInjector } from './faults.ts';
+import { IpLimiter } from './ip-limit.ts';
 import { inScope, isOpen, newestFirst, OrderBook, snapshot } from './orders.ts';
 import { DEFAULT_SEED, seededRandom } from './random.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -17,6 +18,7 @@ export type {
   EmulatorOptions,
   FaultKind,
   FaultPlan,
+  IpLimit,
   OrderKind,
   OrderSeed,
   RateLimitedEndpoint,
@@ -41,6 +43,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     accounts: new Map(),
     book: new OrderBook(),
     limiter: new RateLimiter(options.rateLimits),
+    ipLimiter: new IpLimiter(options.ipLimit),
     survivors: new Survivors(options.seed),
     faults: new FaultInjector(options.seed),
     random: seededRandom(options.seed),
@@ -109,6 +112,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       state.clockSkewMs = ms;
     },
     setRateLimits: (limits) => state.limiter.setLimits(limits),
+    setIpLimit: (limit) => state.ipLimiter.set(limit),
+    get ipBannedAt() {
+      return state.ipLimiter.bannedAt;
+    },
     revokeKey: (apiKey) => {
       const credential = state.accounts.get(apiKey);
       if (!credential) throw new Error(`unknown apiKey ${apiKey}`);
@@ -131,6 +138,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       state.faults.clear();
       state.survivors.clear();
       state.limiter.clear();
+      state.ipLimiter.clear();
+      state.ipLimiter.set(options.ipLimit);
       state.requests.length = 0;
       state.random = seededRandom(options.seed);
       // Settings go back to what the emulator was started with, so every test starts from the same place.

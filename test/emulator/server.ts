@@ -3,6 +3,7 @@ import { refusal } from './api-key.ts';
 import { authenticate, type Credential, DEFAULT_RECV_WINDOW } from './auth.ts';
 import { type Outcome, type Params, PRIVATE_ENDPOINTS } from './endpoints.ts';
 import type { FaultInjector } from './faults.ts';
+import { IP_BAN_TEXT, type IpLimiter } from './ip-limit.ts';
 import type { OrderBook } from './orders.ts';
 import type { Random } from './random.ts';
 import type { RateLimiter, RateStatus } from './rate-limit.ts';
@@ -21,6 +22,7 @@ export interface EmulatorState {
   accounts: Map<string, Credential>;
   book: OrderBook;
   limiter: RateLimiter;
+  ipLimiter: IpLimiter;
   survivors: Survivors;
   faults: FaultInjector;
   random: Random;
@@ -145,7 +147,10 @@ function handle(
   if (typeof params?.category === 'string') record.category = params.category;
   state.requests.push(record);
 
-  const action = decide(state, { req, method, path, rawQuery, body, params }, record);
+  // The IP limit counts every request, whatever its path or key, before anything else looks at it.
+  const action: Action = state.ipLimiter.admit(Date.now())
+    ? decide(state, { req, method, path, rawQuery, body, params }, record)
+    : { kind: 'raw', status: 403, contentType: 'text/plain; charset=utf-8', text: IP_BAN_TEXT };
   if (action.kind === 'hold') {
     // A client that gives up first must not leave the timer keeping the process alive.
     req.socket.once(

@@ -96,6 +96,10 @@ export type RateLimits =
   | number
   | Partial<Record<RateLimitedEndpoint, number | Partial<Record<Category, number>>>>;
 
+import type { IpLimit } from './ip-limit.ts';
+
+export type { IpLimit };
+
 export interface EmulatorOptions {
   /** Default 127.0.0.1. */
   host?: string;
@@ -106,6 +110,8 @@ export interface EmulatorOptions {
   /** Overrides of the documented default limits. */
   rateLimits?: RateLimits;
   clockSkewMs?: number;
+  /** Bybit's IP limit over every key (600 per 5 s by default); past it 403 and a ban until reset(). `false`: off. */
+  ipLimit?: IpLimit | false;
   /** How long a 'timeout' fault holds a request before closing it. Default 30000. */
   timeoutHoldMs?: number;
   seed?: number;
@@ -148,6 +154,10 @@ export interface Emulator {
   setLatency(ms: number): void;
   setClockSkew(ms: number): void;
   setRateLimits(limits: RateLimits | undefined): void;
+  /** Changes the IP limit (until reset()); `false` turns it off. */
+  setIpLimit(limit: IpLimit | false | undefined): void;
+  /** When the IP limit banned this run's IP (epoch ms), if it did. */
+  readonly ipBannedAt: number | undefined;
   revokeKey(apiKey: string): void;
   /** Changes what a key may do, from now on (an expiry counts from now). */
   setKey(apiKey: string, settings: EmulatorKeySettings): void;

@@ -51,3 +51,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 });
+
+describe('BYBIT_IP_REQUESTS_PER_5S', () => {
+  it('defaults to a share with clear headroom below Bybit’s 600 per 5 s', () => {
+    const { ipRequestsPer5s } = loadConfig({});
+    expect(ipRequestsPer5s).toBe(defaults.BYBIT_IP_REQUESTS_PER_5S);
+    expect(ipRequestsPer5s).toBeLessThanOrEqual(0.75 * 600);
+  });
+
+  it('takes a smaller share, and refuses one that alone could earn the IP a ban', () => {
+    expect(loadConfig({ BYBIT_IP_REQUESTS_PER_5S: '40' }).ipRequestsPer5s).toBe(40);
+    expect(() => loadConfig({ BYBIT_IP_REQUESTS_PER_5S: '601' })).toThrow(ConfigError);
+    expect(() => loadConfig({ BYBIT_IP_REQUESTS_PER_5S: '0' })).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import { BybitClient } from '../../lib/bybit/client.ts';
+import {
+  BAN_HOLD_MS,
+  IP_WINDOW_MS,
+  IpBudget,
+  type IpTicket,
+  type Priority,
+} from '../../lib/bybit/ip-budget.ts';
+import {
+  DeadlineExceededError,
+  IpBlockedRegionError,
+  IpRateLimitBanError,
+  IpRefusedError,
+} from '../../lib/errors.ts';
+
+const START = 1_700_000_000_000;
+
+/** A virtual clock whose timers run only when the test advances it. */
+function virtualTime() {
+  let clock = START;
+  const timers: { at: number; resolve: () => void }[] = [];
+  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+  return {
+    now: () => clock,
+    sleep: (ms: number) => new Promise<void>((resolve) => timers.push({ at: clock + ms, resolve })),
+    async advance(ms: number) {
+      const until = clock + ms;
+      for (;;) {
+        await settle();
+        timers.sort((a, b) => a.at - b.at);
+        const next = timers[0];
+        if (!next || next.at > until) break;
+        timers.shift();
+        clock = Math.max(clock, next.at);
+        next.resolve();
+      }
+      clock = until;
+      await settle();
+    },
+  };
+}
+
+/** Queues a request that logs its grant and answers at once (so the next waiter's turn comes). */
+function queue(budget: IpBudget, owner: string, priority: Priority, log: string[]) {
+  return budget.acquire(owner, priority, FAR).then((ticket) => {
+    log.push(`${owner}:${priority}`);
+    budget.release(ticket);
+  });
+}
+
+const FAR = Date.now() + 600_000;
+
+describe('IpBudget', () => {
+  it('grants one window at once, then nothing more until units free a window after their answers', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 10, maxInFlight: 100, ...time });
+    const granted: IpTicket[] = [];
+    for (let i = 0; i < 25; i++) void budget.acquire(`a${i}`, 'routine', FAR).then((t) => granted.push(t));
+    await time.advance(0);
+    expect(granted).toHaveLength(10);
+    for (const ticket of granted) budget.release(ticket);
+    await time.advance(IP_WINDOW_MS - 1);
+    expect(granted).toHaveLength(10);
+    await time.advance(100);
+    expect(granted).toHaveLength(20);
+  });
+
+  it('keeps the unit of an unanswered request longer: it may still reach Bybit after we gave up on it', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 1, maxInFlight: 1, ...time });
+    budget.release(await budget.acquire('a', 'routine', FAR), 1000);
+    let granted = false;
+    void budget.acquire('b', 'routine', FAR).then(() => {
+      granted = true;
+    });
+    await time.advance(IP_WINDOW_MS + 500);
+    expect(granted).toBe(false);
+    await time.advance(1000);
+    expect(granted).toBe(true);
+  });
+
+  it('never has more requests in flight than maxInFlight, and hands a freed socket to the next waiter', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 100, maxInFlight: 3, ...time });
+    const granted: IpTicket[] = [];
+    for (let i = 0; i < 6; i++) void budget.acquire('a', 'routine', FAR).then((t) => granted.push(t));
+    await time.advance(0);
+    expect(granted).toHaveLength(3);
+    budget.release(granted[0] as IpTicket);
+    await time.advance(0);
+    expect(granted).toHaveLength(4);
+  });
+
+  it('derives the socket bound from the budget: one second of it', () => {
+    expect(new IpBudget({ requestsPer5s: 400 }).maxInFlight).toBe(80);
+  });
+
+  it('serves queued requests by priority: first-wave before verify before routine before background', async () => {
+    const budget = new IpBudget({ requestsPer5s: 100, maxInFlight: 1 });
+    const log: string[] = [];
+    const blocker = await budget.acquire('x', 'routine', FAR);
+    const waiting = [
+      queue(budget, 'a', 'background', log),
+      queue(budget, 'b', 'routine', log),
+      queue(budget, 'c', 'verify', log),
+      queue(budget, 'd', 'first-wave', log),
+    ];
+    budget.release(blocker);
+    await Promise.all(waiting);
+    expect(log).toEqual(['d:first-wave', 'c:verify', 'b:routine', 'a:background']);
+  });
+
+  it("serves accounts round-robin within a priority: one account's backlog does not delay another's", async () => {
+    const budget = new IpBudget({ requestsPer5s: 100, maxInFlight: 1 });
+    const log: string[] = [];
+    const blocker = await budget.acquire('x', 'verify', FAR);
+    const waiting = [1, 2, 3, 4, 5].map(() => queue(budget, 'busy', 'verify', log));
+    waiting.push(queue(budget, 'quiet', 'verify', log));
+    budget.release(blocker);
+    await Promise.all(waiting);
+    expect(log.indexOf('quiet:verify')).toBe(1);
+    expect(log).toHaveLength(6);
+  });
+
+  it('fails every queued request at once with the refusal, and every later one, until the hold has passed', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 2, maxInFlight: 2, ...time });
+    await budget.acquire('a', 'first-wave', FAR);
+    await budget.acquire('b', 'first-wave', FAR);
+    const queued = [budget.acquire('a', 'verify', FAR), budget.acquire('c', 'routine', FAR)];
+    const ban = new IpRateLimitBanError('cancel-all');
+    budget.refuse(ban);
+    for (const waiter of queued) await expect(waiter).rejects.toBe(ban);
+    await expect(budget.acquire('d', 'first-wave', FAR)).rejects.toBe(ban);
+    await time.advance(BAN_HOLD_MS - 1000);
+    await expect(budget.acquire('d', 'first-wave', FAR)).rejects.toBe(ban);
+    await time.advance(1000);
+    expect(budget.refused).toBeUndefined();
+  });
+
+  it('fails a queued request whose deadline comes before a unit frees', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 1, maxInFlight: 1, ...time });
+    const ticket = await budget.acquire('a', 'routine', FAR);
+    budget.release(ticket);
+    const late = budget.acquire('b', 'routine', START + 1000);
+    const outcome = late.then(
+      () => 'granted',
+      (error) => error,
+    );
+    await time.advance(2000);
+    expect(await outcome).toBeInstanceOf(DeadlineExceededError);
+  });
+});
+
+type Reply = { status: number; body: string };
+
+/** Clients on one budget, against a scripted exchange that counts what it was sent. */
+function fleet(replies: Reply[], clients = 2) {
+  const sent: string[] = [];
+  const fetch = async (url: string | URL | Request) => {
+    sent.push(String(url));
+    const reply = replies.shift() ?? {
+      status: 200,
+      body: JSON.stringify({ retCode: 0, retMsg: 'OK', result: { list: [] }, time: START }),
+    };
+    return new Response(reply.body, { status: reply.status });
+  };
+  const ipBudget = new IpBudget({ requestsPer5s: 100 });
+  const make = (i: number) =>
+    new BybitClient({
+      credentials: { apiKey: `KEY${i}`, apiSecret: 'secret' },
+      baseUrl: 'http://exchange.test',
+      fetch: fetch as typeof globalThis.fetch,
+      ipBudget,
+      random: () => 0.5,
+    });
+  return { clients: Array.from({ length: clients }, (_, i) => make(i)), sent, ipBudget };
+}
+
+const scope = { category: 'linear', settleCoin: 'USDT' } as const;
+
+describe('BybitClient behind the IP budget', () => {
+  it('stops every client of the budget after a 403 "access too frequent", with the ban named', async () => {
+    const { clients, sent } = fleet([{ status: 403, body: '403 Forbidden: access too frequent' }]);
+    const [first, second] = clients as [BybitClient, BybitClient];
+    const error = await first.cancelAll(scope).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IpRateLimitBanError);
+    expect((error as Error).message).toBe(
+      'Bybit refused this IP (HTTP 403, rate limit); wait at least 10 minutes before retrying',
+    );
+    await expect(second.openOrders(scope)).rejects.toBeInstanceOf(IpRateLimitBanError);
+    await expect(second.serverTime()).rejects.toBeInstanceOf(IpRateLimitBanError);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('tells a blocked region from the ban, and does not retry it either', async () => {
+    const body =
+      '<html><body>The Amazon CloudFront distribution is configured to block access from your country.</body></html>';
+    const { clients, sent } = fleet([{ status: 403, body }]);
+    const error = await (clients[0] as BybitClient).cancelAll(scope).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IpBlockedRegionError);
+    expect((error as Error).message).toMatch(/HTTP 403, blocked region/);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('takes an unexplained 403 for the ban: a wrong guess costs a wait, never a request into a ban', async () => {
+    const { clients } = fleet([{ status: 403, body: '' }]);
+    const error = await (clients[0] as BybitClient).cancelAll(scope).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IpRateLimitBanError);
+    expect(error).toBeInstanceOf(IpRefusedError);
+  });
+
+  it('counts unsigned requests (the clock) against the budget too', async () => {
+    const { clients, ipBudget } = fleet([]);
+    await (clients[0] as BybitClient).serverTime();
+    await (clients[1] as BybitClient).openOrders(scope);
+    expect(ipBudget.sent).toBe(2);
+  });
+});
