@@ -11,7 +11,7 @@ const template = inject('packaged').template as {
   Resources: Record<string, { Type: string; Properties?: Json }>;
 };
 /** The functions that send requests to Bybit (a function that only calls other AWS services is not bound). */
-const EXCHANGE_FUNCTIONS = ['CancelLambdaFunction', 'CancelAllLambdaFunction'];
+const EXCHANGE_FUNCTIONS = ['CancelLambdaFunction', 'CancelAllLambdaFunction', 'DrillLambdaFunction'];
 const functions = Object.entries(template.Resources).filter(([id]) => EXCHANGE_FUNCTIONS.includes(id));
 
 describe('the IP limit across containers', () => {
@@ -30,11 +30,11 @@ describe('the IP limit across containers', () => {
     expect(total).toBeLessThan(BYBIT_IP_LIMIT);
   });
 
-  it('does not retry a failed asynchronous run into a ban: no Lambda retries for either function', () => {
+  it('does not retry a failed asynchronous run into a ban: no Lambda retries for any function', () => {
     const configs = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::Lambda::EventInvokeConfig',
     );
-    expect(configs).toHaveLength(2);
+    expect(configs).toHaveLength(3);
     for (const config of configs) expect((config.Properties as Json).MaximumRetryAttempts).toBe(0);
   });
 });

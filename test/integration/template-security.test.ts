@@ -78,10 +78,11 @@ describe('the packaged CloudFormation template', () => {
     expect(await validateTemplate(template)).toEqual([]);
   });
 
-  it('has the three functions, all reading the same two secret ids', () => {
+  it('has the four functions, all reading the same two secret ids', () => {
     expect(functions.map(([id]) => id).sort()).toEqual([
       'CancelAllLambdaFunction',
       'CancelLambdaFunction',
+      'DrillLambdaFunction',
       'HeartbeatLambdaFunction',
     ]);
     const ids = functions.map(([id]) => [envOf(id).BYBIT_SECRET_ID, envOf(id).WEBHOOK_SECRET_ID]);
@@ -261,7 +262,7 @@ describe('events and failures', () => {
     expect(String(killSwitchRule?.Properties?.Name)).toMatch(new RegExp(`^${prefix}`));
   });
 
-  it('runs the sweep on a schedule, and the kill-switch drill daily on cancelAll with the input that marks it', () => {
+  it('runs the sweep on a schedule, and the kill-switch drill daily, in a function of its own, with the input that marks it', () => {
     const schedules = ofType('AWS::Events::Rule')
       .filter(([, r]) => r.Properties?.ScheduleExpression)
       .map(([, r]) => r.Properties as Json);
@@ -270,7 +271,7 @@ describe('events and failures', () => {
     const sweep = schedules.find((r) => flatten(target(r).Arn) === '<CancelLambdaFunction.Arn>') as Json;
     expect(sweep.ScheduleExpression).toMatch(/^(rate|cron)\(/);
     expect(target(sweep).Input).toBeUndefined();
-    const drill = schedules.find((r) => flatten(target(r).Arn) === '<CancelAllLambdaFunction.Arn>') as Json;
+    const drill = schedules.find((r) => flatten(target(r).Arn) === '<DrillLambdaFunction.Arn>') as Json;
     expect(drill).toMatchObject({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED' });
     // What the function reads as the drill schedule (lib/lambda/triggers.ts, requests.ts parseDrillInput).
     expect(JSON.parse(String(target(drill).Input))).toEqual({ action: 'drill' });
@@ -289,11 +290,12 @@ describe('events and failures', () => {
     expect(envOf(functionId('cancelAll')).KILL_SWITCH_DRILL_EXPIRY_DAYS).toBe('14');
   });
 
-  it('sends failed asynchronous invocations of both functions to an encrypted queue the role may write to', () => {
+  it('sends failed asynchronous invocations of every exchange function to an encrypted queue the role may write to', () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties as Json);
     expect(configs.map((c) => flatten(c.FunctionName)).sort()).toEqual([
       '<CancelAllLambdaFunction>',
       '<CancelLambdaFunction>',
+      '<DrillLambdaFunction>',
     ]);
     for (const c of configs) {
       expect(
