@@ -21,7 +21,13 @@ function cancelAll(request: CancelAllRequest, { app, deadline }: Invocation) {
 
 const cancelAllHandler = route({
   request: (body, run) => cancelAll(parseCancelAllRequest(body), run),
-  killSwitch: (detail, run) => cancelAll(parseKillSwitchDetail(detail), run),
+  killSwitch: (detail, run) => {
+    // Never refused: what cannot be read is ignored, logged, and said in the report.
+    const request = parseKillSwitchDetail(detail);
+    if (request.ignored.length > 0)
+      run.app.logger.warn('kill-switch detail partly ignored', { ignored: request.ignored });
+    return cancelAll(request, run);
+  },
 });
 
 export const handler = middy(cancelAllHandler).use(invocationLog());

@@ -17,6 +17,7 @@ const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
   'cancel-batch': { linear: 10, inverse: 10, option: 10, spot: 20 },
   realtime: { linear: 50, inverse: 50, option: 50, spot: 50 },
   time: { linear: 50, inverse: 50, option: 50, spot: 50 },
+  instruments: { linear: 50, inverse: 50, option: 50, spot: 50 },
 };
 
 export interface LimitHeaders {

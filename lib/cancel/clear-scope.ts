@@ -2,7 +2,7 @@
 // and cancel the stragglers until the exchange shows none or the deadline nears. Success is decided by
 // the listing, never by the cancel acknowledgements: Bybit cancels asynchronously and can miss orders.
 
-import type { BybitClient } from '../bybit/client.ts';
+import type { BybitClient, CallOptions, Priority } from '../bybit/client.ts';
 import {
   BATCH_LIMIT,
   FUTURES_CANCEL_ALL_CAP,
@@ -11,7 +11,7 @@ import {
 } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { BybitApiError, DeadlineExceededError } from '../errors.ts';
-import { listingOf, type Scope } from './scopes.ts';
+import { listingOf, type Scope, targetedBy } from './scopes.ts';
 
 export interface ScopeOutcome {
   /** Orders the exchange acknowledged cancelling (unique ids). */
@@ -46,7 +46,8 @@ export async function clearScope(
     verified = false;
     error = undefined;
     try {
-      if (rounds === 1 || !batchable(scope, remaining)) await cancelAllOf(client, scope, deadline, cancelled);
+      if (rounds === 1 || !batchable(scope, remaining))
+        await cancelAllOf(client, scope, { deadline }, cancelled);
       else await cancelByBatch(client, scope, remaining, deadline, cancelled);
     } catch (failure) {
       error = failure as Error;
@@ -69,15 +70,15 @@ export async function clearScope(
 }
 
 /** Cancel-all of a scope, repeated while futures answer a full page of 500. */
-async function cancelAllOf(
+export async function cancelAllOf(
   client: BybitClient,
   scope: Scope,
-  deadline: number,
+  call: CallOptions,
   cancelled: Set<string>,
 ): Promise<void> {
   const futures = scope.category === 'linear' || scope.category === 'inverse';
   for (;;) {
-    const list = await client.cancelAll(scope, { deadline });
+    const list = await client.cancelAll(scope, call);
     for (const order of list) cancelled.add(order.orderId);
     if (!futures || list.length < FUTURES_CANCEL_ALL_CAP) return;
   }
@@ -109,19 +110,20 @@ export async function openOrdersOf(
   client: BybitClient,
   scope: Scope,
   deadline: number,
+  priority?: Priority,
 ): Promise<OpenOrder[]> {
   const orders: OpenOrder[] = [];
   let cursor = '';
   do {
     const page = await client.openOrders(
       { ...listingOf(scope), limit: OPEN_ORDERS_PAGE_LIMIT, cursor },
-      { deadline },
+      { deadline, priority },
     );
     orders.push(...page.list);
     cursor = page.nextPageCursor;
   } while (cursor);
-  // The listing cannot filter on stopOrderType: keep what this scope's cancel-all targets.
-  return scope.stopOrderType ? orders.filter((o) => o.stopOrderType === scope.stopOrderType) : orders;
+  // The listing cannot say everything a cancel-all filter means: keep what this scope's cancel-all targets.
+  return orders.filter((o) => targetedBy(scope, o));
 }
 
 /** Failures that another round cannot fix: a refused key or parameters, or no time left. */
