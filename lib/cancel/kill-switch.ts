@@ -294,6 +294,8 @@ async function verifyListing(
       const cancellable = remaining.filter((o) => !uncancellable.some((u) => u.order === o));
       // Orders Bybit will not cancel now are named at once, not retried until the deadline.
       if (cancellable.length === 0) break;
+      // The run ends on a listing: no cancel without the time to list after it.
+      if (clock.now() + pauseAfter(round) + 50 >= deadline) break;
       verified = false;
       await cancelStragglers(client, listing, cancellable, verify, acked);
     } catch (failure) {
@@ -301,11 +303,14 @@ async function verifyListing(
       error = failure as Error;
       if (isFinal(failure)) break;
     }
-    const pause = ROUND_PAUSE_MS[Math.min(round - 1, ROUND_PAUSE_MS.length - 1)] as number;
-    if (clock.now() + pause + 50 >= deadline) break;
-    await clock.sleep(pause);
+    if (clock.now() + pauseAfter(round) + 50 >= deadline) break;
+    await clock.sleep(pauseAfter(round));
   }
   return { listing, remaining, verified, uncancellable, error };
+}
+
+function pauseAfter(round: number): number {
+  return ROUND_PAUSE_MS[Math.min(round - 1, ROUND_PAUSE_MS.length - 1)] as number;
 }
 
 /** Auction phases, read fresh, only when a linear listing shows orders on a pre-market symbol. */

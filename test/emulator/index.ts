@@ -1,5 +1,6 @@
 import { toCredential } from './auth.ts';
 import { FaultInjector } from './faults.ts';
+import { Instruments } from './instruments.ts';
 import { inScope, isOpen, newestFirst, OrderBook, snapshot } from './orders.ts';
 import { DEFAULT_SEED, seededRandom } from './random.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -38,6 +39,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const state: EmulatorState = {
     accounts: new Map(),
     book: new OrderBook(),
+    instruments: new Instruments(),
     limiter: new RateLimiter(options.rateLimits),
     survivors: new Survivors(options.seed),
     faults: new FaultInjector(options.seed),
@@ -84,6 +86,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       state.clockSkewMs = ms;
     },
     setRateLimits: (limits) => state.limiter.setLimits(limits),
+    setAuctionPhase: (symbol, phase) => state.instruments.setAuctionPhase(symbol, phase),
     revokeKey: (apiKey) => {
       const credential = state.accounts.get(apiKey);
       if (!credential) throw new Error(`unknown apiKey ${apiKey}`);
@@ -98,6 +101,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     },
     reset: () => {
       state.book.clear();
+      state.instruments.clear();
       state.faults.clear();
       state.survivors.clear();
       state.limiter.clear();

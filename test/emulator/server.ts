@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { authenticate, type Credential, DEFAULT_RECV_WINDOW } from './auth.ts';
 import { type Outcome, type Params, PRIVATE_ENDPOINTS } from './endpoints.ts';
 import type { FaultInjector } from './faults.ts';
+import { type Instruments, instrumentsInfo } from './instruments.ts';
 import type { OrderBook } from './orders.ts';
 import type { Random } from './random.ts';
 import type { RateLimiter, RateStatus } from './rate-limit.ts';
@@ -10,6 +11,7 @@ import type { Survivors } from './survivors.ts';
 import { isCategory, type RequestRecord } from './types.ts';
 
 const TIME_PATH = '/v5/market/time';
+const INSTRUMENTS_PATH = '/v5/market/instruments-info';
 const MAX_BODY_BYTES = 1 << 20;
 // A rate-limit fault looks like a burst that frees again shortly.
 const FAULT_RESET_AHEAD_MS = 200;
@@ -19,6 +21,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export interface EmulatorState {
   accounts: Map<string, Credential>;
   book: OrderBook;
+  instruments: Instruments;
   limiter: RateLimiter;
   survivors: Survivors;
   faults: FaultInjector;
@@ -170,11 +173,12 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
   const { req, method, path, params } = incoming;
   const route = PRIVATE_ENDPOINTS[path];
   const isTime = path === TIME_PATH;
-  if ((!route || route.method !== method) && !(isTime && method === 'GET')) {
+  const isPublic = isTime || path === INSTRUMENTS_PATH;
+  if ((!route || route.method !== method) && !(isPublic && method === 'GET')) {
     return { kind: 'raw', status: 404, contentType: 'text/plain; charset=utf-8', text: '404 page not found' };
   }
 
-  const fault = state.faults.draw(path, !isTime);
+  const fault = state.faults.draw(path, !isPublic);
   if (fault) record.fault = fault;
   switch (fault) {
     case 'http5xx':
@@ -201,8 +205,12 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
       return { kind: 'envelope', outcome: RET.invalidKey };
     case 'serverError':
       return { kind: 'envelope', outcome: RET.serverError };
+    case 'malformed':
+      // A proxy or an API change: retCode 0 with a result that lacks its list (and its cursor).
+      return { kind: 'envelope', outcome: { ...RET.ok, result: {} } };
   }
 
+  if (path === INSTRUMENTS_PATH) return { kind: 'envelope', outcome: instruments(state, params ?? {}) };
   if (!route) {
     const outcome =
       fault === 'processing'
@@ -221,6 +229,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
       uid: auth.credential.uid,
       now,
       book: state.book,
+      instruments: state.instruments,
       limiter: state.limiter,
       survivors: state.survivors,
       random: state.random,
@@ -268,6 +277,16 @@ function faultTimestamp(state: EmulatorState, req: IncomingMessage): Ret {
   const timestamp = headerOf(req, 'x-bapi-timestamp') ?? '';
   const recvWindow = headerOf(req, 'x-bapi-recv-window') ?? DEFAULT_RECV_WINDOW;
   return RET.timestamp(timestamp, serverNow(state), recvWindow);
+}
+
+/** Public instruments-info: no key, no per-UID limit (it counts toward the IP limit only). */
+function instruments(state: EmulatorState, params: Params): Reply {
+  const category = params.category;
+  if (!isCategory(category)) return RET.params('category');
+  const booked = state.book.ordersOf().filter((o) => o.category === category);
+  const answer = instrumentsInfo(state.instruments, category, params, booked);
+  if ('invalid' in answer) return RET.params(answer.invalid);
+  return { ...RET.ok, result: answer.result };
 }
 
 function parseJson(body: string): Params | undefined {

@@ -19,6 +19,7 @@ export interface OrderSeed {
   orderLinkId?: string;
   createdTime?: number;
   kind?: OrderKind;
+  /** A spot BidirectionalTpslOrder seeded `New` has triggered: Bybit no longer cancels it. */
   orderStatus?: 'New' | 'PartiallyFilled' | 'Untriggered';
   stopOrderType?: string;
   baseCoin?: string;
@@ -48,7 +49,8 @@ export type FaultKind =
   | 'clockSkew'
   | 'invalidKey'
   | 'serverError'
-  | 'processing';
+  | 'processing'
+  | 'malformed';
 
 /** Each request is faulted with probability `rate`, the kind drawn uniformly from `kinds`, from a PRNG seeded by `seed`. */
 export interface FaultPlan {
@@ -116,6 +118,8 @@ export interface Emulator {
   setLatency(ms: number): void;
   setClockSkew(ms: number): void;
   setRateLimits(limits: RateLimits | undefined): void;
+  /** Lists `symbol` as a pre-market linear contract in an auction phase (`docs/v5/enum.mdx`, curAuctionPhase). */
+  setAuctionPhase(symbol: string, phase: string): void;
   revokeKey(apiKey: string): void;
   readonly requests: RequestRecord[];
   resetRequests(): void;
@@ -142,6 +146,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'invalidKey',
   'serverError',
   'processing',
+  'malformed',
 ];
 
 export function isCategory(value: unknown): value is Category {
