@@ -286,7 +286,7 @@ async function verifyListing(
       verified = true;
       error = undefined;
       if (remaining.length === 0) return { listing, remaining, verified, uncancellable: [] };
-      const phases = await phasesFor(client, listing, remaining, coverage(), verify);
+      const phases = await phasesFor(client, listing, remaining, round, coverage(), verify);
       uncancellable = remaining.flatMap((order) => {
         const why = whyUncancellable(listing.category, order, phases);
         return why ? [{ order, why }] : [];
@@ -313,16 +313,21 @@ function pauseAfter(round: number): number {
   return ROUND_PAUSE_MS[Math.min(round - 1, ROUND_PAUSE_MS.length - 1)] as number;
 }
 
-/** Auction phases, read fresh, only when a linear listing shows orders on a pre-market symbol. */
+/**
+ * Auction phases, read fresh, when a linear listing shows orders on a known pre-market symbol, or shows
+ * orders still open after a cancel (the contract may have been listed since discovery was cached).
+ */
 async function phasesFor(
   client: BybitClient,
   listing: OpenOrdersParams,
   orders: OpenOrder[],
+  round: number,
   coverage: CoverageReport | undefined,
   call: CallOptions,
 ): Promise<Map<string, string>> {
   const preMarket = new Set(coverage?.preMarketSymbols ?? []);
-  if (listing.category !== 'linear' || !orders.some((o) => preMarket.has(o.symbol))) return new Map();
+  const suspect = round > 1 || orders.some((o) => preMarket.has(o.symbol));
+  if (listing.category !== 'linear' || !suspect) return new Map();
   // Unknown phases leave the orders to be retried: the safe side.
   return preMarketPhases(client, call.deadline as number, 'verify').catch(() => new Map());
 }
