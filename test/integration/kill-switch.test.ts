@@ -147,7 +147,11 @@ describe('kill switch event', () => {
     expect(report.accounts).toEqual(['main']);
     const left = stack.emulator.openOrders(key('main'));
     expect(left.every((o) => o.category === 'inverse' || o.category === 'option')).toBe(true);
-    expect(report.scopes.map((s) => s.scope)).toEqual(['linear settleCoin=USDT', 'linear settleCoin=USDC', 'spot']);
+    expect(report.scopes.map((s) => s.scope)).toEqual([
+      'linear settleCoin=USDT',
+      'linear settleCoin=USDC',
+      'spot',
+    ]);
     expect(left.length).toBeGreaterThan(0);
     expect(stack.emulator.openOrders(key('hedge'))).toHaveLength(400);
   });
