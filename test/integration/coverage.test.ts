@@ -202,8 +202,8 @@ describe('one bad entry never disables the kill switch', () => {
 
   it('never refuses an EventBridge detail: covers everything and says what it ignored', async () => {
     for (const name of ['main', 'hedge', 'bot']) stack.emulator.addOrders(key(name), mixedBook(15));
-    const event = loadEvent('kill-switch.json');
-    event.detail = { accounts: 'main', reason: 42, note: 'x' };
+    // detail: {"accounts": "main", "reason": 42, "note": "x"}
+    const event = loadEvent('kill-switch-malformed-detail.json');
     const report = (await cancelAll(event, lambdaContext(15_000))) as KillSwitchReport;
     expect(stack.emulator.openOrders()).toHaveLength(0);
     expect(report.accounts).toEqual(['main', 'hedge', 'bot']);
@@ -216,8 +216,7 @@ describe('one bad entry never disables the kill switch', () => {
 
   it('narrows to one account named by `account`', async () => {
     for (const name of ['main', 'hedge']) stack.emulator.addOrders(key(name), mixedBook(15));
-    const event = loadEvent('kill-switch.json');
-    event.detail = { account: 'main' };
+    const event = loadEvent('kill-switch-account.json');
     const report = (await cancelAll(event, lambdaContext(15_000))) as KillSwitchReport;
     expect(report.accounts).toEqual(['main']);
     expect(stack.emulator.openOrders(key('main'))).toHaveLength(0);
