@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import type { PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { ValidationError } from '../lib/errors.ts';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
-import { parseKillSwitchDetail } from '../lib/lambda/requests.ts';
+import { parseCancelAllRequest } from '../lib/lambda/requests.ts';
 import { eventBridgeEvent, invokeFunction } from './local/invoke.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
 import { DEFAULT_STATE_FILE, LOCAL_STAGE, runningState } from './local/state.ts';
@@ -243,8 +243,9 @@ function readOptions(): Options {
     reason: (values.reason as string | undefined) ?? whoAmI(),
   };
   try {
-    // The function's own validation: what it would refuse is refused here, before anything is sent.
-    parseKillSwitchDetail(detail);
+    // The function's strict validation (the one HTTP callers get): an event is read leniently, but a
+    // person at a prompt is better told about a mistake than covered for it.
+    parseCancelAllRequest(detail);
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     const flag = error.field.startsWith('account') ? '--account' : `--${error.field}`;
