@@ -4,7 +4,7 @@
 
 import middy from '@middy/core';
 import { cancelScope } from '../lib/cancel/cancel-order.ts';
-import { drill } from '../lib/cancel/drill.ts';
+import { discoveredSettleCoins, drill } from '../lib/cancel/drill.ts';
 import { killSwitch } from '../lib/cancel/kill-switch.ts';
 import { type Invocation, route } from '../lib/lambda/app.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
@@ -26,11 +26,9 @@ function cancelAll(request: CancelAllRequest, run: Invocation) {
 }
 
 function runDrill({ accounts }: DrillRequest, { app, deadline }: Invocation) {
-  const { categories, linearSettleCoins } = app.config.scope;
   const options = {
-    categories,
-    // The coin source is one argument: settle-coin discovery from the exchange can take its place.
-    settleCoins: async () => linearSettleCoins,
+    categories: app.config.scope.categories,
+    settleCoins: discoveredSettleCoins(app.exchange, app.config.scope),
     expiryDays: app.config.drill.expiryDays,
   };
   return drill(app.exchange, options, accounts ? { accounts } : {}, deadline, app.clock);
@@ -40,7 +38,10 @@ const cancelAllHandler = route({
   request: (body, run) => cancelAll(parseCancelAllRequest(body), run),
   schedule: (input, run) => runDrill(parseDrillInput(input), run),
   killSwitch: (detail, run) => {
+    // Never refused: what cannot be read is ignored, logged, and said in the report.
     const request = parseKillSwitchDetail(detail);
+    if (request.ignored.length > 0)
+      run.app.logger.warn('kill-switch detail partly ignored', { ignored: request.ignored });
     // Every later log line says who fired it (the dead man's switch says `deadMansSwitch`).
     if (request.origin) run.app.logger.append({ origin: request.origin });
     return cancelAll(request, run);

@@ -14,7 +14,7 @@ import type { PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import type { DrillReport } from '../lib/cancel/drill.ts';
 import { ValidationError } from '../lib/errors.ts';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
-import { parseKillSwitchDetail } from '../lib/lambda/requests.ts';
+import { parseCancelAllRequest } from '../lib/lambda/requests.ts';
 import { drillTable, drillVerdict } from './local/drill-table.ts';
 import { eventBridgeEvent, invokeFunction } from './local/invoke.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
@@ -339,8 +339,9 @@ function readOptions(): Options {
     reason: (values.reason as string | undefined) ?? whoAmI(),
   };
   try {
-    // The function's own validation: what it would refuse is refused here, before anything is sent.
-    parseKillSwitchDetail(detail);
+    // The function's strict validation (the one HTTP callers get): an event is read leniently, but a
+    // person at a prompt is better told about a mistake than covered for it.
+    parseCancelAllRequest(detail);
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     const flag = error.field.startsWith('account') ? '--account' : `--${error.field}`;

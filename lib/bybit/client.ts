@@ -1,4 +1,4 @@
-// A small Bybit V5 REST client: the five endpoints this product needs, signed, paced, retried, and never
+// A small Bybit V5 REST client: the six endpoints this product needs, signed, paced, retried, and never
 // running past the caller's deadline.
 
 import {
@@ -22,6 +22,8 @@ import type {
   CancelOrderParams,
   Category,
   Endpoint,
+  InstrumentsPage,
+  InstrumentsParams,
   OpenOrdersPage,
   OpenOrdersParams,
   OrderQueryParams,
@@ -93,7 +95,11 @@ interface Request {
   /** Rate-limit units the request consumes. */
   cost: number;
   signed: boolean;
+  /** What a successful answer lacks of its documented fields, if anything (then it is retried, then an error). */
+  shape?: Shape;
 }
+
+type Shape = (envelope: Envelope) => string | undefined;
 
 type Attempt =
   | { ok: true; envelope: Envelope }
@@ -129,7 +135,14 @@ export class BybitClient {
   /** Cancels one order. Throws OrderNotOpenError when it does not exist or is already cancelled or filled. */
   async cancelOrder(params: CancelOrderParams, call?: CallOptions): Promise<OrderRef> {
     const result = await this.call<OrderRef>(
-      { endpoint: 'cancel', method: 'POST', path: '/v5/order/cancel', params, category: params.category },
+      {
+        endpoint: 'cancel',
+        method: 'POST',
+        path: '/v5/order/cancel',
+        params,
+        category: params.category,
+        shape: acknowledgement,
+      },
       call,
     );
     return { orderId: result.orderId, orderLinkId: result.orderLinkId };
@@ -144,10 +157,11 @@ export class BybitClient {
         path: '/v5/order/cancel-all',
         params,
         category: params.category,
+        shape: listed(false),
       },
       call,
     );
-    return (result.list ?? []).map(({ orderId, orderLinkId }) => ({ orderId, orderLinkId }));
+    return (result.list as OrderRef[]).map(({ orderId, orderLinkId }) => ({ orderId, orderLinkId }));
   }
 
   /**
@@ -167,6 +181,7 @@ export class BybitClient {
         category,
         cost,
         signed: true,
+        shape: batchAnswer,
       },
       call,
     );
@@ -188,15 +203,40 @@ export class BybitClient {
 
   /** One page (up to 50) of open orders, newest first. Pass `nextPageCursor` back as `cursor` for the next. */
   async openOrders(params: OpenOrdersParams, call?: CallOptions): Promise<OpenOrdersPage> {
-    const result = await this.call<Partial<OpenOrdersPage>>(
-      { endpoint: 'realtime', method: 'GET', path: '/v5/order/realtime', params, category: params.category },
+    const result = await this.call<OpenOrdersPage>(
+      {
+        endpoint: 'realtime',
+        method: 'GET',
+        path: '/v5/order/realtime',
+        params,
+        category: params.category,
+        shape: listed(true),
+      },
       call,
     );
-    return {
-      category: params.category,
-      list: result.list ?? [],
-      nextPageCursor: result.nextPageCursor ?? '',
-    };
+    return { category: params.category, list: result.list, nextPageCursor: result.nextPageCursor };
+  }
+
+  /**
+   * One page of instruments (public, unsigned, but through the same paced call path and deadline). Linear
+   * and inverse list `Trading` symbols unless `status` says otherwise (`docs/v5/market/instrument.mdx`).
+   */
+  async instrumentsInfo(params: InstrumentsParams, call?: CallOptions): Promise<InstrumentsPage> {
+    const envelope = await this.callEnvelope(
+      {
+        endpoint: 'instruments',
+        method: 'GET',
+        path: '/v5/market/instruments-info',
+        params,
+        category: params.category,
+        cost: 1,
+        signed: false,
+        shape: listed(true),
+      },
+      call,
+    );
+    const result = envelope.result as InstrumentsPage;
+    return { list: result.list, nextPageCursor: result.nextPageCursor };
   }
 
   /**
@@ -342,7 +382,14 @@ export class BybitClient {
           transient: true,
         };
       }
-      return this.judge(envelope, endpoint, limits);
+      const judged = this.judge(envelope, endpoint, limits);
+      const problem = judged.ok ? request.shape?.(envelope) : undefined;
+      if (problem) {
+        // Fail closed: an answer without its documented fields is never "nothing open" or "cancelled".
+        const error = new ExchangeUnavailableError(endpoint, attempt, `malformed answer: ${problem}`);
+        return { ok: false, error, transient: true };
+      }
+      return judged;
     } catch (cause) {
       const timedOut =
         cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
@@ -480,12 +527,48 @@ function refusalOf(endpoint: string, body: string): IpRefusedError {
 function parseEnvelope(text: string): Envelope | undefined {
   try {
     const value = JSON.parse(text) as Partial<Envelope> | null;
-    if (value && typeof value === 'object' && value.retCode !== undefined) return value as Envelope;
+    // A retCode that is not a number is no verdict at all: not an envelope.
+    if (value && typeof value === 'object' && typeof value.retCode === 'number') return value as Envelope;
   } catch {
     // fall through: a proxy's HTML page or a truncated body
   }
   return undefined;
 }
+
+function resultOf(envelope: Envelope): Record<string, unknown> | undefined {
+  const { result } = envelope;
+  return typeof result === 'object' && result !== null && !Array.isArray(result)
+    ? (result as Record<string, unknown>)
+    : undefined;
+}
+
+/** `result.list` an array and, for paged listings, `result.nextPageCursor` a string. */
+function listed(paged: boolean): Shape {
+  return (envelope) => {
+    const result = resultOf(envelope);
+    if (!result) return 'result is missing or not an object';
+    if (!Array.isArray(result.list)) return 'result.list is missing or not an array';
+    if (paged && typeof result.nextPageCursor !== 'string')
+      return 'result.nextPageCursor is missing or not a string';
+    return undefined;
+  };
+}
+
+/** A cancel's acknowledgement names the order it acknowledges. */
+const acknowledgement: Shape = (envelope) => {
+  const result = resultOf(envelope);
+  if (!result) return 'result is missing or not an object';
+  if (typeof result.orderId !== 'string') return 'result.orderId is missing or not a string';
+  return undefined;
+};
+
+/** A batch answer has one result and one code per item (`docs/v5/order/batch-cancel.mdx`). */
+const batchAnswer: Shape = (envelope) => {
+  const problem = listed(false)(envelope);
+  if (problem) return problem;
+  if (!Array.isArray(envelope.retExtInfo?.list)) return 'retExtInfo.list is missing or not an array';
+  return undefined;
+};
 
 function readLimitHeaders(headers: Headers): LimitHeaders {
   const number = (name: string) => {

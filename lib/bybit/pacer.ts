@@ -19,6 +19,7 @@ const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
   time: { linear: 50, inverse: 50, option: 50, spot: 50 },
   // docs/v5/rate-limit/rate-limit.mdx: /v5/user/query-api 10 req/s, whatever the category.
   'query-api': { linear: 10, inverse: 10, option: 10, spot: 10 },
+  instruments: { linear: 50, inverse: 50, option: 50, spot: 50 },
 };
 
 export interface LimitHeaders {

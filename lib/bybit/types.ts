@@ -1,4 +1,4 @@
-// Shapes of the five Bybit V5 endpoints this product uses, as the exchange documents them.
+// Shapes of the six Bybit V5 endpoints this product uses, as the exchange documents them.
 
 export const CATEGORIES = ['linear', 'inverse', 'spot', 'option'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -13,7 +13,14 @@ export const SPOT_ORDER_FILTERS = [
 ] as const;
 export type OrderFilter = (typeof SPOT_ORDER_FILTERS)[number];
 
-export type Endpoint = 'cancel' | 'cancel-all' | 'cancel-batch' | 'realtime' | 'time' | 'query-api';
+export type Endpoint =
+  | 'cancel'
+  | 'cancel-all'
+  | 'cancel-batch'
+  | 'realtime'
+  | 'time'
+  | 'query-api'
+  | 'instruments';
 
 export interface CancelOrderParams {
   category: Category;
@@ -28,12 +35,23 @@ export interface OrderRef {
   orderLinkId: string;
 }
 
+/**
+ * cancel-all's `orderFilter` (`docs/v5/order/cancel-all.mdx`): spot takes the five spot kinds; linear and
+ * inverse take `Order`, `StopOrder` (conditional, TP/SL and trailing stop) and `OpenOrder`; option
+ * `Order` and `StopOrder`.
+ */
+export type CancelAllFilter = OrderFilter | 'OpenOrder';
+export const FUTURES_CANCEL_ALL_FILTERS = ['Order', 'StopOrder', 'OpenOrder'] as const;
+export const OPTION_CANCEL_ALL_FILTERS = ['Order', 'StopOrder'] as const;
+/** A spot single cancel's `orderFilter` (`docs/v5/order/cancel-order.mdx`). */
+export const SPOT_CANCEL_FILTERS = ['Order', 'tpslOrder', 'StopOrder'] as const;
+
 export interface CancelAllParams {
   category: Category;
   symbol?: string;
   baseCoin?: string;
   settleCoin?: string;
-  orderFilter?: OrderFilter;
+  orderFilter?: CancelAllFilter;
   stopOrderType?: 'Stop';
 }
 
@@ -114,6 +132,30 @@ export const FINAL_ORDER_STATUSES: ReadonlySet<string> = new Set([
   'Deactivated',
   'Rejected',
 ]);
+
+/** `GET /v5/market/instruments-info` (public): linear and inverse list `Trading` unless `status` says otherwise. */
+export interface InstrumentsParams {
+  category: Category;
+  status?: 'Trading' | 'PreLaunch';
+  baseCoin?: string;
+  symbol?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface Instrument {
+  symbol: string;
+  status: string;
+  baseCoin: string;
+  settleCoin: string;
+  /** Pre-market contracts only (`docs/v5/market/instrument.mdx`); `curAuctionPhase` per `docs/v5/enum.mdx`. */
+  preListingInfo?: { curAuctionPhase?: string } | null;
+}
+
+export interface InstrumentsPage {
+  list: Instrument[];
+  nextPageCursor: string;
+}
 
 export const BATCH_LIMIT: Record<Category, number> = { linear: 20, inverse: 20, option: 20, spot: 10 };
 export const OPEN_ORDERS_PAGE_LIMIT = 50;

@@ -2,7 +2,7 @@
 // and cancel the stragglers until the exchange shows none or the deadline nears. Success is decided by
 // the listing, never by the cancel acknowledgements: Bybit cancels asynchronously and can miss orders.
 
-import type { BybitClient, Priority } from '../bybit/client.ts';
+import type { BybitClient, CallOptions, Priority } from '../bybit/client.ts';
 import {
   BATCH_LIMIT,
   FUTURES_CANCEL_ALL_CAP,
@@ -11,7 +11,7 @@ import {
 } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { BybitApiError, DeadlineExceededError, IpRefusedError } from '../errors.ts';
-import { listingOf, type Scope } from './scopes.ts';
+import { listingOf, type Scope, targetedBy } from './scopes.ts';
 
 export interface ScopeOutcome {
   /** Orders the exchange acknowledged cancelling (unique ids). */
@@ -35,10 +35,7 @@ export async function clearScope(
   scope: Scope,
   deadline: number,
   clock: Clock = systemClock,
-  priority: Priority = 'routine',
 ): Promise<ScopeOutcome> {
-  // A kill switch's first cancel-all goes out ahead of everything queued; what follows is verification.
-  const later: Priority = priority === 'first-wave' ? 'verify' : priority;
   const cancelled = new Set<string>();
   let remaining: OpenOrder[] = [];
   let error: Error | undefined;
@@ -49,16 +46,15 @@ export async function clearScope(
     verified = false;
     error = undefined;
     try {
-      const wave = rounds === 1 ? priority : later;
       if (rounds === 1 || !batchable(scope, remaining))
-        await cancelAllOf(client, scope, deadline, cancelled, wave);
-      else await cancelByBatch(client, scope, remaining, deadline, cancelled, wave);
+        await cancelAllOf(client, scope, { deadline }, cancelled);
+      else await cancelByBatch(client, scope, remaining, deadline, cancelled);
     } catch (failure) {
       error = failure as Error;
       if (isFinal(failure)) break;
     }
     try {
-      remaining = await openOrdersOf(client, scope, deadline, later);
+      remaining = await openOrdersOf(client, scope, deadline);
       verified = true;
       if (remaining.length === 0)
         return { cancelled: cancelled.size, remaining, clear: true, verified, rounds };
@@ -74,16 +70,15 @@ export async function clearScope(
 }
 
 /** Cancel-all of a scope, repeated while futures answer a full page of 500. */
-async function cancelAllOf(
+export async function cancelAllOf(
   client: BybitClient,
   scope: Scope,
-  deadline: number,
+  call: CallOptions,
   cancelled: Set<string>,
-  priority: Priority,
 ): Promise<void> {
   const futures = scope.category === 'linear' || scope.category === 'inverse';
   for (;;) {
-    const list = await client.cancelAll(scope, { deadline, priority });
+    const list = await client.cancelAll(scope, call);
     for (const order of list) cancelled.add(order.orderId);
     if (!futures || list.length < FUTURES_CANCEL_ALL_CAP) return;
   }
@@ -104,10 +99,9 @@ async function cancelByBatch(
   stragglers: OpenOrder[],
   deadline: number,
   cancelled: Set<string>,
-  priority: Priority,
 ): Promise<void> {
   const request = stragglers.map(({ symbol, orderId }) => ({ symbol, orderId }));
-  const items = await client.cancelBatch({ category: scope.category, request }, { deadline, priority });
+  const items = await client.cancelBatch({ category: scope.category, request }, { deadline });
   for (const item of items) if (item.code === 0) cancelled.add(item.orderId);
 }
 
@@ -128,11 +122,11 @@ export async function openOrdersOf(
     orders.push(...page.list);
     cursor = page.nextPageCursor;
   } while (cursor);
-  // The listing cannot filter on stopOrderType: keep what this scope's cancel-all targets.
-  return scope.stopOrderType ? orders.filter((o) => o.stopOrderType === scope.stopOrderType) : orders;
+  // The listing cannot say everything a cancel-all filter means: keep what this scope's cancel-all targets.
+  return orders.filter((o) => targetedBy(scope, o));
 }
 
-/** Failures that another round cannot fix: a refused key or parameters, a refused IP, or no time left. */
+/** Failures that another round cannot fix: a refused key or parameters, no time left, or a refused IP. */
 export function isFinal(error: unknown): boolean {
   if (error instanceof DeadlineExceededError || error instanceof IpRefusedError) return true;
   return error instanceof BybitApiError && (error.kind === 'credentials' || error.kind === 'rejected');

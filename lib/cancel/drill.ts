@@ -16,7 +16,7 @@ import { OPEN_ORDERS_PAGE_LIMIT } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { BybitApiError, DeadlineExceededError, DrillFailedError } from '../errors.ts';
 import type { Exchange } from './exchange.ts';
-import { scopeLabel, widestListings } from './scopes.ts';
+import { type Coverage, scopeLabel, widestListings } from './scopes.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -93,6 +93,18 @@ export interface DrillReport {
 
 /** The linear settle coins to list, per account: configured, or discovered from the exchange. */
 export type SettleCoinSource = (client: BybitClient, call: CallOptions) => Promise<readonly string[]>;
+
+/**
+ * The kill switch's own settle coins: the configured ones and those the exchange lists (instruments-info,
+ * cached per container with the kill switch's). A failed discovery fails the linear listing: a drill that
+ * could not see every settle coin cannot say the kill switch would cover them.
+ */
+export function discoveredSettleCoins(exchange: Exchange, coverage: Coverage): SettleCoinSource {
+  return async (client, { deadline = 0, priority = 'background' }) => {
+    const listed = await exchange.discovery.listed(client, deadline, priority);
+    return [...new Set([...coverage.linearSettleCoins, ...listed.linearSettleCoins])];
+  };
+}
 
 export interface DrillOptions {
   categories: readonly Category[];

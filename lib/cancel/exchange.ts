@@ -5,36 +5,57 @@ import { createHash } from 'node:crypto';
 import { BybitClient, type BybitClientOptions } from '../bybit/client.ts';
 import type { Credentials } from '../bybit/sign.ts';
 import { BybitApiError, SecretError, ValidationError } from '../errors.ts';
+import { SettleCoinDiscovery } from './coverage.ts';
 
 /** Rejections after which the key may have been rotated: read the secret again, once. */
 const ROTATION_CODES = new Set([10003, 10004]);
 
+/** The exchange refused the key in a way a rotated key would explain. */
+export function isRotationRefusal(error: unknown): boolean {
+  return error instanceof BybitApiError && ROTATION_CODES.has(error.retCode);
+}
+
 export type ClientSettings = Omit<BybitClientOptions, 'credentials'>;
+
+/** Key pairs by account name; an entry the secret holds malformed is the error that names it. */
+export type AccountKeys = Map<string, Credentials | SecretError>;
 
 /** Where the accounts' keys come from: the exchange secret, in production (lib/lambda/secrets.ts). */
 export interface CredentialsSource {
   /** Names the source in errors (the secret id); never its content. */
   readonly id: string;
   /** The key pairs by account name; `refresh` reads again, after the exchange refused a key. */
-  accounts(options?: { refresh?: boolean }): Promise<Map<string, Credentials>>;
+  accounts(options?: { refresh?: boolean }): Promise<AccountKeys>;
 }
 
 export interface ExchangeOptions {
   credentials: CredentialsSource;
   client: ClientSettings;
+  /** What the exchange lists (settle coins), cached for the container's life; one is made if not given. */
+  discovery?: SettleCoinDiscovery;
 }
 
 export class Exchange {
+  readonly discovery: SettleCoinDiscovery;
   private readonly clients = new Map<string, { id: string; client: BybitClient }>();
   private readonly options: ExchangeOptions;
 
   constructor(options: ExchangeOptions) {
     this.options = options;
+    this.discovery = options.discovery ?? new SettleCoinDiscovery({ now: options.client.now });
   }
 
-  /** The account names in the secret, in the order the secret lists them. */
+  /** The account names in the secret (malformed entries included), in the order the secret lists them. */
   async accountNames(): Promise<string[]> {
     return [...(await this.accounts()).keys()];
+  }
+
+  /** The client of the first account whose key is usable, for public market data (instruments-info). */
+  async anyClient(): Promise<BybitClient> {
+    for (const [account, key] of await this.accounts()) {
+      if (!(key instanceof Error)) return this.client(account, key);
+    }
+    throw new SecretError(this.options.credentials.id, 'holds no usable key pair');
   }
 
   /**
@@ -47,15 +68,28 @@ export class Exchange {
     work: (client: BybitClient, account: string) => Promise<T>,
   ): Promise<T> {
     const account = await this.resolve(name);
-    const used = (await this.accounts()).get(account) as Credentials;
+    const used = (await this.accounts()).get(account) as Credentials | SecretError;
+    // A malformed entry fails its own account alone (a fixed secret is read when the cache expires).
+    if (used instanceof Error) throw used;
     try {
       return await work(this.client(account, used), account);
     } catch (error) {
       if (!(error instanceof BybitApiError) || !ROTATION_CODES.has(error.retCode)) throw error;
       const fresh = (await this.accounts({ refresh: true })).get(account);
-      if (!fresh || fingerprint(fresh) === fingerprint(used)) throw error;
+      if (!fresh || fresh instanceof Error || fingerprint(fresh) === fingerprint(used)) throw error;
       return work(this.client(account, fresh), account);
     }
+  }
+
+  /**
+   * After the exchange refused an account's key: the client of the key the secret holds now, or undefined
+   * when it holds the same one (or none usable).
+   */
+  async rotated(account: string): Promise<BybitClient | undefined> {
+    const fresh = (await this.accounts({ refresh: true })).get(account);
+    if (!fresh || fresh instanceof Error) return undefined;
+    if (this.clients.get(account)?.id === fingerprint(fresh)) return undefined;
+    return this.client(account, fresh);
   }
 
   private async resolve(name: string | undefined): Promise<string> {
@@ -68,7 +102,7 @@ export class Exchange {
     return name;
   }
 
-  private accounts(options?: { refresh?: boolean }): Promise<Map<string, Credentials>> {
+  private accounts(options?: { refresh?: boolean }): Promise<AccountKeys> {
     return this.options.credentials.accounts(options);
   }
 

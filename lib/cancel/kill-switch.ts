@@ -1,17 +1,40 @@
-// The kill switch: every account, every scope, all at once. Steps:
-//   1. resolve the accounts (all in the secret, or the ones the event names; unknown ones are reported);
-//   2. clear every (account, scope) pair concurrently; the client's pacer keeps each account within its
-//      per-endpoint limits (option cancel-all is 1/s), different accounts do not wait for each other;
-//   3. report per account and scope what was cancelled and what remains; anything left or failed makes
-//      the whole run fail, so a partial success is never reported as success.
+// The kill switch: every account, everything the exchange lists, all at once. Steps:
+//   1. resolve the accounts (all in the secret, or the ones the request names); unknown names and
+//      malformed entries of the secret fail alone and are reported by name, the others proceed;
+//   2. at once: per account the first wave of cancel-alls over the configured scopes (SCOPE_*) and an
+//      inverse listing with no filter (it shows every inverse coin, configured or not); for all accounts
+//      together, the discovery of the linear settle coins the exchange lists. Nothing waits for discovery;
+//   3. per widest listing (inverse, spot and option unfiltered; linear per settle coin, configured and
+//      discovered), once the cancel-alls it covers are back: list it, cancel whatever it shows in the
+//      fewest requests, and list again, until it shows nothing, only orders Bybit will not cancel now
+//      (named at once), or the deadline nears;
+//   4. report per account and listing. The run succeeds only when every widest listing showed nothing
+//      after the last cancel and the exchange confirmed the coverage; anything else throws.
 
-import type { Category } from '../bybit/types.ts';
+import type { BybitClient, CallOptions } from '../bybit/client.ts';
+import {
+  BATCH_LIMIT,
+  type CancelAllParams,
+  type Category,
+  type OpenOrder,
+  type OpenOrdersParams,
+  type OrderFilter,
+  SPOT_ORDER_FILTERS,
+} from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { IncompleteCancelError } from '../errors.ts';
 import { describeError, type Fields } from '../log.ts';
-import { clearScope, type ScopeOutcome } from './clear-scope.ts';
-import type { Exchange } from './exchange.ts';
-import { type Coverage, everythingScopes, type Scope, scopeLabel } from './scopes.ts';
+import { cancelAllOf, isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
+import { type CoverageReport, discoverCoverage, preMarketPhases, whyUncancellable } from './coverage.ts';
+import { type Exchange, isRotationRefusal } from './exchange.ts';
+import {
+  type Coverage,
+  everythingScopes,
+  type Scope,
+  scopeLabel,
+  spotKindOf,
+  widestListings,
+} from './scopes.ts';
 
 export interface KillSwitchRequest {
   accounts?: string[];
@@ -19,10 +42,13 @@ export interface KillSwitchRequest {
   reason?: string;
   /** Who fired it, when it says (`deadMansSwitch`). */
   origin?: string;
+  /** What the caller asked for that was ignored (a lenient event covers more instead); echoed in the report. */
+  ignored?: string[];
 }
 
 export interface ScopeReport {
   account: string;
+  /** A widest listing (`linear settleCoin=USDT`, `inverse`, `spot`, `option`), or `*` for the account. */
   scope: string;
   cancelled: number;
   remaining: number;
@@ -33,20 +59,35 @@ export interface ScopeReport {
   error?: Fields;
 }
 
+/** An order Bybit will not cancel right now, and why. */
+export interface UncancellableOrder {
+  account: string;
+  category: Category;
+  symbol: string;
+  orderId: string;
+  orderLinkId: string;
+  orderStatus: string;
+  why: string;
+}
+
 export interface KillSwitchReport {
   operation: 'killSwitch';
   ok: boolean;
   reason?: string;
   origin?: string;
+  ignored?: string[];
   accounts: string[];
   cancelled: number;
   remaining: number;
   failedScopes: string[];
   durationMs: number;
+  /** What was verified: the categories and every linear settle coin, and whether the exchange confirmed them. */
+  coverage: CoverageReport;
+  uncancellable: UncancellableOrder[];
   scopes: ScopeReport[];
 }
 
-/** Cancels everything in scope and verifies it; throws IncompleteCancelError (with the report) unless all clear. */
+/** Cancels everything the exchange lists and verifies it; throws IncompleteCancelError (with the report) unless all clear. */
 export async function killSwitch(
   exchange: Exchange,
   coverage: Coverage,
@@ -57,71 +98,338 @@ export async function killSwitch(
   const started = clock.now();
   const known = await exchange.accountNames();
   const accounts = request.accounts ?? known;
-  const scopes = everythingScopes(coverage, request.categories);
+  const plan: Coverage = {
+    ...coverage,
+    categories: coverage.categories.filter((c) => !request.categories || request.categories.includes(c)),
+  };
+  // Started with the first wave, never in front of it.
+  const discovery = discoverCoverage(exchange, plan, deadline, 'verify');
 
-  const reports = await Promise.all(
-    accounts.map(async (account): Promise<ScopeReport[]> => {
-      if (!known.includes(account)) {
-        return [
-          {
-            account,
-            scope: '*',
-            cancelled: 0,
-            remaining: 0,
-            verified: false,
-            error: { errorType: 'UnknownAccount', errorMessage: `no account "${account}" in the secret` },
+  const outcomes = await Promise.all(
+    accounts.map((account) =>
+      known.includes(account)
+        ? clearAccount(exchange, account, plan, discovery, deadline, clock)
+        : {
+            scopes: [
+              accountFailure(account, {
+                errorType: 'UnknownAccount',
+                errorMessage: `no account "${account}" in the secret`,
+              }),
+            ],
+            uncancellable: [],
           },
-        ];
-      }
-      try {
-        return await exchange.withAccount(account, async (client) => {
-          const outcomes = await Promise.all(
-            scopes.map((scope) => clearScope(client, scope, deadline, clock, 'first-wave')),
-          );
-          // A refused key fails every scope alike: let the exchange re-read a rotated secret and retry.
-          const refused = outcomes.find(
-            (o) => o.error && 'kind' in o.error && o.error.kind === 'credentials',
-          );
-          if (refused?.error) throw refused.error;
-          return outcomes.map((outcome, i) => report(account, scopes[i] as Scope, outcome));
-        });
-      } catch (error) {
-        return [
-          { account, scope: '*', cancelled: 0, remaining: 0, verified: false, error: describeError(error) },
-        ];
-      }
-    }),
+    ),
   );
+  const covered = await discovery;
 
-  const scopeReports = reports.flat();
-  const failed = scopeReports.filter((r) => r.error || r.remaining > 0);
+  const scopes = outcomes.flatMap((o) => o.scopes);
+  const uncancellable = outcomes.flatMap((o) => o.uncancellable);
+  const failed = scopes.filter((r) => r.error || r.remaining > 0 || !r.verified);
+  const failedScopes = failed.map((r) => `${r.account}: ${r.scope}`);
+  if (!covered.confirmed) failedScopes.push('coverage: linear settle coins not confirmed by the exchange');
   const result: KillSwitchReport = {
     operation: 'killSwitch',
-    ok: failed.length === 0,
+    ok: failedScopes.length === 0,
     reason: request.reason,
     ...(request.origin ? { origin: request.origin } : {}),
+    ...(request.ignored?.length ? { ignored: request.ignored } : {}),
     accounts,
-    cancelled: sum(scopeReports.map((r) => r.cancelled)),
+    cancelled: sum(scopes.map((r) => r.cancelled)),
     // A floor: a scope whose last listing failed is named in failedScopes, not counted here.
-    remaining: sum(scopeReports.filter((r) => r.verified).map((r) => r.remaining)),
-    failedScopes: failed.map((r) => `${r.account}: ${r.scope}`),
+    remaining: sum(scopes.filter((r) => r.verified).map((r) => r.remaining)),
+    failedScopes,
     durationMs: clock.now() - started,
-    scopes: scopeReports,
+    coverage: covered,
+    uncancellable,
+    scopes,
   };
   if (!result.ok) {
-    const reasons = failed
-      .filter((r) => r.error)
-      .map((r) => `${r.account}: ${r.scope}: ${r.error?.errorMessage}`);
+    const reasons = [
+      ...failed.filter((r) => r.error).map((r) => `${r.account}: ${r.scope}: ${r.error?.errorMessage}`),
+      ...uncancellable.map((u) => `${u.account}: ${u.category} ${u.symbol} ${u.orderId}: ${u.why}`),
+      ...(covered.confirmed ? [] : [`coverage: ${covered.error?.errorMessage ?? 'not confirmed'}`]),
+    ];
     throw new IncompleteCancelError({ ...result }, reasons);
   }
   return result;
 }
 
-function report(account: string, scope: Scope, outcome: ScopeOutcome): ScopeReport {
+interface AccountOutcome {
+  scopes: ScopeReport[];
+  uncancellable: UncancellableOrder[];
+}
+
+interface ListingOutcome {
+  listing: OpenOrdersParams;
+  remaining: OpenOrder[];
+  verified: boolean;
+  uncancellable: { order: OpenOrder; why: string }[];
+  error?: Error;
+}
+
+/** Acknowledged cancels by listing label; kept across a key rotation so that no count is lost. */
+type Acknowledged = Map<string, Set<string>>;
+
+async function clearAccount(
+  exchange: Exchange,
+  account: string,
+  plan: Coverage,
+  discovery: Promise<CoverageReport>,
+  deadline: number,
+  clock: Clock,
+): Promise<AccountOutcome> {
+  const acknowledged: Acknowledged = new Map();
+  try {
+    let outcomes = await exchange.withAccount(account, (client) =>
+      clearWith(client, plan, discovery, deadline, clock, acknowledged),
+    );
+    // A refused key fails its scopes, not the account's report; a rotated key gets one more run.
+    if (outcomes.some((o) => isRotationRefusal(o.error))) {
+      const rotated = await exchange.rotated(account).catch(() => undefined);
+      if (rotated) outcomes = await clearWith(rotated, plan, discovery, deadline, clock, acknowledged);
+    }
+    return {
+      scopes: outcomes.map((o) => scopeReport(account, o, acknowledged)),
+      uncancellable: outcomes.flatMap((o) =>
+        o.uncancellable.map(({ order, why }) => ({
+          account,
+          category: o.listing.category,
+          symbol: order.symbol,
+          orderId: order.orderId,
+          orderLinkId: order.orderLinkId,
+          orderStatus: order.orderStatus,
+          why,
+        })),
+      ),
+    };
+  } catch (error) {
+    return { scopes: [accountFailure(account, describeError(error))], uncancellable: [] };
+  }
+}
+
+async function clearWith(
+  client: BybitClient,
+  plan: Coverage,
+  discovery: Promise<CoverageReport>,
+  deadline: number,
+  clock: Clock,
+  acknowledged: Acknowledged,
+): Promise<ListingOutcome[]> {
+  const acked = (label: string) => {
+    const ids = acknowledged.get(label) ?? new Set<string>();
+    acknowledged.set(label, ids);
+    return ids;
+  };
+  const firstWave: CallOptions = { deadline, priority: 'first-wave' };
+
+  // A failed first-wave call is not a failure by itself: the listings after it show what it missed.
+  const waves = new Map<string, Promise<unknown>[]>();
+  for (const scope of everythingScopes(plan)) {
+    const label = scopeLabel(listingCovering(scope));
+    const sent = cancelAllOf(client, scope, firstWave, acked(label)).catch(() => undefined);
+    waves.set(label, [...(waves.get(label) ?? []), sent]);
+  }
+  const waveOf = (label: string) => Promise.all(waves.get(label) ?? []);
+
+  // The first wave names inverse coins; this listing shows the others while it runs.
+  const inverseSeen = plan.categories.includes('inverse')
+    ? listWhile(client, { category: 'inverse' }, waveOf('inverse'), deadline)
+    : Promise.resolve([]);
+
+  let settled: CoverageReport | undefined;
+  discovery.then((report) => {
+    settled = report;
+  });
+  const run = (listing: OpenOrdersParams, before: () => Promise<unknown>) =>
+    verifyListing(client, listing, before, () => settled, acked(scopeLabel(listing)), deadline, clock);
+
+  const configured = widestListings(plan.categories, plan.linearSettleCoins).map((listing) => {
+    const label = scopeLabel(listing);
+    if (listing.category !== 'inverse') return run(listing, () => waveOf(label));
+    return run(listing, async () => {
+      await waveOf(label);
+      const ids = acked(label);
+      const outside = (await inverseSeen).filter((o) => !ids.has(o.orderId));
+      if (outside.length > 0)
+        await cancelStragglers(client, listing, outside, firstWave, ids).catch(() => undefined);
+    });
+  });
+  // Settle coins the configuration does not name: a cancel-all on each as soon as discovery names it.
+  const discovered = discovery.then((report) =>
+    Promise.all(
+      report.discovered.map((settleCoin) => {
+        const listing: OpenOrdersParams = { category: 'linear', settleCoin };
+        return run(listing, () =>
+          cancelAllOf(client, listing, firstWave, acked(scopeLabel(listing))).catch(() => undefined),
+        );
+      }),
+    ),
+  );
+  return [...(await Promise.all(configured)), ...(await discovered)];
+}
+
+/** Lists, cancels what the listing shows, and lists again until it shows nothing it can cancel. */
+async function verifyListing(
+  client: BybitClient,
+  listing: OpenOrdersParams,
+  before: () => Promise<unknown>,
+  coverage: () => CoverageReport | undefined,
+  acked: Set<string>,
+  deadline: number,
+  clock: Clock,
+): Promise<ListingOutcome> {
+  const verify: CallOptions = { deadline, priority: 'verify' };
+  await before();
+  let remaining: OpenOrder[] = [];
+  let uncancellable: ListingOutcome['uncancellable'] = [];
+  let verified = false;
+  let error: Error | undefined;
+  for (let round = 1; ; round++) {
+    try {
+      remaining = await openOrdersOf(client, listing, deadline, 'verify');
+      verified = true;
+      error = undefined;
+      if (remaining.length === 0) return { listing, remaining, verified, uncancellable: [] };
+      const phases = await phasesFor(client, listing, remaining, round, coverage(), verify);
+      uncancellable = remaining.flatMap((order) => {
+        const why = whyUncancellable(listing.category, order, phases);
+        return why ? [{ order, why }] : [];
+      });
+      const cancellable = remaining.filter((o) => !uncancellable.some((u) => u.order === o));
+      // Orders Bybit will not cancel now are named at once, not retried until the deadline.
+      if (cancellable.length === 0) break;
+      // The run ends on a listing: no cancel without the time to list after it.
+      if (clock.now() + pauseAfter(round) + 50 >= deadline) break;
+      verified = false;
+      await cancelStragglers(client, listing, cancellable, verify, acked);
+    } catch (failure) {
+      verified = false;
+      error = failure as Error;
+      if (isFinal(failure)) break;
+    }
+    if (clock.now() + pauseAfter(round) + 50 >= deadline) break;
+    await clock.sleep(pauseAfter(round));
+  }
+  return { listing, remaining, verified, uncancellable, error };
+}
+
+function pauseAfter(round: number): number {
+  return ROUND_PAUSE_MS[Math.min(round - 1, ROUND_PAUSE_MS.length - 1)] as number;
+}
+
+/**
+ * Auction phases, read fresh, when a linear listing shows orders on a known pre-market symbol, or shows
+ * orders still open after a cancel (the contract may have been listed since discovery was cached).
+ */
+async function phasesFor(
+  client: BybitClient,
+  listing: OpenOrdersParams,
+  orders: OpenOrder[],
+  round: number,
+  coverage: CoverageReport | undefined,
+  call: CallOptions,
+): Promise<Map<string, string>> {
+  const preMarket = new Set(coverage?.preMarketSymbols ?? []);
+  const suspect = round > 1 || orders.some((o) => preMarket.has(o.symbol));
+  if (listing.category !== 'linear' || !suspect) return new Map();
+  // Unknown phases leave the orders to be retried: the safe side.
+  return preMarketPhases(client, call.deadline as number, 'verify').catch(() => new Map());
+}
+
+/**
+ * Cancels what a widest listing still shows, in the fewest rate-limit units: futures cancel-all costs one
+ * unit per call while a futures or spot batch costs one per order, so linear goes by settle coin, inverse
+ * by symbol and spot by kind (a spot batch reaches plain orders only); option allows one cancel-all a
+ * second but a batch of 20 costs one unit of a 10/s window, so option goes by batch.
+ */
+export function stragglerCalls(
+  listing: OpenOrdersParams,
+  orders: OpenOrder[],
+): ({ kind: 'cancel-all'; params: CancelAllParams } | { kind: 'batch'; orders: OpenOrder[] })[] {
+  const { category } = listing;
+  const distinct = <T>(values: T[]) => [...new Set(values)];
+  switch (category) {
+    case 'linear':
+      return [{ kind: 'cancel-all', params: { category, settleCoin: listing.settleCoin } }];
+    case 'inverse':
+      return distinct(orders.map((o) => o.symbol)).map((symbol) => ({
+        kind: 'cancel-all',
+        params: { category, symbol },
+      }));
+    case 'spot': {
+      const kinds = orders.map((o) => spotKindOf(o));
+      const filters = kinds.includes(undefined) ? [...SPOT_ORDER_FILTERS] : distinct(kinds as OrderFilter[]);
+      return filters.map((orderFilter) => ({ kind: 'cancel-all', params: { category, orderFilter } }));
+    }
+    case 'option': {
+      const size = BATCH_LIMIT.option;
+      if (orders.length > size * 10) return [{ kind: 'cancel-all', params: { category } }];
+      return Array.from({ length: Math.ceil(orders.length / size) }, (_, i) => ({
+        kind: 'batch',
+        orders: orders.slice(i * size, (i + 1) * size),
+      }));
+    }
+  }
+}
+
+async function cancelStragglers(
+  client: BybitClient,
+  listing: OpenOrdersParams,
+  orders: OpenOrder[],
+  call: CallOptions,
+  acked: Set<string>,
+): Promise<void> {
+  const sent = stragglerCalls(listing, orders).map(async (step) => {
+    if (step.kind === 'cancel-all') return cancelAllOf(client, step.params, call, acked);
+    const request = step.orders.map(({ symbol, orderId }) => ({ symbol, orderId }));
+    const items = await client.cancelBatch({ category: listing.category, request }, call);
+    for (const item of items) if (item.code === 0) acked.add(item.orderId);
+  });
+  const failure = (await Promise.allSettled(sent)).find((o) => o.status === 'rejected');
+  if (failure) throw (failure as PromiseRejectedResult).reason;
+}
+
+/** Pages of a listing while `until` is pending (and always the first); a failure just ends it early. */
+async function listWhile(
+  client: BybitClient,
+  listing: OpenOrdersParams,
+  until: Promise<unknown>,
+  deadline: number,
+): Promise<OpenOrder[]> {
+  let done = false;
+  until.then(() => {
+    done = true;
+  });
+  const orders: OpenOrder[] = [];
+  let cursor = '';
+  try {
+    do {
+      const page = await client.openOrders(
+        { ...listing, limit: 50, cursor },
+        { deadline, priority: 'verify' },
+      );
+      orders.push(...page.list);
+      cursor = page.nextPageCursor;
+    } while (cursor && !done);
+  } catch {
+    // The verification listing shows what this one missed.
+  }
+  return orders;
+}
+
+/** The widest listing that shows what a first-wave scope cancels. */
+function listingCovering(scope: Scope): OpenOrdersParams {
+  return scope.category === 'linear'
+    ? { category: 'linear', settleCoin: scope.settleCoin }
+    : { category: scope.category };
+}
+
+function scopeReport(account: string, outcome: ListingOutcome, acknowledged: Acknowledged): ScopeReport {
+  const label = scopeLabel(outcome.listing);
   const entry: ScopeReport = {
     account,
-    scope: scopeLabel(scope),
-    cancelled: outcome.cancelled,
+    scope: label,
+    cancelled: acknowledged.get(label)?.size ?? 0,
     remaining: outcome.remaining.length,
     verified: outcome.verified,
   };
@@ -130,8 +438,12 @@ function report(account: string, scope: Scope, outcome: ScopeOutcome): ScopeRepo
       .slice(0, 20)
       .map(({ symbol, orderId, orderLinkId }) => ({ symbol, orderId, orderLinkId }));
   }
-  if (!outcome.clear && outcome.error) entry.error = describeError(outcome.error);
+  if (outcome.error) entry.error = describeError(outcome.error);
   return entry;
+}
+
+function accountFailure(account: string, error: Fields): ScopeReport {
+  return { account, scope: '*', cancelled: 0, remaining: 0, verified: false, error };
 }
 
 function sum(values: number[]): number {

@@ -5,7 +5,9 @@
 import {
   type CancelAllParams,
   type Category,
+  type OpenOrder,
   type OpenOrdersParams,
+  type OrderFilter,
   SPOT_ORDER_FILTERS,
 } from '../bybit/types.ts';
 
@@ -47,10 +49,26 @@ export function widestListings(
   );
 }
 
-/** The open-orders query that shows what a scope's cancel-all should have removed. */
+/**
+ * The open-orders query that shows what a scope's cancel-all should have removed. Only spot's filters mean
+ * the same on both endpoints; a futures or option filter is applied to the listing by `targetedBy`.
+ */
 export function listingOf(scope: Scope): OpenOrdersParams {
   const { category, symbol, baseCoin, settleCoin, orderFilter } = scope;
-  return { category, symbol, baseCoin, settleCoin, orderFilter };
+  const spotFilter = category === 'spot' ? (orderFilter as OrderFilter | undefined) : undefined;
+  return { category, symbol, baseCoin, settleCoin, orderFilter: spotFilter };
+}
+
+/**
+ * Whether a listed order is one the scope's cancel-all targets. Futures and option `StopOrder` cover
+ * conditional, TP/SL and trailing-stop orders, `Order`/`OpenOrder` the plain ones (`cancel-all.mdx`);
+ * `stopOrderType=Stop` narrows to plain conditional orders.
+ */
+export function targetedBy(scope: Scope, order: OpenOrder): boolean {
+  if (scope.stopOrderType) return order.stopOrderType === scope.stopOrderType;
+  if (scope.category === 'spot' || !scope.orderFilter) return true;
+  const conditional = Boolean(order.stopOrderType);
+  return scope.orderFilter === 'StopOrder' ? conditional : !conditional;
 }
 
 /** A short readable name: `linear settleCoin=USDT`, `spot orderFilter=tpslOrder`, `option`. */
@@ -60,4 +78,17 @@ export function scopeLabel(scope: Scope): string {
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key}=${value}`);
   return [category, ...parts].join(' ');
+}
+
+const SPOT_KIND_BY_STOP_ORDER_TYPE: Record<string, OrderFilter> = {
+  '': 'Order',
+  Stop: 'StopOrder',
+  tpslOrder: 'tpslOrder',
+  OcoOrder: 'OcoOrder',
+  BidirectionalTpslOrder: 'BidirectionalTpslOrder',
+};
+
+/** The spot kind (cancel-all `orderFilter`) a listed order belongs to, from its `stopOrderType`; undefined when not recognised. */
+export function spotKindOf(order: OpenOrder): OrderFilter | undefined {
+  return SPOT_KIND_BY_STOP_ORDER_TYPE[order.stopOrderType ?? ''];
 }

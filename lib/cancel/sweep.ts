@@ -1,4 +1,5 @@
-// The stale-order sweep. Steps, for every account and scope concurrently:
+// The stale-order sweep. Steps, for every account and widest listing concurrently (the same coverage as
+// the kill switch: inverse, spot and option unfiltered, linear per settle coin the exchange lists):
 //   1. page through the open orders (50 a page) and select those older than the max age (and, when a
 //      prefix is set, whose orderLinkId starts with it, so a bot's sweep never touches manual orders);
 //   2. cancel them through two lanes at once, because the exchange budgets them separately: cancel-batch
@@ -10,13 +11,20 @@
 
 import type { BybitClient } from '../bybit/client.ts';
 import { classifyRetCode } from '../bybit/codes.ts';
-import { BATCH_LIMIT, type CancelOrderParams, type Category, type OpenOrder } from '../bybit/types.ts';
+import {
+  BATCH_LIMIT,
+  type CancelOrderParams,
+  type Category,
+  type OpenOrder,
+  type OrderFilter,
+} from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { IncompleteCancelError, OrderNotOpenError } from '../errors.ts';
 import { describeError, type Fields } from '../log.ts';
 import { isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
+import { type CoverageReport, discoverCoverage } from './coverage.ts';
 import type { Exchange } from './exchange.ts';
-import { type Coverage, everythingScopes, type Scope, scopeLabel } from './scopes.ts';
+import { type Coverage, type Scope, scopeLabel, spotKindOf, widestListings } from './scopes.ts';
 
 export interface SweepOptions {
   maxAgeMs: number;
@@ -53,6 +61,8 @@ export interface SweepReport {
   stale: number;
   cancelled: number;
   remaining: number;
+  /** The listings swept: categories and every linear settle coin, and whether the exchange confirmed them. */
+  coverage: CoverageReport;
   scopes: SweepScopeReport[];
   durationMs: number;
 }
@@ -74,7 +84,9 @@ export async function sweepStaleOrders(
 ): Promise<SweepReport> {
   const started = clock.now();
   const accounts = options.accounts ?? (await exchange.accountNames());
-  const scopes = everythingScopes(coverage, options.categories);
+  const categories = coverage.categories.filter((c) => !options.categories || options.categories.includes(c));
+  const covered = await discoverCoverage(exchange, { ...coverage, categories }, deadline, 'routine');
+  const scopes: Scope[] = widestListings(covered.categories, covered.linearSettleCoins);
   const perAccount = await Promise.all(
     accounts.map((account) =>
       exchange
@@ -90,12 +102,13 @@ export async function sweepStaleOrders(
   const report: SweepReport = {
     operation: 'sweep',
     // Success is what the final listings show: every scope listed, no selected order still open.
-    ok: scopesReport.every((s) => s.verified && s.remaining === 0),
+    ok: covered.confirmed && scopesReport.every((s) => s.verified && s.remaining === 0),
     dryRun: options.dryRun,
     stale: sum(scopesReport.map((s) => s.stale)),
     cancelled: sum(scopesReport.map((s) => s.cancelled)),
     // A floor: scopes whose last listing failed are named in the failure, not counted here.
     remaining: sum(scopesReport.filter((s) => s.verified).map((s) => s.remaining)),
+    coverage: covered,
     scopes: scopesReport,
     durationMs: clock.now() - started,
   };
@@ -107,10 +120,12 @@ export async function sweepStaleOrders(
         : '';
       return `${s.account}: ${s.scope}: ${s.error?.errorMessage ?? (refused || 'orders still open')}`;
     });
-    throw new IncompleteCancelError(
-      { ...report, failedScopes: failed.map((s) => `${s.account}: ${s.scope}`) },
-      reasons,
-    );
+    const failedScopes = failed.map((s) => `${s.account}: ${s.scope}`);
+    if (!covered.confirmed) {
+      failedScopes.push('coverage: linear settle coins not confirmed by the exchange');
+      reasons.push(`coverage: ${covered.error?.errorMessage ?? 'not confirmed'}`);
+    }
+    throw new IncompleteCancelError({ ...report, failedScopes }, reasons);
   }
   return report;
 }
@@ -181,55 +196,63 @@ async function cancelSelected(
 ): Promise<void> {
   const { category } = scope;
   report.failed = [];
-  const queue: Pending[] = orders.map((order) => ({ order, attempts: 0 }));
-  // Spot batches cannot say which order kind they mean: other spot kinds go one by one with their filter.
-  const batchable = category !== 'spot' || scope.orderFilter === 'Order';
+  // The only way to address one spot order of a kind is to name its kind, and a spot batch cannot name
+  // one: spot orders other than plain ones go one by one with their kind as filter. Bybit documents Order,
+  // tpslOrder and StopOrder there; should it refuse OcoOrder or BidirectionalTpslOrder, the order is
+  // reported, not lost.
+  const kindOf = (order: OpenOrder): OrderFilter | undefined =>
+    category === 'spot' ? ((scope.orderFilter as OrderFilter | undefined) ?? spotKindOf(order)) : undefined;
+  const byBatch: Pending[] = [];
+  const singleOnly: Pending[] = [];
+  const enqueue = (item: Pending) => {
+    if (category !== 'spot' || kindOf(item.order) === 'Order') byBatch.push(item);
+    else singleOnly.push(item);
+  };
+  for (const order of orders) enqueue({ order, attempts: 0 });
   const batchSize = Math.max(
     1,
     Math.min(BATCH_LIMIT[category], client.pacer.capacity('cancel-batch', category)),
   );
   const singleWorkers = Math.max(1, client.pacer.capacity('cancel', category));
-  // The only way to address one spot order of a kind is to name its kind. Bybit documents Order, tpslOrder
-  // and StopOrder here; should it refuse OcoOrder or BidirectionalTpslOrder, the order is reported, not lost.
-  const singleFilter = scope.orderFilter as CancelOrderParams['orderFilter'];
 
   const settle = (item: Pending, code: number, msg: string) => {
     const kind = classifyRetCode(code);
     if (kind === 'ok') return;
     if (kind === 'gone') report.alreadyGone++;
-    else if (kind === 'retryable' && ++item.attempts < MAX_ITEM_ATTEMPTS) queue.push(item);
+    else if (kind === 'retryable' && ++item.attempts < MAX_ITEM_ATTEMPTS) enqueue(item);
     else report.failed.push({ orderId: item.order.orderId, code, msg });
   };
 
   const batchLane = async () => {
-    while (queue.length > 0) {
-      const items = queue.splice(0, batchSize);
+    while (byBatch.length > 0) {
+      const items = byBatch.splice(0, batchSize);
       report.requests.batch++;
       try {
         const request = items.map(({ order }) => ({ symbol: order.symbol, orderId: order.orderId }));
         const answers = await client.cancelBatch({ category, request }, { deadline });
         for (const [i, answer] of answers.entries()) settle(items[i] as Pending, answer.code, answer.msg);
       } catch (error) {
-        queue.unshift(...items);
+        byBatch.unshift(...items);
         throw error;
       }
     }
   };
 
   const singleLane = async () => {
-    while (queue.length > 0) {
-      const item = queue.pop() as Pending;
+    while (singleOnly.length > 0 || byBatch.length > 0) {
+      const item = (singleOnly.pop() ?? byBatch.pop()) as Pending;
       report.requests.single++;
+      const orderFilter = kindOf(item.order) as CancelOrderParams['orderFilter'];
       try {
         await client.cancelOrder(
-          { category, symbol: item.order.symbol, orderId: item.order.orderId, orderFilter: singleFilter },
+          { category, symbol: item.order.symbol, orderId: item.order.orderId, orderFilter },
           { deadline },
         );
         settle(item, 0, 'OK');
       } catch (error) {
         if (error instanceof OrderNotOpenError) settle(item, error.retCode, error.retMsg);
         else {
-          queue.push(item);
+          enqueue(item);
           throw error;
         }
       }
@@ -237,13 +260,13 @@ async function cancelSelected(
   };
 
   const lanes = [
-    ...(batchable ? Array.from({ length: BATCH_WORKERS }, batchLane) : []),
+    ...Array.from({ length: BATCH_WORKERS }, batchLane),
     ...Array.from({ length: singleWorkers }, singleLane),
   ];
   const outcomes = await Promise.allSettled(lanes);
   const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   // A lane that stopped early (deadline, refused key) leaves its items queued; the verification counts them.
-  if (failure && queue.length > 0) report.error = describeError(failure.reason);
+  if (failure && byBatch.length + singleOnly.length > 0) report.error = describeError(failure.reason);
 }
 
 function emptyReport(account: string, scope: string): SweepScopeReport {

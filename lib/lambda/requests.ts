@@ -1,7 +1,16 @@
 // What callers may ask for, validated before anything reaches the exchange. Unknown fields are refused:
-// a misspelt `symbol` silently ignored would widen a cancel-all to the whole category.
+// a misspelt `symbol` silently ignored would widen a cancel-all to the whole category. The one exception
+// is a kill-switch event: nobody reads its answer, so it is never refused (parseKillSwitchDetail).
 
-import { CATEGORIES, type CancelAllParams, type Category, SPOT_ORDER_FILTERS } from '../bybit/types.ts';
+import {
+  CATEGORIES,
+  type CancelAllParams,
+  type Category,
+  FUTURES_CANCEL_ALL_FILTERS,
+  OPTION_CANCEL_ALL_FILTERS,
+  SPOT_CANCEL_FILTERS,
+  SPOT_ORDER_FILTERS,
+} from '../bybit/types.ts';
 import type { CancelOrderCommand } from '../cancel/cancel-order.ts';
 import {
   HEARTBEAT_REASON_MAX,
@@ -33,7 +42,7 @@ const COIN = /^[A-Z0-9]{1,20}$/;
 const ID = /^[\x21-\x7e]{1,64}$/;
 const ACCOUNT = /^[\w.-]{1,64}$/;
 const ORIGIN = /^[\w.-]{1,64}$/;
-const FUTURES_FILTERS = ['Order', 'StopOrder', 'tpslOrder'] as const;
+const REASON_MAX = 500;
 
 /** Validates a single-order cancel. */
 export function parseCancelRequest(input: unknown): CancelRequest {
@@ -51,11 +60,8 @@ export function parseCancelRequest(input: unknown): CancelRequest {
   if (body.orderFilter !== undefined) {
     if (category !== 'spot')
       throw new ValidationError('orderFilter', 'orderFilter is only valid for spot orders');
-    request.orderFilter = oneOf(body.orderFilter, 'orderFilter', [
-      'Order',
-      'tpslOrder',
-      'StopOrder',
-    ] as const);
+    // docs/v5/order/cancel-order.mdx: spot only, `Order`, `tpslOrder` or `StopOrder`.
+    request.orderFilter = oneOf(body.orderFilter, 'orderFilter', SPOT_CANCEL_FILTERS);
   }
   return withoutUndefined(request);
 }
@@ -95,13 +101,15 @@ export function parseCancelAllRequest(input: unknown): CancelAllRequest {
   if (category === 'spot' && params.settleCoin)
     throw new ValidationError('settleCoin', 'spot has no settleCoin');
   if (body.orderFilter !== undefined) {
-    if (category === 'option')
-      throw new ValidationError('orderFilter', 'orderFilter is not valid for option');
-    params.orderFilter = oneOf(
-      body.orderFilter,
-      'orderFilter',
-      category === 'spot' ? SPOT_ORDER_FILTERS : FUTURES_FILTERS,
-    );
+    // docs/v5/order/cancel-all.mdx: spot takes its five kinds; linear and inverse `Order`, `StopOrder`,
+    // `OpenOrder` (`tpslOrder` is spot-only); option `Order` and `StopOrder`.
+    const allowed =
+      category === 'spot'
+        ? SPOT_ORDER_FILTERS
+        : category === 'option'
+          ? OPTION_CANCEL_ALL_FILTERS
+          : FUTURES_CANCEL_ALL_FILTERS;
+    params.orderFilter = oneOf(body.orderFilter, 'orderFilter', allowed);
   }
   if (body.stopOrderType !== undefined) {
     if (!futures || params.orderFilter !== 'StopOrder') {
@@ -164,10 +172,72 @@ function drillAccounts(body: Record<string, unknown>): DrillRequest {
   return withoutUndefined({ kind: 'drill', accounts });
 }
 
-/** Validates the `detail` of a kill-switch event: `{accounts?, categories?, reason?, origin?}`. */
-export function parseKillSwitchDetail(input: unknown): CancelAllRequest & { kind: 'everything' } {
-  const body = fields(input ?? {}, ['accounts', 'categories', 'reason', 'origin']);
-  return everything(body) as CancelAllRequest & { kind: 'everything' };
+/** A kill-switch event's request, and what of its detail was ignored (said in the report and logged). */
+export type KillSwitchDetail = Extract<CancelAllRequest, { kind: 'everything' }> & { ignored: string[] };
+
+/**
+ * The fields a kill-switch `detail` may carry. Each reader takes what it can into the request and returns
+ * why it ignored the rest; a narrowing it cannot read is dropped, so the kill switch covers more.
+ */
+const KILL_SWITCH_FIELDS: Record<string, (value: unknown, into: KillSwitchDetail) => string | undefined> = {
+  account: (value, into) => {
+    const name = lenient(() => account(value));
+    if (name === undefined) return 'account is not an account name: every account is covered';
+    into.accounts = [...new Set([...(into.accounts ?? []), name])];
+    return undefined;
+  },
+  accounts: (value, into) => {
+    const names = lenient(() => list(value, 'accounts', account));
+    if (names === undefined) return 'accounts is not a list of account names: every account is covered';
+    into.accounts = [...new Set([...(into.accounts ?? []), ...names])];
+    return undefined;
+  },
+  categories: (value, into) => {
+    const categories = lenient(() => list(value, 'categories', categoryOf));
+    if (categories === undefined) return 'categories is not a list of categories: every category is covered';
+    into.categories = categories;
+    return undefined;
+  },
+  // Who fired it, when the event says (the dead man's switch: `deadMansSwitch`); an unreadable one is dropped.
+  origin: (value, into) => {
+    const name = origin(value);
+    if (name === undefined) return 'origin is not a name: dropped';
+    into.origin = name;
+    return undefined;
+  },
+  reason: (value, into) => {
+    if (typeof value !== 'string') return 'reason is not a string: dropped';
+    into.reason = value.slice(0, REASON_MAX);
+    return value.length > REASON_MAX
+      ? `reason is longer than ${REASON_MAX} characters: truncated`
+      : undefined;
+  },
+};
+
+/**
+ * Reads the `detail` of a kill-switch event (`{account?, accounts?, categories?, reason?, origin?}`) and never
+ * refuses it: its caller is not waiting for an answer, and in an emergency cancelling more is the safe
+ * side. Unknown fields and unreadable values are ignored and listed in `ignored`; a malformed narrowing
+ * covers everything. HTTP and direct callers get parseCancelAllRequest's 400s instead.
+ */
+export function parseKillSwitchDetail(input: unknown): KillSwitchDetail {
+  const request: KillSwitchDetail = { kind: 'everything', ignored: [] };
+  if (input === undefined || input === null) return request;
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    request.ignored.push('detail is not a JSON object: everything is covered');
+    return request;
+  }
+  const malformed = new Set<string>();
+  for (const [name, value] of Object.entries(input)) {
+    const read = Object.hasOwn(KILL_SWITCH_FIELDS, name) ? KILL_SWITCH_FIELDS[name] : undefined;
+    const why = read ? read(value, request) : `unknown field "${name.slice(0, 64)}"`;
+    if (!why) continue;
+    request.ignored.push(why);
+    if (name === 'account' || name === 'accounts') malformed.add('accounts');
+  }
+  // One unreadable account narrowing voids the others: covering every account is the safe side.
+  if (malformed.has('accounts')) delete request.accounts;
+  return request;
 }
 
 /** Validates a heartbeat: `{ttlSeconds?, disarm?: true, accounts?, reason?}`. */
@@ -296,9 +366,19 @@ function origin(value: unknown): string | undefined {
 
 function reason(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length > 500)
-    throw new ValidationError('reason', 'reason must be a string of at most 500 characters');
+  if (typeof value !== 'string' || value.length > REASON_MAX)
+    throw new ValidationError('reason', `reason must be a string of at most ${REASON_MAX} characters`);
   return value;
+}
+
+/** The value a validator returns, or undefined where it would refuse it. */
+function lenient<T>(read: () => T | undefined): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ValidationError) return undefined;
+    throw error;
+  }
 }
 
 function list<T>(value: unknown, field: string, item: (value: unknown) => T | undefined): T[] | undefined {

@@ -3,7 +3,7 @@
 
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Credentials } from '../bybit/sign.ts';
-import type { CredentialsSource } from '../cancel/exchange.ts';
+import type { AccountKeys, CredentialsSource } from '../cancel/exchange.ts';
 import { SecretError } from '../errors.ts';
 
 /** The name an account gets when the secret holds a single key pair. */
@@ -87,9 +87,10 @@ export class SecretStore {
 
 /**
  * Exchange keys: one pair `{apiKey, apiSecret}` (HMAC) or `{apiKey, privateKey}` (RSA, PEM), or named
- * accounts `{accounts: {name: pair, …}}`. Returns the accounts by name.
+ * accounts `{accounts: {name: pair, …}}`. Returns the accounts by name. A malformed named pair fails that
+ * account alone (its entry is the SecretError), so one bad entry never disables the others.
  */
-export function parseExchangeSecret(secretId: string, value: unknown): Map<string, Credentials> {
+export function parseExchangeSecret(secretId: string, value: unknown): AccountKeys {
   if (!isObject(value)) throw new SecretError(secretId, 'must be a JSON object');
   if ('accounts' in value) {
     const accounts = value.accounts;
@@ -97,7 +98,13 @@ export function parseExchangeSecret(secretId: string, value: unknown): Map<strin
       throw new SecretError(secretId, '"accounts" must be an object with at least one named key pair');
     }
     return new Map(
-      Object.entries(accounts).map(([name, pair]) => [name, keyPair(secretId, pair, `accounts.${name}`)]),
+      Object.entries(accounts).map(([name, pair]): [string, Credentials | SecretError] => {
+        try {
+          return [name, keyPair(secretId, pair, `accounts.${name}`)];
+        } catch (error) {
+          return [name, error as SecretError];
+        }
+      }),
     );
   }
   return new Map([[DEFAULT_ACCOUNT, keyPair(secretId, value, 'the secret')]]);
@@ -105,7 +112,7 @@ export function parseExchangeSecret(secretId: string, value: unknown): Map<strin
 
 /** The exchange secret as the domain's source of keys: read through the store's cache, parsed once a value. */
 export function exchangeCredentials(store: SecretStore, secretId: string): CredentialsSource {
-  const parsed = new WeakMap<object, Map<string, Credentials>>();
+  const parsed = new WeakMap<object, AccountKeys>();
   return {
     id: secretId,
     async accounts({ refresh = false } = {}) {

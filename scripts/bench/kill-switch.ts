@@ -1,5 +1,7 @@
 // Kill-switch latency: the real cancel-all handler, warm, answering the EventBridge kill-switch event over
 // 3 accounts and the default scope, against the naive peer's sequential cancel-all loop; 50 ms per request.
+// The book is extended with coins no default setting names (inverse XRP, DOT, a SOL future; SOL options):
+// the widest listings must find them, and the ideal critical path stays three request latencies.
 
 import { everythingScopes } from '../../lib/cancel/scopes.ts';
 import { loadConfig } from '../../lib/lambda/config.ts';
@@ -15,6 +17,10 @@ const ACCOUNTS = ['alpha', 'beta', 'gamma'];
 /** One scope over Bybit's 500-per-call cap, so the repeat is on the critical path. */
 const LARGE_SCOPE_ORDERS = 700;
 const FUTURES_CANCEL_ALL_CAP = 500;
+/** The extended book: inverse coins outside SCOPE_INVERSE_COINS (the first wave cannot name them). */
+const OUTSIDE_INVERSE = ['XRPUSD', 'DOTUSD', 'SOLUSDH27'];
+const OUTSIDE_INVERSE_ORDERS = 9;
+const OUTSIDE_OPTION_ORDERS = 2;
 /** Our client remembers the option cancel-all window (1/s): a run starts after it has freed, as a real one would. */
 const WINDOW_GAP_MS = 1100;
 
@@ -27,6 +33,8 @@ export interface KillSwitchResult {
   largestScope: number;
   /** One cancel-all round + one verification round + the repeats past 500, in request latencies. */
   idealMs: number;
+  /** Orders per account on coins outside the configured lists (found by the widest listings). */
+  outsideConfigured: number;
   ours: { ms: number[]; medianMs: number; requests: number; left: number[]; failures: string[] };
   peer: { ms: number[]; medianMs: number; requests: number; left: number[]; failures: number };
 }
@@ -54,6 +62,8 @@ function seedsFor(accountIndex: number): OrderSeed[] {
   add('linear', ['BTCPERP', 'ETHPERP'], ['Order', 'StopOrder', 'tpslOrder'], 6);
   add('inverse', ['BTCUSD'], ['Order', 'StopOrder', 'tpslOrder'], 3);
   add('inverse', ['ETHUSD'], ['Order', 'StopOrder', 'tpslOrder'], 3);
+  add('inverse', OUTSIDE_INVERSE, ['Order', 'StopOrder', 'tpslOrder'], OUTSIDE_INVERSE_ORDERS);
+  add('option', ['SOL-27DEC26-200-C'], ['Order'], OUTSIDE_OPTION_ORDERS);
   for (const kind of ['Order', 'tpslOrder', 'StopOrder', 'OcoOrder', 'BidirectionalTpslOrder'] as const) {
     add('spot', ['BTCUSDT', 'ETHUSDC'], [kind], 4);
   }
@@ -92,7 +102,10 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
       scopesPerAccount: scopes.length,
       ordersPerRun: 0,
       largestScope: LARGE_SCOPE_ORDERS,
+      // The extended book's unnamed inverse coins take listing + cancel + verification: three latencies,
+      // no longer than the 700-order scope's cancel-all + repeat + verification.
       idealMs: (2 + Math.floor(LARGE_SCOPE_ORDERS / FUTURES_CANCEL_ALL_CAP)) * LATENCY_MS,
+      outsideConfigured: OUTSIDE_INVERSE_ORDERS + OUTSIDE_OPTION_ORDERS,
       ours: { ms: [], medianMs: 0, requests: 0, left: [], failures: [] },
       peer: { ms: [], medianMs: 0, requests: 0, left: [], failures: 0 },
     };

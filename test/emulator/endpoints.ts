@@ -1,5 +1,6 @@
 import { apiKeyInfo } from './api-key.ts';
 import type { Credential } from './auth.ts';
+import { type Instruments, NO_CANCEL_PHASES } from './instruments.ts';
 import {
   CLOSED_KEPT,
   inScope,
@@ -31,6 +32,7 @@ export interface EndpointContext {
   credential: Credential;
   now: number;
   book: OrderBook;
+  instruments: Instruments;
   limiter: RateLimiter;
   survivors: Survivors;
   random: Random;
@@ -75,6 +77,8 @@ export const cancelOrder: Endpoint = (ctx, params) => {
   }
   const order = ctx.book.findOpen(ctx.uid, category, symbol, ref);
   if (!order || (filter !== 'any' && order.kind !== filter)) return fail(RET.notFound(category), rate);
+  const refusal = uncancellable(ctx, order);
+  if (refusal) return fail(refusal, rate);
   acknowledgeCancel(ctx, order);
   return ok({ orderId: order.orderId, orderLinkId: order.orderLinkId }, {}, rate);
 };
@@ -92,22 +96,23 @@ export const cancelAll: Endpoint = (ctx, params) => {
   if (category === 'spot' && scope?.settleCoin)
     return fail(RET.params('settleCoin is not supported for spot'), rate);
   // Spot cancels plain orders unless told otherwise; the other categories cancel every kind by default.
-  const filter = orderFilter(params.orderFilter, category === 'spot' ? 'Order' : 'any');
+  const filter = cancelAllFilter(category, params.orderFilter);
   if (filter === undefined) return fail(RET.params('orderFilter'), rate);
   const stopOrderType = text(params.stopOrderType);
-  if (stopOrderType !== undefined && !(futures && filter === 'StopOrder' && stopOrderType === 'Stop')) {
+  const stopFilter = text(params.orderFilter) === 'StopOrder';
+  if (stopOrderType !== undefined && !(futures && stopFilter && stopOrderType === 'Stop')) {
     return fail(RET.params('stopOrderType=Stop needs a linear/inverse orderFilter=StopOrder'), rate);
   }
   if (ctx.processing) return fail(RET.processing(category), rate);
 
-  let targets = ctx.book
-    .openOrders(ctx.uid, category)
-    .filter(
-      (o) =>
-        inScope(o, scope ?? {}) &&
-        (filter === 'any' || o.kind === filter) &&
-        (stopOrderType === undefined || o.stopOrderType === stopOrderType),
-    );
+  let targets = ctx.book.openOrders(ctx.uid, category).filter(
+    (o) =>
+      inScope(o, scope ?? {}) &&
+      filter(o.kind) &&
+      (stopOrderType === undefined || o.stopOrderType === stopOrderType) &&
+      // What Bybit will not cancel now stays, silently: a cancel-all does not fail over it.
+      uncancellable(ctx, o) === undefined,
+  );
   // Bybit picks 500 at random when there are more; callers repeat while a call returns 500.
   if (futures && targets.length > FUTURES_CANCEL_ALL_CAP) {
     targets = pick(targets, FUTURES_CANCEL_ALL_CAP, ctx.random).sort(newestFirst);
@@ -152,6 +157,8 @@ export const cancelBatch: Endpoint = (ctx, params) => {
       const order = ctx.book.findOpen(ctx.uid, category, symbol, ref);
       // A batch item has no orderFilter: on spot it reaches plain orders only, as a single cancel without one.
       if (!order || (category === 'spot' && order.kind !== 'Order')) return { ret: RET.notFound(category) };
+      const refusal = uncancellable(ctx, order);
+      if (refusal) return { ret: refusal };
       acknowledgeCancel(ctx, order);
       return { ret: RET.ok, order };
     })();
@@ -230,6 +237,41 @@ export const PRIVATE_ENDPOINTS: Record<
   '/v5/order/realtime': { method: 'GET', endpoint: openOrders, limit: 'realtime' },
   '/v5/user/query-api': { method: 'GET', endpoint: apiKeyInfo, limit: 'query-api' },
 };
+
+/**
+ * Why Bybit will not cancel this order now: a triggered spot BidirectionalTpslOrder ("You can only cancel
+ * all untriggered BidirectionalTpslOrder", docs/changelog/v5.mdx), or a pre-market order while its
+ * contract is in the CallAuctionNoCancel or CrossMatching phase (docs/v5/enum.mdx, curAuctionPhase).
+ * The docs name the reject reason (EC_InCallAuctionStatus), not a retCode: a rejection stands in for it.
+ */
+function uncancellable(ctx: EndpointContext, order: StoredOrder): Ret | undefined {
+  if (order.kind === 'BidirectionalTpslOrder' && order.orderStatus !== 'Untriggered') {
+    return { retCode: 170145, retMsg: 'This order type does not support cancellation.' };
+  }
+  const phase = ctx.instruments.phaseOf(order.category, order.symbol);
+  if (phase && NO_CANCEL_PHASES.has(phase)) {
+    return { retCode: 10001, retMsg: `EC_InCallAuctionStatus: orders cannot be cancelled during ${phase}` };
+  }
+  return undefined;
+}
+
+/**
+ * Which kinds a cancel-all's orderFilter reaches (docs/v5/order/cancel-all.mdx): spot takes its five kinds
+ * (default `Order`); linear and inverse `Order`, `StopOrder`, `OpenOrder` and option `Order`, `StopOrder`,
+ * where `StopOrder` covers conditional, TP/SL and trailing-stop orders and no filter cancels every kind.
+ * `OpenOrder` is not explained further: taken as the active (non-conditional) orders. Undefined: refused.
+ */
+function cancelAllFilter(category: Category, value: unknown): ((kind: OrderKind) => boolean) | undefined {
+  const given = text(value);
+  if (category === 'spot') {
+    const kind = orderFilter(given, 'Order');
+    return kind === undefined ? undefined : (k) => k === kind;
+  }
+  const allowed = category === 'option' ? ['Order', 'StopOrder'] : ['Order', 'StopOrder', 'OpenOrder'];
+  if (given === undefined) return () => true;
+  if (!allowed.includes(given)) return undefined;
+  return given === 'StopOrder' ? (k) => k !== 'Order' : (k) => k === 'Order';
+}
 
 /** The acknowledged cancel takes effect unless the order is set up to survive it. */
 function acknowledgeCancel(ctx: EndpointContext, order: StoredOrder): void {

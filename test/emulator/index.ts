@@ -1,6 +1,7 @@
 import { keyState } from './api-key.ts';
 import { toCredential } from './auth.ts';
 import { FaultInjector } from './faults.ts';
+import { Instruments } from './instruments.ts';
 import { IpLimiter } from './ip-limit.ts';
 import { inScope, isOpen, newestFirst, OrderBook, snapshot } from './orders.ts';
 import { DEFAULT_SEED, seededRandom } from './random.ts';
@@ -42,6 +43,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const state: EmulatorState = {
     accounts: new Map(),
     book: new OrderBook(),
+    instruments: new Instruments(),
     limiter: new RateLimiter(options.rateLimits),
     ipLimiter: new IpLimiter(options.ipLimit),
     survivors: new Survivors(options.seed),
@@ -116,6 +118,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     get ipBannedAt() {
       return state.ipLimiter.bannedAt;
     },
+    setAuctionPhase: (symbol, phase) => state.instruments.setAuctionPhase(symbol, phase),
     revokeKey: (apiKey) => {
       const credential = state.accounts.get(apiKey);
       if (!credential) throw new Error(`unknown apiKey ${apiKey}`);
@@ -135,6 +138,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     },
     reset: () => {
       state.book.clear();
+      state.instruments.clear();
       state.faults.clear();
       state.survivors.clear();
       state.limiter.clear();

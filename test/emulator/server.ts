@@ -3,6 +3,7 @@ import { refusal } from './api-key.ts';
 import { authenticate, type Credential, DEFAULT_RECV_WINDOW } from './auth.ts';
 import { type Outcome, type Params, PRIVATE_ENDPOINTS } from './endpoints.ts';
 import type { FaultInjector } from './faults.ts';
+import { type Instruments, instrumentsInfo } from './instruments.ts';
 import { IP_BAN_TEXT, type IpLimiter } from './ip-limit.ts';
 import type { OrderBook } from './orders.ts';
 import type { Random } from './random.ts';
@@ -12,6 +13,7 @@ import type { Survivors } from './survivors.ts';
 import { isCategory, type RequestRecord } from './types.ts';
 
 const TIME_PATH = '/v5/market/time';
+const INSTRUMENTS_PATH = '/v5/market/instruments-info';
 const MAX_BODY_BYTES = 1 << 20;
 // A rate-limit fault looks like a burst that frees again shortly.
 const FAULT_RESET_AHEAD_MS = 200;
@@ -21,6 +23,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export interface EmulatorState {
   accounts: Map<string, Credential>;
   book: OrderBook;
+  instruments: Instruments;
   limiter: RateLimiter;
   ipLimiter: IpLimiter;
   survivors: Survivors;
@@ -178,11 +181,12 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
   const { req, method, path, params } = incoming;
   const route = PRIVATE_ENDPOINTS[path];
   const isTime = path === TIME_PATH;
-  if ((!route || route.method !== method) && !(isTime && method === 'GET')) {
+  const isPublic = isTime || path === INSTRUMENTS_PATH;
+  if ((!route || route.method !== method) && !(isPublic && method === 'GET')) {
     return { kind: 'raw', status: 404, contentType: 'text/plain; charset=utf-8', text: '404 page not found' };
   }
 
-  const fault = state.faults.draw(path, !isTime);
+  const fault = state.faults.draw(path, !isPublic);
   if (fault) record.fault = fault;
   switch (fault) {
     case 'http5xx':
@@ -209,8 +213,12 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
       return { kind: 'envelope', outcome: RET.invalidKey };
     case 'serverError':
       return { kind: 'envelope', outcome: RET.serverError };
+    case 'malformed':
+      // A proxy or an API change: retCode 0 with a result that lacks its list (and its cursor).
+      return { kind: 'envelope', outcome: { ...RET.ok, result: {} } };
   }
 
+  if (path === INSTRUMENTS_PATH) return { kind: 'envelope', outcome: instruments(state, params ?? {}) };
   if (!route) {
     const outcome =
       fault === 'processing'
@@ -238,6 +246,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
       credential: auth.credential,
       now,
       book: state.book,
+      instruments: state.instruments,
       limiter: state.limiter,
       survivors: state.survivors,
       random: state.random,
@@ -286,6 +295,16 @@ function faultTimestamp(state: EmulatorState, req: IncomingMessage): Ret {
   const timestamp = headerOf(req, 'x-bapi-timestamp') ?? '';
   const recvWindow = headerOf(req, 'x-bapi-recv-window') ?? DEFAULT_RECV_WINDOW;
   return RET.timestamp(timestamp, serverNow(state), recvWindow);
+}
+
+/** Public instruments-info: no key, no per-UID limit (it counts toward the IP limit only). */
+function instruments(state: EmulatorState, params: Params): Reply {
+  const category = params.category;
+  if (!isCategory(category)) return RET.params('category');
+  const booked = state.book.ordersOf().filter((o) => o.category === category);
+  const answer = instrumentsInfo(state.instruments, category, params, booked);
+  if ('invalid' in answer) return RET.params(answer.invalid);
+  return { ...RET.ok, result: answer.result };
 }
 
 function parseJson(body: string): Params | undefined {

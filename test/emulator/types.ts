@@ -34,6 +34,7 @@ export interface OrderSeed {
   orderLinkId?: string;
   createdTime?: number;
   kind?: OrderKind;
+  /** A spot BidirectionalTpslOrder seeded `New` has triggered: Bybit no longer cancels it. */
   orderStatus?: 'New' | 'PartiallyFilled' | 'Untriggered';
   /** Order quantity, a decimal string; default "1". */
   qty?: string;
@@ -69,7 +70,8 @@ export type FaultKind =
   | 'clockSkew'
   | 'invalidKey'
   | 'serverError'
-  | 'processing';
+  | 'processing'
+  | 'malformed';
 
 /** Each request is faulted with probability `rate`, the kind drawn uniformly from `kinds`, from a PRNG seeded by `seed`. */
 export interface FaultPlan {
@@ -158,6 +160,8 @@ export interface Emulator {
   setIpLimit(limit: IpLimit | false | undefined): void;
   /** When the IP limit banned this run's IP (epoch ms), if it did. */
   readonly ipBannedAt: number | undefined;
+  /** Lists `symbol` as a pre-market linear contract in an auction phase (`docs/v5/enum.mdx`, curAuctionPhase). */
+  setAuctionPhase(symbol: string, phase: string): void;
   revokeKey(apiKey: string): void;
   /** Changes what a key may do, from now on (an expiry counts from now). */
   setKey(apiKey: string, settings: EmulatorKeySettings): void;
@@ -186,6 +190,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'invalidKey',
   'serverError',
   'processing',
+  'malformed',
 ];
 
 export function isCategory(value: unknown): value is Category {

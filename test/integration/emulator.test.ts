@@ -384,11 +384,14 @@ describe('cancel-all', () => {
     });
   });
 
-  it('cancels every kind on linear without orderFilter, one kind with it', async () => {
-    const [plain, stop, tpsl] = seed([
+  it('cancels every kind on linear without orderFilter; StopOrder takes conditional, TP/SL and trailing stops', async () => {
+    // docs/v5/order/cancel-all.mdx: StopOrder with stopOrderType=Stop "cancel conditional orders except
+    // TP/SL order and Trailing stop orders", so StopOrder alone covers all three.
+    const [plain, stop, tpsl, trailing] = seed([
       { category: 'linear', symbol: 'BTCUSDT', kind: 'Order' },
       { category: 'linear', symbol: 'BTCUSDT', kind: 'StopOrder' },
       { category: 'linear', symbol: 'BTCUSDT', kind: 'tpslOrder' },
+      { category: 'linear', symbol: 'BTCUSDT', kind: 'StopOrder', stopOrderType: 'TrailingStop' },
       { category: 'linear', symbol: 'ETHUSDT', kind: 'Order' },
       { category: 'linear', symbol: 'ETHUSDT', kind: 'StopOrder' },
     ]);
@@ -396,9 +399,34 @@ describe('cancel-all', () => {
     const filtered = await cancelAll({ category: 'linear', symbol: 'BTCUSDT', orderFilter: 'StopOrder' });
     const everything = await cancelAll({ category: 'linear', symbol: 'ETHUSDT' });
 
-    expect(filtered.body.result.list).toEqual([{ orderId: stop?.orderId, orderLinkId: '' }]);
+    const ids = filtered.body.result.list.map((o: { orderId: string }) => o.orderId).sort();
+    expect(ids).toEqual([stop?.orderId, tpsl?.orderId, trailing?.orderId].sort());
     expect(everything.body.result.list).toHaveLength(2);
-    expect(openIds().sort()).toEqual([plain?.orderId, tpsl?.orderId].sort());
+    expect(openIds()).toEqual([plain?.orderId]);
+  });
+
+  it('takes the orderFilters each category documents and refuses the others', async () => {
+    emulator.setRateLimits(1_000); // option cancel-all is 1/s; this test is about filters
+    const [plain, stop] = seed([
+      { category: 'inverse', symbol: 'XRPUSD', kind: 'Order' },
+      { category: 'inverse', symbol: 'XRPUSD', kind: 'StopOrder' },
+      { category: 'option', symbol: 'SOL-27DEC26-200-C', kind: 'Order' },
+    ]);
+
+    const tpslOnFutures = await cancelAll({
+      category: 'inverse',
+      symbol: 'XRPUSD',
+      orderFilter: 'tpslOrder',
+    });
+    const openOrder = await cancelAll({ category: 'inverse', symbol: 'XRPUSD', orderFilter: 'OpenOrder' });
+    const optionOpenOrder = await cancelAll({ category: 'option', orderFilter: 'OpenOrder' });
+    const optionOrder = await cancelAll({ category: 'option', orderFilter: 'Order' });
+
+    expect(tpslOnFutures.body.retCode).toBe(10001);
+    expect(openOrder.body.result.list).toEqual([{ orderId: plain?.orderId, orderLinkId: '' }]);
+    expect(optionOpenOrder.body.retCode).toBe(10001);
+    expect(optionOrder.body.result.list).toHaveLength(1);
+    expect(openIds()).toEqual([stop?.orderId]);
   });
 
   it('narrows StopOrder to plain conditional orders with stopOrderType=Stop, and only there', async () => {
@@ -477,6 +505,122 @@ describe('cancel-all', () => {
 
     expect(reply.body.result.list).toHaveLength(2);
     expect(emulator.openOrders(MAIN.apiKey).map((o) => o.category)).toEqual(['linear']);
+  });
+});
+
+describe('what Bybit will not cancel', () => {
+  it('leaves a triggered spot BidirectionalTpslOrder and refuses it by id', async () => {
+    const [untriggered, triggered] = seed([
+      { category: 'spot', symbol: 'ETHUSDT', kind: 'BidirectionalTpslOrder' },
+      { category: 'spot', symbol: 'ETHUSDT', kind: 'BidirectionalTpslOrder', orderStatus: 'New' },
+    ]);
+
+    const all = await cancelAll({ category: 'spot', orderFilter: 'BidirectionalTpslOrder' });
+    const byId = await cancel({
+      category: 'spot',
+      symbol: 'ETHUSDT',
+      orderId: triggered?.orderId,
+      orderFilter: 'BidirectionalTpslOrder',
+    });
+
+    expect(all.body.result.list).toEqual([{ orderId: untriggered?.orderId, orderLinkId: '' }]);
+    expect(byId.body.retCode).toBe(170145);
+    expect(openIds()).toEqual([triggered?.orderId]);
+  });
+
+  it('cancels no pre-market order during CallAuctionNoCancel or CrossMatching, and does again after', async () => {
+    emulator.setAuctionPhase('NEWUSDT', 'CrossMatching');
+    const [order] = seed([{ category: 'linear', symbol: 'NEWUSDT', baseCoin: 'NEW', settleCoin: 'USDT' }]);
+
+    const during = await cancelAll({ category: 'linear', settleCoin: 'USDT' });
+    const batch = await cancelBatch('linear', [{ symbol: 'NEWUSDT', orderId: order?.orderId }]);
+    emulator.setAuctionPhase('NEWUSDT', 'ContinuousTrading');
+    const after = await cancelAll({ category: 'linear', settleCoin: 'USDT' });
+
+    expect(during.body.result.list).toEqual([]);
+    expect(batch.body.retExtInfo.list[0].code).toBe(10001);
+    expect(after.body.result.list).toHaveLength(1);
+    expect(openIds()).toEqual([]);
+  });
+});
+
+describe('widest listings (docs/v5/order/open-order.mdx, docs/changelog/v5.mdx)', () => {
+  it('lists every inverse coin with no filter', async () => {
+    seed([
+      { category: 'inverse', symbol: 'BTCUSD' },
+      { category: 'inverse', symbol: 'XRPUSD' },
+      { category: 'inverse', symbol: 'DOTUSD' },
+      { category: 'inverse', symbol: 'SOLUSDH27', kind: 'StopOrder' },
+    ]);
+    const listed = await realtime({ category: 'inverse', limit: '50' });
+    const symbols = listed.body.result.list.map((o: { symbol: string }) => o.symbol).sort();
+    expect(symbols).toEqual(['BTCUSD', 'DOTUSD', 'SOLUSDH27', 'XRPUSD']);
+  });
+
+  it('lists every spot kind with no orderFilter', async () => {
+    seed(
+      ['Order', 'tpslOrder', 'StopOrder', 'OcoOrder', 'BidirectionalTpslOrder'].map((kind) => ({
+        category: 'spot' as const,
+        symbol: 'BTCUSDT',
+        kind: kind as OrderSeed['kind'],
+      })),
+    );
+    const listed = await realtime({ category: 'spot', limit: '50' });
+    const types = listed.body.result.list.map((o: { stopOrderType: string }) => o.stopOrderType).sort();
+    expect(types).toEqual(['', 'BidirectionalTpslOrder', 'OcoOrder', 'Stop', 'tpslOrder']);
+  });
+});
+
+describe('instruments-info (docs/v5/market/instrument.mdx)', () => {
+  const instruments = (query: string) => getJson(`${emulator.url}/v5/market/instruments-info?${query}`);
+
+  it('answers every category without a key, with base and settle coins', async () => {
+    for (const category of ['linear', 'inverse', 'spot', 'option']) {
+      const answer = await instruments(`category=${category}`);
+      expect(answer.retCode).toBe(0);
+      expect(answer.result.list.length).toBeGreaterThan(0);
+      expect(typeof answer.result.list[0].baseCoin).toBe('string');
+    }
+    const inverse = await instruments('category=inverse');
+    expect(inverse.result.list.map((i: { baseCoin: string }) => i.baseCoin)).toEqual(
+      expect.arrayContaining(['XRP', 'DOT', 'SOL']),
+    );
+  });
+
+  it('pages by cursor and lists settle coins of the symbols the book holds', async () => {
+    seed([{ category: 'linear', symbol: 'BTCUSDE', baseCoin: 'BTC', settleCoin: 'USDE' }]);
+    const symbols: string[] = [];
+    let cursor = '';
+    let pages = 0;
+    do {
+      const answer = await instruments(`category=linear&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      symbols.push(...answer.result.list.map((i: { symbol: string }) => i.symbol));
+      cursor = answer.result.nextPageCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBeGreaterThan(2);
+    expect(new Set(symbols).size).toBe(symbols.length);
+    expect(symbols).toContain('BTCUSDE');
+    expect((await instruments('category=linear&limit=1001')).retCode).toBe(10001);
+  });
+
+  it('lists pre-market contracts only with status=PreLaunch, with their auction phase; option BTC by default', async () => {
+    emulator.setAuctionPhase('NEWUSDT', 'CallAuction');
+    const trading = await instruments('category=linear&limit=1000');
+    const preLaunch = await instruments('category=linear&status=PreLaunch');
+    const option = await instruments('category=option');
+    const sol = await instruments('category=option&baseCoin=SOL');
+
+    expect(trading.result.list.map((i: { symbol: string }) => i.symbol)).not.toContain('NEWUSDT');
+    expect(preLaunch.result.list).toEqual([
+      expect.objectContaining({
+        symbol: 'NEWUSDT',
+        status: 'PreLaunch',
+        preListingInfo: expect.objectContaining({ curAuctionPhase: 'CallAuction' }),
+      }),
+    ]);
+    expect(option.result.list.every((i: { baseCoin: string }) => i.baseCoin === 'BTC')).toBe(true);
+    expect(sol.result.list.map((i: { symbol: string }) => i.symbol)).toEqual(['SOL-27DEC26-200-C']);
   });
 });
 

@@ -224,6 +224,28 @@ describe('bybit-api with the wrong secret', () => {
   });
 });
 
+describe('bybit-api on the public instruments-info', () => {
+  it('pages linear instruments and reads pre-market contracts the way the peer asks for them', async () => {
+    emulator.setAuctionPhase('NEWUSDT', 'CallAuctionNoCancel');
+    const client = new RestClientV5({ baseUrl: emulator.url });
+
+    const first = await client.getInstrumentsInfo({ category: 'linear', limit: 4 });
+    const second = await client.getInstrumentsInfo({
+      category: 'linear',
+      limit: 4,
+      cursor: first.result.nextPageCursor,
+    });
+    const preMarket = await client.getInstrumentsInfo({ category: 'linear', status: 'PreLaunch' });
+
+    expect(first.retCode).toBe(0);
+    expect(first.result.list).toHaveLength(4);
+    expect(second.result.list[0]?.symbol).not.toBe(first.result.list[0]?.symbol);
+    expect(preMarket.result.list.map((i) => [i.symbol, i.preListingInfo?.curAuctionPhase])).toEqual([
+      ['NEWUSDT', 'CallAuctionNoCancel'],
+    ]);
+  });
+});
+
 /** The fields of a bybit-api order that our client's by-id read keeps. */
 function pickState(
   order: {

@@ -10,8 +10,7 @@
 // and writes reliability-results.md. FAULT_SEED replays a campaign (FAULT_SEED=random draws a new one).
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { everythingScopes, type Scope, scopeLabel } from '../../lib/cancel/scopes.ts';
-import { loadConfig } from '../../lib/lambda/config.ts';
+import { scopeLabel } from '../../lib/cancel/scopes.ts';
 import type { FaultKind, OrderSeed } from '../emulator/index.ts';
 import { seededRandom } from '../emulator/random.ts';
 import { lambdaContext, loadEvent } from '../support/events.ts';
@@ -66,7 +65,6 @@ const LANES = positiveInteger(process.env.FAULT_LANES, 8);
 /** A guard against a hang, not a performance bound: 10 s a run on average, plus one whole Lambda timeout. */
 const CAMPAIGN_TIMEOUT_MS = Math.ceil(RUNS / LANES) * 10_000 + SWEEP_TIMEOUT_MS;
 const lanes: Lane[] = [];
-let scopes: Scope[];
 const results: RateResult[] = [];
 const started = Date.now();
 
@@ -115,7 +113,6 @@ beforeAll(async () => {
   for (let i = 0; i < LANES; i++) stacks.push(await startLaneStack());
   const hub = stacks[0] as LocalStack;
   for (const [i, stack] of stacks.entries()) lanes.push(await startLane(stack, i, hub));
-  scopes = everythingScopes(loadConfig(hub.env).scope);
 });
 
 afterAll(async () => {
@@ -134,18 +131,15 @@ afterAll(async () => {
   console.log(table);
 });
 
-/** The kill-switch scope an order belongs to, as the report names it: `<account>: <scope>`. */
+/** The widest listing an order shows in, as the report names it: `<account>: <listing>`. */
 function scopeOf(stack: LocalStack): ScopeOf {
   return (order) => {
     const account = stack.accounts.find((a) => a.uid === order.uid)?.name ?? order.uid;
-    const scope = scopes.find(
-      (s) =>
-        s.category === order.category &&
-        (s.settleCoin === undefined || s.settleCoin === order.settleCoin) &&
-        (s.baseCoin === undefined || s.baseCoin === order.baseCoin) &&
-        (s.orderFilter === undefined || s.orderFilter === order.kind),
-    );
-    return `${account}: ${scope ? scopeLabel(scope) : `(outside every scope) ${order.category}`}`;
+    const listing =
+      order.category === 'linear'
+        ? { category: order.category, settleCoin: order.settleCoin }
+        : { category: order.category };
+    return `${account}: ${scopeLabel(listing)}`;
   };
 }
 

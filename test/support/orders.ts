@@ -2,12 +2,15 @@
 
 import type { Category, OrderKind, OrderSeed } from '../emulator/index.ts';
 
-/** A couple of symbols per category, including a USDC-settled linear perpetual and a USDT-settled option. */
+/**
+ * A few symbols per category, including a USDC-settled linear perpetual and a USDT-settled option, and
+ * coins outside every configured list: inverse XRP, DOT and a SOL inverse future, SOL and ETH options.
+ */
 export const DEMO_SYMBOLS: Record<Category, string[]> = {
   linear: ['BTCUSDT', 'ETHUSDT', 'BTCPERP'],
-  inverse: ['BTCUSD', 'ETHUSD'],
+  inverse: ['BTCUSD', 'ETHUSD', 'XRPUSD', 'DOTUSD', 'SOLUSDH27'],
   spot: ['BTCUSDT', 'ETHUSDC'],
-  option: ['BTC-27DEC26-100000-C', 'ETH-27DEC26-5000-P-USDT'],
+  option: ['BTC-27DEC26-100000-C', 'ETH-27DEC26-5000-P-USDT', 'SOL-27DEC26-200-C'],
 };
 
 /** The kinds each category really has: the spot-only kinds are not seeded on derivatives. */
@@ -25,7 +28,10 @@ function cycle<T>(items: readonly T[], i: number): T {
   return items[i % items.length] as T;
 }
 
-/** `count` orders spread over every scope of "everything": linear USDT/USDC, inverse BTC/ETH, all spot kinds, option. */
+/**
+ * `count` orders spread over everything: linear USDT/USDC, inverse BTC/ETH and coins no default names
+ * (XRP, DOT, a SOL future), every spot kind, BTC, ETH and SOL options.
+ */
 export function mixedBook(
   count: number,
   options: { linkIdPrefix?: string; createdTime?: number } = {},
@@ -37,9 +43,16 @@ export function mixedBook(
       kind: cycle(FUTURES_KINDS, i),
     }),
     (i) => ({ category: 'linear', symbol: cycle(['BTCPERP', 'ETHPERP'], i), kind: cycle(FUTURES_KINDS, i) }),
-    (i) => ({ category: 'inverse', symbol: cycle(['BTCUSD', 'ETHUSD'], i), kind: cycle(FUTURES_KINDS, i) }),
+    (i) => ({
+      category: 'inverse',
+      symbol: cycle(['BTCUSD', 'ETHUSD', 'XRPUSD', 'DOTUSD', 'SOLUSDH27'], i),
+      kind: cycle(FUTURES_KINDS, i),
+    }),
     (i) => ({ category: 'spot', symbol: cycle(['BTCUSDT', 'ETHUSDT'], i), kind: cycle(SPOT_KINDS, i) }),
-    (i) => ({ category: 'option', symbol: cycle(['BTC-27DEC26-100000-C', 'ETH-27DEC26-4000-P'], i) }),
+    (i) => ({
+      category: 'option',
+      symbol: cycle(['BTC-27DEC26-100000-C', 'ETH-27DEC26-4000-P', 'SOL-27DEC26-200-C'], i),
+    }),
   ];
   return Array.from({ length: count }, (_, i) => ({
     ...(makers[i % makers.length] as (i: number) => OrderSeed)(Math.floor(i / makers.length)),

@@ -123,7 +123,7 @@ describe('BybitClient retries', () => {
         'X-Bapi-Limit-Status': '0',
         'X-Bapi-Limit-Reset-Timestamp': String(resetAt),
       }),
-      ok({}),
+      ok({ orderId: 'o1', orderLinkId: '' }),
     ]);
     await client.cancelOrder(cancel);
     expect(sent).toHaveLength(2);
@@ -253,5 +253,70 @@ describe('BybitClient reading one order back by id', () => {
     expect(error.name).toBe('BybitApiError');
     expect(error.endpoint).toBe('realtime');
     expect(error.message).toContain('malformed answer');
+  });
+});
+
+describe('BybitClient fails closed on answers without their documented fields', () => {
+  const listing = { category: 'inverse' } as const;
+  const envelope = (body: unknown) => ({ body });
+  const malformed: [string, unknown][] = [
+    ['retCode is a string', { retCode: '0', retMsg: 'OK', result: { list: [], nextPageCursor: '' } }],
+    ['retCode is missing', { retMsg: 'OK', result: { list: [], nextPageCursor: '' } }],
+    ['result is missing', { retCode: 0, retMsg: 'OK' }],
+    ['result is null', { retCode: 0, retMsg: 'OK', result: null }],
+    ['result.list is missing', { retCode: 0, retMsg: 'OK', result: { nextPageCursor: '' } }],
+    ['result.list is an object', { retCode: 0, retMsg: 'OK', result: { list: {}, nextPageCursor: '' } }],
+    ['nextPageCursor is missing', { retCode: 0, retMsg: 'OK', result: { list: [] } }],
+    ['nextPageCursor is a number', { retCode: 0, retMsg: 'OK', result: { list: [], nextPageCursor: 0 } }],
+  ];
+
+  it.each(malformed)(
+    'retries a listing whose %s, then throws instead of returning "no orders"',
+    async (_, body) => {
+      const { client, sent } = scripted(Array.from({ length: 5 }, () => envelope(body)));
+      const error = await client.openOrders(listing).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ExchangeUnavailableError);
+      expect(sent).toHaveLength(5);
+    },
+  );
+
+  it('accepts the listing once a retry brings the documented fields', async () => {
+    const { client, sent } = scripted([
+      envelope({ retCode: 0, retMsg: 'OK', result: {} }),
+      ok({ list: [{ orderId: 'o1' }], nextPageCursor: '' }),
+    ]);
+    const page = await client.openOrders(listing);
+    expect(page.list).toHaveLength(1);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('never takes a cancel-all without result.list as a cancelled list', async () => {
+    const { client } = scripted(Array.from({ length: 5 }, () => ok({ success: '1' })));
+    await expect(client.cancelAll({ category: 'option' })).rejects.toThrow(/result.list/);
+  });
+
+  it('never takes a cancel without the order id as an acknowledgement', async () => {
+    const { client } = scripted(Array.from({ length: 5 }, () => ok({})));
+    await expect(client.cancelOrder(cancel)).rejects.toThrow(/result.orderId/);
+  });
+
+  it('never takes a batch without per-item codes as cancelled', async () => {
+    const { client } = scripted(Array.from({ length: 5 }, () => ok({ list: [{ orderId: 'o1' }] })));
+    const batch = { category: 'linear' as const, request: [{ symbol: 'BTCUSDT', orderId: 'o1' }] };
+    await expect(client.cancelBatch(batch)).rejects.toThrow(/retExtInfo.list/);
+  });
+
+  it('reads instruments-info unsigned, paged, and refuses a page without a cursor', async () => {
+    const { client, sent } = scripted([
+      ok({ category: 'linear', list: [{ symbol: 'BTCUSDT', settleCoin: 'USDT' }], nextPageCursor: 'n1' }),
+      ...Array.from({ length: 5 }, () => ok({ list: [] })),
+    ]);
+    const page = await client.instrumentsInfo({ category: 'linear', limit: 1000 });
+    expect(page).toEqual({ list: [{ symbol: 'BTCUSDT', settleCoin: 'USDT' }], nextPageCursor: 'n1' });
+    expect(sent[0]?.url).toBe('http://exchange.test/v5/market/instruments-info?category=linear&limit=1000');
+    expect(new Headers(sent[0]?.init.headers).has('X-BAPI-SIGN')).toBe(false);
+    await expect(client.instrumentsInfo({ category: 'linear', cursor: 'n1' })).rejects.toThrow(
+      /nextPageCursor/,
+    );
   });
 });

@@ -51,6 +51,7 @@ describe('the rules', () => {
       accounts: ['hedge'],
       reason: plan.detail.reason,
       origin: 'deadMansSwitch',
+      ignored: [],
     });
   });
 });
@@ -132,8 +133,12 @@ describe('parseKillSwitchDetail', () => {
     expect(parseKillSwitchDetail({ origin: 'deadMansSwitch' })).toEqual({
       kind: 'everything',
       origin: 'deadMansSwitch',
+      ignored: [],
     });
-    expect(parseKillSwitchDetail({ origin: { nested: true } })).toEqual({ kind: 'everything' });
+    expect(parseKillSwitchDetail({ origin: { nested: true } })).toEqual({
+      kind: 'everything',
+      ignored: ['origin is not a name: dropped'],
+    });
   });
 });
 

@@ -163,7 +163,12 @@ function fleet(replies: Reply[], clients = 2) {
     sent.push(String(url));
     const reply = replies.shift() ?? {
       status: 200,
-      body: JSON.stringify({ retCode: 0, retMsg: 'OK', result: { list: [] }, time: START }),
+      body: JSON.stringify({
+        retCode: 0,
+        retMsg: 'OK',
+        result: { list: [], nextPageCursor: '' },
+        time: START,
+      }),
     };
     return new Response(reply.body, { status: reply.status });
   };

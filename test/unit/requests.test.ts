@@ -76,6 +76,31 @@ describe('parseCancelAllRequest', () => {
     });
   });
 
+  it('takes the orderFilters cancel-all.mdx documents per category', () => {
+    for (const orderFilter of ['Order', 'StopOrder', 'OpenOrder']) {
+      expect(parseCancelAllRequest({ category: 'inverse', baseCoin: 'XRP', orderFilter })).toMatchObject({
+        params: { orderFilter },
+      });
+    }
+    for (const orderFilter of ['Order', 'StopOrder']) {
+      expect(parseCancelAllRequest({ category: 'option', orderFilter })).toMatchObject({
+        params: { orderFilter },
+      });
+    }
+    for (const orderFilter of ['Order', 'tpslOrder', 'StopOrder', 'OcoOrder', 'BidirectionalTpslOrder']) {
+      expect(parseCancelAllRequest({ category: 'spot', orderFilter })).toMatchObject({
+        params: { orderFilter },
+      });
+    }
+  });
+
+  it('refuses a spot single cancel filter cancel-order.mdx does not list', () => {
+    for (const orderFilter of ['OcoOrder', 'BidirectionalTpslOrder', 'OpenOrder']) {
+      const input = { category: 'spot', symbol: 'BTCUSDT', orderId: '1', orderFilter };
+      expect(field(() => parseCancelRequest(input))).toBe('orderFilter');
+    }
+  });
+
   it('reads "everything" when there is no category', () => {
     expect(parseCancelAllRequest({})).toEqual({ kind: 'everything' });
     expect(parseCancelAllRequest({ account: 'main', categories: ['spot', 'spot'], reason: 'x' })).toEqual({
@@ -88,7 +113,10 @@ describe('parseCancelAllRequest', () => {
 
   it.each([
     [{ category: 'linear' }, 'symbol'],
-    [{ category: 'option', orderFilter: 'Order' }, 'orderFilter'],
+    [{ category: 'linear', symbol: 'BTCUSDT', orderFilter: 'tpslOrder' }, 'orderFilter'],
+    [{ category: 'inverse', symbol: 'BTCUSD', orderFilter: 'OcoOrder' }, 'orderFilter'],
+    [{ category: 'option', orderFilter: 'OpenOrder' }, 'orderFilter'],
+    [{ category: 'option', orderFilter: 'tpslOrder' }, 'orderFilter'],
     [{ category: 'spot', orderFilter: 'Bogus' }, 'orderFilter'],
     [{ category: 'linear', symbol: 'BTCUSDT', accounts: ['a'] }, 'accounts'],
     [{ account: 'a', accounts: ['b'] }, 'accounts'],
@@ -102,11 +130,54 @@ describe('parseCancelAllRequest', () => {
 
 describe('kill-switch detail and sweep input', () => {
   it('reads an empty or narrowed kill-switch detail', () => {
-    expect(parseKillSwitchDetail(undefined)).toEqual({ kind: 'everything' });
-    expect(parseKillSwitchDetail({ accounts: ['main'], categories: ['linear'] })).toMatchObject({
+    expect(parseKillSwitchDetail(undefined)).toEqual({ kind: 'everything', ignored: [] });
+    expect(parseKillSwitchDetail({ accounts: ['main'], categories: ['linear'] })).toEqual({
+      kind: 'everything',
       accounts: ['main'],
+      categories: ['linear'],
+      ignored: [],
     });
-    expect(field(() => parseKillSwitchDetail({ category: 'linear' }))).toBe('category');
+    expect(parseKillSwitchDetail({ account: 'main', reason: 'drawdown' })).toEqual({
+      kind: 'everything',
+      accounts: ['main'],
+      reason: 'drawdown',
+      ignored: [],
+    });
+  });
+
+  it('never refuses a kill-switch detail: covers everything and says what it ignored', () => {
+    const request = parseKillSwitchDetail({ accounts: 'main', reason: 42, note: 'x' });
+    expect(request).toMatchObject({ kind: 'everything' });
+    expect(request).not.toHaveProperty('accounts');
+    expect(request).not.toHaveProperty('reason');
+    expect(request.ignored).toEqual([
+      'accounts is not a list of account names: every account is covered',
+      'reason is not a string: dropped',
+      'unknown field "note"',
+    ]);
+  });
+
+  it.each([
+    [{ categories: 'spot' }, 'categories'],
+    [{ categories: ['spot', 'futures'] }, 'categories'],
+    [{ category: 'linear' }, 'unknown field "category"'],
+    [{ accounts: ['main', 'a b'] }, 'accounts'],
+    [{ account: 'main', accounts: [7] }, 'accounts'],
+    [{ account: 7 }, 'account'],
+  ])('ignores the unreadable part of %j (%s) and widens to everything', (detail, said) => {
+    const request = parseKillSwitchDetail(detail);
+    expect(request).not.toHaveProperty('accounts');
+    expect(request).not.toHaveProperty('categories');
+    expect(request.ignored.join('; ')).toContain(said);
+  });
+
+  it('truncates an over-long reason and a detail that is not an object covers everything', () => {
+    const long = parseKillSwitchDetail({ reason: 'r'.repeat(600) });
+    expect(long.reason).toHaveLength(500);
+    expect(long.ignored).toEqual(['reason is longer than 500 characters: truncated']);
+    expect(parseKillSwitchDetail(['main']).ignored).toEqual([
+      'detail is not a JSON object: everything is covered',
+    ]);
   });
 
   it('reads a sweep constant input and refuses unknown options', () => {
