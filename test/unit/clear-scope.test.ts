@@ -144,9 +144,10 @@ describe('clearScope', () => {
         () => [
           { symbol: 'BTC-1', orderId: 'a', orderLinkId: '', code: 0, msg: 'OK' },
           { symbol: 'BTC-1', orderId: 'b', orderLinkId: '', code: 110001, msg: 'gone' },
+          { symbol: 'BTC-1', orderId: 'c', orderLinkId: '', code: 0, msg: 'OK' },
         ],
       ],
-      openOrders: [page(open(['a', 'b'], { symbol: 'BTC-1' })), page([])],
+      openOrders: [page(open(['a', 'b', 'c'], { symbol: 'BTC-1' })), page([])],
     });
     const outcome = await clearScope(client, { category: 'option' }, clock.now() + 60_000, clock);
     expect(methods(calls)).toEqual(['cancelAll', 'openOrders', 'cancelBatch', 'openOrders']);
@@ -155,9 +156,10 @@ describe('clearScope', () => {
       request: [
         { symbol: 'BTC-1', orderId: 'a' },
         { symbol: 'BTC-1', orderId: 'b' },
+        { symbol: 'BTC-1', orderId: 'c' },
       ],
     });
-    expect(outcome.cancelled).toBe(1);
+    expect(outcome.cancelled).toBe(2);
   });
 
   it('uses cancel-all again for option when more stragglers are left than one batch holds', async () => {

@@ -87,4 +87,27 @@ describe('Exchange key rotation', () => {
     const second = await exchange.withAccount(undefined, async (client) => client);
     expect(second).toBe(first);
   });
+
+  it('needs an account name when the secret holds several, and refuses one it does not hold', async () => {
+    const source: CredentialsSource = {
+      id: 'exchange-secret',
+      accounts: async () =>
+        new Map([
+          ['main', OLD],
+          ['hedge', NEW],
+        ]),
+    };
+    const exchange = new Exchange({ credentials: source, client: {} });
+    const work = async () => 'ran';
+    await expect(exchange.withAccount(undefined, work)).rejects.toMatchObject({
+      name: 'ValidationError',
+      field: 'account',
+      message: 'account is required: the secret holds main, hedge',
+    });
+    await expect(exchange.withAccount('ghost', work)).rejects.toMatchObject({
+      field: 'account',
+      message: 'unknown account "ghost"',
+    });
+    expect(await exchange.withAccount('hedge', work)).toBe('ran');
+  });
 });
