@@ -110,4 +110,20 @@ describe('Exchange key rotation', () => {
     });
     expect(await exchange.withAccount('hedge', work)).toBe('ran');
   });
+
+  it('names the account, not the key, when its key cannot be parsed', async () => {
+    const broken = {
+      apiKey: 'key-main',
+      privateKey: '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----',
+    };
+    const source: CredentialsSource = {
+      id: 'exchange-secret',
+      accounts: async () => new Map([['main', broken]]),
+    };
+    const exchange = new Exchange({ credentials: source, client: {} });
+    const error = await exchange.withAccount('main', async () => 'ran').catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SecretError' });
+    expect((error as Error).message).toContain('the key of account "main" cannot be parsed');
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
 });
