@@ -13,19 +13,19 @@ type Step = (() => unknown) | Error;
 
 /** A client whose every call takes the next scripted answer for its method, on a virtual clock. */
 function scripted(script: { cancelAll?: Step[]; cancelBatch?: Step[]; openOrders?: Step[] }) {
-  const calls: { method: string; params: unknown }[] = [];
+  const calls: { method: string; params: unknown; call?: unknown }[] = [];
   let time = 1_700_000_000_000;
-  const next = (method: keyof typeof script, params: unknown) => {
-    calls.push({ method, params });
+  const next = (method: keyof typeof script, params: unknown, call?: unknown) => {
+    calls.push({ method, params, call });
     const step = script[method]?.shift();
     if (step === undefined) throw new Error(`unscripted ${method}`);
     if (step instanceof Error) throw step;
     return step();
   };
   const client = {
-    cancelAll: async (params: unknown) => next('cancelAll', params),
-    cancelBatch: async (params: unknown) => next('cancelBatch', params),
-    openOrders: async (params: unknown) => next('openOrders', params),
+    cancelAll: async (params: unknown, call?: unknown) => next('cancelAll', params, call),
+    cancelBatch: async (params: unknown, call?: unknown) => next('cancelBatch', params, call),
+    openOrders: async (params: unknown, call?: unknown) => next('openOrders', params, call),
   } as unknown as BybitClient;
   const slept: number[] = [];
   const clock: Clock = {
@@ -179,6 +179,29 @@ describe('clearScope', () => {
     });
     await clearScope(client, LINEAR, clock.now() + 60_000, clock);
     expect(methods(calls)).toEqual(['cancelAll', 'openOrders', 'cancelAll', 'openOrders']);
+  });
+});
+
+describe('clearScope deadlines and recoveries', () => {
+  it("passes the run's deadline to every call (the client's own default is longer than an HTTP budget)", async () => {
+    const { client, calls, clock } = scripted({
+      cancelAll: [() => []],
+      cancelBatch: [() => [{ symbol: 'BTCUSDT', orderId: 'x', orderLinkId: '', code: 0, msg: 'OK' }]],
+      openOrders: [page(open(['x'])), page([])],
+    });
+    const deadline = clock.now() + 9_000;
+    await clearScope(client, { category: 'option' }, deadline, clock);
+    expect(calls.map((c) => c.call)).toEqual(calls.map(() => ({ deadline })));
+  });
+
+  it('goes round again after a listing that failed transiently, and clears', async () => {
+    const flaky = new ExchangeUnavailableError('realtime', 5, 'HTTP 503', { httpStatus: 503 });
+    const { client, clock } = scripted({
+      cancelAll: [() => refs(1), () => []],
+      openOrders: [flaky, page([])],
+    });
+    const outcome = await clearScope(client, LINEAR, clock.now() + 60_000, clock);
+    expect(outcome).toMatchObject({ clear: true, rounds: 2, cancelled: 1 });
   });
 });
 
