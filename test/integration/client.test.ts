@@ -2,6 +2,7 @@
 // fault the emulator can inject, pacing on the rate-limit headers, and the deadline under heavy faults.
 
 import { generateKeyPairSync } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BybitClient, type BybitClientOptions } from '../../lib/bybit/client.ts';
 import {
@@ -236,6 +237,9 @@ describe('under 30% faults', () => {
     const c = client({ requestTimeoutMs: 200 });
     await c.openOrders({ category: 'linear', settleCoin: 'USDT' }).catch(() => undefined); // learn the limits
     const typed = [BybitApiError, ExchangeUnavailableError, DeadlineExceededError];
+    // On a loaded machine (or under mutation testing) timers fire late: allow what the event loop lagged.
+    const lag = monitorEventLoopDelay({ resolution: 5 });
+    lag.enable();
     const calls = orders.map(async (order, i) => {
       const deadline = Date.now() + 1_500;
       const call =
@@ -255,9 +259,10 @@ describe('under 30% faults', () => {
       }
     });
     const outcomes = await Promise.all(calls);
+    lag.disable();
     expect(outcomes.filter((o) => !o.ok && !o.typed)).toEqual([]);
     // Allow a few ms for the event loop between the deadline and the rejection being observed.
-    expect(Math.max(...outcomes.map((o) => o.late))).toBeLessThan(50);
+    expect(Math.max(...outcomes.map((o) => o.late))).toBeLessThan(50 + lag.max / 1e6);
     // Work did happen (most calls succeed despite the faults); the exact share depends on timing.
     expect(outcomes.filter((o) => o.ok).length).toBeGreaterThan(orders.length / 2);
     expect(emulator.requests.filter((r) => r.fault).length).toBeGreaterThan(20);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/errors.ts';
-import { defaults, loadConfig } from '../../lib/lambda/config.ts';
+import { loadConfig } from '../../lib/lambda/config.ts';
 
 describe('loadConfig', () => {
   it('applies the named defaults to an empty environment', () => {
     const config = loadConfig({});
-    expect(config.baseUrl).toBe(defaults.BYBIT_BASE_URL);
+    expect(config.baseUrl).toBe('https://api.bybit.com');
     expect(config.recvWindow).toBe(5000);
     expect(config.secretCacheTtlMs).toBe(300_000);
     expect(config.maxBodyBytes).toBe(16 * 1024);
@@ -55,7 +55,7 @@ describe('loadConfig', () => {
 describe('BYBIT_IP_REQUESTS_PER_5S', () => {
   it('defaults to a share with clear headroom below Bybit’s 600 per 5 s', () => {
     const { ipRequestsPer5s } = loadConfig({});
-    expect(ipRequestsPer5s).toBe(defaults.BYBIT_IP_REQUESTS_PER_5S);
+    expect(ipRequestsPer5s).toBe(400);
     expect(ipRequestsPer5s).toBeLessThanOrEqual(0.75 * 600);
   });
 

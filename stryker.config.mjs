@@ -1,0 +1,27 @@
+// Mutation testing of the domain (lib/cancel) and the Bybit client (lib/bybit): `npm run test:mutation`.
+// Accepted survivors and the last score are listed in README.md ("Testing").
+// @ts-check
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutation.config.ts' },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  mutate: ['lib/cancel/**/*.ts', 'lib/bybit/**/*.ts'],
+  coverageAnalysis: 'perTest',
+  // Reruns only test what changed since the last run. The file is a local cache, not committed
+  // (see README.md "Testing"): CI restores it from its own cache when it has one.
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  // The integration tests bind loopback ports and time real requests: one mutant at a time by default
+  // (override with --concurrency on a machine with cores to spare).
+  concurrency: 1,
+  timeoutMS: 15_000,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  thresholds: { high: 90, low: 85, break: 85 },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};

@@ -1,0 +1,248 @@
+// The stale-order sweep on an in-memory exchange: which orders it selects, which lane cancels them, how
+// per-item answers are settled, and what the report says. test/integration/sweep.test.ts runs it end to end.
+
+import { describe, expect, it } from 'vitest';
+import type { BybitClient } from '../../lib/bybit/client.ts';
+import type { BatchItemResult, Category, OpenOrder, OpenOrdersParams } from '../../lib/bybit/types.ts';
+import type { Exchange } from '../../lib/cancel/exchange.ts';
+import { type SweepOptions, type SweepReport, sweepStaleOrders } from '../../lib/cancel/sweep.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { BybitApiError, type IncompleteCancelError, OrderNotOpenError } from '../../lib/errors.ts';
+
+const NOW = 10_000_000_000;
+const HOUR = 3_600_000;
+
+interface Order extends OpenOrder {
+  category: Category;
+  filter?: string;
+}
+
+interface Behaviour {
+  /** Per-item code a batch answers for an order (default 0), by orderId; a list is consumed one per try. */
+  batchCodes?: Record<string, number[]>;
+  /** A single cancel of these orders is refused as gone / fails like this. */
+  singleErrors?: Record<string, Error>;
+  /** Cancels of these orders are acknowledged but leave them open, this many times. */
+  survive?: Record<string, number>;
+  capacity?: number;
+}
+
+function exchangeWith(orders: Order[], behaviour: Behaviour = {}) {
+  const open = [...orders];
+  const log: { method: string; params: unknown }[] = [];
+  const cancel = (orderId: string) => {
+    const left = behaviour.survive?.[orderId] ?? 0;
+    if (left > 0) {
+      (behaviour.survive as Record<string, number>)[orderId] = left - 1;
+      return;
+    }
+    const at = open.findIndex((o) => o.orderId === orderId);
+    if (at >= 0) open.splice(at, 1);
+  };
+  const client = {
+    pacer: { capacity: () => behaviour.capacity ?? 20 },
+    async openOrders(params: OpenOrdersParams) {
+      log.push({ method: 'openOrders', params });
+      const list = open.filter(
+        (o) =>
+          o.category === params.category &&
+          (params.orderFilter === undefined || o.filter === params.orderFilter),
+      );
+      return { category: params.category, list, nextPageCursor: '' };
+    },
+    async cancelBatch(params: { category: Category; request: { symbol: string; orderId: string }[] }) {
+      log.push({ method: 'cancelBatch', params });
+      return params.request.map(({ symbol, orderId }): BatchItemResult => {
+        const code = behaviour.batchCodes?.[orderId]?.shift() ?? 0;
+        if (code === 0) cancel(orderId);
+        return { symbol, orderId, orderLinkId: '', code, msg: code === 0 ? 'OK' : `code ${code}` };
+      });
+    },
+    async cancelOrder(params: { orderId: string }) {
+      log.push({ method: 'cancelOrder', params });
+      const error = behaviour.singleErrors?.[params.orderId];
+      if (error) throw error;
+      cancel(params.orderId);
+      return { orderId: params.orderId, orderLinkId: '' };
+    },
+  } as unknown as BybitClient;
+  const exchange = {
+    accountNames: async () => ['main'],
+    withAccount: async <T>(_: string, work: (c: BybitClient, n: string) => Promise<T>) =>
+      work(client, 'main'),
+  } as unknown as Exchange;
+  return { exchange, open, log };
+}
+
+const order = (orderId: string, ageMs: number, extra: Partial<Order> = {}): Order => ({
+  orderId,
+  orderLinkId: `bot-${orderId}`,
+  symbol: 'BTCUSDT',
+  orderStatus: 'New',
+  createdTime: String(NOW - ageMs),
+  category: 'linear',
+  ...extra,
+});
+
+const clock = (): Clock => {
+  let time = NOW;
+  return {
+    now: () => time,
+    sleep: async (ms) => {
+      time += ms;
+    },
+  };
+};
+
+const LINEAR = { categories: ['linear'] as Category[], linearSettleCoins: ['USDT'], inverseCoins: [] };
+const options = (extra: Partial<SweepOptions> = {}): SweepOptions => ({
+  maxAgeMs: HOUR,
+  linkIdPrefix: 'bot-',
+  dryRun: false,
+  ...extra,
+});
+const run = (exchange: Exchange, extra: Partial<SweepOptions> = {}, coverage = LINEAR) =>
+  sweepStaleOrders(exchange, coverage, options(extra), NOW + 60_000, clock());
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected the sweep to fail');
+    },
+    (error: IncompleteCancelError) => error,
+  );
+
+describe('sweepStaleOrders', () => {
+  it('cancels only orders older than the max age whose orderLinkId has the prefix', async () => {
+    const { exchange, open } = exchangeWith([
+      order('old', 2 * HOUR),
+      order('edge', HOUR),
+      order('fresh', HOUR - 1),
+      order('manual', 2 * HOUR, { orderLinkId: 'manual-1' }),
+    ]);
+    const report = await run(exchange);
+    expect(open.map((o) => o.orderId).sort()).toEqual(['edge', 'fresh', 'manual']);
+    expect(report).toMatchObject({ ok: true, dryRun: false, stale: 1, cancelled: 1, remaining: 0 });
+    expect(report.scopes[0]).toMatchObject({
+      account: 'main',
+      scope: 'linear settleCoin=USDT',
+      open: 4,
+      stale: 1,
+    });
+  });
+
+  it('selects every old order when no prefix is set', async () => {
+    const { exchange, open } = exchangeWith([
+      order('a', 2 * HOUR),
+      order('b', 2 * HOUR, { orderLinkId: 'manual-1' }),
+      order('c', 0),
+    ]);
+    await run(exchange, { linkIdPrefix: '' });
+    expect(open.map((o) => o.orderId)).toEqual(['c']);
+  });
+
+  it('only reports in a dry run: what would go, up to 100, and nothing cancelled', async () => {
+    const orders = Array.from({ length: 120 }, (_, i) => order(`o${i}`, 2 * HOUR));
+    const { exchange, open, log } = exchangeWith(orders);
+    const report = await run(exchange, { dryRun: true });
+    expect(open).toHaveLength(120);
+    expect(log.every((l) => l.method === 'openOrders')).toBe(true);
+    expect(report).toMatchObject({ ok: true, dryRun: true, stale: 120, cancelled: 0 });
+    const scope = report.scopes[0];
+    expect(scope?.verified).toBe(true);
+    expect(scope?.wouldCancel).toHaveLength(100);
+    expect(scope?.wouldCancel?.[0]).toEqual({
+      symbol: 'BTCUSDT',
+      orderId: 'o0',
+      orderLinkId: 'bot-o0',
+      createdTime: String(NOW - 2 * HOUR),
+    });
+  });
+
+  it('sends batches no larger than the batch limit or the window, through both lanes', async () => {
+    const orders = Array.from({ length: 45 }, (_, i) => order(`o${i}`, 2 * HOUR));
+    const { exchange, log } = exchangeWith(orders, { capacity: 8 });
+    const report = await run(exchange);
+    const batches = log.filter((l) => l.method === 'cancelBatch');
+    const sizes = batches.map((b) => (b.params as { request: unknown[] }).request.length);
+    expect(Math.max(...sizes)).toBe(8);
+    const singles = log.filter((l) => l.method === 'cancelOrder').length;
+    expect(sizes.reduce((a, b) => a + b, 0) + singles).toBe(45);
+    expect(report.scopes[0]?.requests).toEqual({ batch: batches.length, single: singles });
+    expect(report.cancelled).toBe(45);
+  });
+
+  it('cancels spot orders of other kinds one by one with their orderFilter, never by batch', async () => {
+    const spot = { categories: ['spot'] as Category[], linearSettleCoins: [], inverseCoins: [] };
+    const { exchange, open, log } = exchangeWith([
+      order('tp', 2 * HOUR, { category: 'spot', filter: 'tpslOrder' }),
+      order('plain', 2 * HOUR, { category: 'spot', filter: 'Order' }),
+    ]);
+    await run(exchange, {}, spot);
+    expect(open).toEqual([]);
+    const tp = log.find((l) => (l.params as { orderId?: string }).orderId === 'tp');
+    expect(tp).toEqual({
+      method: 'cancelOrder',
+      params: { category: 'spot', symbol: 'BTCUSDT', orderId: 'tp', orderFilter: 'tpslOrder' },
+    });
+  });
+
+  it('counts "already gone" answers, retries retryable ones, and reports refused ones', async () => {
+    const orders = [order('gone', 2 * HOUR), order('busy', 2 * HOUR), order('refused', 2 * HOUR)];
+    const { exchange, open } = exchangeWith(orders, {
+      capacity: 1,
+      batchCodes: { gone: [110001], busy: [10006, 10006], refused: [110017, 110017, 110017, 110017, 110017] },
+      singleErrors: {
+        gone: new OrderNotOpenError('cancel', 110001, 'order not exists'),
+        refused: new BybitApiError('cancel', 110017, 'reduce-only', 'rejected'),
+      },
+    });
+    const error = await failure(run(exchange));
+    const report = error.report as unknown as SweepReport;
+    const scope = report.scopes[0];
+    expect(open.map((o) => o.orderId)).toEqual(['refused']);
+    expect(scope?.alreadyGone).toBeGreaterThan(0);
+    expect(scope?.failed.map((f) => f.orderId)).toContain('refused');
+    expect(scope?.failed.find((f) => f.orderId === 'refused')?.code).toBe(110017);
+    expect(error.message).toMatch(/main: linear settleCoin=USDT: (?:1 refused \(first: 110017 .*\)|.+)/);
+  });
+
+  it('cancels again what the listing still shows after an acknowledged cancel, up to five rounds', async () => {
+    const { exchange, open } = exchangeWith([order('late', 2 * HOUR)], { survive: { late: 2 }, capacity: 1 });
+    const report = await run(exchange);
+    expect(open).toEqual([]);
+    expect(report).toMatchObject({ ok: true, cancelled: 1, remaining: 0 });
+  });
+
+  it('fails naming the scope when an order survives every round, and counts it as remaining', async () => {
+    const { exchange, open } = exchangeWith([order('stuck', 2 * HOUR), order('ok', 2 * HOUR)], {
+      survive: { stuck: 100 },
+      capacity: 1,
+    });
+    const error = await failure(run(exchange));
+    const report = error.report as unknown as SweepReport & { failedScopes: string[] };
+    expect(open.map((o) => o.orderId)).toEqual(['stuck']);
+    expect(report).toMatchObject({ ok: false, stale: 2, cancelled: 1, remaining: 1 });
+    expect(report.failedScopes).toEqual(['main: linear settleCoin=USDT']);
+    expect(error.message).toContain('main: linear settleCoin=USDT: orders still open');
+  });
+
+  it('reports an account whose key is refused as one failed entry', async () => {
+    const refused = new BybitApiError('realtime', 10003, 'API key is invalid.', 'credentials');
+    const exchange = {
+      accountNames: async () => ['main'],
+      withAccount: async () => {
+        throw refused;
+      },
+    } as unknown as Exchange;
+    const error = await failure(run(exchange));
+    const report = error.report as unknown as SweepReport;
+    expect(report.scopes).toEqual([
+      expect.objectContaining({
+        account: 'main',
+        scope: '*',
+        verified: false,
+        error: expect.objectContaining({ retCode: 10003 }),
+      }),
+    ]);
+  });
+});
