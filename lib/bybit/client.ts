@@ -8,7 +8,7 @@ import {
   OrderNotOpenError,
 } from '../errors.ts';
 import { classifyRetCode, RetCode } from './codes.ts';
-import { type LimitHeaders, RateLimitPacer } from './pacer.ts';
+import { type LimitHeaders, plausibleLimits, RateLimitPacer } from './pacer.ts';
 import { type Credentials, createSigner, type Signer, signaturePayload } from './sign.ts';
 import type {
   BatchItemResult,
@@ -258,7 +258,7 @@ export class BybitClient {
     try {
       const timeout = Math.min(this.options.requestTimeoutMs, left);
       const response = await this.send(request, AbortSignal.timeout(Math.max(1, timeout)));
-      limits = readLimitHeaders(response.headers);
+      limits = plausibleLimits(readLimitHeaders(response.headers), this.options.now());
       const text = await response.text();
       if (response.status !== 200) {
         // 429 is overload and 5xx a server fault: both pass. 403 is an IP ban or a blocked region: it won't.
@@ -332,7 +332,15 @@ export class BybitClient {
       headers['X-BAPI-SIGN-TYPE'] = '2';
       headers['X-BAPI-SIGN'] = this.sign(signaturePayload(timestamp, this.apiKey, recvWindow, payload));
     }
-    return fetch(url, { method: request.method, headers, body: isGet ? undefined : payload, signal });
+    // Never follow a redirect: fetch would carry the key and signature to whatever host it names. A 3xx comes
+    // back as an answer, and the attempt fails on its status.
+    return fetch(url, {
+      method: request.method,
+      headers,
+      body: isGet ? undefined : payload,
+      signal,
+      redirect: 'manual',
+    });
   }
 
   private async resyncClock(deadline: number): Promise<void> {
