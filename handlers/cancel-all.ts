@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import { cancelScope } from '../lib/cancel/cancel-order.ts';
 import { killSwitch } from '../lib/cancel/kill-switch.ts';
 import { type Invocation, route } from '../lib/lambda/app.ts';
+import { requestedCancelAll } from '../lib/lambda/metrics.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
 import {
   type CancelAllRequest,
@@ -22,6 +23,7 @@ function cancelAll(request: CancelAllRequest, { app, deadline }: Invocation) {
 const cancelAllHandler = route({
   request: (body, run) => cancelAll(parseCancelAllRequest(body), run),
   killSwitch: (detail, run) => cancelAll(parseKillSwitchDetail(detail), run),
+  operation: requestedCancelAll,
 });
 
 export const handler = middy(cancelAllHandler).use(invocationLog());

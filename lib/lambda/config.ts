@@ -1,5 +1,6 @@
 // Every setting, read and validated once, with its default named here. Nothing else reads process.env.
 
+import { isIP } from 'node:net';
 import { MAINNET_URL } from '../bybit/client.ts';
 import { CATEGORIES, type Category } from '../bybit/types.ts';
 import type { Coverage } from '../cancel/scopes.ts';
@@ -26,6 +27,8 @@ export const defaults = {
   KILL_SWITCH_DETAIL_TYPE: 'Kill Switch',
   LOG_LEVEL: 'info',
   METRICS_NAMESPACE: 'BybitCancel',
+  /** Empty: requests from any address are heard (and must still be signed). */
+  WEBHOOK_ALLOWED_SOURCE_IPS: [] as string[],
 } as const;
 
 export interface Config {
@@ -42,6 +45,8 @@ export interface Config {
   deadlineMarginMs: number;
   webhookMaxSkewMs: number;
   webhookPassphraseMode: boolean;
+  /** Addresses and CIDR ranges a webhook may come from; empty = any. */
+  webhookAllowedSourceIps: string[];
   maxBodyBytes: number;
   scope: Coverage;
   sweep: { maxAgeMs: number; linkIdPrefix: string; dryRun: boolean };
@@ -74,6 +79,9 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxSkewMs:
       read.integer('WEBHOOK_MAX_SKEW_SECONDS', defaults.WEBHOOK_MAX_SKEW_SECONDS, 1, 3600) * 1000,
     webhookPassphraseMode: read.boolean('WEBHOOK_PASSPHRASE_MODE', defaults.WEBHOOK_PASSPHRASE_MODE),
+    webhookAllowedSourceIps: read
+      .list('WEBHOOK_ALLOWED_SOURCE_IPS', defaults.WEBHOOK_ALLOWED_SOURCE_IPS)
+      .map((entry) => sourceRange(entry)),
     maxBodyBytes: read.integer('MAX_BODY_BYTES', defaults.MAX_BODY_BYTES, 256, 1024 * 1024),
     scope: {
       categories: read.list('SCOPE_CATEGORIES', defaults.SCOPE_CATEGORIES).map((c) => category(c)),
@@ -103,6 +111,18 @@ export function loadConfig(env: Env = process.env): Config {
       `SCOPE_CATEGORIES: unknown category "${value}" (expected ${CATEGORIES.join(', ')})`,
     );
   }
+}
+
+/** An IPv4 or IPv6 address, or a CIDR range of one (`203.0.113.0/24`, `2001:db8::/32`). */
+function sourceRange(entry: string): string {
+  const [address = '', bits, extra] = entry.split('/');
+  const family = isIP(address);
+  const maxBits = family === 6 ? 128 : 32;
+  const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+  if (family === 0 || !validBits || extra !== undefined) {
+    throw new ConfigError(`WEBHOOK_ALLOWED_SOURCE_IPS: "${entry}" is not an IP address or CIDR range`);
+  }
+  return entry;
 }
 
 function upper(value: string): string {
