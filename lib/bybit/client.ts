@@ -332,14 +332,14 @@ export class BybitClient {
       headers['X-BAPI-SIGN-TYPE'] = '2';
       headers['X-BAPI-SIGN'] = this.sign(signaturePayload(timestamp, this.apiKey, recvWindow, payload));
     }
-    // Never follow a redirect: fetch would carry the key and signature to whatever host it names. A 3xx comes
-    // back as an answer, and the attempt fails on its status.
+    // Never follow a redirect: fetch would carry the key and signature to whatever host it names. With
+    // 'error', a 3xx rejects the fetch, and the attempt fails like any network error.
     return fetch(url, {
       method: request.method,
       headers,
       body: isGet ? undefined : payload,
       signal,
-      redirect: 'manual',
+      redirect: 'error',
     });
   }
 
