@@ -7,6 +7,7 @@ import { cancelScope } from '../lib/cancel/cancel-order.ts';
 import { discoveredSettleCoins, drill } from '../lib/cancel/drill.ts';
 import { killSwitch } from '../lib/cancel/kill-switch.ts';
 import { type Invocation, route } from '../lib/lambda/app.ts';
+import { requestedCancelAll } from '../lib/lambda/metrics.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
 import {
   type CancelAllRequest,
@@ -46,6 +47,7 @@ const cancelAllHandler = route({
     if (request.origin) run.app.logger.append({ origin: request.origin });
     return cancelAll(request, run);
   },
+  operation: requestedCancelAll,
 });
 
 export const handler = middy(cancelAllHandler).use(invocationLog());

@@ -10,11 +10,14 @@ import { parseCancelRequest, parseSweepInput, sweepOptions } from '../lib/lambda
 const cancel = route({
   request: (body, { app, deadline }) =>
     cancelOrder(app.exchange, parseCancelRequest(body), deadline, app.clock),
+  operation: () => 'cancel',
   schedule: (input, { app, deadline }) =>
     sweepStaleOrders(
       app.exchange,
       app.config.scope,
-      sweepOptions(app.config.sweep, parseSweepInput(input)),
+      sweepOptions(app.config.sweep, parseSweepInput(input), (field, message) =>
+        app.logger.warn('sweep input ignored', { field, message }),
+      ),
       deadline,
       app.clock,
     ),

@@ -14,6 +14,7 @@ const heartbeatHandler = route({
       parseHeartbeatRequest(body, app.config.deadMansSwitch.defaultTtlSeconds),
       new Date(app.clock.now()),
     ),
+  operation: () => 'heartbeat',
 });
 
 export const handler = middy(heartbeatHandler).use(invocationLog());

@@ -21,6 +21,22 @@ export class AuthenticationError extends Error {
   }
 }
 
+/** The signature (or passphrase) was well formed but did not match the webhook key (HTTP 401). */
+export class SignatureMismatchError extends AuthenticationError {
+  constructor(message = 'x-signature does not match') {
+    super(message);
+    this.name = 'SignatureMismatchError';
+  }
+}
+
+/** The request came from a source address outside WEBHOOK_ALLOWED_SOURCE_IPS (HTTP 403). */
+export class SourceNotAllowedError extends Error {
+  constructor() {
+    super('requests from this source address are not allowed');
+    this.name = 'SourceNotAllowedError';
+  }
+}
+
 /** The request body is larger than we accept (HTTP 413). */
 export class PayloadTooLargeError extends Error {
   readonly limit: number;
@@ -46,6 +62,14 @@ export class SecretError extends Error {
     super(`secret ${secretId}: ${message}`, options);
     this.name = 'SecretError';
     this.secretId = secretId;
+  }
+}
+
+/** Secrets Manager did not answer in time, or kept failing: nothing is wrong with the secret itself (HTTP 503). */
+export class SecretUnavailableError extends SecretError {
+  constructor(secretId: string, message: string, options?: ErrorOptions) {
+    super(secretId, message, options);
+    this.name = 'SecretUnavailableError';
   }
 }
 

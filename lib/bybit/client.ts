@@ -12,7 +12,7 @@ import {
 } from '../errors.ts';
 import { classifyRetCode, RetCode } from './codes.ts';
 import { IpBudget, type IpTicket, type Priority } from './ip-budget.ts';
-import { type LimitHeaders, RateLimitPacer } from './pacer.ts';
+import { type LimitHeaders, plausibleLimits, RateLimitPacer } from './pacer.ts';
 import { type Credentials, createSigner, type Signer, signaturePayload } from './sign.ts';
 import type {
   ApiKeyInfo,
@@ -359,7 +359,7 @@ export class BybitClient {
       const timeout = Math.min(this.options.requestTimeoutMs, left);
       const response = await this.send(request, AbortSignal.timeout(Math.max(1, timeout)));
       answered = true;
-      limits = readLimitHeaders(response.headers);
+      limits = plausibleLimits(readLimitHeaders(response.headers), this.options.now());
       const text = await response.text();
       if (response.status === 403) {
         const error = refusalOf(endpoint, text);
@@ -461,7 +461,15 @@ export class BybitClient {
       headers['X-BAPI-SIGN-TYPE'] = '2';
       headers['X-BAPI-SIGN'] = this.sign(signaturePayload(timestamp, this.apiKey, recvWindow, payload));
     }
-    return fetch(url, { method: request.method, headers, body: isGet ? undefined : payload, signal });
+    // Never follow a redirect: fetch would carry the key and signature to whatever host it names. With
+    // 'error', a 3xx rejects the fetch, and the attempt fails like any network error.
+    return fetch(url, {
+      method: request.method,
+      headers,
+      body: isGet ? undefined : payload,
+      signal,
+      redirect: 'error',
+    });
   }
 
   private async resyncClock(deadline: number, priority?: Priority): Promise<void> {

@@ -9,6 +9,14 @@ import type { Category, Endpoint } from './types.ts';
 const WINDOW_MS = 1000;
 /** Slack for the exchange receiving a request later than we stamped it. */
 const SAFETY_MS = 20;
+/**
+ * What the `X-Bapi-Limit*` headers can plausibly say. A window is one second, so its reset is never more than a
+ * window (plus clock skew) away, and no tier Bybit publishes comes near this many requests per second. A header
+ * beyond these bounds (a proxy's, a bug's, an attacker's) must neither allocate without limit nor stall the
+ * next invocation of a warm container.
+ */
+const MAX_LIMIT = 5000;
+const MAX_RESET_AHEAD_MS = 2 * WINDOW_MS;
 
 /** Bybit's default per-UID limits (requests, or for batches orders, per second). */
 const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
@@ -26,6 +34,18 @@ export interface LimitHeaders {
   limit?: number;
   remaining?: number;
   resetAt?: number;
+}
+
+/** The headers clamped to what Bybit can plausibly send; an implausible value is dropped or bounded. */
+export function plausibleLimits({ limit, remaining, resetAt }: LimitHeaders, now: number): LimitHeaders {
+  const bounded = (value: number | undefined, min: number, max: number) =>
+    value === undefined || !Number.isFinite(value) ? undefined : Math.min(max, Math.max(min, value));
+  const cap = bounded(limit, 1, MAX_LIMIT);
+  return {
+    limit: cap === undefined ? undefined : Math.floor(cap),
+    remaining: bounded(remaining, 0, cap ?? MAX_LIMIT),
+    resetAt: bounded(resetAt, now, now + MAX_RESET_AHEAD_MS),
+  };
 }
 
 /** What one request uses of a window: released when the exchange has answered. */
@@ -101,13 +121,14 @@ export class RateLimitPacer {
     this.observe(window, headers);
   }
 
-  private observe(window: Window, { limit, remaining, resetAt }: LimitHeaders): void {
-    if (limit !== undefined && limit > 0) window.limit = limit;
-    if (remaining === undefined) return;
+  private observe(window: Window, headers: LimitHeaders): void {
     const now = this.now();
+    const { limit, remaining, resetAt } = plausibleLimits(headers, now);
+    if (limit !== undefined) window.limit = limit;
+    if (remaining === undefined) return;
     window.frees = window.frees.filter((t) => t > now);
     // The exchange counts more than we sent: someone else uses this key. Hold the difference until its reset.
-    const unseen = window.limit - remaining - window.frees.length;
+    const unseen = Math.min(window.limit, window.limit - remaining - window.frees.length);
     if (unseen > 0) {
       const until = (resetAt !== undefined && resetAt > now ? resetAt : now + WINDOW_MS) + SAFETY_MS;
       for (let i = 0; i < unseen; i++) window.frees.push(until);

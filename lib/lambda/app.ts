@@ -7,13 +7,15 @@ import { IpBudget } from '../bybit/ip-budget.ts';
 import type { DeadMansSwitchSchedule } from '../cancel/dead-mans-switch.ts';
 import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
+import { SignatureMismatchError } from '../errors.ts';
 import { createLogger, describeError, type Logger } from '../log.ts';
 import { type Config, loadConfig } from './config.ts';
 import { decodeBody, errorResponse, parseJsonBody, resultResponse } from './http.ts';
+import type { Operation } from './metrics.ts';
 import { EventBridgeSchedule, type SchedulerSender } from './scheduler.ts';
 import { exchangeCredentials, parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
 import { type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
-import { authenticateWebhook } from './webhook-auth.ts';
+import { authenticateWebhook, sourceAllowlist } from './webhook-auth.ts';
 
 export interface App {
   config: Config;
@@ -27,6 +29,10 @@ export interface App {
   clock: Clock;
   /** Shared by every request this container sends to Bybit; a 403 closes it for everyone. */
   ipBudget: IpBudget;
+  /** Throws SourceNotAllowedError unless the address is in WEBHOOK_ALLOWED_SOURCE_IPS (or that is empty). */
+  admitSource: (sourceIp: string | undefined) => void;
+  /** When this container last re-read the webhook key after a signature mismatch. */
+  webhookRereadAt: number;
 }
 
 export interface AppOverrides {
@@ -77,7 +83,19 @@ export function createApp(overrides: AppOverrides = {}): App {
     source: config.killSwitch.source,
     detailType: config.killSwitch.detailType,
   });
-  return { config, logger, write, secrets, exchange, deadMansSwitch, clock, ipBudget };
+  const admitSource = sourceAllowlist(config.webhookAllowedSourceIps);
+  return {
+    config,
+    logger,
+    write,
+    secrets,
+    exchange,
+    deadMansSwitch,
+    clock,
+    ipBudget,
+    admitSource,
+    webhookRereadAt: Number.NEGATIVE_INFINITY,
+  };
 }
 
 let shared: App | undefined;
@@ -90,6 +108,11 @@ export function currentApp(): App {
 
 /** API Gateway stops waiting after 30 s: an HTTP answer must be ready before that. */
 const HTTP_BUDGET_MS = 28_000;
+/**
+ * After a signature mismatch the webhook key is read again (it may just have been rotated), at most this often
+ * per container: an unsigned flood costs one extra read per interval, and a rotation takes effect within it.
+ */
+const WEBHOOK_REREAD_INTERVAL_MS = 30_000;
 
 export interface Invocation {
   app: App;
@@ -104,6 +127,8 @@ export interface Routes {
   request: Work<unknown>;
   schedule?: Work<Record<string, unknown>>;
   killSwitch?: Work<unknown>;
+  /** The operation a request body asks for (named in 5xx answers and their metrics); `unknown` if not given. */
+  operation?: (request: unknown) => Operation;
 }
 
 /** The Lambda entry point for a set of routes (wrapped with middy by each handler). */
@@ -113,9 +138,11 @@ export function route(routes: Routes, app: () => App = currentApp) {
     const trigger = readTrigger(event, current.config);
     current.logger.append({ trigger: trigger.type });
     const run = { app: current, deadline: deadlineOf(current, context, trigger) };
+    // Every secret read of this invocation ends by its deadline, wherever in the work it happens.
+    current.secrets.deadline = run.deadline;
     switch (trigger.type) {
       case 'http':
-        return serveHttp(trigger, run, routes.request, context.awsRequestId);
+        return serveHttp(trigger, run, routes, context.awsRequestId);
       case 'direct':
         return routes.request(trigger.body, run);
       case 'schedule':
@@ -128,27 +155,60 @@ export function route(routes: Routes, app: () => App = currentApp) {
   };
 }
 
-/** Authenticated, validated, answered in JSON: a caller's mistake is a 4xx, never an exchange call. */
-async function serveHttp(trigger: HttpTrigger, run: Invocation, work: Work<unknown>, requestId: string) {
-  const { config, secrets, logger, clock } = run.app;
+/**
+ * Admitted by source address, authenticated, validated, answered in JSON: a caller's mistake is a 4xx, never
+ * an exchange call. Steps: source allowlist (before anything else), body size, webhook key and signature,
+ * JSON, the work.
+ */
+async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, requestId: string) {
+  const { config, logger } = run.app;
+  let operation: Operation = 'unknown';
   try {
+    run.app.admitSource(trigger.sourceIp);
     const body = decodeBody(trigger, config.maxBodyBytes);
-    const webhook = parseWebhookSecret(config.webhookSecretId, await secrets.getJson(config.webhookSecretId));
-    const how = authenticateWebhook(trigger.headers, body, webhook, {
+    operation = routes.operation?.(peekJson(body)) ?? 'unknown';
+    const how = await authenticate(trigger, body, run.app);
+    const request = parseJsonBody(body);
+    if (how === 'passphrase') delete (request as { passphrase?: unknown }).passphrase;
+    const response = resultResponse(await routes.request(request, run));
+    logger.info('request served', { statusCode: response.statusCode, authenticatedBy: how });
+    return response;
+  } catch (error) {
+    const response = errorResponse(error, requestId, operation);
+    const level = response.statusCode >= 500 ? 'error' : 'warn';
+    logger[level]('request refused', { statusCode: response.statusCode, ...describeError(error) });
+    return response;
+  }
+}
+
+/** Checks the signature; on a mismatch, reads the key once more (rate-limited) in case it was just rotated. */
+async function authenticate(trigger: HttpTrigger, body: Buffer, app: App) {
+  const { config, secrets, clock } = app;
+  const check = async (refresh: boolean) => {
+    const value = await secrets.getJson(config.webhookSecretId, { refresh });
+    return authenticateWebhook(trigger.headers, body, parseWebhookSecret(config.webhookSecretId, value), {
       maxSkewMs: config.webhookMaxSkewMs,
       passphraseMode: config.webhookPassphraseMode,
       now: clock.now,
     });
-    const request = parseJsonBody(body);
-    if (how === 'passphrase') delete (request as { passphrase?: unknown }).passphrase;
-    const response = resultResponse(await work(request, run));
-    logger.info('request served', { statusCode: response.statusCode, authenticatedBy: how });
-    return response;
+  };
+  try {
+    return await check(false);
   } catch (error) {
-    const response = errorResponse(error, requestId);
-    const level = response.statusCode >= 500 ? 'error' : 'warn';
-    logger[level]('request refused', { statusCode: response.statusCode, ...describeError(error) });
-    return response;
+    const now = clock.now();
+    if (!(error instanceof SignatureMismatchError) || now - app.webhookRereadAt < WEBHOOK_REREAD_INTERVAL_MS)
+      throw error;
+    app.webhookRereadAt = now;
+    return check(true);
+  }
+}
+
+/** The body as JSON if it is JSON, for naming the operation before it is authenticated; never throws. */
+function peekJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
   }
 }
 

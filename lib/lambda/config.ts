@@ -1,5 +1,6 @@
 // Every setting, read and validated once, with its default named here. Nothing else reads process.env.
 
+import { isIP } from 'node:net';
 import { MAINNET_URL } from '../bybit/client.ts';
 import { DEFAULT_IP_REQUESTS_PER_5S } from '../bybit/ip-budget.ts';
 import { CATEGORIES, type Category } from '../bybit/types.ts';
@@ -32,6 +33,8 @@ export const defaults = {
   STAGE: 'dev',
   DEAD_MANS_SWITCH_SECONDS: 300,
   KILL_SWITCH_DRILL_EXPIRY_DAYS: 14,
+  /** Empty: requests from any address are heard (and must still be signed). */
+  WEBHOOK_ALLOWED_SOURCE_IPS: [] as string[],
 } as const;
 
 /** EventBridge Scheduler's group for schedules that name none. */
@@ -53,6 +56,8 @@ export interface Config {
   deadlineMarginMs: number;
   webhookMaxSkewMs: number;
   webhookPassphraseMode: boolean;
+  /** Addresses and CIDR ranges a webhook may come from; empty = any. */
+  webhookAllowedSourceIps: string[];
   maxBodyBytes: number;
   scope: Coverage;
   sweep: { maxAgeMs: number; linkIdPrefix: string; dryRun: boolean };
@@ -98,6 +103,9 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxSkewMs:
       read.integer('WEBHOOK_MAX_SKEW_SECONDS', defaults.WEBHOOK_MAX_SKEW_SECONDS, 1, 3600) * 1000,
     webhookPassphraseMode: read.boolean('WEBHOOK_PASSPHRASE_MODE', defaults.WEBHOOK_PASSPHRASE_MODE),
+    webhookAllowedSourceIps: read
+      .list('WEBHOOK_ALLOWED_SOURCE_IPS', defaults.WEBHOOK_ALLOWED_SOURCE_IPS)
+      .map((entry) => sourceRange(entry)),
     maxBodyBytes: read.integer('MAX_BODY_BYTES', defaults.MAX_BODY_BYTES, 256, 1024 * 1024),
     scope: {
       categories: read.list('SCOPE_CATEGORIES', defaults.SCOPE_CATEGORIES).map((c) => category(c)),
@@ -147,6 +155,18 @@ export function loadConfig(env: Env = process.env): Config {
       `SCOPE_CATEGORIES: unknown category "${value}" (expected ${CATEGORIES.join(', ')})`,
     );
   }
+}
+
+/** An IPv4 or IPv6 address, or a CIDR range of one (`203.0.113.0/24`, `2001:db8::/32`). */
+function sourceRange(entry: string): string {
+  const [address = '', bits, extra] = entry.split('/');
+  const family = isIP(address);
+  const maxBits = family === 6 ? 128 : 32;
+  const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+  if (family === 0 || !validBits || extra !== undefined) {
+    throw new ConfigError(`WEBHOOK_ALLOWED_SOURCE_IPS: "${entry}" is not an IP address or CIDR range`);
+  }
+  return entry;
 }
 
 function upper(value: string): string {

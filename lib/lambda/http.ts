@@ -1,5 +1,6 @@
 // HTTP answers: JSON always, and one place that maps the error hierarchy to status codes. 4xx messages are
-// the caller's to read; 5xx answers say what failed upstream (retCode, retMsg) but never how we are built.
+// the caller's to read; 5xx answers carry only what a caller can act on (the operation, the request id, the
+// exchange's retCode and retMsg, the per-scope report) and never how we are built: the details go to the log.
 
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import {
@@ -13,8 +14,11 @@ import {
   OrderNotFoundError,
   OrderNotOpenError,
   PayloadTooLargeError,
+  SecretUnavailableError,
+  SourceNotAllowedError,
   ValidationError,
 } from '../errors.ts';
+import type { Operation } from './metrics.ts';
 import type { HttpTrigger } from './triggers.ts';
 
 export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
@@ -52,9 +56,21 @@ export function parseJsonBody(body: Buffer): unknown {
   }
 }
 
-/** The HTTP answer for an error; `requestId` lets an operator find the logs of a 5xx. */
-export function errorResponse(error: unknown, requestId: string): APIGatewayProxyResult {
+/**
+ * The HTTP answer for an error; `requestId` lets an operator find the logs of a 5xx, and `operation` (what was
+ * asked for) is what a 5xx counts under in the `Failures` metric.
+ */
+export function errorResponse(
+  error: unknown,
+  requestId: string,
+  operation: Operation = 'unknown',
+): APIGatewayProxyResult {
   const answer = (status: number, body: Record<string, unknown>) => json(status, { ...body, requestId });
+  // A fixed message per kind: error messages can hold a secret's name or a foreign error's cause.
+  const failure = (status: number, name: string, message: string, fields: Record<string, unknown> = {}) =>
+    json(status, { error: name, message, ...fields, operation, requestId });
+  if (error instanceof SourceNotAllowedError)
+    return answer(403, { error: error.name, message: error.message });
   if (error instanceof ValidationError)
     return answer(400, { error: error.name, field: error.field, message: error.message });
   if (error instanceof AuthenticationError) return answer(401, { error: error.name, message: error.message });
@@ -76,28 +92,32 @@ export function errorResponse(error: unknown, requestId: string): APIGatewayProx
       retMsg: error.retMsg,
     });
   }
-  if (error instanceof IncompleteCancelError)
-    return answer(502, { error: error.name, message: error.message, ...error.report });
-  if (error instanceof DrillFailedError)
-    return answer(502, { error: error.name, message: error.message, ...error.report });
+  if (error instanceof IncompleteCancelError) {
+    // A refused IP is what the caller must act on first (wait, do not retry): it leads, as in the error.
+    const refusal = [...IpRefusedError.messages].find((m) => error.message.startsWith(m));
+    const message = 'not everything was cancelled; the report names what is left';
+    return failure(502, error.name, refusal ? `${refusal}: ${message}` : message, { ...error.report });
+  }
+  if (error instanceof DrillFailedError) {
+    return failure(502, error.name, 'the drill found a problem; the report names each account and why', {
+      ...error.report,
+    });
+  }
   if (error instanceof BybitApiError) {
     // A retryable code that outlasted our retries means the exchange is unavailable, not that it refused.
     const status = error.kind === 'retryable' ? 503 : 502;
-    return answer(status, {
-      error: error.name,
-      message: `the exchange refused ${error.endpoint}`,
+    return failure(status, error.name, 'the exchange refused the request', {
       retCode: error.retCode,
       retMsg: error.retMsg,
     });
   }
   // Bybit refuses this IP: the caller can do nothing but wait (or move), and must not retry soon.
-  if (error instanceof IpRefusedError) return answer(503, { error: error.name, message: error.message });
+  if (error instanceof IpRefusedError) return failure(503, error.name, error.message);
   if (error instanceof ExchangeUnavailableError)
-    return answer(503, { error: error.name, message: error.message });
+    return failure(503, error.name, 'the exchange could not be reached; retry or use the kill-switch event');
+  if (error instanceof SecretUnavailableError)
+    return failure(503, error.name, 'Secrets Manager did not answer in time; retry');
   if (error instanceof DeadlineExceededError)
-    return answer(504, { error: error.name, message: error.message });
-  return answer(500, {
-    error: 'InternalError',
-    message: 'the request failed inside the function; see its logs',
-  });
+    return failure(504, error.name, 'the deadline passed before the exchange answered');
+  return failure(500, 'InternalError', 'the request failed inside the function; see its logs');
 }

@@ -117,3 +117,9 @@ function isFailedHttp(value: unknown): boolean {
   const status = (value as { statusCode?: number } | undefined)?.statusCode;
   return typeof status === 'number' && status >= 500;
 }
+
+/** What a cancel-all body asks for: one scope when it names a category, otherwise the kill switch. */
+export function requestedCancelAll(request: unknown): Operation {
+  const category = (request as { category?: unknown } | null | undefined)?.category;
+  return category === undefined ? 'killSwitch' : 'cancelAll';
+}

@@ -300,11 +300,27 @@ export function parseSweepInput(input: unknown): SweepInput {
   });
 }
 
-/** Sweep options from the configuration, overridden by a schedule's constant input. */
-export function sweepOptions(config: Config['sweep'], input: SweepInput): SweepOptions {
+/**
+ * Sweep options from the configuration, overridden by a schedule's constant input. The configured link-id
+ * prefix is a floor: an input prefix may only narrow it (start with it), or the configured one applies and
+ * `onIgnored` hears why.
+ */
+export function sweepOptions(
+  config: Config['sweep'],
+  input: SweepInput,
+  onIgnored: (field: string, message: string) => void = () => undefined,
+): SweepOptions {
+  let linkIdPrefix = input.linkIdPrefix ?? config.linkIdPrefix;
+  if (!linkIdPrefix.startsWith(config.linkIdPrefix)) {
+    onIgnored(
+      'linkIdPrefix',
+      'linkIdPrefix must start with STALE_ORDER_LINK_ID_PREFIX; the configured prefix applies',
+    );
+    linkIdPrefix = config.linkIdPrefix;
+  }
   return {
     maxAgeMs: input.maxAgeSeconds !== undefined ? input.maxAgeSeconds * 1000 : config.maxAgeMs,
-    linkIdPrefix: input.linkIdPrefix ?? config.linkIdPrefix,
+    linkIdPrefix,
     dryRun: input.dryRun ?? config.dryRun,
     accounts: input.accounts,
     categories: input.categories,

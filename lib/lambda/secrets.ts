@@ -4,14 +4,20 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Credentials } from '../bybit/sign.ts';
 import type { AccountKeys, CredentialsSource } from '../cancel/exchange.ts';
-import { SecretError } from '../errors.ts';
+import { SecretError, SecretUnavailableError } from '../errors.ts';
 
 /** The name an account gets when the secret holds a single key pair. */
 export const DEFAULT_ACCOUNT = 'default';
 
 export interface SecretReader {
-  send(command: GetSecretValueCommand): Promise<{ SecretString?: string }>;
+  send(
+    command: GetSecretValueCommand,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ SecretString?: string }>;
 }
+
+/** A read with no invocation deadline set (start-up, tools) still ends: no caller waits longer than this. */
+const READ_LIMIT_MS = 10_000;
 
 export interface SecretStoreOptions {
   /** Defaults to the SDK client, which follows the standard AWS_* endpoint and region settings. */
@@ -36,11 +42,25 @@ const SDK_ERRORS: Record<string, string> = {
   InternalServiceError: 'Secrets Manager failed; retries were exhausted',
 };
 
+/** Error types that say Secrets Manager could not answer in time, not that the secret is wrong. */
+const UNAVAILABLE = new Set([
+  'ThrottlingException',
+  'InternalServiceError',
+  'TimeoutError',
+  'AbortError',
+  'RequestTimeout',
+]);
+
 export class SecretStore {
   private readonly cache = new Map<string, Entry>();
   private client: SecretReader | undefined;
   private readonly ttlMs: number;
   private readonly now: () => number;
+  /**
+   * Epoch ms by which every read must have ended: the current invocation's deadline, set when it starts. A read
+   * that would run past it is aborted (the SDK's own request timeout only warns unless told to throw).
+   */
+  deadline: number | undefined;
 
   constructor(options: SecretStoreOptions) {
     this.client = options.client;
@@ -64,14 +84,24 @@ export class SecretStore {
     this.client ??= new SecretsManagerClient({
       maxAttempts: 4,
       // Without timeouts a hung connection would hold the invocation until Lambda kills it.
-      requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 },
+      requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
     });
+    const now = this.now();
+    const until = Math.min(this.deadline ?? Number.POSITIVE_INFINITY, now + READ_LIMIT_MS);
     let text: string | undefined;
     try {
-      const answer = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      const abortSignal = AbortSignal.timeout(Math.max(1, until - now));
+      const answer = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }), {
+        abortSignal,
+      });
       text = answer.SecretString;
     } catch (cause) {
       const name = (cause as Error)?.name ?? 'Error';
+      if (UNAVAILABLE.has(name) || this.now() >= until) {
+        const why =
+          SDK_ERRORS[name] ?? `no answer from Secrets Manager within ${Math.max(0, until - now)} ms`;
+        throw new SecretUnavailableError(secretId, why, { cause });
+      }
       throw new SecretError(secretId, SDK_ERRORS[name] ?? `could not be read (${name})`, { cause });
     }
     if (text === undefined)
@@ -131,21 +161,29 @@ export function exchangeCredentials(store: SecretStore, secretId: string): Crede
 
 export interface WebhookSecret {
   webhookSecret: string;
+  /** The key before the last rotation, accepted until the operator removes it (senders move over in their time). */
+  previousWebhookSecret?: string;
   /** Only for the opt-in passphrase mode (TradingView cannot sign). */
   passphrase?: string;
 }
 
-/** Webhook keys: `{webhookSecret, passphrase?}`. */
+/** Webhook keys: `{webhookSecret, previousWebhookSecret?, passphrase?}`. */
 export function parseWebhookSecret(secretId: string, value: unknown): WebhookSecret {
   if (!isObject(value)) throw new SecretError(secretId, 'must be a JSON object');
-  const { webhookSecret, passphrase } = value;
+  const { webhookSecret, previousWebhookSecret, passphrase } = value;
   if (typeof webhookSecret !== 'string' || webhookSecret.length < 16) {
     throw new SecretError(secretId, '"webhookSecret" must be a string of at least 16 characters');
   }
-  if (passphrase !== undefined && (typeof passphrase !== 'string' || passphrase.length < 16)) {
-    throw new SecretError(secretId, '"passphrase" must be a string of at least 16 characters');
+  for (const [name, key] of Object.entries({ previousWebhookSecret, passphrase })) {
+    if (key !== undefined && (typeof key !== 'string' || key.length < 16)) {
+      throw new SecretError(secretId, `"${name}" must be a string of at least 16 characters`);
+    }
   }
-  return { webhookSecret, passphrase };
+  return withoutUndefined({
+    webhookSecret,
+    previousWebhookSecret: previousWebhookSecret as string | undefined,
+    passphrase: passphrase as string | undefined,
+  });
 }
 
 function keyPair(secretId: string, value: unknown, where: string): Credentials {
@@ -159,6 +197,10 @@ function keyPair(secretId: string, value: unknown, where: string): Credentials {
     throw new SecretError(secretId, `${where}: "privateKey" is not a PEM private key`);
   if (typeof apiSecret === 'string' && apiSecret !== '') return { apiKey, apiSecret };
   throw new SecretError(secretId, `${where}: needs "apiSecret" (HMAC) or "privateKey" (RSA)`);
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

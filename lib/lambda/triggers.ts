@@ -11,6 +11,8 @@ export interface HttpTrigger {
   /** The body as API Gateway passes it; `decodeBody` (lib/http.ts) turns it into the bytes that were signed. */
   rawBody: string;
   isBase64Encoded: boolean;
+  /** The address API Gateway saw the request come from (never a header, which a caller could set). */
+  sourceIp?: string;
 }
 
 export type Trigger =
@@ -59,5 +61,14 @@ function readHttp(e: AnyEvent): HttpTrigger {
     if (typeof value === 'string') headers[name.toLowerCase()] = value;
   }
   const rawBody = typeof e.body === 'string' ? e.body : '';
-  return { type: 'http', headers, rawBody, isBase64Encoded: e.isBase64Encoded === true };
+  // HTTP API payload 2.0 puts it in requestContext.http, REST (and HTTP API 1.0) in requestContext.identity.
+  const context = e.requestContext as { http?: AnyEvent; identity?: AnyEvent };
+  const sourceIp = e.version === '2.0' ? context.http?.sourceIp : context.identity?.sourceIp;
+  return {
+    type: 'http',
+    headers,
+    rawBody,
+    isBase64Encoded: e.isBase64Encoded === true,
+    sourceIp: typeof sourceIp === 'string' ? sourceIp : undefined,
+  };
 }

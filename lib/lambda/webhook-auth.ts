@@ -3,7 +3,8 @@
 // because TradingView cannot sign its alerts; see the README for what it does not protect against.
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { AuthenticationError } from '../errors.ts';
+import { BlockList, isIP } from 'node:net';
+import { AuthenticationError, SignatureMismatchError, SourceNotAllowedError } from '../errors.ts';
 import type { WebhookSecret } from './secrets.ts';
 
 export interface WebhookAuthOptions {
@@ -32,7 +33,7 @@ export function authenticateWebhook(
   const signature = headers['x-signature'];
   if (timestamp === undefined && signature === undefined && options.passphraseMode) {
     if (secret.passphrase && sameSecret(passphraseOf(body), secret.passphrase)) return 'passphrase';
-    throw new AuthenticationError('missing signature headers or wrong passphrase');
+    throw new SignatureMismatchError('missing signature headers or wrong passphrase');
   }
   if (!timestamp || !signature)
     throw new AuthenticationError('x-timestamp and x-signature headers are required');
@@ -42,9 +43,33 @@ export function authenticateWebhook(
   if (Math.abs(now - Number(timestamp)) > options.maxSkewMs) {
     throw new AuthenticationError(`x-timestamp is more than ${options.maxSkewMs / 1000} s from now`);
   }
-  const expected = webhookSignature(secret.webhookSecret, timestamp, body);
-  if (!sameSecret(signature, expected)) throw new AuthenticationError('x-signature does not match');
+  // During a rotation both keys sign valid requests: compare with each, and never stop early on one.
+  const keys = [secret.webhookSecret, secret.previousWebhookSecret].filter((k): k is string => !!k);
+  const matches = keys.map((key) => sameSecret(signature, webhookSignature(key, timestamp, body)));
+  if (!matches.includes(true)) throw new SignatureMismatchError('x-signature does not match');
   return 'signature';
+}
+
+/**
+ * The check of WEBHOOK_ALLOWED_SOURCE_IPS (addresses and CIDR ranges, IPv4 and IPv6): throws
+ * SourceNotAllowedError for any other address. An empty list allows every address.
+ */
+export function sourceAllowlist(entries: readonly string[]): (sourceIp: string | undefined) => void {
+  if (entries.length === 0) return () => undefined;
+  const allowed = new BlockList();
+  for (const entry of entries) {
+    const [address = '', bits] = entry.split('/');
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) allowed.addAddress(address, type);
+    else allowed.addSubnet(address, Number(bits), type);
+  }
+  return (sourceIp) => {
+    const address = sourceIp?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+    const family = address ? isIP(address) : 0;
+    if (family === 0 || !allowed.check(address as string, family === 6 ? 'ipv6' : 'ipv4')) {
+      throw new SourceNotAllowedError();
+    }
+  };
 }
 
 /** Constant-time comparison that also hides the length: both sides are hashed first. */

@@ -54,8 +54,8 @@ const STOP_GRACE_MS = 5000;
 const KILL_WAIT_MS = 3000;
 const POLL_MS = 100;
 const TAIL_LINES = 40;
-/** What serverless-offline needs from the repository; directories are linked, files copied. */
-const SERVICE_DIRS = ['handlers', 'lib', 'node_modules'];
+/** What serverless-offline needs (scripts/ holds a local Serverless plugin): directories linked, files copied. */
+const SERVICE_DIRS = ['handlers', 'lib', 'node_modules', 'scripts'];
 const SERVICE_FILES = ['serverless.yml', 'package.json', 'tsconfig.json'];
 const RUN_DIR_PREFIX = 'offline-';
 

@@ -130,7 +130,8 @@ describe('Secrets Manager throttles', () => {
   it('gives a SecretError saying so once the retries are spent, and the next invocation reads again', async () => {
     stack.secrets.failNext('throttling', 4, stack.exchangeSecretId);
     const error = await thrown(direct());
-    expect(error.name).toBe('SecretError');
+    // Nothing is wrong with the secret: Secrets Manager is unavailable (HTTP answers say 503).
+    expect(error.name).toBe('SecretUnavailableError');
     expect(error.message).toContain(stack.exchangeSecretId);
     expect(error.message).toContain('throttling');
     expect(stack.secrets.reads(stack.exchangeSecretId)).toBe(4);

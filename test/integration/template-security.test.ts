@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scheduleName } from '../../lib/cancel/dead-mans-switch.ts';
-import { invokeBundle } from '../support/bundle.ts';
+import { invokeBundle, type PackagedService, packageService } from '../support/bundle.ts';
 import { validateTemplate } from '../support/cfn-spec.ts';
 import { signedHttpEvent } from '../support/events.ts';
 import { startScheduler } from '../support/scheduler.ts';
@@ -253,13 +253,15 @@ describe('events and failures', () => {
     const statements = ((policy.Properties as Json).PolicyDocument as { Statement: Json[] }).Statement;
     const fromEvents = statements.filter((st) => (st.Principal as Json)?.Service === 'events.amazonaws.com');
     expect(fromEvents).toHaveLength(1);
-    const source = ((fromEvents[0]?.Condition as Json)?.ArnLike as Json)?.['aws:SourceArn'] as {
-      'Fn::Sub': string;
-    };
-    expect(source['Fn::Sub']).toMatch(/:rule\/bybit-cancel-[\w-]+-\*$/);
+    // Exactly the kill-switch rule: a wildcard would match the rules of every stage whose name starts with this one's.
+    const condition = fromEvents[0]?.Condition as Json;
+    expect(Object.keys(condition)).toEqual(['ArnEquals']);
+    const source = flatten((condition.ArnEquals as Json)['aws:SourceArn']);
+    expect(source).not.toContain('*');
     const killSwitchRule = ofType('AWS::Events::Rule').find(([, r]) => r.Properties?.EventPattern)?.[1];
-    const prefix = source['Fn::Sub'].split(':rule/')[1]?.replace('*', '') as string;
-    expect(String(killSwitchRule?.Properties?.Name)).toMatch(new RegExp(`^${prefix}`));
+    expect(source).toBe(
+      `arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/${String(killSwitchRule?.Properties?.Name)}`,
+    );
   });
 
   it('runs the sweep on a schedule, and the kill-switch drill daily, in a function of its own, with the input that marks it', () => {
@@ -427,5 +429,160 @@ describe("the dead man's switch", () => {
       await scheduler.close();
       await stack.close();
     }
+  });
+});
+
+describe('alarms that reach someone', () => {
+  const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties as Json);
+  const notifiesTopic = (alarm: Json) => list(alarm.AlarmActions).map(flatten).includes('<AlarmTopic>');
+
+  it("encrypts the alarm topic with this stack's own KMS key, whose policy lets CloudWatch use it", () => {
+    const topic = template.Resources.AlarmTopic?.Properties as Json;
+    // CloudWatch cannot publish to a topic under the AWS-managed alias/aws/sns key.
+    expect(JSON.stringify(topic.KmsMasterKeyId)).not.toContain('alias/aws/sns');
+    const keyId = flatten(topic.KmsMasterKeyId).replace(/^<(.+?)(\.Arn)?>$/, '$1');
+    const key = template.Resources[keyId];
+    expect(key?.Type).toBe('AWS::KMS::Key');
+    const policy = key?.Properties?.KeyPolicy as { Statement: Statement[] } | undefined;
+    const statements = policy?.Statement ?? [];
+    const forCloudWatch = statements.filter(
+      (st) => (st.Principal as Json)?.Service === 'cloudwatch.amazonaws.com' && st.Effect === 'Allow',
+    );
+    expect(forCloudWatch).toHaveLength(1);
+    expect(list(forCloudWatch[0]?.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(key?.Properties?.EnableKeyRotation).toBe(true);
+  });
+
+  it.each(['cancel', 'cancelAll', 'killSwitch'])(
+    'raises an alarm on Failures of operation %s (HTTP 5xx included), to the topic',
+    (operation) => {
+      const namespace = envOf('CancelLambdaFunction').METRICS_NAMESPACE;
+      const matching = alarms.filter(
+        (a) =>
+          a.Namespace === namespace &&
+          a.MetricName === 'Failures' &&
+          list(a.Dimensions as Json[]).some((d) => d.Name === 'Operation' && d.Value === operation),
+      );
+      expect(matching).toHaveLength(1);
+      const [alarm] = matching as [Json];
+      expect(alarm).toMatchObject({ Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
+      expect(notifiesTopic(alarm)).toBe(true);
+    },
+  );
+
+  it('notifies on every new message in the failure queue, not once while it stays non-empty', () => {
+    const onQueue = alarms.filter((a) => a.Namespace === 'AWS/SQS');
+    expect(onQueue).toHaveLength(1);
+    expect(onQueue[0]).toMatchObject({ MetricName: 'NumberOfMessagesSent', Statistic: 'Sum', Threshold: 1 });
+    const [dimension] = (onQueue[0]?.Dimensions ?? []) as Json[];
+    expect(flatten(dimension?.Value)).toBe('<FailureQueue.QueueName>');
+    expect(notifiesTopic(onQueue[0] as Json)).toBe(true);
+  });
+});
+
+describe('the failure metric of an HTTP 5xx, written by the packaged bundles', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startStack({ accounts: ['main'] });
+    // A secret that is not JSON fails every request after authentication, before any report exists.
+    stack.secrets.put(stack.exchangeSecretId, 'not json');
+  });
+  afterAll(() => stack.close());
+
+  it.each([
+    [
+      'cancel',
+      'cancel.mjs',
+      'http-v2-cancel.json',
+      { category: 'linear', symbol: 'BTCUSDT', orderId: 'o-1' },
+    ],
+    ['cancelAll', 'cancel-all.mjs', 'http-v2-cancel-all.json', { category: 'spot' }],
+    ['killSwitch', 'cancel-all.mjs', 'http-v2-kill-switch.json', {}],
+  ] as const)('counts one failure under %s', async (operation, bundle, eventName, body) => {
+    const name = operation === 'cancel' ? 'cancel' : 'cancelAll';
+    const env = { ...envOf(functionId(name)), ...stack.env };
+    const file = join(service.functions[name] as string, 'handlers', bundle);
+    const outcome = await invokeBundle(file, signedHttpEvent(eventName, body, stack.webhookSecret), env);
+    for (const line of outcome.logs) inspectOutput('log', line);
+    const response = outcome.result as { statusCode: number; body: string };
+    expect(response.statusCode).toBeGreaterThanOrEqual(500);
+    expect(JSON.parse(response.body)).toMatchObject({ operation });
+    const emf = outcome.logs.map((l) => JSON.parse(l) as Json).find((l) => '_aws' in l);
+    expect(emf).toMatchObject({ Operation: operation, Failures: 1 });
+    expect((emf?._aws as Json)?.CloudWatchMetrics).toMatchObject([
+      { Namespace: env.METRICS_NAMESPACE, Dimensions: [['Operation']] },
+    ]);
+  });
+});
+
+describe('bounded IAM resources', () => {
+  const logGroups = ofType('AWS::Logs::LogGroup').map(([, g]) => String(g.Properties?.LogGroupName));
+
+  it("names each function's own log group, so no other stage's log group matches", () => {
+    expect(logGroups.sort()).toEqual([
+      '/aws/lambda/bybit-cancel-dev-cancel',
+      '/aws/lambda/bybit-cancel-dev-cancelAll',
+      '/aws/lambda/bybit-cancel-dev-drill',
+      '/aws/lambda/bybit-cancel-dev-heartbeat',
+    ]);
+    const logStatements = roleStatements().filter((s) => list(s.Action).some((a) => a.startsWith('logs:')));
+    expect(logStatements.length).toBeGreaterThan(0);
+    for (const statement of logStatements) {
+      for (const resource of list(statement.Resource).map(flatten)) {
+        const match = /:log-group:(.+?)(:\*){1,2}$/.exec(resource);
+        expect(match, resource).not.toBeNull();
+        expect(logGroups).toContain(match?.[1]);
+      }
+    }
+  });
+
+  it('grants kms:Decrypt on no key unless SECRETS_KMS_KEY_ARN is set', () => {
+    const conditions = (template as unknown as { Conditions: Json }).Conditions;
+    expect(conditions.HasSecretsKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    expect((template.Resources.SecretsKmsDecryptPolicy as unknown as Json).Condition).toBe(
+      'HasSecretsKmsKey',
+    );
+    const unconditional = roleStatements().filter((s) => list(s.Action).some((a) => a.startsWith('kms:')));
+    expect(unconditional.every((s) => flatten(s.Resource) !== '*')).toBe(true);
+  });
+
+  describe('with the secrets given as ARNs and a customer-managed key', () => {
+    const exchangeArn = 'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:prod/bybit-keys-AbCdEf';
+    const webhookArn = 'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:prod/webhook';
+    const keyArn = 'arn:aws:kms:ap-southeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    let packaged: PackagedService;
+    beforeAll(async () => {
+      packaged = await packageService([
+        `--param=BYBIT_SECRET_ID=${exchangeArn}`,
+        `--param=WEBHOOK_SECRET_ID=${webhookArn}`,
+        `--param=SECRETS_KMS_KEY_ARN=${keyArn}`,
+      ]);
+    }, 180_000);
+    const resourcesOf = () => packaged.template.Resources as Record<string, Resource>;
+
+    it('allows GetSecretValue on exactly those secrets, with or without the random suffix', () => {
+      const role = resourcesOf().IamRoleLambdaExecution?.Properties as {
+        Policies: { PolicyDocument: { Statement: Statement[] } }[];
+      };
+      const secretResources = role.Policies.flatMap((p) => p.PolicyDocument.Statement)
+        .filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => list(s.Resource).map(flatten));
+      // A full ARN already ends in the suffix; a partial one does not. Either way, nothing but that secret.
+      expect(secretResources.sort()).toEqual(
+        [exchangeArn, `${exchangeArn}-??????`, webhookArn, `${webhookArn}-??????`].sort(),
+      );
+    });
+
+    it("grants kms:Decrypt on that key only, through Secrets Manager only, to the functions' role", () => {
+      const conditions = (packaged.template as { Conditions: Json }).Conditions;
+      expect(conditions.HasSecretsKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [keyArn, ''] }] });
+      const policy = resourcesOf().SecretsKmsDecryptPolicy?.Properties as Json;
+      expect(list(policy.Roles).map(flatten)).toEqual(['<IamRoleLambdaExecution>']);
+      const [statement, ...others] = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
+      expect(others).toEqual([]);
+      expect(statement).toMatchObject({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn });
+      const via = (statement?.Condition?.StringEquals as Json | undefined)?.['kms:ViaService'];
+      expect(flatten(via)).toBe('secretsmanager.<AWS::Region>.amazonaws.com');
+    });
   });
 });

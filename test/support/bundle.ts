@@ -20,15 +20,15 @@ export interface PackagedService {
   functions: Record<string, string>;
 }
 
-/** Packages the service (offline, no AWS account) and unpacks every function zip. */
-export async function packageService(): Promise<PackagedService> {
+/** Packages the service (offline, no AWS account) and unpacks every function zip; `args` adds CLI options. */
+export async function packageService(args: string[] = []): Promise<PackagedService> {
   // Unpacked under the repository so that `@aws-sdk/*`, left out of the bundle because the Lambda runtime
   // provides it, resolves from node_modules the way it resolves from the runtime's own. Not under .esbuild/:
   // serverless-esbuild empties that folder after every package run.
   mkdirSync(cache, { recursive: true });
   const dir = mkdtempSync(join(cache, 'package-'));
   const bin = join(root, 'node_modules', '.bin', 'serverless');
-  await run(bin, ['package', '--package', dir], {
+  await run(bin, ['package', '--package', dir, ...args], {
     cwd: root,
     env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
   });

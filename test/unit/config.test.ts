@@ -65,3 +65,28 @@ describe('BYBIT_IP_REQUESTS_PER_5S', () => {
     expect(() => loadConfig({ BYBIT_IP_REQUESTS_PER_5S: '0' })).toThrow(ConfigError);
   });
 });
+
+describe('WEBHOOK_ALLOWED_SOURCE_IPS', () => {
+  it('is empty by default: no restriction', () => {
+    expect(loadConfig({}).webhookAllowedSourceIps).toEqual([]);
+  });
+
+  it('reads addresses and CIDR ranges, IPv4 and IPv6', () => {
+    const config = loadConfig({
+      WEBHOOK_ALLOWED_SOURCE_IPS: '52.89.214.238, 203.0.113.0/24,2001:db8::/32,::1',
+    });
+    expect(config.webhookAllowedSourceIps).toEqual([
+      '52.89.214.238',
+      '203.0.113.0/24',
+      '2001:db8::/32',
+      '::1',
+    ]);
+  });
+
+  it.each(['tradingview.com', '203.0.113.0/33', '2001:db8::/129', '10.0.0.1/8/1', '300.1.1.1', '10.0.0.0/'])(
+    'refuses "%s" at start-up',
+    (entry) => {
+      expect(() => loadConfig({ WEBHOOK_ALLOWED_SOURCE_IPS: entry })).toThrow(ConfigError);
+    },
+  );
+});

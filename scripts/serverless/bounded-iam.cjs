@@ -1,0 +1,57 @@
+// A local Serverless plugin that narrows the IAM resources the framework and plain YAML cannot express exactly:
+//   - the functions' log permissions name each function's own log group, where the framework writes
+//     `/aws/lambda/<service>-<stage>*`, which also matches every stage whose name starts with this one's;
+//   - GetSecretValue names each configured secret, given as a name or an ARN (Secrets Manager appends six
+//     random characters to a secret's name in its ARN; a full ARN already has them, a partial one does not).
+'use strict';
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
+const LOGS_PREFIX = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:';
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
+const SECRET_PREFIX = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:';
+/** The environment settings that hold secret ids the functions read. */
+const SECRET_SETTINGS = ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID'];
+
+/** The IAM resources that match the secret `id` (a name, a partial ARN or a full ARN) and nothing wider. */
+function secretResources(id) {
+  if (!id.startsWith('arn:')) return [{ 'Fn::Sub': `${SECRET_PREFIX}${id}-??????` }];
+  // Whether an ARN ends in the random suffix cannot be told from the text (a name may end in "-abcdef"):
+  // allow the ARN as given, and the ARN plus a suffix. Both are the one secret.
+  return [id, `${id}-??????`];
+}
+
+class BoundedIam {
+  constructor(serverless) {
+    this.serverless = serverless;
+    this.hooks = { 'before:package:finalize': () => this.narrow() };
+  }
+
+  narrow() {
+    const { service } = this.serverless;
+    const resources = service.provider.compiledCloudFormationTemplate.Resources;
+    const role = resources.IamRoleLambdaExecution;
+    if (!role) return;
+    const statements = role.Properties.Policies[0].PolicyDocument.Statement;
+    const logGroups = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Logs::LogGroup')
+      .map((r) => r.Properties.LogGroupName)
+      .filter((name) => typeof name === 'string');
+    for (const statement of statements) {
+      const actions = [].concat(statement.Action);
+      if (actions.some((a) => a === 'logs:PutLogEvents')) {
+        statement.Resource = logGroups.map((name) => ({ 'Fn::Sub': `${LOGS_PREFIX}${name}:*:*` }));
+      } else if (actions.some((a) => a === 'logs:CreateLogStream')) {
+        statement.Resource = logGroups.map((name) => ({ 'Fn::Sub': `${LOGS_PREFIX}${name}:*` }));
+      }
+    }
+    const environment = service.provider.environment ?? {};
+    const ids = [...new Set(SECRET_SETTINGS.map((name) => environment[name]).filter(Boolean))];
+    statements.push({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: ids.flatMap(secretResources),
+    });
+  }
+}
+
+module.exports = BoundedIam;
