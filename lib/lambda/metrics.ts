@@ -118,8 +118,9 @@ function isFailedHttp(value: unknown): boolean {
   return typeof status === 'number' && status >= 500;
 }
 
-/** What a cancel-all body asks for: one scope when it names a category, otherwise the kill switch. */
+/** What a cancel-all body asks for: the drill, one scope when it names a category, otherwise the kill switch. */
 export function requestedCancelAll(request: unknown): Operation {
-  const category = (request as { category?: unknown } | null | undefined)?.category;
-  return category === undefined ? 'killSwitch' : 'cancelAll';
+  const body = request as { category?: unknown; drill?: unknown } | null | undefined;
+  if (body?.drill === true) return 'drill';
+  return body?.category === undefined ? 'killSwitch' : 'cancelAll';
 }
