@@ -12,7 +12,7 @@ import type {
 } from '../../lib/bybit/types.ts';
 import { SettleCoinDiscovery } from '../../lib/cancel/coverage.ts';
 import type { Exchange } from '../../lib/cancel/exchange.ts';
-import { spotKindOf } from '../../lib/cancel/scopes.ts';
+import { type Coverage, spotKindOf } from '../../lib/cancel/scopes.ts';
 import { type SweepOptions, type SweepReport, sweepStaleOrders } from '../../lib/cancel/sweep.ts';
 import type { Clock } from '../../lib/clock.ts';
 import {
@@ -131,7 +131,7 @@ const clock = (): Clock => {
   };
 };
 
-const LINEAR = { categories: ['linear'] as Category[], linearSettleCoins: ['USDT'], inverseCoins: [] };
+const LINEAR: Coverage = { categories: ['linear'], linearSettleCoins: ['USDT'], inverseCoins: [] };
 const options = (extra: Partial<SweepOptions> = {}): SweepOptions => ({
   maxAgeMs: HOUR,
   linkIdPrefix: 'bot-',
