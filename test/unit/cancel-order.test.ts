@@ -1,12 +1,18 @@
-// One order, and one scope's verified cancel-all, on a scripted client: what the caller gets back, and what
-// is thrown when the scope does not clear.
+// One order (cancelled, then read back by id until final), and one scope's verified cancel-all, on a scripted
+// client: what the caller gets back, and what is thrown when the order or the scope does not clear.
 
 import { describe, expect, it } from 'vitest';
 import type { BybitClient } from '../../lib/bybit/client.ts';
 import { cancelOrder, cancelScope } from '../../lib/cancel/cancel-order.ts';
 import type { Exchange } from '../../lib/cancel/exchange.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { BybitApiError, IncompleteCancelError } from '../../lib/errors.ts';
+import {
+  BybitApiError,
+  ExchangeUnavailableError,
+  IncompleteCancelError,
+  OrderNotFoundError,
+  OrderNotOpenError,
+} from '../../lib/errors.ts';
 
 function exchangeWith(client: Partial<Record<keyof BybitClient, unknown>>) {
   const asked: (string | undefined)[] = [];
@@ -22,24 +28,59 @@ function exchangeWith(client: Partial<Record<keyof BybitClient, unknown>>) {
 const clock: Clock = { now: () => 0, sleep: async () => undefined };
 const stuck = { orderId: 's1', orderLinkId: '', symbol: 'BTCUSDT', orderStatus: 'New', createdTime: '0' };
 
+/** An order as the by-id read shows it. */
+const state = (orderStatus: string, cumExecQty = '0') => ({
+  orderId: 'o1',
+  orderLinkId: 'tv-1',
+  symbol: 'BTCUSDT',
+  orderStatus,
+  qty: '1',
+  cumExecQty,
+  leavesQty: '0',
+  updatedTime: '0',
+});
+
+/** A clock that moves only when slept on, recording every pause. */
+function virtualClock() {
+  let time = 0;
+  const slept: number[] = [];
+  const clock: Clock = {
+    now: () => time,
+    sleep: async (ms) => {
+      slept.push(ms);
+      time += ms;
+    },
+  };
+  return { clock, slept };
+}
+
+const command = { account: 'hedge', category: 'linear', symbol: 'BTCUSDT', orderLinkId: 'tv-1' } as const;
+const notOpen = () => new OrderNotOpenError('cancel', 110001, 'order not exists or too late to cancel');
+
 describe('cancelOrder', () => {
-  it('cancels on the named account and reports the acknowledgement, not a cancellation', async () => {
+  it('cancels on the named account, reads the order back by its acknowledged id, and confirms it final', async () => {
     const sent: unknown[] = [];
+    const reads: unknown[] = [];
     const { exchange, asked } = exchangeWith({
       cancelOrder: async (params: unknown, call: unknown) => {
         sent.push(params, call);
         return { orderId: 'o1', orderLinkId: 'tv-1' };
       },
+      orderById: async (params: unknown, call: unknown) => {
+        reads.push(params, call);
+        return state('Cancelled');
+      },
     });
-    const result = await cancelOrder(
-      exchange,
-      { account: 'hedge', category: 'linear', symbol: 'BTCUSDT', orderLinkId: 'tv-1' },
-      12_345,
-    );
-    expect(asked).toEqual(['hedge']);
+    const result = await cancelOrder(exchange, command, 12_345, virtualClock().clock);
+    // The cancel and the read are two steps on the same account.
+    expect(asked).toEqual(['hedge', 'hedge']);
     expect(sent).toEqual([
       { category: 'linear', symbol: 'BTCUSDT', orderLinkId: 'tv-1' },
-      { deadline: 12_345 },
+      { deadline: 12_345, priority: 'routine' },
+    ]);
+    expect(reads).toEqual([
+      { category: 'linear', symbol: 'BTCUSDT', orderId: 'o1' },
+      { deadline: 12_345, priority: 'routine' },
     ]);
     expect(result).toEqual({
       operation: 'cancel',
@@ -48,8 +89,135 @@ describe('cancelOrder', () => {
       symbol: 'BTCUSDT',
       orderId: 'o1',
       orderLinkId: 'tv-1',
-      status: 'cancel acknowledged',
+      orderStatus: 'Cancelled',
+      cumExecQty: '0',
+      confirmed: true,
     });
+  });
+
+  it('reads again, pausing between reads, until the order shows a final status', async () => {
+    const statuses = ['New', 'New', 'PartiallyFilledCanceled'];
+    const { exchange } = exchangeWith({
+      cancelOrder: async () => ({ orderId: 'o1', orderLinkId: 'tv-1' }),
+      orderById: async () => state(statuses.shift() as string, '0.4'),
+    });
+    const { clock, slept } = virtualClock();
+    const result = await cancelOrder(exchange, command, 1e12, clock);
+    expect(slept).toEqual([50, 100]);
+    expect(statuses).toEqual([]);
+    expect(result).toMatchObject({
+      orderStatus: 'PartiallyFilledCanceled',
+      cumExecQty: '0.4',
+      confirmed: true,
+    });
+  });
+
+  it('answers unconfirmed with the last status read when the order is still open at the deadline', async () => {
+    let read = 0;
+    const { exchange } = exchangeWith({
+      cancelOrder: async () => ({ orderId: 'o1', orderLinkId: 'tv-1' }),
+      orderById: async () => {
+        read++;
+        return state('New');
+      },
+    });
+    const { clock, slept } = virtualClock();
+    const result = await cancelOrder(exchange, command, 400, clock);
+    // 50 + 100 = 150 slept; the next pause of 200 (plus the read margin) would pass the deadline of 400.
+    expect(slept).toEqual([50, 100]);
+    expect(read).toBe(3);
+    expect(result).toMatchObject({ orderId: 'o1', orderStatus: 'New', cumExecQty: '0', confirmed: false });
+    expect(result).not.toHaveProperty('alreadyClosed');
+  });
+
+  it('reports an order the exchange called not open, and the read shows filled, as already closed', async () => {
+    const reads: unknown[] = [];
+    const { exchange } = exchangeWith({
+      cancelOrder: async () => {
+        throw notOpen();
+      },
+      orderById: async (params: unknown) => {
+        reads.push(params);
+        return state('Filled', '1');
+      },
+    });
+    const result = await cancelOrder(exchange, command, 1e12, virtualClock().clock);
+    // Without an acknowledgement the read goes by what the caller named.
+    expect(reads).toEqual([
+      { category: 'linear', symbol: 'BTCUSDT', orderId: undefined, orderLinkId: 'tv-1' },
+    ]);
+    expect(result).toMatchObject({
+      orderStatus: 'Filled',
+      cumExecQty: '1',
+      confirmed: true,
+      alreadyClosed: true,
+    });
+  });
+
+  it('throws OrderNotFoundError only when the cancel said not open and the read finds no record', async () => {
+    const { exchange } = exchangeWith({
+      cancelOrder: async () => {
+        throw notOpen();
+      },
+      orderById: async () => undefined,
+    });
+    const error = await cancelOrder(exchange, command, 1e12, virtualClock().clock).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OrderNotFoundError);
+    expect(error).toMatchObject({ retCode: 110001, orderLinkId: 'tv-1' });
+  });
+
+  it('keeps reading an acknowledged order the read does not find yet, instead of calling it not found', async () => {
+    const answers = [undefined, state('Cancelled')];
+    const { exchange } = exchangeWith({
+      cancelOrder: async () => ({ orderId: 'o1', orderLinkId: 'tv-1' }),
+      orderById: async () => answers.shift(),
+    });
+    const result = await cancelOrder(exchange, command, 1e12, virtualClock().clock);
+    expect(result).toMatchObject({ orderStatus: 'Cancelled', confirmed: true });
+  });
+
+  it('gives up after the last pause, unconfirmed, on an order called not open that still reads open', async () => {
+    let read = 0;
+    const { exchange } = exchangeWith({
+      cancelOrder: async () => {
+        throw notOpen();
+      },
+      orderById: async () => {
+        read++;
+        return state('New');
+      },
+    });
+    const { clock, slept } = virtualClock();
+    const result = await cancelOrder(exchange, command, 1e12, clock);
+    expect(read).toBe(5);
+    expect(slept).toEqual([50, 100, 200, 400]);
+    expect(result).toMatchObject({ orderStatus: 'New', confirmed: false });
+    expect(result).not.toHaveProperty('alreadyClosed');
+  });
+
+  it('retries a read that failed transiently, and throws a read refused outright', async () => {
+    const unavailable = new ExchangeUnavailableError('realtime', 3, 'HTTP 503');
+    const answers: unknown[] = [unavailable, state('Cancelled')];
+    const { exchange } = exchangeWith({
+      cancelOrder: async () => ({ orderId: 'o1', orderLinkId: 'tv-1' }),
+      orderById: async () => {
+        const next = answers.shift();
+        if (next instanceof Error) throw next;
+        return next;
+      },
+    });
+    expect(await cancelOrder(exchange, command, 1e12, virtualClock().clock)).toMatchObject({
+      confirmed: true,
+    });
+
+    const refused = new BybitApiError('realtime', 10003, 'API key is invalid', 'rejected');
+    const { exchange: refusing } = exchangeWith({
+      cancelOrder: async () => ({ orderId: 'o1', orderLinkId: 'tv-1' }),
+      orderById: async () => {
+        throw refused;
+      },
+    });
+    await expect(cancelOrder(refusing, command, 1e12, virtualClock().clock)).rejects.toBe(refused);
   });
 });
 

@@ -4,7 +4,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { BybitClient } from '../../lib/bybit/client.ts';
-import { DeadlineExceededError, ExchangeUnavailableError } from '../../lib/errors.ts';
+import {
+  DeadlineExceededError,
+  ExchangeUnavailableError,
+  IpBlockedRegionError,
+  IpRateLimitBanError,
+  IpRefusedError,
+} from '../../lib/errors.ts';
 
 type Reply = { status?: number; body: string; headers?: Record<string, string> } | Error;
 
@@ -43,10 +49,49 @@ describe('BybitClient on answers outside the happy path', () => {
   it('stops at the first HTTP 403 (an IP ban is not lifted by retrying) and says so', async () => {
     const { client, sent } = scripted([{ status: 403, body: 'Forbidden' }, { body: OK }]);
     const error = await failure(client);
-    expect(error).toBeInstanceOf(ExchangeUnavailableError);
-    expect(error).toMatchObject({ httpStatus: 403, attempts: 1 });
+    // A 403 naming no reason is taken for the rate-limit ban, the one that waiting lifts.
+    expect(error).toBeInstanceOf(IpRateLimitBanError);
+    expect(error).toBeInstanceOf(IpRefusedError);
+    expect(error).toMatchObject({ httpStatus: 403, endpoint: 'cancel' });
     expect(error.message).toContain('HTTP 403');
+    expect(error.message).toContain('10 minutes');
     expect(sent()).toBe(1);
+  });
+
+  it('names the ban when the 403 says the IP was too frequent', async () => {
+    const { client } = scripted([{ status: 403, body: '403, access too frequent' }]);
+    const error = await failure(client);
+    expect(error).toBeInstanceOf(IpRateLimitBanError);
+    expect(error).not.toBeInstanceOf(IpBlockedRegionError);
+  });
+
+  it('names a blocked region when the 403 page says the country is not served', async () => {
+    const { client } = scripted([{ status: 403, body: '<html>access from your country is blocked</html>' }]);
+    const error = await failure(client);
+    expect(error).toBeInstanceOf(IpBlockedRegionError);
+    expect(error).not.toBeInstanceOf(IpRateLimitBanError);
+    expect(error.message).toContain('blocked region');
+  });
+
+  it('sends nothing more through the shared IP budget after a 403, for any client', async () => {
+    const { client, sent } = scripted([{ status: 403, body: 'Forbidden' }, { body: OK }, { body: OK }]);
+    const first = await failure(client);
+    const again = await failure(client);
+    let otherSent = 0;
+    const other = new BybitClient({
+      credentials: { apiKey: 'OTHER', apiSecret: 'other' },
+      baseUrl: 'http://exchange.test',
+      fetch: (async () => {
+        otherSent++;
+        return new Response(OK);
+      }) as typeof globalThis.fetch,
+      ipBudget: client.ipBudget,
+    });
+    const otherError = await other.cancelOrder(cancel).catch((e: unknown) => e);
+    expect(again).toBe(first);
+    expect(otherError).toBe(first);
+    expect(sent()).toBe(1);
+    expect(otherSent).toBe(0);
   });
 
   it('retries HTTP 429 with backoff and succeeds', async () => {

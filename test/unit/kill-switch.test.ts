@@ -1,61 +1,141 @@
 // The kill switch's report on an in-memory exchange: what it counts, what it names, and when it fails.
-// The emulator runs (test/integration) show it clears real books; these pin the report's arithmetic.
+// The emulator runs (test/integration) show it clears real books; these pin the report's arithmetic, the
+// widest listings it verifies with, and the settle coins it discovers.
 
 import { describe, expect, it } from 'vitest';
 import type { BybitClient } from '../../lib/bybit/client.ts';
-import type { OpenOrder, OpenOrdersParams } from '../../lib/bybit/types.ts';
+import type {
+  CancelAllParams,
+  CancelBatchParams,
+  Category,
+  InstrumentsParams,
+  OpenOrder,
+  OpenOrdersParams,
+} from '../../lib/bybit/types.ts';
+import { SettleCoinDiscovery } from '../../lib/cancel/coverage.ts';
 import type { Exchange } from '../../lib/cancel/exchange.ts';
 import { type KillSwitchReport, killSwitch } from '../../lib/cancel/kill-switch.ts';
-import { type Coverage, listingOf, type Scope } from '../../lib/cancel/scopes.ts';
+import { type Coverage, spotKindOf } from '../../lib/cancel/scopes.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { BybitApiError, type IncompleteCancelError } from '../../lib/errors.ts';
+import { BybitApiError, ExchangeUnavailableError, type IncompleteCancelError } from '../../lib/errors.ts';
 
 interface BookOrder extends OpenOrder {
-  listing: string;
+  category: Category;
+  settleCoin?: string;
+  baseCoin?: string;
 }
 
-const listingKey = (p: OpenOrdersParams) =>
-  JSON.stringify([p.category, p.symbol, p.baseCoin, p.settleCoin, p.orderFilter]);
+interface Placed {
+  category: Category;
+  count: number;
+  settleCoin?: string;
+  baseCoin?: string;
+  symbol?: string;
+  stopOrderType?: string;
+  orderStatus?: string;
+  /** How many of them no cancel removes. */
+  stuck?: number;
+}
 
-/** One account's book: cancel-all removes what its scope lists, except orders marked stuck. */
-function book(orders: { scope: Scope; count: number; stuck?: number }[], refuse?: BybitApiError) {
+/** A linear instrument as instruments-info lists it. */
+const instrument = (symbol: string, settleCoin: string, curAuctionPhase?: string) => ({
+  symbol,
+  status: curAuctionPhase ? 'PreLaunch' : 'Trading',
+  baseCoin: symbol.replace(settleCoin, ''),
+  settleCoin,
+  ...(curAuctionPhase ? { preListingInfo: { curAuctionPhase } } : {}),
+});
+
+interface Market {
+  trading?: ReturnType<typeof instrument>[];
+  preLaunch?: ReturnType<typeof instrument>[];
+  /** instruments-info fails. */
+  down?: Error;
+}
+
+/**
+ * One account's book, cancelled and listed the way Bybit documents: a cancel-all removes what its selectors
+ * match (spot one kind at a time, `Order` when none is named), a listing with no selector shows every coin
+ * and kind. Orders marked stuck survive every cancel.
+ */
+function book(placed: Placed[], market: Market = { trading: [instrument('BTCUSDT', 'USDT')] }) {
   let n = 0;
-  const open: BookOrder[] = orders.flatMap(({ scope, count, stuck = 0 }) =>
-    Array.from({ length: count }, (_, i) => ({
+  const open: BookOrder[] = placed.flatMap((p) =>
+    Array.from({ length: p.count }, (_, i) => ({
       orderId: `o${n++}`,
-      orderLinkId: i < stuck ? 'stuck' : '',
-      symbol: 'BTCUSDT',
-      orderStatus: 'New',
+      orderLinkId: i < (p.stuck ?? 0) ? 'stuck' : '',
+      symbol: p.symbol ?? (p.category === 'linear' ? `BTC${p.settleCoin}` : `${p.baseCoin ?? 'BTC'}USD`),
+      orderStatus: p.orderStatus ?? 'New',
+      stopOrderType: p.stopOrderType ?? '',
       createdTime: '0',
-      listing: listingKey(listingOf(scope)),
+      category: p.category,
+      settleCoin: p.settleCoin,
+      baseCoin: p.baseCoin,
     })),
   );
+  const calls: { method: string; params: unknown }[] = [];
+  const matches = (o: BookOrder, p: OpenOrdersParams | CancelAllParams, kindWhenNone?: string) =>
+    o.category === p.category &&
+    (!p.settleCoin || o.settleCoin === p.settleCoin) &&
+    (!p.baseCoin || o.baseCoin === p.baseCoin) &&
+    (!p.symbol || o.symbol === p.symbol) &&
+    (p.category !== 'spot' ||
+      !(p.orderFilter ?? kindWhenNone) ||
+      spotKindOf(o) === (p.orderFilter ?? kindWhenNone));
+  const remove = (gone: BookOrder[]) => {
+    for (const o of gone) open.splice(open.indexOf(o), 1);
+    return gone;
+  };
   const client = {
-    async cancelAll(scope: Scope) {
-      if (refuse) throw refuse;
-      const key = listingKey(listingOf(scope));
-      const gone = open.filter((o) => o.listing === key && o.orderLinkId !== 'stuck');
-      for (const o of gone) open.splice(open.indexOf(o), 1);
+    async cancelAll(params: CancelAllParams) {
+      calls.push({ method: 'cancelAll', params });
+      const gone = remove(open.filter((o) => matches(o, params, 'Order') && o.orderLinkId !== 'stuck'));
       return gone.map(({ orderId, orderLinkId }) => ({ orderId, orderLinkId }));
     },
+    async cancelBatch(params: CancelBatchParams) {
+      calls.push({ method: 'cancelBatch', params });
+      return params.request.map(({ symbol, orderId }) => {
+        const order = open.find((o) => o.orderId === orderId && o.orderLinkId !== 'stuck');
+        if (order) remove([order]);
+        return order
+          ? { orderId, orderLinkId: '', symbol, code: 0, msg: 'OK' }
+          : { orderId: orderId ?? '', orderLinkId: '', symbol, code: 110001, msg: 'order not exists' };
+      });
+    },
     async openOrders(params: OpenOrdersParams) {
-      const key = listingKey(params);
-      return { category: params.category, list: open.filter((o) => o.listing === key), nextPageCursor: '' };
+      calls.push({ method: 'openOrders', params });
+      const list = open
+        .filter((o) => matches(o, params))
+        .map(({ category, settleCoin, baseCoin, ...o }) => o);
+      return { category: params.category, list, nextPageCursor: '' };
+    },
+    async instrumentsInfo(params: InstrumentsParams) {
+      calls.push({ method: 'instrumentsInfo', params });
+      if (market.down) throw market.down;
+      const list = params.status === 'PreLaunch' ? (market.preLaunch ?? []) : (market.trading ?? []);
+      return { list, nextPageCursor: '' };
     },
   } as unknown as BybitClient;
-  return { client, open };
+  return { client, open, calls };
 }
 
-function exchangeOf(accounts: Record<string, BybitClient>) {
+function exchangeOf(accounts: Record<string, BybitClient>, rotated: Record<string, BybitClient> = {}) {
   const ran: string[] = [];
+  const rotations: string[] = [];
   const exchange = {
+    discovery: new SettleCoinDiscovery({ now: () => 0 }),
     accountNames: async () => Object.keys(accounts),
+    anyClient: async () => Object.values(accounts)[0],
     withAccount: async <T>(name: string, work: (c: BybitClient, n: string) => Promise<T>) => {
       ran.push(name);
       return work(accounts[name] as BybitClient, name);
     },
+    rotated: async (name: string) => {
+      rotations.push(name);
+      return rotated[name];
+    },
   } as unknown as Exchange;
-  return { exchange, ran };
+  return { exchange, ran, rotations };
 }
 
 const COVERAGE: Coverage = {
@@ -63,8 +143,6 @@ const COVERAGE: Coverage = {
   linearSettleCoins: ['USDT'],
   inverseCoins: [],
 };
-const USDT: Scope = { category: 'linear', settleCoin: 'USDT' };
-const OPTION: Scope = { category: 'option' };
 
 /** A clock that moves 7 ms on every reading and sleeps in no time. */
 function ticking(): Clock {
@@ -87,25 +165,42 @@ const failure = (promise: Promise<unknown>) =>
     },
     (error: IncompleteCancelError) => error,
   );
+const reportOf = (error: IncompleteCancelError) => error.report as unknown as KillSwitchReport;
 
 describe('killSwitch', () => {
-  it('reports every account and scope, the totals and the reason when everything clears', async () => {
+  it('reports every account and widest listing, the totals, the coverage and the reason when everything clears', async () => {
     const main = book([
-      { scope: USDT, count: 3 },
-      { scope: OPTION, count: 2 },
+      { category: 'linear', settleCoin: 'USDT', count: 3 },
+      { category: 'option', count: 2 },
     ]);
-    const hedge = book([{ scope: USDT, count: 4 }]);
+    const hedge = book([{ category: 'linear', settleCoin: 'USDT', count: 4 }]);
     const { exchange } = exchangeOf({ main: main.client, hedge: hedge.client });
     const clock = ticking();
-    const report = await killSwitch(exchange, COVERAGE, { reason: 'drawdown' }, 10_000_000, clock);
+    const report = await killSwitch(
+      exchange,
+      COVERAGE,
+      { reason: 'drawdown', origin: 'deadMansSwitch', ignored: ['symbol'] },
+      10_000_000,
+      clock,
+    );
     expect(report).toMatchObject({
       operation: 'killSwitch',
       ok: true,
       reason: 'drawdown',
+      origin: 'deadMansSwitch',
+      ignored: ['symbol'],
       accounts: ['main', 'hedge'],
       cancelled: 9,
       remaining: 0,
       failedScopes: [],
+      uncancellable: [],
+      coverage: {
+        categories: ['linear', 'option'],
+        linearSettleCoins: ['USDT'],
+        discovered: [],
+        preMarketSymbols: [],
+        confirmed: true,
+      },
     });
     expect(report.scopes).toEqual([
       { account: 'main', scope: 'linear settleCoin=USDT', cancelled: 3, remaining: 0, verified: true },
@@ -113,36 +208,178 @@ describe('killSwitch', () => {
       { account: 'hedge', scope: 'linear settleCoin=USDT', cancelled: 4, remaining: 0, verified: true },
       { account: 'hedge', scope: 'option', cancelled: 0, remaining: 0, verified: true },
     ]);
+    expect(main.open).toEqual([]);
+    expect(hedge.open).toEqual([]);
     // Seven milliseconds a clock reading: the run took a handful of readings, not an epoch.
     expect(report.durationMs).toBeGreaterThan(0);
     expect(report.durationMs).toBeLessThan(10_000);
   });
 
-  it('fails naming the scope still holding orders, with up to 20 of them, after clearing the rest', async () => {
+  it('verifies spot and inverse with unfiltered listings, and cancels what the configuration missed', async () => {
     const main = book([
-      { scope: USDT, count: 30, stuck: 25 },
-      { scope: OPTION, count: 2 },
+      { category: 'inverse', baseCoin: 'BTC', count: 2 },
+      // A coin the configuration does not name: only the unfiltered inverse listing shows it.
+      { category: 'inverse', baseCoin: 'ETH', count: 3 },
+      { category: 'spot', symbol: 'BTCUSDT', count: 2 },
+      { category: 'spot', symbol: 'BTCUSDT', stopOrderType: 'tpslOrder', count: 1 },
+    ]);
+    const { exchange } = exchangeOf({ main: main.client });
+    const coverage: Coverage = {
+      categories: ['inverse', 'spot'],
+      linearSettleCoins: [],
+      inverseCoins: ['BTC'],
+    };
+    const report = await killSwitch(exchange, coverage, {}, 10_000_000, ticking());
+    expect(report.scopes).toEqual([
+      { account: 'main', scope: 'inverse', cancelled: 5, remaining: 0, verified: true },
+      { account: 'main', scope: 'spot', cancelled: 3, remaining: 0, verified: true },
+    ]);
+    expect(main.open).toEqual([]);
+    const listings = main.calls.filter((c) => c.method === 'openOrders').map((c) => c.params);
+    for (const listing of listings as OpenOrdersParams[]) {
+      expect(listing.baseCoin).toBeUndefined();
+      expect(listing.orderFilter).toBeUndefined();
+    }
+    // The ETH orders went by symbol, in one cancel-all, not one by one.
+    expect(main.calls).toContainEqual({
+      method: 'cancelAll',
+      params: { category: 'inverse', symbol: 'ETHUSD' },
+    });
+    expect(main.calls.some((c) => c.method === 'cancelBatch')).toBe(false);
+    // Without linear there is nothing to discover.
+    expect(main.calls.some((c) => c.method === 'instrumentsInfo')).toBe(false);
+    expect(report.coverage.confirmed).toBe(true);
+  });
+
+  it('cancels and verifies the linear settle coins the exchange lists but the configuration does not name', async () => {
+    const main = book(
+      [
+        { category: 'linear', settleCoin: 'USDT', count: 1 },
+        { category: 'linear', settleCoin: 'USDC', count: 2 },
+      ],
+      { trading: [instrument('BTCUSDT', 'USDT'), instrument('BTCUSDC', 'USDC')] },
+    );
+    const { exchange } = exchangeOf({ main: main.client });
+    const report = await killSwitch(exchange, COVERAGE, {}, 10_000_000, ticking());
+    expect(report.ok).toBe(true);
+    expect(report.coverage).toMatchObject({
+      linearSettleCoins: ['USDT', 'USDC'],
+      discovered: ['USDC'],
+      confirmed: true,
+    });
+    expect(report.scopes.map((s) => [s.scope, s.cancelled])).toEqual([
+      ['linear settleCoin=USDT', 1],
+      ['option', 0],
+      ['linear settleCoin=USDC', 2],
+    ]);
+    expect(main.open).toEqual([]);
+  });
+
+  it('fails on coverage the exchange did not confirm, after clearing the configured listings', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }], {
+      down: new ExchangeUnavailableError('instruments', 3, 'HTTP 503'),
+    });
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = ticking();
+    const error = await failure(killSwitch(exchange, COVERAGE, {}, clock.now() + 5_000, clock));
+    const report = reportOf(error);
+    expect(main.open).toEqual([]);
+    expect(report.scopes.every((s) => s.verified && s.remaining === 0)).toBe(true);
+    expect(report.coverage).toMatchObject({ linearSettleCoins: ['USDT'], discovered: [], confirmed: false });
+    expect(report.failedScopes).toEqual(['coverage: linear settle coins not confirmed by the exchange']);
+    expect(error.message).toContain('coverage: instruments unavailable after 3 attempt(s): HTTP 503');
+  });
+
+  it('fails naming the listing still holding orders, with up to 20 of them, after clearing the rest', async () => {
+    const main = book([
+      { category: 'linear', settleCoin: 'USDT', count: 30, stuck: 25 },
+      { category: 'option', count: 2 },
     ]);
     const { exchange } = exchangeOf({ main: main.client });
     const clock = ticking();
     const error = await failure(killSwitch(exchange, COVERAGE, {}, clock.now() + 5_000, clock));
-    const report = error.report as unknown as KillSwitchReport;
+    const report = reportOf(error);
     expect(report).toMatchObject({
       ok: false,
       cancelled: 7,
       remaining: 25,
       failedScopes: ['main: linear settleCoin=USDT'],
+      uncancellable: [],
     });
     const usdt = report.scopes[0];
+    expect(usdt).toMatchObject({ scope: 'linear settleCoin=USDT', verified: true });
     expect(usdt?.remainingOrders).toHaveLength(20);
     expect(usdt?.remainingOrders?.[0]).toEqual({ symbol: 'BTCUSDT', orderId: 'o0', orderLinkId: 'stuck' });
     expect(usdt?.error).toBeUndefined();
     expect(report.scopes[1]).not.toHaveProperty('remainingOrders');
+    // Stragglers of a settle coin go by one cancel-all of that coin, round after round.
+    const stragglerCancels = main.calls.filter(
+      (c) =>
+        c.method === 'cancelAll' && JSON.stringify(c.params) === '{"category":"linear","settleCoin":"USDT"}',
+    );
+    expect(stragglerCancels.length).toBeGreaterThan(2);
     expect(error.message).toContain('at least 25 order(s) still open; failed: main: linear settleCoin=USDT');
   });
 
+  it('names orders Bybit will not cancel now at once, instead of retrying them until the deadline', async () => {
+    const main = book(
+      [
+        { category: 'spot', symbol: 'BTCUSDT', stopOrderType: 'BidirectionalTpslOrder', count: 1, stuck: 1 },
+        { category: 'linear', settleCoin: 'USDT', symbol: 'NEWUSDT', count: 1, stuck: 1 },
+      ],
+      {
+        trading: [instrument('BTCUSDT', 'USDT')],
+        preLaunch: [instrument('NEWUSDT', 'USDT', 'CallAuctionNoCancel')],
+      },
+    );
+    // Triggered: no longer cancellable.
+    for (const o of main.open) if (o.category === 'spot') o.orderStatus = 'Triggered';
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = ticking();
+    const coverage: Coverage = {
+      categories: ['linear', 'spot'],
+      linearSettleCoins: ['USDT'],
+      inverseCoins: [],
+    };
+    const error = await failure(killSwitch(exchange, coverage, {}, clock.now() + 60_000, clock));
+    const report = reportOf(error);
+    expect(report.uncancellable).toEqual([
+      expect.objectContaining({
+        account: 'main',
+        category: 'linear',
+        symbol: 'NEWUSDT',
+        orderId: 'o1',
+        why: expect.stringContaining('CallAuctionNoCancel'),
+      }),
+      expect.objectContaining({
+        account: 'main',
+        category: 'spot',
+        symbol: 'BTCUSDT',
+        orderId: 'o0',
+        orderStatus: 'Triggered',
+        why: expect.stringContaining('BidirectionalTpslOrder'),
+      }),
+    ]);
+    expect(report.coverage.preMarketSymbols).toEqual(['NEWUSDT']);
+    expect(report.failedScopes).toEqual(['main: linear settleCoin=USDT', 'main: spot']);
+    // Named, not retried until the deadline: the spot listing showed only such an order, so no cancel followed
+    // it; the pre-market order is named once the phases are read (before the first wave's discovery has
+    // settled, at the latest after one straggler cancel).
+    const listings = main.calls
+      .filter((c) => c.method === 'openOrders')
+      .map((c) => c.params as OpenOrdersParams);
+    expect(listings.filter((l) => l.category === 'spot')).toHaveLength(1);
+    expect(listings.filter((l) => l.category === 'linear').length).toBeLessThanOrEqual(2);
+    const spotCancels = main.calls.filter(
+      (c) => c.method !== 'openOrders' && (c.params as { category: string }).category === 'spot',
+    );
+    expect(spotCancels).toHaveLength(5);
+    expect(report.durationMs).toBeLessThan(1_000);
+    expect(error.message).toContain('main: spot BTCUSDT o0: a triggered spot BidirectionalTpslOrder');
+  });
+
   it('reports an account it does not know, and still clears the ones it knows', async () => {
-    const main = book([{ scope: USDT, count: 2 }]);
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
     const { exchange, ran } = exchangeOf({ main: main.client });
     const clock = ticking();
     const error = await failure(
@@ -150,7 +387,7 @@ describe('killSwitch', () => {
     );
     expect(ran).toEqual(['main']);
     expect(main.open).toEqual([]);
-    const report = error.report as unknown as KillSwitchReport;
+    const report = reportOf(error);
     expect(report.failedScopes).toEqual(['ghost: *']);
     expect(report.scopes.at(-1)).toEqual({
       account: 'ghost',
@@ -163,53 +400,109 @@ describe('killSwitch', () => {
     expect(error.message).toContain('reasons: ghost: *: no account "ghost" in the secret');
   });
 
-  it('fails the whole account at once on a refused key, so that the exchange can re-read the secret', async () => {
-    const refused = new BybitApiError('cancel-all', 10003, 'API key is invalid.', 'credentials');
-    const main = book([{ scope: USDT, count: 2 }], refused);
-    const { exchange } = exchangeOf({ main: main.client });
+  it('fails every listing of an account whose key is refused when the secret holds no new key', async () => {
+    const refused = new BybitApiError('open-orders', 10003, 'API key is invalid.', 'credentials');
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    const listing = main.client.openOrders.bind(main.client);
+    main.client.openOrders = async (params) => {
+      if (params.category === 'linear') throw refused;
+      return listing(params);
+    };
+    const { exchange, rotations } = exchangeOf({ main: main.client });
     const clock = ticking();
     const error = await failure(killSwitch(exchange, COVERAGE, {}, clock.now() + 5_000, clock));
-    const report = error.report as unknown as KillSwitchReport;
+    const report = reportOf(error);
+    expect(rotations).toEqual(['main']);
+    expect(report.scopes[0]).toMatchObject({
+      account: 'main',
+      scope: 'linear settleCoin=USDT',
+      verified: false,
+      error: expect.objectContaining({ errorType: 'BybitApiError', retCode: 10003 }),
+    });
+    // The first wave's acknowledgements still count.
+    expect(report.scopes[0]?.cancelled).toBe(2);
+    expect(report.failedScopes).toEqual(['main: linear settleCoin=USDT']);
+  });
+
+  it('runs the account once more with a rotated key, keeping what the refused key cancelled', async () => {
+    const refused = new BybitApiError('open-orders', 10003, 'API key is invalid.', 'credentials');
+    const old = book([
+      { category: 'linear', settleCoin: 'USDT', count: 2 },
+      { category: 'option', count: 1 },
+    ]);
+    old.client.openOrders = async () => {
+      throw refused;
+    };
+    // The same account with its new key: one order the old key's cancel-all did not reach.
+    const fresh = book([{ category: 'linear', settleCoin: 'USDT', count: 1 }]);
+    const { exchange, rotations } = exchangeOf({ main: old.client }, { main: fresh.client });
+    const report = await killSwitch(exchange, COVERAGE, {}, 10_000_000, ticking());
+    expect(rotations).toEqual(['main']);
+    expect(fresh.open).toEqual([]);
     expect(report.scopes).toEqual([
-      {
-        account: 'main',
-        scope: '*',
-        cancelled: 0,
-        remaining: 0,
-        verified: false,
-        error: expect.objectContaining({ errorType: 'BybitApiError', retCode: 10003 }),
-      },
+      // o0, o1 by the old key; o0 of the new book is acknowledged again under the same id.
+      { account: 'main', scope: 'linear settleCoin=USDT', cancelled: 2, remaining: 0, verified: true },
+      { account: 'main', scope: 'option', cancelled: 1, remaining: 0, verified: true },
     ]);
   });
 
-  it('keeps a rejected scope in its own report, next to the scopes that cleared', async () => {
-    const rejected = new BybitApiError('cancel-all', 10001, 'params error', 'rejected');
-    const main = book([{ scope: USDT, count: 2 }]);
-    const base = main.client as unknown as Record<string, (scope: Scope) => Promise<unknown>>;
-    const cancelAll = base.cancelAll?.bind(base) as (scope: Scope) => Promise<unknown>;
-    base.cancelAll = async (scope: Scope) => {
-      if (scope.category === 'option') throw rejected;
-      return cancelAll(scope);
+  it('keeps a listing that failed in its own report, next to the listings that cleared', async () => {
+    const rejected = new BybitApiError('open-orders', 10001, 'params error', 'rejected');
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    const listing = main.client.openOrders.bind(main.client);
+    main.client.openOrders = async (params) => {
+      if (params.category === 'option') throw rejected;
+      return listing(params);
     };
     const { exchange } = exchangeOf({ main: main.client });
     const clock = ticking();
     const error = await failure(killSwitch(exchange, COVERAGE, {}, clock.now() + 5_000, clock));
-    const report = error.report as unknown as KillSwitchReport;
+    const report = reportOf(error);
     expect(report.failedScopes).toEqual(['main: option']);
     expect(report.scopes[0]).toMatchObject({ scope: 'linear settleCoin=USDT', cancelled: 2, verified: true });
     expect(report.scopes[1]).toMatchObject({ scope: 'option', verified: false, error: { retCode: 10001 } });
-    // An unverified scope adds nothing to the remaining count: it is named instead.
+    // An unverified listing adds nothing to the remaining count: it is named instead.
     expect(report.remaining).toBe(0);
+  });
+
+  it('makes good a failed first-wave cancel-all: the listing shows the orders, a batch cancels them', async () => {
+    const rejected = new BybitApiError('cancel-all', 10001, 'params error', 'rejected');
+    const main = book([{ category: 'option', symbol: 'BTC-30DEC26-90000-C', count: 3 }]);
+    const cancelAll = main.client.cancelAll.bind(main.client);
+    main.client.cancelAll = async (params) => {
+      if (params.category === 'option') throw rejected;
+      return cancelAll(params);
+    };
+    const { exchange } = exchangeOf({ main: main.client });
+    const report = await killSwitch(exchange, COVERAGE, {}, 10_000_000, ticking());
+    expect(report.scopes[1]).toEqual({
+      account: 'main',
+      scope: 'option',
+      cancelled: 3,
+      remaining: 0,
+      verified: true,
+    });
+    // Option allows one cancel-all a second: its stragglers go in one batch instead.
+    expect(main.calls.filter((c) => c.method === 'cancelBatch')).toEqual([
+      {
+        method: 'cancelBatch',
+        params: {
+          category: 'option',
+          request: ['o0', 'o1', 'o2'].map((orderId) => ({ symbol: 'BTC-30DEC26-90000-C', orderId })),
+        },
+      },
+    ]);
   });
 
   it('narrows to the categories asked for', async () => {
     const main = book([
-      { scope: USDT, count: 2 },
-      { scope: OPTION, count: 1 },
+      { category: 'linear', settleCoin: 'USDT', count: 2 },
+      { category: 'option', count: 1 },
     ]);
     const { exchange } = exchangeOf({ main: main.client });
     const report = await killSwitch(exchange, COVERAGE, { categories: ['option'] }, 10_000_000, ticking());
     expect(report.scopes.map((s) => s.scope)).toEqual(['option']);
     expect(main.open).toHaveLength(2);
+    expect(main.open.every((o) => o.category === 'linear')).toBe(true);
   });
 });

@@ -2,7 +2,7 @@
 // from Bybit's documented defaults and following the X-Bapi-Limit* headers.
 
 import { describe, expect, it } from 'vitest';
-import { RateLimitPacer } from '../../lib/bybit/pacer.ts';
+import { plausibleLimits, RateLimitPacer } from '../../lib/bybit/pacer.ts';
 import type { Category, Endpoint } from '../../lib/bybit/types.ts';
 import { DeadlineExceededError } from '../../lib/errors.ts';
 
@@ -110,8 +110,53 @@ describe('RateLimitPacer', () => {
     const { pacer } = virtual();
     pacer.release(await pacer.acquire('cancel', 'linear', 1, FAR), { limit: 5, remaining: 4 });
     expect(pacer.capacity('cancel', 'linear')).toBe(5);
+    pacer.release(await pacer.acquire('cancel', 'linear', 1, FAR), { limit: 300, remaining: 299 });
+    expect(pacer.capacity('cancel', 'linear')).toBe(300);
+  });
+
+  it('clamps an implausible announced limit instead of adopting it', async () => {
+    const { pacer } = virtual();
+    pacer.release(await pacer.acquire('cancel', 'linear', 1, FAR), { limit: 1e9 });
+    expect(pacer.capacity('cancel', 'linear')).toBe(5000);
     pacer.release(await pacer.acquire('cancel', 'linear', 1, FAR), { limit: 0 });
-    expect(pacer.capacity('cancel', 'linear')).toBe(5);
+    expect(pacer.capacity('cancel', 'linear')).toBe(1);
+    pacer.release(await pacer.acquire('cancel', 'linear', 1, FAR), { limit: Number.NaN });
+    expect(pacer.capacity('cancel', 'linear')).toBe(1);
+  });
+
+  it('bounds the announced headers to what Bybit can plausibly send', () => {
+    const now = 1_700_000_000_000;
+    expect(plausibleLimits({ limit: 7.9, remaining: 3, resetAt: now + 60_000 }, now)).toEqual({
+      limit: 7,
+      remaining: 3,
+      resetAt: now + 2000,
+    });
+    expect(plausibleLimits({ limit: 10, remaining: 50 }, now)).toMatchObject({ limit: 10, remaining: 10 });
+    expect(plausibleLimits({ limit: -3, remaining: -1, resetAt: now - 5 }, now)).toEqual({
+      limit: 1,
+      remaining: 0,
+      resetAt: now,
+    });
+    expect(plausibleLimits({ limit: Number.POSITIVE_INFINITY }, now)).toEqual({
+      limit: undefined,
+      remaining: undefined,
+      resetAt: undefined,
+    });
+  });
+
+  it('does not stall past the bounded reset when the exchange names a reset far ahead', async () => {
+    const { pacer, now } = virtual();
+    const start = now();
+    pacer.release(await pacer.acquire('cancel-all', 'spot', 1, FAR), {
+      limit: 2,
+      remaining: 0,
+      resetAt: start + 3_600_000,
+    });
+    // The first unit is ours, free after one window; the one someone else spent waits for the bounded reset.
+    await pacer.acquire('cancel-all', 'spot', 1, FAR);
+    expect(now() - start).toBe(1020);
+    await pacer.acquire('cancel-all', 'spot', 1, FAR);
+    expect(now() - start).toBe(2020);
   });
 
   it('holds back units someone else spent with the same key, until the reset the exchange names', async () => {

@@ -3,18 +3,32 @@
 
 import { describe, expect, it } from 'vitest';
 import type { BybitClient } from '../../lib/bybit/client.ts';
-import type { BatchItemResult, Category, OpenOrder, OpenOrdersParams } from '../../lib/bybit/types.ts';
+import type {
+  BatchItemResult,
+  Category,
+  InstrumentsParams,
+  OpenOrder,
+  OpenOrdersParams,
+} from '../../lib/bybit/types.ts';
+import { SettleCoinDiscovery } from '../../lib/cancel/coverage.ts';
 import type { Exchange } from '../../lib/cancel/exchange.ts';
+import { type Coverage, spotKindOf } from '../../lib/cancel/scopes.ts';
 import { type SweepOptions, type SweepReport, sweepStaleOrders } from '../../lib/cancel/sweep.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { BybitApiError, type IncompleteCancelError, OrderNotOpenError } from '../../lib/errors.ts';
+import {
+  BybitApiError,
+  ExchangeUnavailableError,
+  type IncompleteCancelError,
+  OrderNotOpenError,
+} from '../../lib/errors.ts';
 
 const NOW = 10_000_000_000;
 const HOUR = 3_600_000;
 
 interface Order extends OpenOrder {
   category: Category;
-  filter?: string;
+  /** Linear orders only. */
+  settleCoin?: string;
 }
 
 interface Behaviour {
@@ -25,6 +39,8 @@ interface Behaviour {
   /** Cancels of these orders are acknowledged but leave them open, this many times. */
   survive?: Record<string, number>;
   capacity?: number;
+  /** The linear settle coins instruments-info lists (default USDT); an Error when it fails. */
+  listed?: string[] | Error;
 }
 
 function exchangeWith(orders: Order[], behaviour: Behaviour = {}) {
@@ -43,12 +59,30 @@ function exchangeWith(orders: Order[], behaviour: Behaviour = {}) {
     pacer: { capacity: () => behaviour.capacity ?? 20 },
     async openOrders(params: OpenOrdersParams) {
       log.push({ method: 'openOrders', params });
-      const list = open.filter(
-        (o) =>
-          o.category === params.category &&
-          (params.orderFilter === undefined || o.filter === params.orderFilter),
-      );
+      const list = open
+        .filter(
+          (o) =>
+            o.category === params.category &&
+            (params.settleCoin === undefined || o.settleCoin === params.settleCoin) &&
+            (params.orderFilter === undefined || spotKindOf(o) === params.orderFilter),
+        )
+        .map(({ category, settleCoin, ...o }) => o);
       return { category: params.category, list, nextPageCursor: '' };
+    },
+    async instrumentsInfo(params: InstrumentsParams) {
+      log.push({ method: 'instrumentsInfo', params });
+      const listed = behaviour.listed ?? ['USDT'];
+      if (listed instanceof Error) throw listed;
+      const list =
+        params.status === 'PreLaunch'
+          ? []
+          : listed.map((coin) => ({
+              symbol: `BTC${coin}`,
+              status: 'Trading',
+              baseCoin: 'BTC',
+              settleCoin: coin,
+            }));
+      return { list, nextPageCursor: '' };
     },
     async cancelBatch(params: { category: Category; request: { symbol: string; orderId: string }[] }) {
       log.push({ method: 'cancelBatch', params });
@@ -67,7 +101,9 @@ function exchangeWith(orders: Order[], behaviour: Behaviour = {}) {
     },
   } as unknown as BybitClient;
   const exchange = {
+    discovery: new SettleCoinDiscovery({ now: () => NOW }),
     accountNames: async () => ['main'],
+    anyClient: async () => client,
     withAccount: async <T>(_: string, work: (c: BybitClient, n: string) => Promise<T>) =>
       work(client, 'main'),
   } as unknown as Exchange;
@@ -81,6 +117,7 @@ const order = (orderId: string, ageMs: number, extra: Partial<Order> = {}): Orde
   orderStatus: 'New',
   createdTime: String(NOW - ageMs),
   category: 'linear',
+  ...(extra.category && extra.category !== 'linear' ? {} : { settleCoin: 'USDT' }),
   ...extra,
 });
 
@@ -94,7 +131,7 @@ const clock = (): Clock => {
   };
 };
 
-const LINEAR = { categories: ['linear'] as Category[], linearSettleCoins: ['USDT'], inverseCoins: [] };
+const LINEAR: Coverage = { categories: ['linear'], linearSettleCoins: ['USDT'], inverseCoins: [] };
 const options = (extra: Partial<SweepOptions> = {}): SweepOptions => ({
   maxAgeMs: HOUR,
   linkIdPrefix: 'bot-',
@@ -145,7 +182,7 @@ describe('sweepStaleOrders', () => {
     const { exchange, open, log } = exchangeWith(orders);
     const report = await run(exchange, { dryRun: true });
     expect(open).toHaveLength(120);
-    expect(log.every((l) => l.method === 'openOrders')).toBe(true);
+    expect(log.filter((l) => l.method.startsWith('cancel'))).toEqual([]);
     expect(report).toMatchObject({ ok: true, dryRun: true, stale: 120, cancelled: 0 });
     const scope = report.scopes[0];
     expect(scope?.verified).toBe(true);
@@ -174,11 +211,19 @@ describe('sweepStaleOrders', () => {
   it('cancels spot orders of other kinds one by one with their orderFilter, never by batch', async () => {
     const spot = { categories: ['spot'] as Category[], linearSettleCoins: [], inverseCoins: [] };
     const { exchange, open, log } = exchangeWith([
-      order('tp', 2 * HOUR, { category: 'spot', filter: 'tpslOrder' }),
-      order('plain', 2 * HOUR, { category: 'spot', filter: 'Order' }),
+      order('tp', 2 * HOUR, { category: 'spot', stopOrderType: 'tpslOrder' }),
+      order('plain', 2 * HOUR, { category: 'spot', stopOrderType: '' }),
     ]);
     await run(exchange, {}, spot);
     expect(open).toEqual([]);
+    // The widest spot listing: no orderFilter, every kind at once.
+    expect(log.filter((l) => l.method === 'openOrders').map((l) => l.params)).toContainEqual(
+      expect.objectContaining({ category: 'spot', orderFilter: undefined }),
+    );
+    const batched = log
+      .filter((l) => l.method === 'cancelBatch')
+      .flatMap((l) => (l.params as { request: { orderId: string }[] }).request.map((r) => r.orderId));
+    expect(batched).not.toContain('tp');
     const tp = log.find((l) => (l.params as { orderId?: string }).orderId === 'tp');
     expect(tp).toEqual({
       method: 'cancelOrder',
@@ -203,7 +248,9 @@ describe('sweepStaleOrders', () => {
     expect(scope?.alreadyGone).toBeGreaterThan(0);
     expect(scope?.failed.map((f) => f.orderId)).toContain('refused');
     expect(scope?.failed.find((f) => f.orderId === 'refused')?.code).toBe(110017);
-    expect(error.message).toMatch(/main: linear settleCoin=USDT: (?:1 refused \(first: 110017 .*\)|.+)/);
+    expect(error.message).toContain(
+      'reasons: main: linear settleCoin=USDT: 1 refused (first: 110017 code 110017)',
+    );
   });
 
   it('cancels again what the listing still shows after an acknowledged cancel, up to five rounds', async () => {
@@ -226,10 +273,66 @@ describe('sweepStaleOrders', () => {
     expect(error.message).toContain('main: linear settleCoin=USDT: orders still open');
   });
 
+  it('sweeps the linear settle coins the exchange lists, not only the configured ones', async () => {
+    const { exchange, open } = exchangeWith(
+      [order('usdt', 2 * HOUR), order('usdc', 2 * HOUR, { settleCoin: 'USDC', symbol: 'BTCPERP' })],
+      { listed: ['USDC', 'USDT'] },
+    );
+    const report = await run(exchange);
+    expect(open).toEqual([]);
+    expect(report.coverage).toMatchObject({
+      linearSettleCoins: ['USDT', 'USDC'],
+      discovered: ['USDC'],
+      confirmed: true,
+    });
+    expect(report.scopes.map((s) => [s.scope, s.stale, s.cancelled])).toEqual([
+      ['linear settleCoin=USDT', 1, 1],
+      ['linear settleCoin=USDC', 1, 1],
+    ]);
+  });
+
+  it('lists inverse, spot and option with no filter: every coin and every kind', async () => {
+    const all = {
+      categories: ['inverse', 'spot', 'option'] as Category[],
+      linearSettleCoins: [],
+      inverseCoins: ['BTC'],
+    };
+    const { exchange, open, log } = exchangeWith([
+      order('eth', 2 * HOUR, { category: 'inverse', symbol: 'ETHUSD' }),
+      order('oco', 2 * HOUR, { category: 'spot', stopOrderType: 'OcoOrder' }),
+      order('opt', 2 * HOUR, { category: 'option', symbol: 'BTC-30DEC26-90000-C' }),
+    ]);
+    const report = await run(exchange, {}, all);
+    expect(open).toEqual([]);
+    expect(report.scopes.map((s) => s.scope)).toEqual(['inverse', 'spot', 'option']);
+    const listings = log.filter((l) => l.method === 'openOrders').map((l) => l.params as OpenOrdersParams);
+    for (const listing of listings) {
+      expect(listing.baseCoin).toBeUndefined();
+      expect(listing.orderFilter).toBeUndefined();
+    }
+    // Without linear there is nothing to discover.
+    expect(log.some((l) => l.method === 'instrumentsInfo')).toBe(false);
+  });
+
+  it('fails when the exchange did not confirm the settle coins, after sweeping the configured ones', async () => {
+    const down = new ExchangeUnavailableError('instruments', 3, 'HTTP 503');
+    const { exchange, open } = exchangeWith([order('old', 2 * HOUR)], { listed: down });
+    const error = await failure(run(exchange));
+    const report = error.report as unknown as SweepReport & { failedScopes: string[] };
+    expect(open).toEqual([]);
+    expect(report).toMatchObject({ ok: false, stale: 1, cancelled: 1, remaining: 0 });
+    expect(report.coverage).toMatchObject({ linearSettleCoins: ['USDT'], confirmed: false });
+    expect(report.failedScopes).toEqual(['coverage: linear settle coins not confirmed by the exchange']);
+    expect(error.message).toContain('coverage: instruments unavailable after 3 attempt(s): HTTP 503');
+  });
+
   it('reports an account whose key is refused as one failed entry', async () => {
     const refused = new BybitApiError('realtime', 10003, 'API key is invalid.', 'credentials');
+    const { exchange: listing } = exchangeWith([]);
     const exchange = {
+      discovery: new SettleCoinDiscovery(),
       accountNames: async () => ['main'],
+      anyClient: () => listing.anyClient(),
       withAccount: async () => {
         throw refused;
       },

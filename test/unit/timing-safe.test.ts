@@ -39,8 +39,11 @@ describe('secret comparisons', () => {
     const sameSecret = text.slice(text.indexOf('function sameSecret'));
     expect(sameSecret).toMatch(/createHash\('sha256'\)/);
     expect(sameSecret).toMatch(/return timingSafeEqual\(digest\(given\), digest\(expected\)\);/);
-    // Both the signature and the passphrase go through it.
-    expect(text).toMatch(/sameSecret\(signature, expected\)/);
+    // The signature (against the current and the previous key alike) and the passphrase go through it.
+    expect(text).toMatch(/sameSecret\(signature, webhookSignature\(key, timestamp, body\)\)/);
+    expect(text).toMatch(/\[secret\.webhookSecret, secret\.previousWebhookSecret\]/);
+    // Every key is compared: stopping at the first match would tell by timing which key signed.
+    expect(text).toMatch(/keys\.map\(\(key\) => sameSecret\(/);
     expect(text).toMatch(/sameSecret\(passphraseOf\(body\), secret\.passphrase\)/);
   });
 
