@@ -40,7 +40,8 @@ export interface LimitHeaders {
 export function plausibleLimits({ limit, remaining, resetAt }: LimitHeaders, now: number): LimitHeaders {
   const bounded = (value: number | undefined, min: number, max: number) =>
     value === undefined || !Number.isFinite(value) ? undefined : Math.min(max, Math.max(min, value));
-  const cap = bounded(limit, 1, MAX_LIMIT);
+  // A limit below one request is no limit Bybit announces (a proxy's header, say): ignore it, never adopt 1.
+  const cap = limit !== undefined && limit >= 1 ? bounded(limit, 1, MAX_LIMIT) : undefined;
   return {
     limit: cap === undefined ? undefined : Math.floor(cap),
     remaining: bounded(remaining, 0, cap ?? MAX_LIMIT),

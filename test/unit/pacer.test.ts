@@ -118,10 +118,11 @@ describe('RateLimitPacer', () => {
     const { pacer } = virtual();
     pacer.release(await pacer.acquire('cancel', 'linear', 1, FAR), { limit: 1e9 });
     expect(pacer.capacity('cancel', 'linear')).toBe(5000);
+    // Below one request is not a limit: the window keeps what it had instead of slowing to 1 a second.
     pacer.release(await pacer.acquire('cancel', 'linear', 1, FAR), { limit: 0 });
-    expect(pacer.capacity('cancel', 'linear')).toBe(1);
+    expect(pacer.capacity('cancel', 'linear')).toBe(5000);
     pacer.release(await pacer.acquire('cancel', 'linear', 1, FAR), { limit: Number.NaN });
-    expect(pacer.capacity('cancel', 'linear')).toBe(1);
+    expect(pacer.capacity('cancel', 'linear')).toBe(5000);
   });
 
   it('bounds the announced headers to what Bybit can plausibly send', () => {
@@ -133,7 +134,7 @@ describe('RateLimitPacer', () => {
     });
     expect(plausibleLimits({ limit: 10, remaining: 50 }, now)).toMatchObject({ limit: 10, remaining: 10 });
     expect(plausibleLimits({ limit: -3, remaining: -1, resetAt: now - 5 }, now)).toEqual({
-      limit: 1,
+      limit: undefined,
       remaining: 0,
       resetAt: now,
     });
