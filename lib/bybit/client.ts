@@ -14,6 +14,7 @@ import { classifyRetCode, RetCode } from './codes.ts';
 import { IpBudget, type IpTicket, type Priority } from './ip-budget.ts';
 import { type LimitHeaders, plausibleLimits, RateLimitPacer } from './pacer.ts';
 import { type Credentials, createSigner, type Signer, signaturePayload } from './sign.ts';
+import { nodeTransport, type Transport, type WireResponse } from './transport.ts';
 import type {
   ApiKeyInfo,
   BatchItemResult,
@@ -56,7 +57,8 @@ export interface BybitClientOptions {
   deadlineMs?: number;
   backoffBaseMs?: number;
   backoffCapMs?: number;
-  fetch?: typeof globalThis.fetch;
+  /** The wire; node:http(s) by default. Global fetch fits too (tests wrap it). */
+  transport?: Transport;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -123,7 +125,7 @@ export class BybitClient {
     this.ipBudget = ipBudget ?? new IpBudget({ now, sleep });
     this.options = {
       ...defaults,
-      fetch: globalThis.fetch,
+      transport: nodeTransport,
       random: Math.random,
       ...stripUndefined(options),
       baseUrl: (options.baseUrl ?? defaults.baseUrl).replace(/\/+$/, ''),
@@ -445,8 +447,8 @@ export class BybitClient {
     }
   }
 
-  private send(request: Request, signal: AbortSignal): Promise<Response> {
-    const { baseUrl, recvWindow, fetch } = this.options;
+  private send(request: Request, signal: AbortSignal): Promise<WireResponse> {
+    const { baseUrl, recvWindow, transport } = this.options;
     const isGet = request.method === 'GET';
     const payload = isGet ? toQueryString(request.params) : JSON.stringify(request.params);
     const url = `${baseUrl}${request.path}${isGet && payload ? `?${payload}` : ''}`;
@@ -461,9 +463,9 @@ export class BybitClient {
       headers['X-BAPI-SIGN-TYPE'] = '2';
       headers['X-BAPI-SIGN'] = this.sign(signaturePayload(timestamp, this.apiKey, recvWindow, payload));
     }
-    // Never follow a redirect: fetch would carry the key and signature to whatever host it names. With
-    // 'error', a 3xx rejects the fetch, and the attempt fails like any network error.
-    return fetch(url, {
+    // Never follow a redirect: it would carry the key and signature to whatever host it names. A 3xx is
+    // an answer that is not 200 (fetch, given 'error', rejects it instead).
+    return transport(url, {
       method: request.method,
       headers,
       body: isGet ? undefined : payload,
@@ -578,7 +580,7 @@ const batchAnswer: Shape = (envelope) => {
   return undefined;
 };
 
-function readLimitHeaders(headers: Headers): LimitHeaders {
+function readLimitHeaders(headers: WireResponse['headers']): LimitHeaders {
   const number = (name: string) => {
     const value = headers.get(name);
     const parsed = value === null ? Number.NaN : Number(value);
@@ -599,8 +601,10 @@ function toQueryString(params: object): string {
   return query.toString();
 }
 
+/** The system error code: node:http puts it on the error, fetch on its cause. */
 function networkDetail(cause: unknown): string {
-  const code = (cause as { cause?: { code?: string } })?.cause?.code;
+  const error = cause as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = [error?.code, error?.cause?.code].find((c) => typeof c === 'string');
   return code ? `network error ${code}` : 'network error';
 }
 

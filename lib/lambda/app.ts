@@ -4,6 +4,7 @@
 
 import type { Context } from 'aws-lambda';
 import { IpBudget } from '../bybit/ip-budget.ts';
+import type { Transport } from '../bybit/transport.ts';
 import type { DeadMansSwitchSchedule } from '../cancel/dead-mans-switch.ts';
 import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
@@ -39,7 +40,7 @@ export interface AppOverrides {
   env?: Record<string, string | undefined>;
   secretsClient?: SecretReader;
   schedulerClient?: SchedulerSender;
-  fetch?: typeof globalThis.fetch;
+  transport?: Transport;
   clock?: Clock;
   write?: (line: string) => void;
 }
@@ -68,7 +69,7 @@ export function createApp(overrides: AppOverrides = {}): App {
       recvWindow: config.recvWindow,
       requestTimeoutMs: config.requestTimeoutMs,
       maxAttempts: config.maxAttempts,
-      fetch: overrides.fetch,
+      transport: overrides.transport,
       now: clock.now,
       sleep: clock.sleep,
       ipBudget,

@@ -3,6 +3,7 @@
 // secret's account, an event's field) never disables the rest. Real handler, emulator, Secrets Manager.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { nodeTransport, type Transport } from '../../lib/bybit/transport.ts';
 import { type KillSwitchReport, killSwitch } from '../../lib/cancel/kill-switch.ts';
 import { sweepStaleOrders } from '../../lib/cancel/sweep.ts';
 import type { IncompleteCancelError } from '../../lib/errors.ts';
@@ -147,15 +148,14 @@ describe('the kill switch covers what the exchange lists', () => {
 
   it('keeps every other scope in the report when one answers a credentials code', async () => {
     // A key without option permission: every option request is refused with 10005.
-    const refuseOption: typeof fetch = async (input, init) => {
-      const url = String(input);
-      if (url.includes('category=option') || String(init?.body ?? '').includes('"category":"option"')) {
+    const refuseOption: Transport = async (url, init) => {
+      if (url.includes('category=option') || String(init.body ?? '').includes('"category":"option"')) {
         const body = { retCode: 10005, retMsg: 'Permission denied', result: {}, retExtInfo: {}, time: 1 };
         return new Response(JSON.stringify(body), { headers: { 'Content-Type': 'application/json' } });
       }
-      return fetch(input, init);
+      return nodeTransport(url, init);
     };
-    const app = createApp({ env: stack.env, fetch: refuseOption });
+    const app = createApp({ env: stack.env, transport: refuseOption });
     stack.emulator.addOrders(key('main'), mixedBook(25));
     const error = await fail(
       killSwitch(app.exchange, app.config.scope, { accounts: ['main'] }, Date.now() + 8_000),

@@ -4,6 +4,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IP_WINDOW_MS } from '../../lib/bybit/ip-budget.ts';
+import { nodeTransport, type Transport } from '../../lib/bybit/transport.ts';
 import { killSwitch } from '../../lib/cancel/kill-switch.ts';
 import { sweepStaleOrders } from '../../lib/cancel/sweep.ts';
 import { IncompleteCancelError } from '../../lib/errors.ts';
@@ -25,17 +26,17 @@ afterAll(() => stack.close());
 afterEach(() => stack.emulator.reset());
 
 /** The client's side of the wire: when each request left, and when the first 403 came back. */
-function watchedFetch() {
+function watchedTransport() {
   const sentAt: number[] = [];
   let first403: number | undefined;
-  const fetch = async (input: string | URL | Request, init?: RequestInit) => {
+  const transport: Transport = async (url, init) => {
     sentAt.push(performance.now());
-    const response = await globalThis.fetch(input, init);
+    const response = await nodeTransport(url, init);
     if (response.status === 403) first403 ??= performance.now();
     return response;
   };
   return {
-    fetch: fetch as typeof globalThis.fetch,
+    transport,
     sentAt,
     sentAfter403: () => {
       const at = first403;
@@ -45,9 +46,9 @@ function watchedFetch() {
 }
 
 /** The emulator shares this process's CPU: a long request timeout keeps a slow answer from being a retry. */
-function app(env: Record<string, string> = {}, fetch?: typeof globalThis.fetch): App {
+function app(env: Record<string, string> = {}, transport?: Transport): App {
   const production = { BYBIT_REQUEST_TIMEOUT_MS: '20000' };
-  return createApp({ env: { ...stack.env, ...production, ...env }, fetch, write: () => {} });
+  return createApp({ env: { ...stack.env, ...production, ...env }, transport, write: () => {} });
 }
 
 const key = (name: string) => stack.accounts.find((a) => a.name === name)?.apiKey as string;
@@ -86,8 +87,8 @@ describe('one IP budget per container', () => {
     for (const name of ACCOUNTS.slice(0, 12)) stack.emulator.addOrders(key(name), mixedBook(30));
     // The IP already spent most of its window elsewhere: Bybit allows this container 50 more.
     stack.emulator.setIpLimit({ requests: 50 });
-    const wire = watchedFetch();
-    const { exchange, config, clock, ipBudget } = app({}, wire.fetch);
+    const wire = watchedTransport();
+    const { exchange, config, clock, ipBudget } = app({}, wire.transport);
     const accounts = ACCOUNTS.slice(0, 12);
 
     const error = await killSwitch(exchange, config.scope, { accounts }, Date.now() + 30_000, clock).catch(

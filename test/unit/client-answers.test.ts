@@ -28,7 +28,7 @@ function scripted(replies: Reply[], options: { maxAttempts?: number } = {}) {
   const client = new BybitClient({
     credentials: { apiKey: 'KEY', apiSecret: 'secret' },
     baseUrl: 'http://exchange.test',
-    fetch: fetch as typeof globalThis.fetch,
+    transport: fetch as typeof globalThis.fetch,
     now: () => clock,
     sleep: async (ms) => {
       slept.push(ms);
@@ -81,7 +81,7 @@ describe('BybitClient on answers outside the happy path', () => {
     const other = new BybitClient({
       credentials: { apiKey: 'OTHER', apiSecret: 'other' },
       baseUrl: 'http://exchange.test',
-      fetch: (async () => {
+      transport: (async () => {
         otherSent++;
         return new Response(OK);
       }) as typeof globalThis.fetch,
@@ -140,6 +140,13 @@ describe('BybitClient on answers outside the happy path', () => {
     const { client } = scripted([reset], { maxAttempts: 1 });
     const error = await failure(client);
     expect(error.message).toContain('network error ECONNRESET');
+  });
+
+  it('names a node:http network error by its own code', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    const { client } = scripted([refused], { maxAttempts: 1 });
+    const error = await failure(client);
+    expect(error.message).toContain('network error ECONNREFUSED');
   });
 
   it('reports a request that outlived its own timeout as unavailable while the deadline is far', async () => {

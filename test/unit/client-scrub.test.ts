@@ -12,7 +12,7 @@ function answering(body: unknown) {
   return new BybitClient({
     credentials: { apiKey: API_KEY, apiSecret: 'secret' },
     baseUrl: 'http://exchange.test',
-    fetch: fetch as typeof globalThis.fetch,
+    transport: fetch as typeof globalThis.fetch,
     sleep: async () => undefined,
   });
 }

@@ -27,7 +27,7 @@ function scripted(replies: Reply[]) {
   const client = new BybitClient({
     credentials: { apiKey: 'KEY123', apiSecret: 'secret' },
     baseUrl: 'http://exchange.test',
-    fetch: fetch as typeof globalThis.fetch,
+    transport: fetch as typeof globalThis.fetch,
     now: () => clock,
     sleep: async (ms) => {
       slept.push(ms);

@@ -31,7 +31,7 @@ function instrumentsClient(pages: Record<string, { list: object[]; nextPageCurso
   const client = new BybitClient({
     credentials: { apiKey: 'k', apiSecret: 's' },
     baseUrl: 'http://exchange.test',
-    fetch: fetch as typeof globalThis.fetch,
+    transport: fetch as typeof globalThis.fetch,
     maxAttempts: 1,
   });
   return { client, asked };

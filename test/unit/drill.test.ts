@@ -218,7 +218,7 @@ describe('BybitClient.apiKeyInfo', () => {
     new BybitClient({
       credentials: { apiKey: 'KEY', apiSecret: 'secret' },
       baseUrl: 'http://exchange.test',
-      fetch: (async () =>
+      transport: (async () =>
         new Response(JSON.stringify({ retCode: 0, retMsg: '', result, time: 1 }))) as typeof fetch,
     });
 

@@ -177,7 +177,7 @@ function fleet(replies: Reply[], clients = 2) {
     new BybitClient({
       credentials: { apiKey: `KEY${i}`, apiSecret: 'secret' },
       baseUrl: 'http://exchange.test',
-      fetch: fetch as typeof globalThis.fetch,
+      transport: fetch as typeof globalThis.fetch,
       ipBudget,
       random: () => 0.5,
     });
