@@ -53,6 +53,7 @@ class Lane {
   }
 
   push(waiter: Waiter): void {
+    this.soonest = Math.min(this.soonest, waiter.deadline);
     const queue = this.queues.get(waiter.owner);
     if (queue) queue.push(waiter);
     else {
@@ -72,19 +73,25 @@ class Lane {
     return waiter;
   }
 
-  earliestDeadline(): number {
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const queue of this.queues.values())
-      for (const w of queue) earliest = Math.min(earliest, w.deadline);
-    return earliest;
-  }
+  /**
+   * No waiter's deadline is earlier; kept on push, exact again after `remove`, so a pump pays for a scan
+   * of the queues only when a deadline may have come (a served waiter leaves it early, never late).
+   */
+  soonest = Number.POSITIVE_INFINITY;
 
   /** Removes and returns the waiters `drop` selects. */
   remove(drop: (waiter: Waiter) => boolean): Waiter[] {
+    this.soonest = Number.POSITIVE_INFINITY;
     const removed: Waiter[] = [];
     for (const [owner, queue] of this.queues) {
       const kept: Waiter[] = [];
-      for (const w of queue) (drop(w) ? removed : kept).push(w);
+      for (const w of queue) {
+        if (drop(w)) removed.push(w);
+        else {
+          kept.push(w);
+          this.soonest = Math.min(this.soonest, w.deadline);
+        }
+      }
       if (kept.length > 0) this.queues.set(owner, kept);
       else this.queues.delete(owner);
     }
@@ -184,6 +191,7 @@ export class IpBudget {
 
   private expire(now: number): void {
     for (const lane of this.lanes.values()) {
+      if (lane.soonest - now >= MIN_LEFT_MS) continue;
       for (const w of lane.remove((w) => w.deadline - now < MIN_LEFT_MS)) {
         w.reject(new DeadlineExceededError('IP budget (queued)'));
       }
@@ -191,7 +199,7 @@ export class IpBudget {
   }
 
   private earliestDeadline(): number {
-    return Math.min(...[...this.lanes.values()].map((lane) => lane.earliestDeadline()));
+    return Math.min(...[...this.lanes.values()].map((lane) => lane.soonest));
   }
 
   private schedule(at: number): void {
