@@ -3,6 +3,7 @@
 // every key, 403 and a ban past it). What it shows: the one budget per container keeps the whole fleet
 // under the limit, and how close the wall time comes to what the budget allows at all.
 
+import { IP_WINDOW_MS } from '../../lib/bybit/ip-budget.ts';
 import { defaults } from '../../lib/lambda/config.ts';
 import { lambdaContext, loadEvent } from '../../test/support/events.ts';
 import { FLEET_BOOK_ORDERS, fleetBook } from '../../test/support/fleet.ts';
@@ -32,6 +33,11 @@ export interface FleetResult {
   firstWaveMs: number;
   /** requests beyond the first window ÷ the budget's rate, plus one cancel-all and one listing round trip. */
   boundMs: number;
+  /**
+   * What a budget of N per 5 s allows exactly: within any 5 s, at most N requests, so the (kN + 1)-th goes
+   * out k windows after the first. Plus the same two round trips.
+   */
+  windowBoundMs: number;
   left: number;
 }
 
@@ -91,6 +97,7 @@ export async function measureFleet(accounts: number): Promise<FleetResult> {
       firstWaveMs:
         firstCancelAll.size === accounts ? Math.max(...firstCancelAll.values()) - started : Number.NaN,
       boundMs: Math.max(0, log.length - budget) / rate + 2 * LATENCY_MS,
+      windowBoundMs: (Math.ceil(log.length / budget) - 1) * IP_WINDOW_MS + 2 * LATENCY_MS,
       left: await stack.openCount(),
     };
   } finally {

@@ -158,6 +158,14 @@ function fleetRows(r: FleetResult): { rows: Row[]; notes: string[] } {
       verdict(ofBound, 1.5, 'atMost'),
     ],
     [
+      `${title}: wall time against the window bound (${ms(r.windowBoundMs)})`,
+      `${fixed(r.ms / r.windowBoundMs)}× window bound`,
+      '—',
+      '—',
+      '— (reported)',
+      '—',
+    ],
+    [
       `${title}: HTTP 403 answers`,
       count(r.forbidden),
       '—',
@@ -191,7 +199,7 @@ function fleetRows(r: FleetResult): { rows: Row[]; notes: string[] } {
     ],
   ];
   const notes = [
-    `Fleet ${r.accounts}: the real \`handlers/cancel-all.ts\`, warm, on \`events/kill-switch.json\`; ${r.accounts} accounts with ${r.ordersPerAccount} orders each (30 linear, 8 spot of four kinds, 3 inverse), ${r.latencyMs} ms per request, the emulator enforcing Bybit's IP limit (600 per 5 s over every key, 403 and a ban past it). The IP bound is what the container's budget allows at all: the first ${r.budgetPer5s} requests at once, the rest at ${r.budgetPer5s} per 5 s, plus one cancel-all and one listing round trip: (${count(r.requests)} − ${r.budgetPer5s}) ÷ ${fixed(r.budgetPer5s / 5)}/s + ${2 * r.latencyMs} ms = ${ms(r.boundMs)}. Scopes as on main: 10 per account (linear USDT/USDC, inverse BTC/ETH, spot × 5 filters, option), each a cancel-all and a listing.`,
+    `Fleet ${r.accounts}: the real \`handlers/cancel-all.ts\`, warm, on \`events/kill-switch.json\`; ${r.accounts} accounts with ${r.ordersPerAccount} orders each (30 linear, 8 spot of four kinds, 3 inverse), ${r.latencyMs} ms per request, the emulator enforcing Bybit's IP limit (600 per 5 s over every key, 403 and a ban past it). The IP bound is what the container's budget allows at all: the first ${r.budgetPer5s} requests at once, the rest at ${r.budgetPer5s} per 5 s, plus one cancel-all and one listing round trip: (${count(r.requests)} − ${r.budgetPer5s}) ÷ ${fixed(r.budgetPer5s / 5)}/s + ${2 * r.latencyMs} ms = ${ms(r.boundMs)}. That rate is an average no schedule can keep: the budget is ${r.budgetPer5s} in any 5 s, so request ${r.budgetPer5s + 1} leaves 5 s after the first, whatever the order. The window bound counts that: (⌈${count(r.requests)} ÷ ${r.budgetPer5s}⌉ − 1) × 5 s + ${2 * r.latencyMs} ms = ${ms(r.windowBoundMs)}. Per account: 10 first-wave cancel-alls (linear USDT/USDC, inverse BTC/ETH, spot × 5 filters, option), one inverse listing beside them, and the five widest listings (linear USDT and USDC, inverse, spot, option).`,
   ];
   if (r.error) notes.push(`Fleet ${r.accounts} ended with: ${r.error}.`);
   return { rows, notes };
