@@ -10,7 +10,7 @@
 // Work stops cleanly before the deadline; what was not reached is reported and the next run continues.
 
 import type { BybitClient } from '../bybit/client.ts';
-import { classifyRetCode } from '../bybit/codes.ts';
+import { classifyRetCode, type RetCodeClass } from '../bybit/codes.ts';
 import {
   BATCH_LIMIT,
   type CancelOrderParams,
@@ -19,7 +19,7 @@ import {
   type OrderFilter,
 } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { IncompleteCancelError, OrderNotOpenError } from '../errors.ts';
+import { BybitApiError, IncompleteCancelError } from '../errors.ts';
 import { describeError, type Fields } from '../log.ts';
 import { isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
 import { type CoverageReport, discoverCoverage } from './coverage.ts';
@@ -71,6 +71,8 @@ export interface SweepReport {
 const MAX_ITEM_ATTEMPTS = 5;
 /** Cancel-and-list rounds per scope: orders that survive a cancel are cancelled again. */
 const MAX_ROUNDS = 5;
+/** Single-cancel answers that are about the order itself (codes.ts classes), settled like batch items. */
+const ORDER_ANSWERS = new Set<RetCodeClass>(['gone', 'retryable', 'rejected']);
 /** Concurrent batch requests per scope; the pacer spaces them to the window. */
 const BATCH_WORKERS = 2;
 
@@ -172,7 +174,14 @@ async function sweepScope(
     if (round >= MAX_ROUNDS || clock.now() + pause + 50 >= deadline) return report;
     // Cancel what the last listing still showed (after a failed listing, just list again), then give the
     // exchange's asynchronous cancels a moment before the next listing.
-    if (report.verified) await cancelSelected(client, scope, pending, report, deadline);
+    const stopped = report.verified
+      ? await cancelSelected(client, scope, pending, report, deadline)
+      : undefined;
+    if (stopped) {
+      report.error = describeError(stopped);
+      // A refused key, a ban or the deadline: another round would meet the same; what it cancelled is unlisted.
+      if (isFinal(stopped)) return { ...report, verified: false };
+    }
     await clock.sleep(pause);
   }
 }
@@ -186,14 +195,17 @@ interface Pending {
   attempts: number;
 }
 
-/** Drains the selected orders through a batch lane and a single-cancel lane until done or out of time. */
+/**
+ * Drains the selected orders through a batch lane and a single-cancel lane until done or out of time.
+ * Returns why a lane stopped with orders still queued, if one did.
+ */
 async function cancelSelected(
   client: BybitClient,
   scope: Scope,
   orders: OpenOrder[],
   report: SweepScopeReport,
   deadline: number,
-): Promise<void> {
+): Promise<Error | undefined> {
   const { category } = scope;
   report.failed = [];
   // The only way to address one spot order of a kind is to name its kind, and a spot batch cannot name
@@ -250,7 +262,10 @@ async function cancelSelected(
         );
         settle(item, 0, 'OK');
       } catch (error) {
-        if (error instanceof OrderNotOpenError) settle(item, error.retCode, error.retMsg);
+        // An answer about this order settles it, as a batch item's code would; an answer about the key or
+        // the clock, a ban or the deadline stops the lane.
+        if (error instanceof BybitApiError && ORDER_ANSWERS.has(error.kind))
+          settle(item, error.retCode, error.retMsg);
         else {
           enqueue(item);
           throw error;
@@ -266,7 +281,7 @@ async function cancelSelected(
   const outcomes = await Promise.allSettled(lanes);
   const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   // A lane that stopped early (deadline, refused key) leaves its items queued; the verification counts them.
-  if (failure && byBatch.length + singleOnly.length > 0) report.error = describeError(failure.reason);
+  return failure && byBatch.length + singleOnly.length > 0 ? (failure.reason as Error) : undefined;
 }
 
 function emptyReport(account: string, scope: string): SweepScopeReport {

@@ -253,6 +253,40 @@ describe('sweepStaleOrders', () => {
     );
   });
 
+  it('reports a spot order whose single cancel is refused and goes on with the others of its lane', async () => {
+    const spot = { categories: ['spot'] as Category[], linearSettleCoins: [], inverseCoins: [] };
+    const kinds = ['OcoOrder', 'tpslOrder', 'StopOrder', 'tpslOrder'];
+    const orders = kinds.map((stopOrderType, i) =>
+      order(`s${i}`, 2 * HOUR, { category: 'spot', stopOrderType }),
+    );
+    const { exchange, open, log } = exchangeWith(orders, {
+      capacity: 1,
+      singleErrors: { s0: new BybitApiError('cancel', 10001, 'orderFilter not supported', 'rejected') },
+    });
+    const error = await failure(run(exchange, {}, spot));
+    const scope = (error.report as unknown as SweepReport).scopes[0];
+    expect(open.map((o) => o.orderId)).toEqual(['s0']);
+    expect(scope?.failed).toEqual([{ orderId: 's0', code: 10001, msg: 'orderFilter not supported' }]);
+    expect(scope?.error).toBeUndefined();
+    // Refused once a round (the fifth round only lists), not retried in a loop.
+    const tries = log.filter((l) => (l.params as { orderId?: string }).orderId === 's0');
+    expect(tries.length).toBe(4);
+  });
+
+  it('stops the single lane on a refused key and reports it', async () => {
+    const spot = { categories: ['spot'] as Category[], linearSettleCoins: [], inverseCoins: [] };
+    const orders = [order('a', 2 * HOUR, { category: 'spot', stopOrderType: 'tpslOrder' })];
+    const { exchange } = exchangeWith(orders, {
+      singleErrors: { a: new BybitApiError('cancel', 10003, 'API key is invalid', 'credentials') },
+    });
+    const error = await failure(run(exchange, {}, spot));
+    const scope = (error.report as unknown as SweepReport).scopes[0];
+    expect(scope?.failed).toEqual([]);
+    expect(scope?.error?.errorMessage).toContain('10003');
+    expect(scope?.verified).toBe(false);
+    expect(error.message).toContain('retCode 10003');
+  });
+
   it('cancels again what the listing still shows after an acknowledged cancel, up to five rounds', async () => {
     const { exchange, open } = exchangeWith([order('late', 2 * HOUR)], { survive: { late: 2 }, capacity: 1 });
     const report = await run(exchange);
