@@ -1,7 +1,7 @@
 // The wire under the client: node:http(s) on keep-alive sockets. The client needs no more of fetch than a
-// status, headers and the body as text, and global fetch (undici, WHATWG streams) costs about four times
-// the CPU per request: measured 0.43 ms against 0.11 ms (README "Performance"). On a kill switch that
-// CPU sits between each round's answers and the next round's requests. `fetch` itself still fits (tests).
+// status, headers and the body as text, and global fetch (undici, WHATWG streams) costs several times the
+// CPU per request, most of all with a body (`npm run bench -- transport`, README "Benchmarks"). A kill
+// switch pays that CPU between one round's answers and the next round's requests. Fetch still fits (tests).
 
 import http from 'node:http';
 import https from 'node:https';

@@ -2,7 +2,7 @@
 // measurement configures the handlers through process.env before importing them, so each needs a fresh
 // module graph; and nothing one leaves behind (sockets, timers, heap) weighs on the next.
 //
-//   node scripts/bench/child.ts <kill-switch | sweep | cold-start | warm | confirmed-cancel>
+//   node scripts/bench/child.ts <kill-switch | sweep | cold-start | warm | confirmed-cancel | fleet-40 | fleet-100 | transport>
 
 import type { MeasurementName } from './plan.ts';
 
@@ -14,6 +14,7 @@ const measurements: Record<MeasurementName, () => Promise<unknown>> = {
   'confirmed-cancel': async () => (await import('./confirmed-cancel.ts')).measureConfirmedCancel(),
   'fleet-40': async () => (await import('./fleet.ts')).measureFleet(40),
   'fleet-100': async () => (await import('./fleet.ts')).measureFleet(100),
+  transport: async () => (await import('./transport.ts')).measureTransport(),
 };
 
 const name = process.argv[2] as MeasurementName;

@@ -7,7 +7,8 @@ export type MeasurementName =
   | 'sweep'
   | 'confirmed-cancel'
   | 'fleet-40'
-  | 'fleet-100';
+  | 'fleet-100'
+  | 'transport';
 
 export const PLAN: readonly { name: MeasurementName; title: string; timeoutMs: number }[] = [
   { name: 'cold-start', title: 'package, bundle sizes, cold start', timeoutMs: 120_000 },
@@ -21,4 +22,9 @@ export const PLAN: readonly { name: MeasurementName; title: string; timeoutMs: n
   },
   { name: 'fleet-40', title: 'fleet kill switch, 40 accounts behind one IP limit', timeoutMs: 120_000 },
   { name: 'fleet-100', title: 'fleet kill switch, 100 accounts behind one IP limit', timeoutMs: 150_000 },
+  {
+    name: 'transport',
+    title: 'the client wire: CPU per request, node:http against fetch',
+    timeoutMs: 60_000,
+  },
 ];

@@ -6,6 +6,7 @@ import type { FleetResult } from './fleet.ts';
 import type { KillSwitchResult } from './kill-switch.ts';
 import type { SweepResult } from './sweep.ts';
 import { markdownTable } from './table.ts';
+import type { TransportResult } from './transport.ts';
 import type { WarmResult } from './warm.ts';
 
 export interface Results {
@@ -16,6 +17,7 @@ export interface Results {
   'confirmed-cancel'?: ConfirmedCancelResult | { error: string };
   'fleet-40'?: FleetResult | { error: string };
   'fleet-100'?: FleetResult | { error: string };
+  transport?: TransportResult | { error: string };
 }
 
 export interface RunInfo {
@@ -322,6 +324,24 @@ function confirmedCancelRows(r: ConfirmedCancelResult): { rows: Row[]; notes: st
   return { rows, notes };
 }
 
+function transportRows(r: TransportResult): { rows: Row[]; notes: string[] } {
+  const ratio = r.fetchCpuMs / r.oursCpuMs;
+  const rows: Row[] = [
+    [
+      `Client wire: CPU per request, ${r.concurrency} at once (median of ${r.samples} × ${count(r.requestsPerSample)})`,
+      `${r.oursCpuMs.toFixed(3)} ms (node:http)`,
+      `${r.fetchCpuMs.toFixed(3)} ms (global fetch)`,
+      `fetch/ours ${fixed(ratio)}×`,
+      '— (reported)',
+      '—',
+    ],
+  ];
+  const notes = [
+    `Client wire: \`lib/bybit/transport.ts\` (node:http, keep-alive sockets) against global fetch, the transport it replaced, on the same requests (half listings, half cancel-alls with a body; the emulator, in another process, answers each with a full envelope), alternating; the CPU is this process's only (user + system). The kill switch pays it between one round's answers and the next round's requests, for every account at once.`,
+  ];
+  return { rows, notes };
+}
+
 /** The results section: a heading, the run's facts, the table, the notes. */
 export function renderReport(results: Results, run: RunInfo): string {
   const rows: Row[] = [];
@@ -346,6 +366,7 @@ export function renderReport(results: Results, run: RunInfo): string {
       'Fleet kill switch, 100 accounts',
       fleetRows as (r: never) => { rows: Row[]; notes: string[] },
     ],
+    ['transport', 'Client wire', transportRows as (r: never) => { rows: Row[]; notes: string[] }],
   ];
   for (const [key, title, render] of sections) {
     const result = results[key];
