@@ -81,6 +81,7 @@ export function createApp(overrides: AppOverrides = {}): App {
     groupName: config.deadMansSwitch.groupName,
     busArn: config.deadMansSwitch.busArn,
     roleArn: config.deadMansSwitch.roleArn,
+    deadLetterArn: config.deadMansSwitch.deadLetterArn,
     source: config.killSwitch.source,
     detailType: config.killSwitch.detailType,
   });

@@ -73,6 +73,7 @@ export interface Config {
     /** The bus the kill-switch rule listens on, and the role the scheduler puts the event with. */
     busArn: string;
     roleArn: string;
+    deadLetterArn: string;
   };
   /** The kill-switch drill: a key expiring within `expiryDays` is a problem. */
   drill: { expiryDays: number };
@@ -138,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
       groupName: DEFAULT_SCHEDULE_GROUP,
       busArn: read.string('DEAD_MANS_SWITCH_BUS_ARN', ''),
       roleArn: read.string('DEAD_MANS_SWITCH_ROLE_ARN', ''),
+      deadLetterArn: read.string('DEAD_MANS_SWITCH_DLQ_ARN', ''),
     },
     drill: {
       expiryDays: read.integer(

@@ -23,6 +23,8 @@ export interface EventBridgeScheduleOptions {
   busArn: string;
   /** The role the scheduler assumes to put the event (it may do nothing else). */
   roleArn: string;
+  /** Where the scheduler drops the event when the bus still refuses it after every retry (SQS). */
+  deadLetterArn?: string;
   source: string;
   detailType: string;
 }
@@ -84,7 +86,7 @@ export class EventBridgeSchedule implements DeadMansSwitchSchedule {
   }
 
   private scheduleInput(plan: ArmPlan): CreateScheduleCommandInput & UpdateScheduleCommandInput {
-    const { name, groupName, busArn, roleArn, source, detailType } = this.options;
+    const { name, groupName, busArn, roleArn, deadLetterArn, source, detailType } = this.options;
     if (!busArn) throw new ConfigError('DEAD_MANS_SWITCH_BUS_ARN is not set');
     if (!roleArn) throw new ConfigError('DEAD_MANS_SWITCH_ROLE_ARN is not set');
     return {
@@ -105,6 +107,8 @@ export class EventBridgeSchedule implements DeadMansSwitchSchedule {
           MaximumRetryAttempts: defaults.targetRetries,
           MaximumEventAgeInSeconds: defaults.targetMaxEventAgeSeconds,
         },
+        // A kill switch the bus never took must not vanish: the failure queue's alarm hears of it.
+        ...(deadLetterArn ? { DeadLetterConfig: { Arn: deadLetterArn } } : {}),
       },
     };
   }

@@ -22,6 +22,7 @@ const FIRE_TIMEOUT_MS = DEMO_TTL_SECONDS * 1000 * TIME_SCALE + 60_000;
 export const LOCAL_TARGETS = {
   DEAD_MANS_SWITCH_BUS_ARN: 'arn:aws:events:ap-southeast-1:000000000000:event-bus/default',
   DEAD_MANS_SWITCH_ROLE_ARN: 'arn:aws:iam::000000000000:role/bybit-cancel-local-dead-mans-switch-scheduler',
+  DEAD_MANS_SWITCH_DLQ_ARN: 'arn:aws:sqs:ap-southeast-1:000000000000:bybit-cancel-local-failures',
 };
 
 export interface LocalScheduler {

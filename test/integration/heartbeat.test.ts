@@ -14,6 +14,7 @@ type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 const SCHEDULE = 'bybit-cancel-test-dead-mans-switch';
 const BUS_ARN = 'arn:aws:events:ap-southeast-1:123456789012:event-bus/default';
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/bybit-cancel-test-dead-mans-switch-scheduler';
+const DLQ_ARN = 'arn:aws:sqs:ap-southeast-1:123456789012:bybit-cancel-test-failures';
 /** A schedule 120 s ahead fires after 1.2 s. */
 const TIME_SCALE = 0.01;
 
@@ -40,6 +41,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SCHEDULER: scheduler.url,
     DEAD_MANS_SWITCH_BUS_ARN: BUS_ARN,
     DEAD_MANS_SWITCH_ROLE_ARN: ROLE_ARN,
+    DEAD_MANS_SWITCH_DLQ_ARN: DLQ_ARN,
   });
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
@@ -92,6 +94,7 @@ describe('POST /heartbeat', () => {
         Arn: BUS_ARN,
         RoleArn: ROLE_ARN,
         EventBridgeParameters: { Source: 'bybit.killswitch', DetailType: 'Kill Switch' },
+        DeadLetterConfig: { Arn: DLQ_ARN },
       },
     });
     expect(JSON.parse(schedule?.Target.Input as string)).toEqual({

@@ -353,7 +353,7 @@ describe("the dead man's switch", () => {
     });
   });
 
-  it("lets the scheduler's role only put the kill-switch event on the bus the kill-switch rule listens on", () => {
+  it("lets the scheduler's role only put the kill-switch event on the bus, or in the failure queue", () => {
     const role = template.Resources[schedulerRoleId]?.Properties as Json;
     const trust = (role.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement;
     expect(trust).toHaveLength(1);
@@ -367,8 +367,12 @@ describe("the dead man's switch", () => {
     });
     expect(role.ManagedPolicyArns).toBeUndefined();
     const statements = policyOf(schedulerRoleId);
-    expect(statements).toHaveLength(1);
+    expect(statements).toHaveLength(2);
     expect(list(statements[0]?.Action)).toEqual(['events:PutEvents']);
+    // The dead-letter queue of the schedule's target: Scheduler sends to it with this role.
+    expect(list(statements[1]?.Action)).toEqual(['sqs:SendMessage']);
+    expect(list(statements[1]?.Resource).map(flatten)).toEqual(['<FailureQueue.Arn>']);
+    expect(flatten(heartbeatEnv.DEAD_MANS_SWITCH_DLQ_ARN)).toBe('<FailureQueue.Arn>');
     expect(list(statements[0]?.Resource).map(flatten)).toEqual([defaultBus]);
     expect(statements[0]?.Condition).toEqual({
       StringEquals: {
@@ -415,6 +419,7 @@ describe("the dead man's switch", () => {
         AWS_ENDPOINT_URL_SCHEDULER: scheduler.url,
         DEAD_MANS_SWITCH_BUS_ARN: 'arn:aws:events:ap-southeast-1:123456789012:event-bus/default',
         DEAD_MANS_SWITCH_ROLE_ARN: 'arn:aws:iam::123456789012:role/dead-mans-switch',
+        DEAD_MANS_SWITCH_DLQ_ARN: 'arn:aws:sqs:ap-southeast-1:123456789012:bybit-cancel-test-failures',
       };
       const event = signedHttpEvent('http-v2-heartbeat.json', { ttlSeconds: 300 }, stack.webhookSecret);
       const outcome = await invokeBundle(
@@ -424,7 +429,10 @@ describe("the dead man's switch", () => {
       );
       for (const line of outcome.logs) inspectOutput('log', line);
       expect((outcome.result as { statusCode: number }).statusCode).toBe(200);
-      expect(scheduler.get(schedule)).toMatchObject({ FlexibleTimeWindow: { Mode: 'OFF' } });
+      expect(scheduler.get(schedule)).toMatchObject({
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: { DeadLetterConfig: { Arn: env.DEAD_MANS_SWITCH_DLQ_ARN } },
+      });
     } finally {
       await scheduler.close();
       await stack.close();

@@ -32,6 +32,7 @@ export interface StoredSchedule {
     Input?: string;
     EventBridgeParameters?: { Source: string; DetailType: string };
     RetryPolicy?: Record<string, number>;
+    DeadLetterConfig?: { Arn?: string };
   };
   CreationDate: number;
   LastModificationDate: number;
@@ -185,6 +186,14 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
     const target = body.Target as StoredSchedule['Target'] | undefined;
     if (!target || typeof target.Arn !== 'string' || typeof target.RoleArn !== 'string')
       throw new AwsApiError(400, 'ValidationException', 'Target needs Arn and RoleArn');
+    // Scheduler's dead-letter queue is an SQS queue, named by ARN.
+    const dlq = target.DeadLetterConfig;
+    if (dlq !== undefined && !(typeof dlq.Arn === 'string' && /^arn:aws[a-z-]*:sqs:/.test(dlq.Arn)))
+      throw new AwsApiError(
+        400,
+        'ValidationException',
+        'Target.DeadLetterConfig.Arn must be an SQS queue ARN',
+      );
     if (target.Input !== undefined) {
       try {
         JSON.parse(target.Input);

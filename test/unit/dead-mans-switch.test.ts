@@ -202,6 +202,17 @@ describe('EventBridgeSchedule', () => {
     });
   });
 
+  it("names the failure queue as the target's dead-letter queue when one is configured, and none otherwise", async () => {
+    const dlq = 'arn:aws:sqs:ap-southeast-1:123456789012:bybit-cancel-test-failures';
+    const withQueue = fakeClient([{}]);
+    await new EventBridgeSchedule({ ...options, deadLetterArn: dlq, client: withQueue.client }).arm(plan);
+    expect(withQueue.sent[0]?.input).toMatchObject({ Target: { DeadLetterConfig: { Arn: dlq } } });
+    const without = fakeClient([{}]);
+    await new EventBridgeSchedule({ ...options, client: without.client }).arm(plan);
+    expect(without.sent[0]?.input).toHaveProperty('Target');
+    expect(without.sent[0]?.input).not.toHaveProperty('Target.DeadLetterConfig');
+  });
+
   it('creates the schedule when there is none, and moves it when another heartbeat created it first', async () => {
     const first = fakeClient([named('ResourceNotFoundException'), {}]);
     expect(await new EventBridgeSchedule({ ...options, client: first.client }).arm(plan)).toEqual({
