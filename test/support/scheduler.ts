@@ -12,9 +12,9 @@
 // Signature V4 is NOT verified: any Authorization header is accepted; a request without one is refused.
 
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseAtExpression } from '../../lib/cancel/dead-mans-switch.ts';
+import { AwsApiError, type Body, listen, parseBody, readBody } from './aws-endpoint.ts';
 
 export interface StoredSchedule {
   Name: string;
@@ -107,19 +107,6 @@ const defaults = {
 const ACCOUNT_ID = '123456789012';
 const DEFAULT_GROUP = 'default';
 const NAME = /^[0-9a-zA-Z-_.]{1,64}$/;
-
-class AwsApiError extends Error {
-  readonly status: number;
-  readonly type: string;
-  constructor(status: number, type: string, message: string) {
-    super(message);
-    this.name = 'AwsApiError';
-    this.status = status;
-    this.type = type;
-  }
-}
-
-type Body = Record<string, unknown>;
 
 /** Starts the endpoint; resolves once it listens. */
 export async function startScheduler(opts: SchedulerOptions = {}): Promise<SchedulerEndpoint> {
@@ -290,7 +277,7 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
         throw new AwsApiError(403, 'UnrecognizedClientException', 'Missing Authentication Token');
       if (!match || !NAME.test(name))
         throw new AwsApiError(400, 'ValidationException', `Invalid schedule path ${url.pathname}`);
-      const body = parseBody(raw);
+      const body = parseBody(raw, 'ValidationException');
       const group = (
         method === 'GET' || method === 'DELETE' ? url.searchParams.get('groupName') : body.GroupName
       ) as string | null | undefined;
@@ -312,24 +299,14 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
     calls.push(call);
   }
 
-  const server = createServer((request, response) => {
-    void handle(request, response);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const server = await listen(options.host, options.port, handle);
 
   const clearTimers = () => {
     for (const timer of timers.values()) clearTimeout(timer);
     timers.clear();
   };
   return {
-    url: `http://${address.address}:${address.port}`,
+    url: server.url,
     get: (name) => schedules.get(key(DEFAULT_GROUP, name)),
     calls,
     fired,
@@ -350,29 +327,9 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
       calls.length = 0;
       fired.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        clearTimers();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => {
+      clearTimers();
+      return server.close();
+    },
   };
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseBody(raw: string): Body {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw === '' ? '{}' : raw);
-  } catch {
-    throw new AwsApiError(400, 'ValidationException', 'Request body is not valid JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new AwsApiError(400, 'ValidationException', 'Request body is not a JSON object');
-  return body as Body;
 }

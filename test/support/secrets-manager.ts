@@ -6,8 +6,8 @@
 // Signature V4 is NOT verified: any Authorization header is accepted. A request without one is refused the way
 // AWS JSON services refuse it, so a client that forgot its credentials still fails here.
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AwsApiError, type Body, listen, parseBody, readBody } from './aws-endpoint.ts';
 
 export type SecretsFault = 'throttling' | 'notFound' | 'accessDenied' | 'internal' | 'decryptionFailure';
 
@@ -68,19 +68,6 @@ const FAULTS = {
   },
 } as const satisfies Record<SecretsFault, { status: number; type: string; message: string }>;
 
-/** An error answered to the client as `{"__type", "message"}`. */
-class AwsApiError extends Error {
-  readonly status: number;
-  readonly type: string;
-
-  constructor(status: number, type: string, message: string) {
-    super(message);
-    this.name = 'AwsApiError';
-    this.status = status;
-    this.type = type;
-  }
-}
-
 interface StoredSecret {
   readonly arn: string;
   readonly createdDate: number;
@@ -93,8 +80,6 @@ interface PendingFault {
   readonly name: string | undefined;
   remaining: number;
 }
-
-type Body = Record<string, unknown>;
 
 /** Starts the endpoint; resolves once it listens. */
 export async function startSecretsManager(opts: SecretsManagerOptions = {}): Promise<SecretsManagerEndpoint> {
@@ -191,7 +176,7 @@ export async function startSecretsManager(opts: SecretsManagerOptions = {}): Pro
       if (operation === undefined) {
         throw new AwsApiError(400, 'UnknownOperationException', `Unsupported operation: ${String(target)}`);
       }
-      reply(200, operation(parseBody(raw)));
+      reply(200, operation(parseBody(raw, 'SerializationException')));
     } catch (error) {
       const failure =
         error instanceof AwsApiError
@@ -203,21 +188,10 @@ export async function startSecretsManager(opts: SecretsManagerOptions = {}): Pro
 
   for (const [name, value] of Object.entries(options.secrets)) store(name, stringify(value));
 
-  const server = createServer((request, response) => {
-    void handle(request, response);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const server = await listen(options.host, options.port, handle);
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: server.url,
     put: (name, value) => {
       store(name, stringify(value));
     },
@@ -235,12 +209,7 @@ export async function startSecretsManager(opts: SecretsManagerOptions = {}): Pro
       readCounts.clear();
       faults = [];
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // SDK clients keep idle sockets alive; without this, close waits for them to time out.
-        server.closeAllConnections();
-      }),
+    close: () => server.close(),
   };
 }
 
@@ -269,25 +238,6 @@ function arnSuffix(name: string): string {
 
 function stringify(value: string | object): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseBody(raw: string): Body {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw === '' ? '{}' : raw);
-  } catch {
-    throw new AwsApiError(400, 'SerializationException', 'Request body is not valid JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new AwsApiError(400, 'SerializationException', 'Request body is not a JSON object');
-  }
-  return body as Body;
 }
 
 function requiredString(body: Body, field: string): string {
