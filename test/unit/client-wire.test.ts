@@ -5,7 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { BybitClient } from '../../lib/bybit/client.ts';
 import { RateLimitPacer } from '../../lib/bybit/pacer.ts';
-import type { BybitApiError, ExchangeUnavailableError } from '../../lib/errors.ts';
+import type { BybitApiError } from '../../lib/errors.ts';
 
 const START = 1_700_000_000_000;
 
@@ -156,14 +156,6 @@ describe('BybitClient reading answers without their documented fields', () => {
       client.cancelOrder({ category: 'linear', symbol: 'BTCUSDT', orderId: 'o1' }),
     );
     expect(error.message).toContain('malformed answer: result is missing or not an object');
-  });
-
-  it('names the status of an answer that is not 200', async () => {
-    const { client } = scripted([{ status: 404, body: 'not found' }]);
-    const error = (await rejection(
-      client.openOrders({ category: 'spot' }),
-    )) as unknown as ExchangeUnavailableError;
-    expect(error.message).toContain('HTTP 404');
   });
 });
 
