@@ -224,3 +224,157 @@ describe('BybitClient behind the IP budget', () => {
     expect(ipBudget.sent).toBe(2);
   });
 });
+
+/** A virtual clock that also counts the wake-ups the budget asks for. */
+function countedTime() {
+  const time = virtualTime();
+  const sleeps: number[] = [];
+  return {
+    time,
+    sleeps,
+    now: time.now,
+    sleep: (ms: number) => {
+      sleeps.push(ms);
+      return time.sleep(ms);
+    },
+  };
+}
+
+const outcomeOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'granted',
+    (error: unknown) => error,
+  );
+
+describe('IpBudget, queue and window details', () => {
+  it('keeps the priority order after an account has been served: a later verify still goes before routine', async () => {
+    const budget = new IpBudget({ requestsPer5s: 100, maxInFlight: 1 });
+    const log: string[] = [];
+    const blocker = await budget.acquire('x', 'routine', FAR);
+    const first = budget.acquire('a', 'verify', FAR);
+    budget.release(blocker);
+    const held = await first;
+    const waiting = [queue(budget, 'c', 'routine', log), queue(budget, 'b', 'verify', log)];
+    budget.release(held);
+    await Promise.all(waiting);
+    expect(log).toEqual(['b:verify', 'c:routine']);
+  });
+
+  it('keeps the priority order after a queued account has timed out', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 100, maxInFlight: 1, ...time });
+    const log: string[] = [];
+    const blocker = await budget.acquire('x', 'routine', FAR);
+    const late = outcomeOf(budget.acquire('a', 'verify', START + 1000));
+    await time.advance(2000);
+    expect(await late).toBeInstanceOf(DeadlineExceededError);
+    const waiting = [queue(budget, 'c', 'routine', log), queue(budget, 'b', 'verify', log)];
+    budget.release(blocker);
+    await Promise.all(waiting);
+    expect(log).toEqual(['b:verify', 'c:routine']);
+  });
+
+  it('fails a queued request at its deadline on real timers when no sleep is injected', async () => {
+    const budget = new IpBudget({ requestsPer5s: 1, maxInFlight: 1 });
+    await budget.acquire('a', 'routine', FAR);
+    const error = await budget.acquire('b', 'routine', Date.now() + 40).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+  }, 2000);
+
+  it('frees one socket only when a ticket is released twice', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 100, maxInFlight: 2, ...time });
+    const a = await budget.acquire('a', 'routine', FAR);
+    await budget.acquire('b', 'routine', FAR);
+    budget.release(a);
+    budget.release(a);
+    let granted = 0;
+    for (const owner of ['c', 'd']) void budget.acquire(owner, 'routine', FAR).then(() => granted++);
+    await time.advance(0);
+    expect(granted).toBe(1);
+  });
+
+  it('keeps the first refusal and its hold when a request already in flight answers 403 later', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 10, ...time });
+    const first = new IpRateLimitBanError('cancel-all');
+    budget.refuse(first);
+    await time.advance(60_000);
+    budget.refuse(new IpRateLimitBanError('open-orders'));
+    await expect(budget.acquire('a', 'first-wave', FAR)).rejects.toBe(first);
+    await time.advance(BAN_HOLD_MS - 60_000);
+    expect(budget.refused).toBeUndefined();
+  });
+
+  it('grants a window-bound waiter the moment a unit frees (one window plus 50 ms after the answer)', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 1, maxInFlight: 1, ...time });
+    budget.release(await budget.acquire('a', 'routine', FAR));
+    let granted = false;
+    void budget.acquire('b', 'routine', FAR).then(() => {
+      granted = true;
+    });
+    await time.advance(IP_WINDOW_MS + 49);
+    expect(granted).toBe(false);
+    await time.advance(1);
+    expect(granted).toBe(true);
+  });
+
+  it('wakes a window-bound waiter when the oldest unit frees, not the newest', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 2, maxInFlight: 2, ...time });
+    budget.release(await budget.acquire('a', 'routine', FAR));
+    await time.advance(1000);
+    budget.release(await budget.acquire('b', 'routine', FAR));
+    let granted = false;
+    void budget.acquire('c', 'routine', FAR).then(() => {
+      granted = true;
+    });
+    await time.advance(IP_WINDOW_MS + 50 - 1000);
+    expect(granted).toBe(true);
+  });
+
+  it('fails a queued request before its deadline passes, naming the IP budget', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 1, maxInFlight: 1, ...time });
+    await budget.acquire('a', 'routine', FAR);
+    const late = outcomeOf(budget.acquire('b', 'routine', START + 1000));
+    let settled = false;
+    void late.then(() => {
+      settled = true;
+    });
+    await time.advance(1000);
+    expect(settled).toBe(true);
+    const error = await late;
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect((error as DeadlineExceededError).endpoint).toBe('IP budget (queued)');
+  });
+
+  it('still sends a request that has 25 ms left', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 1, ...time });
+    await expect(budget.acquire('a', 'first-wave', START + 25)).resolves.toEqual({ released: false });
+  });
+
+  it('sets no timer when nobody waits, even with the window full', async () => {
+    const clock = countedTime();
+    const budget = new IpBudget({ requestsPer5s: 2, maxInFlight: 2, ...clock });
+    const a = await budget.acquire('a', 'routine', FAR);
+    const b = await budget.acquire('b', 'routine', FAR);
+    budget.release(a);
+    budget.release(b);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('keeps one wake-up for many waiters on the same window, not one each', async () => {
+    const clock = countedTime();
+    const budget = new IpBudget({ requestsPer5s: 1, maxInFlight: 1, ...clock });
+    budget.release(await budget.acquire('a', 'routine', FAR));
+    const granted: IpTicket[] = [];
+    for (let i = 0; i < 50; i++) void budget.acquire(`w${i}`, 'routine', FAR).then((t) => granted.push(t));
+    await clock.time.advance(0);
+    expect(clock.sleeps).toHaveLength(1);
+    await clock.time.advance(IP_WINDOW_MS + 50);
+    expect(granted).toHaveLength(1);
+  });
+});

@@ -185,3 +185,76 @@ describe('RateLimitPacer', () => {
     expect(() => pacer.release({ key: 'cancel:linear', cost: 1 })).not.toThrow();
   });
 });
+
+describe('RateLimitPacer, limits and answers', () => {
+  it('adopts an announced limit of one request a second', async () => {
+    const { pacer } = virtual();
+    pacer.release(await pacer.acquire('cancel', 'linear', 1, FAR), { limit: 1, remaining: 0 });
+    expect(pacer.capacity('cancel', 'linear')).toBe(1);
+  });
+
+  it('shares one query-api window across categories (10 a second for the key)', async () => {
+    const { pacer, slept } = virtual();
+    const categories: Category[] = ['linear', 'spot', 'option', 'inverse', 'spot'];
+    for (let i = 0; i < 10; i++) await pacer.acquire('query-api', categories[i % 5] as Category, 1, FAR);
+    expect(slept).toEqual([]);
+    const error = await pacer
+      .acquire('query-api', 'spot', 1, 1_700_000_000_000 + 500)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+  });
+
+  it('fails a request whose unit frees only at its deadline: it could not be sent in time', async () => {
+    const { pacer, now } = virtual();
+    pacer.release(await pacer.acquire('cancel-all', 'option', 1, FAR));
+    const error = await pacer.acquire('cancel-all', 'option', 1, now() + 1020).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+  });
+
+  it("frees only the answered request's units: the others stay held while in flight", async () => {
+    const { pacer, now } = virtual();
+    const start = now();
+    const tickets = [];
+    for (let i = 0; i < 10; i++) tickets.push(await pacer.acquire('cancel', 'linear', 1, FAR));
+    pacer.release(tickets[0] as (typeof tickets)[number]);
+    await pacer.acquire('cancel', 'linear', 1, FAR);
+    expect(now() - start).toBe(1020);
+    const error = await pacer.acquire('cancel', 'linear', 1, start + 3000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+  });
+
+  it("does not count a unit already free for our own when holding back someone else's", async () => {
+    const { pacer, now, advance } = virtual();
+    const start = now();
+    pacer.release(await pacer.acquire('cancel-all', 'spot', 1, FAR));
+    advance(10);
+    const second = await pacer.acquire('cancel-all', 'spot', 1, FAR);
+    advance(1010);
+    // The first unit frees now; of the two the exchange counted, one (the second) is ours.
+    pacer.release(second, { limit: 2, remaining: 0 });
+    await pacer.acquire('cancel-all', 'spot', 1, FAR);
+    expect(now() - start).toBe(2040);
+  });
+
+  it("holds someone else's units a full window when the named reset has already passed", async () => {
+    const { pacer, now } = virtual();
+    const start = now();
+    pacer.release(await pacer.acquire('cancel-all', 'spot', 1, FAR), {
+      limit: 2,
+      remaining: 0,
+      resetAt: start - 5,
+    });
+    await pacer.acquire('cancel-all', 'spot', 1, FAR);
+    expect(now() - start).toBe(1020);
+  });
+
+  it('waits on a real timer when no sleep is injected', async () => {
+    // Each reading of the clock moves it on 1 ms, so the wait is a few real milliseconds.
+    let time = 1_700_000_000_000;
+    const pacer = new RateLimitPacer({ now: () => time++ });
+    pacer.release(await pacer.acquire('cancel-all', 'option', 1, FAR));
+    time += 1015;
+    const ticket = await pacer.acquire('cancel-all', 'option', 1, FAR);
+    expect(ticket.key).toBe('cancel-all:option');
+  }, 2000);
+});
