@@ -11,7 +11,8 @@ export default defineConfig({
   test: {
     ...base.test,
     globalSetup: [],
-    include: ['test/unit/**/*.test.ts'],
+    // The unit tests, and the wire's own loopback test (transport.ts has no unit to test without a socket).
+    include: ['test/unit/**/*.test.ts', 'test/integration/transport.test.ts'],
     // Tests of the packaging scripts and the CloudFormation spec cover nothing under mutation.
     exclude: [...configDefaults.exclude, 'test/unit/cfn-spec.test.ts', 'test/unit/bench-*.test.ts'],
   },
