@@ -272,3 +272,76 @@ describe('cancelScope', () => {
     });
   });
 });
+
+describe('cancelOrder: the read-back', () => {
+  const acked = async () => ({ orderId: 'o1', orderLinkId: 'tv-1' });
+  const reads = (answers: unknown[]) => async () => {
+    const next = answers.length > 1 ? answers.shift() : answers[0];
+    if (next instanceof Error) throw next;
+    return next;
+  };
+  const unavailable = () => new ExchangeUnavailableError('realtime', 3, 'HTTP 503');
+
+  it('names the acknowledged order when the read never finds it', async () => {
+    const { exchange } = exchangeWith({ cancelOrder: acked, orderById: reads([undefined]) });
+    const byLink = await cancelOrder(exchange, command, 2_000, virtualClock().clock);
+    expect(byLink).toMatchObject({ orderId: 'o1', orderLinkId: 'tv-1', orderStatus: null, confirmed: false });
+    const byId = { account: 'hedge', category: 'linear', symbol: 'BTCUSDT', orderId: 'o1' } as const;
+    const result = await cancelOrder(exchange, byId, 2_000, virtualClock().clock);
+    expect(result).toMatchObject({ orderId: 'o1', orderLinkId: 'tv-1', confirmed: false });
+  });
+
+  it('reads again after a failed read of an order called not open, and reports it closed', async () => {
+    const { exchange } = exchangeWith({
+      cancelOrder: async () => {
+        throw notOpen();
+      },
+      orderById: reads([unavailable(), state('Filled', '1')]),
+    });
+    const result = await cancelOrder(exchange, command, 1e12, virtualClock().clock);
+    expect(result).toMatchObject({ orderStatus: 'Filled', confirmed: true, alreadyClosed: true });
+  });
+
+  it('throws the read failure when an order called not open could never be read', async () => {
+    const failure = unavailable();
+    const { exchange } = exchangeWith({
+      cancelOrder: async () => {
+        throw notOpen();
+      },
+      orderById: reads([failure]),
+    });
+    await expect(cancelOrder(exchange, command, 1e12, virtualClock().clock)).rejects.toBe(failure);
+  });
+
+  it('answers unconfirmed, not failed, when an acknowledged cancel could not be read back', async () => {
+    const { exchange } = exchangeWith({ cancelOrder: acked, orderById: reads([unavailable()]) });
+    const result = await cancelOrder(exchange, command, 2_000, virtualClock().clock);
+    expect(result).toMatchObject({ orderId: 'o1', orderStatus: null, confirmed: false });
+    const { exchange: once } = exchangeWith({
+      cancelOrder: acked,
+      orderById: reads([state('New'), unavailable()]),
+    });
+    expect(await cancelOrder(once, command, 2_000, virtualClock().clock)).toMatchObject({
+      orderStatus: 'New',
+      confirmed: false,
+    });
+  });
+
+  it('answers with the last status read when later reads of an order called not open fail', async () => {
+    const { exchange } = exchangeWith({
+      cancelOrder: async () => {
+        throw notOpen();
+      },
+      orderById: reads([state('New'), unavailable()]),
+    });
+    const result = await cancelOrder(exchange, command, 1e12, virtualClock().clock);
+    expect(result).toMatchObject({ orderStatus: 'New', confirmed: false });
+  });
+
+  it('retries a read the exchange was too busy for', async () => {
+    const busy = new BybitApiError('realtime', 10006, 'too many visits', 'retryable');
+    const { exchange } = exchangeWith({ cancelOrder: acked, orderById: reads([busy, state('Cancelled')]) });
+    const result = await cancelOrder(exchange, command, 1e12, virtualClock().clock);
+    expect(result).toMatchObject({ orderStatus: 'Cancelled', confirmed: true });
+  });
+});

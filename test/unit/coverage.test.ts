@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { BybitClient } from '../../lib/bybit/client.ts';
-import type { OpenOrder } from '../../lib/bybit/types.ts';
-import { SettleCoinDiscovery, whyUncancellable } from '../../lib/cancel/coverage.ts';
+import type { InstrumentsParams, OpenOrder } from '../../lib/bybit/types.ts';
+import {
+  allInstruments,
+  DISCOVERY_TTL_MS,
+  discoverCoverage,
+  listingsOf,
+  preMarketPhases,
+  SettleCoinDiscovery,
+  whyUncancellable,
+} from '../../lib/cancel/coverage.ts';
+import type { Exchange } from '../../lib/cancel/exchange.ts';
 import { stragglerCalls } from '../../lib/cancel/kill-switch.ts';
-import { spotKindOf, targetedBy } from '../../lib/cancel/scopes.ts';
+import { type Coverage, spotKindOf, targetedBy } from '../../lib/cancel/scopes.ts';
 import { SecretError } from '../../lib/errors.ts';
 import { parseExchangeSecret } from '../../lib/lambda/secrets.ts';
 
@@ -188,5 +197,122 @@ describe('exchange secret', () => {
   it('still refuses a secret that is malformed as a whole', () => {
     expect(() => parseExchangeSecret('id', { accounts: {} })).toThrow(SecretError);
     expect(() => parseExchangeSecret('id', { apiKey: '' })).toThrow(SecretError);
+  });
+});
+
+describe('coverage discovery: paging, caching, what counts as a settle coin', () => {
+  /** A client whose instruments listing answers `pages(params)`, recording every call and its options. */
+  function fakeClient(page: (params: InstrumentsParams) => { list: object[]; nextPageCursor: string }) {
+    const calls: { params: InstrumentsParams; options: unknown }[] = [];
+    const client = {
+      instrumentsInfo: async (params: InstrumentsParams, options: unknown) => {
+        calls.push({ params, options });
+        return page(params);
+      },
+    } as unknown as BybitClient;
+    return { client, calls };
+  }
+  const single = (list: object[], preMarket: object[] = []) =>
+    fakeClient((p) => ({ list: p.status === 'PreLaunch' ? preMarket : list, nextPageCursor: '' }));
+
+  it('trusts a discovery for 15 minutes by default, from the time it was read', async () => {
+    let now = 1_000_000_000;
+    const discovery = new SettleCoinDiscovery({ now: () => now });
+    const { client, calls } = single([{ symbol: 'BTCUSDT', settleCoin: 'USDT' }]);
+    await discovery.listed(client, 0, 'verify');
+    now += DISCOVERY_TTL_MS - 1;
+    await discovery.listed(client, 0, 'verify');
+    expect(calls).toHaveLength(2);
+    expect(DISCOVERY_TTL_MS).toBe(900_000);
+    now += 1;
+    await discovery.listed(client, 0, 'verify');
+    expect(calls).toHaveLength(4);
+  });
+
+  it('takes only well-formed settle coins and symbols from the listing', async () => {
+    const { client } = single(
+      [
+        { symbol: 'BTCUSDT', settleCoin: 'USDT' },
+        { symbol: 'A', settleCoin: undefined },
+        { symbol: 'B', settleCoin: 'usdt' },
+        { symbol: 'C', settleCoin: 'xUSDC' },
+        { symbol: 'D', settleCoin: 'USDCx' },
+      ],
+      [{ settleCoin: 'USDE' }, { symbol: 'NEWUSDE', settleCoin: 'USDE' }],
+    );
+    const listed = await new SettleCoinDiscovery().listed(client, 0, 'verify');
+    expect(listed).toEqual({ linearSettleCoins: ['USDE', 'USDT'], preMarketSymbols: ['NEWUSDE'] });
+  });
+
+  it('reads up to 50 pages with the deadline and priority, then calls the listing endless', async () => {
+    const { client, calls } = fakeClient((p) => {
+      const next = Number(p.cursor ?? 0) + 1;
+      return { list: [{ symbol: `S${next}` }], nextPageCursor: next < 60 ? String(next) : '' };
+    });
+    const error = await allInstruments(client, { category: 'linear' }, 1234, 'routine').catch(
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe('instruments-info linear: more than 50 pages');
+    expect(calls).toHaveLength(50);
+    expect(calls[0]).toEqual({
+      params: { category: 'linear', limit: 1000 },
+      options: { deadline: 1234, priority: 'routine' },
+    });
+    expect(calls[1]?.params.cursor).toBe('1');
+  });
+
+  it('reports a confirmed coverage with no error, and an unconfirmed one without pre-market symbols', async () => {
+    const { client } = single(
+      [{ symbol: 'BTCPERP', settleCoin: 'USDC' }],
+      [{ symbol: 'NEWUSDT', settleCoin: 'USDT' }],
+    );
+    const coverage: Coverage = { categories: ['linear'], linearSettleCoins: ['USDT'], inverseCoins: [] };
+    const exchange = (discovery: SettleCoinDiscovery, anyClient: () => Promise<BybitClient>) =>
+      ({ discovery, anyClient }) as unknown as Exchange;
+    const confirmed = await discoverCoverage(
+      exchange(new SettleCoinDiscovery(), async () => client),
+      coverage,
+      0,
+    );
+    expect(confirmed).toStrictEqual({
+      categories: ['linear'],
+      linearSettleCoins: ['USDT', 'USDC'],
+      discovered: ['USDC'],
+      preMarketSymbols: ['NEWUSDT'],
+      confirmed: true,
+    });
+    const down = exchange(new SettleCoinDiscovery(), async () => {
+      throw new Error('no account');
+    });
+    const unconfirmed = await discoverCoverage(down, coverage, 0);
+    expect(unconfirmed).toMatchObject({
+      linearSettleCoins: ['USDT'],
+      preMarketSymbols: [],
+      confirmed: false,
+    });
+    expect(unconfirmed.error?.errorMessage).toBe('no account');
+    expect(listingsOf(confirmed)).toEqual([
+      { category: 'linear', settleCoin: 'USDT' },
+      { category: 'linear', settleCoin: 'USDC' },
+    ]);
+  });
+
+  it('maps the auction phase of the pre-market symbols that give one', async () => {
+    const { client } = single(
+      [],
+      [
+        { symbol: 'NEWUSDT', preListingInfo: { curAuctionPhase: 'CallAuctionNoCancel' } },
+        { symbol: 'OTHERUSDT', preListingInfo: {} },
+        { symbol: 'BAREUSDT' },
+      ],
+    );
+    const phases = await preMarketPhases(client, 0, 'verify');
+    expect([...phases]).toEqual([['NEWUSDT', 'CallAuctionNoCancel']]);
+  });
+
+  it('finds a bidirectional TP/SL uncancellable on spot only', () => {
+    const bidirectional = order({ stopOrderType: 'BidirectionalTpslOrder', orderStatus: 'New' });
+    expect(whyUncancellable('linear', bidirectional, new Map())).toBeUndefined();
   });
 });

@@ -258,3 +258,15 @@ describe('EventBridgeSchedule', () => {
     expect(sent).toEqual([]);
   });
 });
+
+describe('the rules, at their edges', () => {
+  it('reads only a whole at() expression', () => {
+    expect(parseAtExpression('xat(2026-11-21T09:35:01)')).toBeUndefined();
+    expect(parseAtExpression('at(2026-11-21T09:35:01))')).toBeUndefined();
+  });
+
+  it('names no accounts in the detail of a heartbeat that names none: every account is cancelled', () => {
+    const plan = armPlan({ ttlSeconds: 120, disarm: false }, NOW);
+    expect(plan.detail).not.toHaveProperty('accounts');
+  });
+});

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { BybitClient, type CallOptions } from '../../lib/bybit/client.ts';
 import type { ApiKeyInfo, OpenOrdersPage, OpenOrdersParams } from '../../lib/bybit/types.ts';
-import { drill, judgeKey } from '../../lib/cancel/drill.ts';
+import {
+  type DrillOptions,
+  type DrillReport,
+  discoveredSettleCoins,
+  drill,
+  judgeKey,
+} from '../../lib/cancel/drill.ts';
 import type { Exchange } from '../../lib/cancel/exchange.ts';
-import type { BybitApiError } from '../../lib/errors.ts';
+import { BybitApiError, type DrillFailedError } from '../../lib/errors.ts';
 import { parseCancelAllRequest, parseDrillInput, parseSweepInput } from '../../lib/lambda/requests.ts';
 
 const NOW = Date.parse('2026-12-01T00:00:00Z');
@@ -273,5 +279,246 @@ describe('drill requests', () => {
   it('keeps the two schedules apart: a drill input is no sweep, a plain schedule is no drill', () => {
     expect(() => parseSweepInput({ action: 'drill' })).toThrow('this schedule runs only the sweep');
     expect(() => parseDrillInput({})).toThrow('this schedule runs only the drill');
+  });
+});
+
+describe('judgeKey findings as the report words them', () => {
+  const messages = (findings: { message: string }[]) => findings.map((f) => f.message);
+
+  it('words each problem and warning so an operator knows what to fix', () => {
+    expect(messages(judgeKey(key({ readOnly: 1 }), ALL, NOW).problems)).toEqual([
+      'the key is read-only: every cancel would be refused (10005)',
+    ]);
+    expect(messages(judgeKey(key({ expiredAt: '2026-11-30T00:00:00Z' }), ALL, NOW).problems)).toEqual([
+      'the key has expired (33004)',
+    ]);
+    expect(messages(judgeKey(key({ expiredAt: '2026-12-04T10:00:00Z' }), ALL, NOW, 14).problems)).toEqual([
+      'the key expires in 3 day(s) (2026-12-04), within the 14-day warning period',
+    ]);
+    expect(
+      messages(judgeKey(key({ ips: [], expiredAt: undefined, deadlineDay: undefined }), ALL, NOW).problems),
+    ).toEqual(['the key is bound to no IP, yet the exchange gave no expiry date (expiredAt, deadlineDay)']);
+    const warned = judgeKey(
+      key({
+        ips: ['*'],
+        expiredAt: '2027-06-01T00:00:00Z',
+        uta: 0,
+        permissions: { ...key().permissions, Wallet: ['AccountTransfer', 'Withdraw'] },
+      }),
+      ALL,
+      NOW,
+    );
+    expect(messages(warned.warnings)).toEqual([
+      'the key is bound to no IP address: it works from anywhere, and Bybit expires it after 90 days',
+      'the key holds Wallet permissions (AccountTransfer, Withdraw), which cancelling never needs',
+      'the account is not unified (uta 0): its spot listings follow the classic rules',
+    ]);
+  });
+
+  it('gives no wallet warning for a key whose answer has no Wallet group', () => {
+    const { Wallet, ...rest } = key().permissions;
+    expect(judgeKey(key({ permissions: rest }), ALL, NOW).warnings).toEqual([]);
+  });
+
+  it('treats a key expiring this very moment, or with 0 days left, as expired', () => {
+    const atNow = judgeKey(key({ expiredAt: new Date(NOW).toISOString() }), ALL, NOW);
+    expect(codes(atNow.problems)).toEqual(['keyExpired']);
+    const zeroDays = judgeKey(key({ expiredAt: undefined, deadlineDay: 0 }), ALL, NOW);
+    expect(zeroDays).toMatchObject({ keyExpiresInDays: 0 });
+    expect(codes(zeroDays.problems)).toEqual(['keyExpired']);
+  });
+});
+
+describe('drill: what it reports as healthy or not', () => {
+  interface Script {
+    /** apiKeyInfo throws this for the account. */
+    keyError?: Record<string, unknown>;
+    /** Cursor answered per page: a list of nextPageCursor values, consumed one a page (default ''). */
+    cursors?: string[];
+    listingError?: Error;
+  }
+  function scripted(accounts: string[], script: Script = {}) {
+    const listings: OpenOrdersParams[] = [];
+    const client = (account: string) => ({
+      apiKeyInfo: async () => {
+        if (script.keyError?.[account]) throw script.keyError[account];
+        return key();
+      },
+      openOrders: async (params: OpenOrdersParams): Promise<OpenOrdersPage> => {
+        listings.push(params);
+        if (script.listingError) throw script.listingError;
+        const nextPageCursor = script.cursors?.shift() ?? '';
+        return {
+          category: params.category,
+          list: [{ orderId: 'x', orderLinkId: '', symbol: 'X', orderStatus: 'New', createdTime: '0' }],
+          nextPageCursor,
+        };
+      },
+    });
+    const exchange = {
+      accountNames: async () => accounts,
+      withAccount: async <T>(name: string, work: (c: BybitClient, a: string) => Promise<T>) =>
+        work(client(name) as unknown as BybitClient, name),
+    } as unknown as Exchange;
+    return { exchange, listings };
+  }
+  const fakeClock = (start = NOW) => {
+    let now = start;
+    return {
+      now: () => now,
+      sleep: async (ms: number) => {
+        now += ms;
+      },
+    };
+  };
+  const run = (
+    exchange: Exchange,
+    extra: Partial<DrillOptions> = {},
+    request = {},
+    deadline = NOW + 60_000,
+  ) =>
+    drill(
+      exchange,
+      { categories: ['spot'], settleCoins: async () => ['USDT'], minIntervalMs: 0, ...extra },
+      request,
+      deadline,
+      fakeClock(),
+    );
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => {
+        throw new Error('expected the drill to fail');
+      },
+      (error: DrillFailedError) => error,
+    );
+  const accountsOf = (error: DrillFailedError) => (error.report as unknown as DrillReport).accounts;
+
+  it('fails an account the secret does not name, without asking the exchange, and keeps the others', async () => {
+    const { exchange, listings } = scripted(['a']);
+    const error = await failure(run(exchange, {}, { accounts: ['a', 'ghost'] }));
+    expect(error.message).toBe('kill-switch drill failed: ghost: no account "ghost" in the exchange secret');
+    expect((error.report as unknown as DrillReport).ok).toBe(false);
+    expect(accountsOf(error)).toEqual([
+      expect.objectContaining({ account: 'a', ok: true }),
+      {
+        account: 'ghost',
+        ok: false,
+        problems: [{ code: 'unknownAccount', message: 'no account "ghost" in the exchange secret' }],
+        warnings: [],
+        keyExpiresInDays: null,
+        openOrders: {},
+        coverage: [],
+      },
+    ]);
+    expect(listings).toHaveLength(1);
+  });
+
+  it('names why the exchange refuses a key: bad key, unbound IP, expired, or unreadable', async () => {
+    const { exchange } = scripted(['bad', 'sig', 'ip', 'old', 'down', 'busy'], {
+      keyError: {
+        bad: new BybitApiError('query-api', 10003, 'API key is invalid.', 'credentials'),
+        sig: new BybitApiError('query-api', 10004, 'error sign!', 'credentials'),
+        ip: new BybitApiError('query-api', 10010, 'Unmatched IP', 'credentials'),
+        old: new BybitApiError('query-api', 33004, 'api key expired', 'credentials'),
+        down: new Error('socket hang up'),
+        busy: new BybitApiError('query-api', 10006, 'too many visits', 'retryable'),
+      },
+    });
+    const error = await failure(run(exchange));
+    expect(accountsOf(error).map((a) => a.problems)).toEqual([
+      [
+        {
+          code: 'keyRefused',
+          message: 'the exchange refuses the key (invalid key or secret): retCode 10003 API key is invalid.',
+        },
+      ],
+      [
+        {
+          code: 'keyRefused',
+          message: 'the exchange refuses the key (invalid key or secret): retCode 10004 error sign!',
+        },
+      ],
+      [
+        {
+          code: 'keyRefused',
+          message: 'the exchange refuses the key (this IP is not bound to it): retCode 10010 Unmatched IP',
+        },
+      ],
+      [{ code: 'keyExpired', message: 'the key has expired: retCode 33004 api key expired' }],
+      [{ code: 'keyInfoFailed', message: 'the key could not be checked: socket hang up' }],
+      [
+        {
+          code: 'keyInfoFailed',
+          message: 'the key could not be checked: query-api failed: retCode 10006 (too many visits)',
+        },
+      ],
+    ]);
+  });
+
+  it('reports how long it took on the clock it is given', async () => {
+    const { exchange } = scripted(['a']);
+    const clock = fakeClock();
+    const report = await drill(
+      exchange,
+      { categories: ['spot', 'option'], settleCoins: async () => [] },
+      {},
+      NOW + 60_000,
+      clock,
+    );
+    // key check, then two listings 50 ms apart each
+    expect(report.durationMs).toBe(100);
+  });
+
+  it('counts a listing up to maxPages pages and fails it beyond, naming the count', async () => {
+    const { exchange, listings } = scripted(['a'], { cursors: ['1', '2', '3', '4', '5'] });
+    const error = await failure(run(exchange, { maxPages: 2 }));
+    expect(listings.map((l) => l.cursor)).toEqual([undefined, '1']);
+    expect(accountsOf(error)[0]?.coverage).toEqual([
+      { listing: 'spot', verified: false, open: 2, error: 'more than 2 pages: counted 2' },
+    ]);
+    expect(error.message).toContain('a: the spot listing failed, so a kill switch could not verify it');
+  });
+
+  it('fails a listing whose cursor does not move rather than counting it again', async () => {
+    const { exchange, listings } = scripted(['a'], { cursors: ['7', '7', '7', '7'] });
+    const error = await failure(run(exchange, { maxPages: 10 }));
+    expect(listings).toHaveLength(2);
+    expect(accountsOf(error)[0]?.coverage).toEqual([
+      { listing: 'spot', verified: false, open: 2, error: 'the exchange returned the same cursor twice' },
+    ]);
+  });
+
+  it('fails a listing the exchange does not answer', async () => {
+    const { exchange } = scripted(['a'], { listingError: new Error('HTTP 502') });
+    const error = await failure(run(exchange));
+    expect(accountsOf(error)[0]?.coverage).toEqual([
+      { listing: 'spot', verified: false, open: 0, error: 'HTTP 502' },
+    ]);
+    expect(accountsOf(error)[0]?.ok).toBe(false);
+  });
+
+  it('starts no request that the pacing would push to or past the deadline', async () => {
+    const { exchange, listings } = scripted(['a']);
+    // The key check starts at once; the listing would wait 50 ms, past the deadline 30 ms away.
+    const error = await failure(run(exchange, { minIntervalMs: 50 }, {}, NOW + 30));
+    expect(listings).toEqual([]);
+    expect(accountsOf(error)[0]?.coverage[0]?.error).toBe(
+      'drill (paced): deadline reached before the exchange answered',
+    );
+    const atDeadline = await failure(run(exchange, {}, {}, NOW));
+    expect(accountsOf(atDeadline)[0]?.problems.map((p) => p.message)).toEqual([
+      'the key could not be checked: drill (paced): deadline reached before the exchange answered',
+    ]);
+  });
+
+  it('lists the configured settle coins and those the exchange lists, each once', async () => {
+    const listed = async () => ({ linearSettleCoins: ['USDC', 'USDT'] });
+    const exchange = { discovery: { listed } } as unknown as Exchange;
+    const source = discoveredSettleCoins(exchange, {
+      categories: ['linear'],
+      linearSettleCoins: ['USDT'],
+      inverseCoins: [],
+    });
+    expect(await source({} as BybitClient, {})).toEqual(['USDT', 'USDC']);
   });
 });

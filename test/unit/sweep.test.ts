@@ -41,11 +41,17 @@ interface Behaviour {
   capacity?: number;
   /** The linear settle coins instruments-info lists (default USDT); an Error when it fails. */
   listed?: string[] | Error;
+  /** A batch naming one of these orders fails like this, once per error listed. */
+  batchErrors?: Record<string, Error[]>;
+  /** Listings of open orders fail like this, one error per listing (undefined: answered). */
+  listErrors?: (Error | undefined)[];
 }
 
 function exchangeWith(orders: Order[], behaviour: Behaviour = {}) {
   const open = [...orders];
   const log: { method: string; params: unknown }[] = [];
+  const callOptions: { method: string; options: unknown }[] = [];
+  const singles = { inFlight: 0, max: 0 };
   const cancel = (orderId: string) => {
     const left = behaviour.survive?.[orderId] ?? 0;
     if (left > 0) {
@@ -59,6 +65,8 @@ function exchangeWith(orders: Order[], behaviour: Behaviour = {}) {
     pacer: { capacity: () => behaviour.capacity ?? 20 },
     async openOrders(params: OpenOrdersParams) {
       log.push({ method: 'openOrders', params });
+      const failed = behaviour.listErrors?.shift();
+      if (failed) throw failed;
       const list = open
         .filter(
           (o) =>
@@ -84,16 +92,28 @@ function exchangeWith(orders: Order[], behaviour: Behaviour = {}) {
             }));
       return { list, nextPageCursor: '' };
     },
-    async cancelBatch(params: { category: Category; request: { symbol: string; orderId: string }[] }) {
+    async cancelBatch(
+      params: { category: Category; request: { symbol: string; orderId: string }[] },
+      options?: unknown,
+    ) {
       log.push({ method: 'cancelBatch', params });
+      callOptions.push({ method: 'cancelBatch', options });
+      for (const { orderId } of params.request) {
+        const error = behaviour.batchErrors?.[orderId]?.shift();
+        if (error) throw error;
+      }
       return params.request.map(({ symbol, orderId }): BatchItemResult => {
         const code = behaviour.batchCodes?.[orderId]?.shift() ?? 0;
         if (code === 0) cancel(orderId);
         return { symbol, orderId, orderLinkId: '', code, msg: code === 0 ? 'OK' : `code ${code}` };
       });
     },
-    async cancelOrder(params: { orderId: string }) {
+    async cancelOrder(params: { orderId: string }, options?: unknown) {
       log.push({ method: 'cancelOrder', params });
+      callOptions.push({ method: 'cancelOrder', options });
+      singles.max = Math.max(singles.max, ++singles.inFlight);
+      await null;
+      singles.inFlight--;
       const error = behaviour.singleErrors?.[params.orderId];
       if (error) throw error;
       cancel(params.orderId);
@@ -107,7 +127,7 @@ function exchangeWith(orders: Order[], behaviour: Behaviour = {}) {
     withAccount: async <T>(_: string, work: (c: BybitClient, n: string) => Promise<T>) =>
       work(client, 'main'),
   } as unknown as Exchange;
-  return { exchange, open, log };
+  return { exchange, open, log, callOptions, singles };
 }
 
 const order = (orderId: string, ageMs: number, extra: Partial<Order> = {}): Order => ({
@@ -381,5 +401,188 @@ describe('sweepStaleOrders', () => {
         error: expect.objectContaining({ retCode: 10003 }),
       }),
     ]);
+  });
+});
+
+describe('sweepStaleOrders: selection, lanes, rounds and what the report says', () => {
+  const LINEAR_TWO: Coverage = {
+    categories: ['linear'],
+    linearSettleCoins: ['USDT', 'USDC'],
+    inverseCoins: [],
+  };
+  const SPOT: Coverage = { categories: ['spot'], linearSettleCoins: [], inverseCoins: [] };
+  const busyError = () => new BybitApiError('cancel', 10006, 'too many visits', 'retryable');
+  const refusedKey = () => new BybitApiError('cancel', 10003, 'API key is invalid', 'credentials');
+  const withDeadline = (exchange: Exchange, deadline: number, at = clock()) =>
+    sweepStaleOrders(exchange, LINEAR, options(), deadline, at);
+  const listings = (log: { method: string }[]) => log.filter((l) => l.method === 'openOrders').length;
+
+  it('sweeps only the categories asked for', async () => {
+    const both: Coverage = { categories: ['linear', 'spot'], linearSettleCoins: ['USDT'], inverseCoins: [] };
+    const { exchange, open } = exchangeWith([
+      order('lin', 2 * HOUR),
+      order('spt', 2 * HOUR, { category: 'spot', stopOrderType: '' }),
+    ]);
+    const report = await run(exchange, { categories: ['spot'] }, both);
+    expect(report.scopes.map((s) => s.scope)).toEqual(['spot']);
+    expect(open.map((o) => o.orderId)).toEqual(['lin']);
+  });
+
+  it('fails when one scope of several keeps an order, and counts it', async () => {
+    const { exchange } = exchangeWith(
+      [order('stuck', 2 * HOUR), order('fine', 2 * HOUR, { settleCoin: 'USDC', symbol: 'BTCPERP' })],
+      { survive: { stuck: 100 }, listed: ['USDC', 'USDT'] },
+    );
+    const error = await failure(run(exchange, {}, LINEAR_TWO));
+    const report = error.report as unknown as SweepReport & { failedScopes: string[] };
+    expect(report).toMatchObject({ ok: false, stale: 2, cancelled: 1, remaining: 1 });
+    expect(report.failedScopes).toEqual(['main: linear settleCoin=USDT']);
+  });
+
+  it('lists again after a listing fails, and leaves an unlisted scope out of the remaining count', async () => {
+    const down = new ExchangeUnavailableError('realtime', 3, 'HTTP 503');
+    const { exchange, log } = exchangeWith([order('a', 2 * HOUR)], {
+      survive: { a: 100 },
+      listErrors: [undefined, down, down, down, down],
+    });
+    const error = await failure(run(exchange));
+    const report = error.report as unknown as SweepReport & { failedScopes: string[] };
+    // Round 1 lists and cancels; rounds 2 to 5 only try to list again.
+    expect(listings(log)).toBe(5);
+    expect(report.scopes[0]).toMatchObject({ verified: false, remaining: 1, stale: 1 });
+    expect(report.scopes[0]?.error?.errorMessage).toContain('HTTP 503');
+    expect(report).toMatchObject({ ok: false, remaining: 0 });
+    expect(report.failedScopes).toEqual(['main: linear settleCoin=USDT']);
+  });
+
+  it('stops listing a scope once the exchange refuses the key', async () => {
+    const { exchange, log } = exchangeWith([order('a', 2 * HOUR)], {
+      survive: { a: 100 },
+      listErrors: [undefined, refusedKey(), undefined, undefined, undefined],
+    });
+    const error = await failure(run(exchange));
+    expect(listings(log)).toBe(2);
+    expect((error.report as unknown as SweepReport).scopes[0]).toMatchObject({ verified: false });
+  });
+
+  it('lists no more once nothing selected is open, and reports the time it took', async () => {
+    const { exchange, log } = exchangeWith([order('a', 2 * HOUR)]);
+    const at = clock();
+    const report = await withDeadline(exchange, NOW + 60_000, at);
+    expect(listings(log)).toBe(2);
+    // one pause, after the round that cancelled
+    expect(report.durationMs).toBe(50);
+    expect(at.now() - NOW).toBe(50);
+  });
+
+  it('starts no cancel round the pause and the next listing could not fit before the deadline', async () => {
+    const { exchange, log, open } = exchangeWith([order('a', 2 * HOUR)]);
+    const error = await failure(withDeadline(exchange, NOW + 100));
+    expect(log.filter((l) => l.method.startsWith('cancel'))).toEqual([]);
+    expect(open).toHaveLength(1);
+    expect((error.report as unknown as SweepReport).scopes[0]).toMatchObject({ stale: 1, remaining: 1 });
+  });
+
+  it('goes round again after a batch the exchange could not take', async () => {
+    const { exchange, open, log } = exchangeWith([order('a', 2 * HOUR)], {
+      batchErrors: { a: [new ExchangeUnavailableError('cancel-batch', 3, 'HTTP 503')] },
+    });
+    const report = await run(exchange);
+    expect(open).toEqual([]);
+    expect(report).toMatchObject({ ok: true, cancelled: 1 });
+    expect(log.filter((l) => l.method === 'cancelBatch')).toHaveLength(2);
+  });
+
+  it('stops a scope whose batch is refused for the key, keeping the order to report', async () => {
+    const { exchange, open, log } = exchangeWith([order('a', 2 * HOUR)], {
+      batchErrors: { a: [refusedKey(), refusedKey(), refusedKey(), refusedKey()] },
+    });
+    const error = await failure(run(exchange));
+    const scope = (error.report as unknown as SweepReport).scopes[0];
+    expect(open).toHaveLength(1);
+    expect(log.filter((l) => l.method === 'cancelBatch')).toHaveLength(1);
+    expect(scope).toMatchObject({ verified: false, remaining: 1 });
+    expect(scope?.error?.errorMessage).toContain('10003');
+  });
+
+  it('goes on when another lane took the orders of a lane that stopped', async () => {
+    // capacity 1: two batch lanes take a and b, the single lane takes c; a's batch is refused once, and
+    // the second batch lane cancels a while the single lane finishes c: nothing is left queued.
+    const { exchange, open, log } = exchangeWith(
+      [order('a', 2 * HOUR), order('b', 2 * HOUR), order('c', 2 * HOUR)],
+      { capacity: 1, batchErrors: { a: [refusedKey()] } },
+    );
+    const report = await run(exchange);
+    expect(open).toEqual([]);
+    expect(report).toMatchObject({ ok: true, cancelled: 3 });
+    expect(listings(log)).toBe(2);
+  });
+
+  it('sends single cancels of non-spot orders with no orderFilter, and helps the batch lane with them', async () => {
+    const orders = Array.from({ length: 10 }, (_, i) =>
+      order(`o${i}`, 2 * HOUR, i % 2 ? { stopOrderType: 'Stop' } : {}),
+    );
+    const { exchange, log } = exchangeWith(orders, { capacity: 2 });
+    await run(exchange);
+    const singles = log.filter((l) => l.method === 'cancelOrder');
+    expect(singles.length).toBeGreaterThan(0);
+    for (const single of singles)
+      expect((single.params as { orderFilter?: string }).orderFilter).toBeUndefined();
+  });
+
+  it('sends plain spot orders by batch', async () => {
+    const { exchange, log } = exchangeWith([
+      order('tp', 2 * HOUR, { category: 'spot', stopOrderType: 'tpslOrder' }),
+      order('plain', 2 * HOUR, { category: 'spot', stopOrderType: '' }),
+    ]);
+    await run(exchange, {}, SPOT);
+    const batched = log
+      .filter((l) => l.method === 'cancelBatch')
+      .flatMap((l) => (l.params as { request: { orderId: string }[] }).request.map((r) => r.orderId));
+    expect(batched).toEqual(['plain']);
+  });
+
+  it('runs as many single cancels at once as the window holds', async () => {
+    const orders = Array.from({ length: 6 }, (_, i) =>
+      order(`s${i}`, 2 * HOUR, { category: 'spot', stopOrderType: 'tpslOrder' }),
+    );
+    const { exchange, singles } = exchangeWith(orders, { capacity: 3 });
+    await run(exchange, {}, SPOT);
+    expect(singles.max).toBe(3);
+  });
+
+  it('retries an order the exchange is too busy for five times a round, then reports it', async () => {
+    const { exchange, log } = exchangeWith([order('busy', 2 * HOUR)], {
+      capacity: 1,
+      batchCodes: { busy: Array(100).fill(10006) },
+      singleErrors: { busy: busyError() },
+    });
+    const error = await failure(run(exchange));
+    const scope = (error.report as unknown as SweepReport).scopes[0];
+    const tries = log.filter((l) => l.method.startsWith('cancel'));
+    // 4 cancel rounds × 5 attempts; the fifth round only lists
+    expect(tries).toHaveLength(20);
+    expect(scope?.failed).toEqual([{ orderId: 'busy', code: 10006, msg: 'code 10006' }]);
+  });
+
+  it('cancels in the round an order the exchange was busy for a few times', async () => {
+    const { exchange, log } = exchangeWith([order('busy', 2 * HOUR)], {
+      capacity: 1,
+      batchCodes: { busy: [10006, 10006, 10006, 10006] },
+    });
+    const report = await run(exchange);
+    expect(report).toMatchObject({ ok: true, cancelled: 1 });
+    expect(listings(log)).toBe(2);
+  });
+
+  it('passes the deadline to every cancel', async () => {
+    const orders = [
+      order('tp', 2 * HOUR, { category: 'spot', stopOrderType: 'tpslOrder' }),
+      order('plain', 2 * HOUR, { category: 'spot', stopOrderType: '' }),
+    ];
+    const { exchange, callOptions } = exchangeWith(orders);
+    await run(exchange, {}, SPOT);
+    expect(callOptions.map((c) => c.method).sort()).toEqual(['cancelBatch', 'cancelOrder']);
+    for (const call of callOptions) expect(call.options).toEqual({ deadline: NOW + 60_000 });
   });
 });
