@@ -620,6 +620,8 @@ describe('killSwitch: what it sends, and when', () => {
     ]);
     // Nothing was refused: the secret is not read again.
     expect(rotations).toEqual([]);
+    // Discovery's two reads; an empty listing reads no auction phases.
+    expect(log.filter((l) => l.method === 'instrumentsInfo')).toHaveLength(2);
   });
 
   it('pages the first-wave inverse listing while the first wave runs, from the first page', async () => {
@@ -835,6 +837,27 @@ describe('killSwitch: rounds, deadline and report', () => {
     expect(error.message).toContain(
       'reasons: main: linear settleCoin=USDT: cancel-all failed: retCode 10001 (params error)',
     );
+  });
+
+  it('reports a refused straggler cancel even when the calls before it succeeded', async () => {
+    const main = book([
+      { category: 'spot', symbol: 'BTCUSDT', count: 1 },
+      { category: 'spot', symbol: 'BTCUSDT', stopOrderType: 'tpslOrder', count: 1 },
+    ]);
+    // The first wave misses both kinds; of the straggler cancels, the tpslOrder one is refused.
+    intercept(main, 'cancelAll', (p, call) =>
+      call?.priority === 'first-wave' || p.orderFilter === 'tpslOrder' ? rejectedBy('cancel-all') : undefined,
+    );
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = ticking();
+    const coverage: Coverage = { categories: ['spot'], linearSettleCoins: [], inverseCoins: [] };
+    const report = reportOf(await failure(killSwitch(exchange, coverage, {}, clock.now() + 5_000, clock)));
+    expect(report.scopes[0]).toMatchObject({
+      scope: 'spot',
+      cancelled: 1,
+      verified: false,
+      error: { retCode: 10001 },
+    });
   });
 
   it('counts only the batch items the exchange acknowledged', async () => {
