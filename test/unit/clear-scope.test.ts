@@ -242,3 +242,29 @@ describe('isFinal', () => {
     expect(isFinal(error)).toBe(final);
   });
 });
+
+describe('clearScope: option stragglers', () => {
+  it('cancels option stragglers by cancel-all again when the last listing failed and named none', async () => {
+    const { client, calls, clock } = scripted({
+      cancelAll: [() => [], () => []],
+      openOrders: [new ExchangeUnavailableError('open-orders', 3, 'HTTP 503'), page([])],
+    });
+    const outcome = await clearScope(client, { category: 'option' }, clock.now() + 60_000, clock);
+    expect(methods(calls)).toEqual(['cancelAll', 'openOrders', 'cancelAll', 'openOrders']);
+    expect(outcome).toMatchObject({ clear: true, rounds: 2 });
+  });
+
+  it('cancels a full batch of 20 option stragglers in one batch', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    const { client, calls, clock } = scripted({
+      cancelAll: [() => []],
+      cancelBatch: [
+        () => ids.map((orderId) => ({ symbol: 'BTC-1', orderId, orderLinkId: '', code: 0, msg: 'OK' })),
+      ],
+      openOrders: [page(open(ids, { symbol: 'BTC-1' })), page([])],
+    });
+    const outcome = await clearScope(client, { category: 'option' }, clock.now() + 60_000, clock);
+    expect(methods(calls)).toEqual(['cancelAll', 'openOrders', 'cancelBatch', 'openOrders']);
+    expect(outcome).toMatchObject({ clear: true, cancelled: 20 });
+  });
+});

@@ -14,10 +14,15 @@ import type {
 } from '../../lib/bybit/types.ts';
 import { SettleCoinDiscovery } from '../../lib/cancel/coverage.ts';
 import type { Exchange } from '../../lib/cancel/exchange.ts';
-import { type KillSwitchReport, killSwitch } from '../../lib/cancel/kill-switch.ts';
-import { type Coverage, spotKindOf } from '../../lib/cancel/scopes.ts';
+import { type KillSwitchReport, killSwitch, stragglerCalls } from '../../lib/cancel/kill-switch.ts';
+import { type Coverage, scopeLabel, spotKindOf } from '../../lib/cancel/scopes.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { BybitApiError, ExchangeUnavailableError, type IncompleteCancelError } from '../../lib/errors.ts';
+import {
+  BybitApiError,
+  ExchangeUnavailableError,
+  type IncompleteCancelError,
+  SecretError,
+} from '../../lib/errors.ts';
 
 interface BookOrder extends OpenOrder {
   category: Category;
@@ -504,5 +509,400 @@ describe('killSwitch', () => {
     expect(report.scopes.map((s) => s.scope)).toEqual(['option']);
     expect(main.open).toHaveLength(2);
     expect(main.open.every((o) => o.category === 'linear')).toBe(true);
+  });
+});
+
+type Logged = { method: string; params: Record<string, unknown>; priority?: string };
+type Call = { priority?: string; deadline?: number };
+
+/**
+ * Logs every call a book's client receives with its priority. `slow`: first-wave cancel-alls land a turn of
+ * the event loop later (after the first-wave listings and discovery), as on a real exchange.
+ */
+function logged(b: ReturnType<typeof book>, slow = false) {
+  const log: Logged[] = [];
+  const c = b.client as unknown as Record<string, (p: unknown, call?: Call) => Promise<unknown>>;
+  for (const method of ['cancelAll', 'cancelBatch', 'openOrders', 'instrumentsInfo']) {
+    const inner = c[method]?.bind(c) as (p: unknown, call?: Call) => Promise<unknown>;
+    c[method] = async (params, call) => {
+      log.push({ method, params: params as Record<string, unknown>, priority: call?.priority });
+      if (slow && method === 'cancelAll' && call?.priority === 'first-wave')
+        await new Promise((r) => setImmediate(r));
+      return inner(params, call);
+    };
+  }
+  return log;
+}
+
+/** Replaces a client method: `answer` returns a value to use instead of the book's answer, or undefined. */
+function intercept(
+  b: ReturnType<typeof book>,
+  method: 'cancelAll' | 'openOrders',
+  answer: (params: Record<string, unknown>, call: Call | undefined, n: number) => unknown,
+) {
+  const c = b.client as unknown as Record<string, (p: unknown, call?: Call) => Promise<unknown>>;
+  const inner = c[method]?.bind(c) as (p: unknown, call?: Call) => Promise<unknown>;
+  let n = 0;
+  c[method] = async (params, call) => {
+    const instead = answer(params as Record<string, unknown>, call, n++);
+    if (instead instanceof Error) throw instead;
+    return instead === undefined ? inner(params, call) : instead;
+  };
+}
+
+const cancelAlls = (log: Logged[]) =>
+  log
+    .filter((l) => l.method === 'cancelAll')
+    .map((l) => `${scopeLabel(l.params as unknown as CancelAllParams)} ${l.priority}`)
+    .sort();
+
+/** A clock that stands still unless told to move; sleeping moves it. */
+function frozen(at = 1_000_000) {
+  const clock = {
+    time: at,
+    now: () => clock.time,
+    sleep: async (ms: number) => {
+      clock.time += ms;
+    },
+  };
+  return clock;
+}
+
+/** Unfiltered inverse listings answer one order a page, with Bybit's cursor; a cursor it never gave is refused. */
+function pagedInverse(b: ReturnType<typeof book>) {
+  intercept(b, 'openOrders', (p) => {
+    if (p.category !== 'inverse' || p.symbol || p.baseCoin) return undefined;
+    const cursor = String(p.cursor ?? '');
+    if (cursor && !/^c\d+$/.test(cursor)) return rejectedBy('open-orders');
+    const at = cursor ? Number(cursor.slice(1)) : 0;
+    const all = b.open.filter((o) => o.category === 'inverse');
+    const list = all.slice(at, at + 1).map(({ category, settleCoin, baseCoin, ...o }) => o);
+    return { category: 'inverse', list, nextPageCursor: at + 1 < all.length ? `c${at + 1}` : '' };
+  });
+}
+
+const rejectedBy = (path: string) => new BybitApiError(path, 10001, 'params error', 'rejected');
+
+describe('killSwitch: what it sends, and when', () => {
+  it('sends the first wave as first-wave, cancels inverse coins the configuration missed at once, and verifies at verify priority', async () => {
+    const main = book([
+      { category: 'linear', settleCoin: 'USDT', count: 2 },
+      { category: 'inverse', baseCoin: 'BTC', count: 1 },
+      { category: 'inverse', baseCoin: 'ETH', count: 1 },
+    ]);
+    // The first-wave linear cancel-all is refused: the verification's straggler cancel makes it good.
+    intercept(main, 'cancelAll', (p, call) =>
+      p.category === 'linear' && call?.priority === 'first-wave' ? rejectedBy('cancel-all') : undefined,
+    );
+    const log = logged(main, true);
+    const { exchange, rotations } = exchangeOf({ main: main.client });
+    const coverage: Coverage = {
+      categories: ['linear', 'inverse'],
+      linearSettleCoins: ['USDT'],
+      inverseCoins: ['BTC'],
+    };
+    const report = await killSwitch(exchange, coverage, {}, 10_000_000, ticking());
+    expect(report.ok).toBe(true);
+    expect(main.open).toEqual([]);
+    expect(cancelAlls(log)).toEqual([
+      'inverse baseCoin=BTC first-wave',
+      // ETH is no configured coin: the first-wave inverse listing showed it, a cancel by symbol followed.
+      'inverse symbol=ETHUSD first-wave',
+      'linear settleCoin=USDT first-wave',
+      'linear settleCoin=USDT verify',
+    ]);
+    const listings = log.filter((l) => l.method === 'openOrders');
+    expect(listings.every((l) => l.priority === 'verify')).toBe(true);
+    expect(listings.map((l) => l.params.category).sort()).toEqual(['inverse', 'inverse', 'linear', 'linear']);
+    expect(report.scopes.map((s) => [s.scope, s.cancelled])).toEqual([
+      ['linear settleCoin=USDT', 2],
+      ['inverse', 2],
+    ]);
+    // Nothing was refused: the secret is not read again.
+    expect(rotations).toEqual([]);
+    // Discovery's two reads; an empty listing reads no auction phases.
+    expect(log.filter((l) => l.method === 'instrumentsInfo')).toHaveLength(2);
+  });
+
+  it('pages the first-wave inverse listing while the first wave runs, from the first page', async () => {
+    const main = book([
+      { category: 'inverse', baseCoin: 'BTC', count: 1 },
+      { category: 'inverse', baseCoin: 'ETH', count: 1 },
+    ]);
+    pagedInverse(main);
+    const log = logged(main, true);
+    const { exchange } = exchangeOf({ main: main.client });
+    const coverage: Coverage = { categories: ['inverse'], linearSettleCoins: [], inverseCoins: ['BTC'] };
+    const report = await killSwitch(exchange, coverage, {}, 10_000_000, ticking());
+    expect(report.ok).toBe(true);
+    expect(cancelAlls(log)).toEqual(['inverse baseCoin=BTC first-wave', 'inverse symbol=ETHUSD first-wave']);
+    const cursors = log.filter((l) => l.method === 'openOrders').map((l) => l.params.cursor);
+    // Two pages while the wave ran, then the verification's listing.
+    expect(cursors).toEqual(['', 'c1', '']);
+  });
+
+  it('stops paging the first-wave inverse listing once the first wave is back', async () => {
+    const main = book([
+      { category: 'inverse', baseCoin: 'BTC', count: 1 },
+      { category: 'inverse', baseCoin: 'ETH', count: 1 },
+    ]);
+    pagedInverse(main);
+    const log = logged(main);
+    const { exchange } = exchangeOf({ main: main.client });
+    // No inverse coin configured: no first wave to wait for.
+    const coverage: Coverage = { categories: ['inverse'], linearSettleCoins: [], inverseCoins: [] };
+    const report = await killSwitch(exchange, coverage, {}, 10_000_000, ticking());
+    expect(report.ok).toBe(true);
+    expect(main.open).toEqual([]);
+    // Its first page went by symbol at once; the verification found the second page's.
+    expect(cancelAlls(log)).toEqual(['inverse symbol=BTCUSD first-wave', 'inverse symbol=ETHUSD verify']);
+  });
+
+  it('names a pre-market order the discovery knows on the first listing, without cancelling it first', async () => {
+    const main = book(
+      [
+        { category: 'linear', settleCoin: 'USDT', symbol: 'NEWUSDT', count: 1, stuck: 1 },
+        { category: 'linear', settleCoin: 'USDT', symbol: 'BTCUSDT', count: 1, stuck: 1 },
+      ],
+      {
+        trading: [instrument('BTCUSDT', 'USDT')],
+        preLaunch: [instrument('NEWUSDT', 'USDT', 'CallAuctionNoCancel')],
+      },
+    );
+    const log = logged(main, true);
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = frozen();
+    // Time for one listing and no cancel after it.
+    const error = await failure(
+      killSwitch(exchange, { ...COVERAGE, categories: ['linear'] }, {}, clock.time + 100, clock),
+    );
+    const report = reportOf(error);
+    expect(report.uncancellable.map((u) => [u.symbol, u.orderId])).toEqual([['NEWUSDT', 'o0']]);
+    expect(cancelAlls(log)).toEqual(['linear settleCoin=USDT first-wave']);
+    expect(report.scopes).toEqual([
+      expect.objectContaining({ scope: 'linear settleCoin=USDT', remaining: 2, verified: true }),
+    ]);
+    expect(report.remaining).toBe(2);
+  });
+
+  it('reads auction phases again when an order survives a cancel, naming a contract listed since discovery', async () => {
+    // Listed after discovery read the pre-market contracts: only later reads show it.
+    let reads = 0;
+    const market: Market = {
+      trading: [instrument('BTCUSDT', 'USDT')],
+      get preLaunch() {
+        return reads++ === 0 ? [] : [instrument('NEWUSDT', 'USDT', 'CallAuctionNoCancel')];
+      },
+    };
+    const main = book(
+      [{ category: 'linear', settleCoin: 'USDT', symbol: 'NEWUSDT', count: 1, stuck: 1 }],
+      market,
+    );
+    const log = logged(main);
+    const { exchange } = exchangeOf({ main: main.client });
+    const report = reportOf(
+      await failure(killSwitch(exchange, { ...COVERAGE, categories: ['linear'] }, {}, 1_060_000, ticking())),
+    );
+    expect(report.uncancellable.map((u) => u.symbol)).toEqual(['NEWUSDT']);
+    // One straggler cancel, then the phases, then nothing more.
+    expect(cancelAlls(log)).toEqual(['linear settleCoin=USDT first-wave', 'linear settleCoin=USDT verify']);
+    const phaseReads = log.filter((l) => l.method === 'instrumentsInfo' && l.params.status === 'PreLaunch');
+    expect(phaseReads).toHaveLength(2);
+  });
+
+  it('reads no auction phases for listings other than linear', async () => {
+    const main = book([{ category: 'option', count: 2, stuck: 1 }]);
+    const log = logged(main);
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = ticking();
+    const report = reportOf(
+      await failure(
+        killSwitch(exchange, { ...COVERAGE, categories: ['option'] }, {}, clock.now() + 5_000, clock),
+      ),
+    );
+    expect(report.scopes[0]).toMatchObject({ scope: 'option', cancelled: 1, remaining: 1, verified: true });
+    expect(log.filter((l) => l.method === 'cancelBatch').length).toBeGreaterThan(1);
+    expect(log.some((l) => l.method === 'instrumentsInfo')).toBe(false);
+  });
+});
+
+describe('killSwitch: rounds, deadline and report', () => {
+  it('still cancels the cancellable orders of a listing that also shows one Bybit will not cancel', async () => {
+    const main = book([
+      { category: 'spot', symbol: 'BTCUSDT', stopOrderType: 'BidirectionalTpslOrder', count: 1, stuck: 1 },
+      { category: 'spot', symbol: 'BTCUSDT', count: 1 },
+    ]);
+    for (const o of main.open) if (o.stopOrderType) o.orderStatus = 'Triggered';
+    // The first wave misses the plain order.
+    intercept(main, 'cancelAll', (p, call) =>
+      p.orderFilter === 'Order' && call?.priority === 'first-wave' ? rejectedBy('cancel-all') : undefined,
+    );
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = ticking();
+    const coverage: Coverage = { categories: ['spot'], linearSettleCoins: [], inverseCoins: [] };
+    const report = reportOf(await failure(killSwitch(exchange, coverage, {}, clock.now() + 5_000, clock)));
+    expect(main.open.map((o) => o.orderId)).toEqual(['o0']);
+    expect(report.scopes[0]).toMatchObject({ scope: 'spot', cancelled: 1, remaining: 1, verified: true });
+    expect(report.uncancellable.map((u) => u.orderId)).toEqual(['o0']);
+  });
+
+  it('counts no order of a listing whose last cancel had no time for a listing after it, and names it', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2, stuck: 2 }]);
+    const clock = frozen();
+    // The straggler cancel takes until past the deadline.
+    intercept(main, 'cancelAll', (_p, call) => {
+      if (call?.priority === 'verify') clock.time += 20_000;
+      return undefined;
+    });
+    const { exchange } = exchangeOf({ main: main.client });
+    const error = await failure(
+      killSwitch(exchange, { ...COVERAGE, categories: ['linear'] }, {}, clock.time + 10_000, clock),
+    );
+    const report = reportOf(error);
+    expect(report.scopes).toEqual([
+      {
+        account: 'main',
+        scope: 'linear settleCoin=USDT',
+        cancelled: 0,
+        remaining: 2,
+        verified: false,
+        remainingOrders: [
+          { symbol: 'BTCUSDT', orderId: 'o0', orderLinkId: 'stuck' },
+          { symbol: 'BTCUSDT', orderId: 'o1', orderLinkId: 'stuck' },
+        ],
+      },
+    ]);
+    expect(report.remaining).toBe(0);
+    expect(report.failedScopes).toEqual(['main: linear settleCoin=USDT']);
+    // No reason but the listing itself: nothing failed with an error, the coverage was confirmed.
+    expect(error.message).toBe(
+      'not everything was cancelled: at least 0 order(s) still open; failed: main: linear settleCoin=USDT',
+    );
+  });
+
+  it('lists again after a listing the exchange could not answer', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    intercept(main, 'openOrders', (p, _c, n) =>
+      p.category === 'linear' && n === 0
+        ? new ExchangeUnavailableError('open-orders', 3, 'HTTP 503')
+        : undefined,
+    );
+    const { exchange } = exchangeOf({ main: main.client });
+    const report = await killSwitch(
+      exchange,
+      { ...COVERAGE, categories: ['linear'] },
+      {},
+      10_000_000,
+      ticking(),
+    );
+    expect(report.scopes).toEqual([
+      { account: 'main', scope: 'linear settleCoin=USDT', cancelled: 2, remaining: 0, verified: true },
+    ]);
+  });
+
+  it('does not wait for another listing when the next pause would reach the deadline', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    intercept(main, 'openOrders', (p, _c, n) =>
+      p.category === 'linear' && n === 0
+        ? new ExchangeUnavailableError('open-orders', 3, 'HTTP 503')
+        : undefined,
+    );
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = frozen();
+    // The first pause (50 ms) and the 50 ms margin end exactly at the deadline.
+    const error = await failure(
+      killSwitch(exchange, { ...COVERAGE, categories: ['linear'] }, {}, clock.time + 100, clock),
+    );
+    expect(reportOf(error).scopes[0]).toMatchObject({
+      verified: false,
+      error: { errorType: 'ExchangeUnavailableError' },
+    });
+  });
+
+  it('stops a listing at a straggler cancel the exchange refuses, and reports the refusal', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    const log = logged(main);
+    intercept(main, 'cancelAll', () => rejectedBy('cancel-all'));
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = ticking();
+    const error = await failure(
+      killSwitch(exchange, { ...COVERAGE, categories: ['linear'] }, {}, clock.now() + 5_000, clock),
+    );
+    expect(reportOf(error).scopes[0]).toMatchObject({
+      remaining: 2,
+      verified: false,
+      error: { retCode: 10001 },
+    });
+    expect(log.filter((l) => l.method === 'openOrders')).toHaveLength(1);
+    expect(error.message).toContain(
+      'reasons: main: linear settleCoin=USDT: cancel-all failed: retCode 10001 (params error)',
+    );
+  });
+
+  it('reports a refused straggler cancel even when the calls before it succeeded', async () => {
+    const main = book([
+      { category: 'spot', symbol: 'BTCUSDT', count: 1, stuck: 1 },
+      { category: 'spot', symbol: 'BTCUSDT', stopOrderType: 'tpslOrder', count: 1 },
+    ]);
+    // The first wave misses both kinds; of the straggler cancels (plain first), the tpslOrder one is refused.
+    intercept(main, 'cancelAll', (p, call) =>
+      call?.priority === 'first-wave' || p.orderFilter === 'tpslOrder' ? rejectedBy('cancel-all') : undefined,
+    );
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = ticking();
+    const coverage: Coverage = { categories: ['spot'], linearSettleCoins: [], inverseCoins: [] };
+    const report = reportOf(await failure(killSwitch(exchange, coverage, {}, clock.now() + 5_000, clock)));
+    expect(report.scopes[0]).toMatchObject({
+      scope: 'spot',
+      cancelled: 0,
+      verified: false,
+      error: { retCode: 10001 },
+    });
+  });
+
+  it('counts only the batch items the exchange acknowledged', async () => {
+    const main = book([{ category: 'option', count: 3, stuck: 1 }]);
+    intercept(main, 'cancelAll', (p) => (p.category === 'option' ? rejectedBy('cancel-all') : undefined));
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = ticking();
+    const report = reportOf(
+      await failure(
+        killSwitch(exchange, { ...COVERAGE, categories: ['option'] }, {}, clock.now() + 5_000, clock),
+      ),
+    );
+    expect(report).toMatchObject({ cancelled: 2, remaining: 1 });
+  });
+
+  it('reports an account whose key the secret holds malformed, and clears the others', async () => {
+    const main = book([{ category: 'option', count: 1 }]);
+    const { exchange } = exchangeOf({ main: main.client, broken: main.client });
+    const run = exchange.withAccount.bind(exchange);
+    exchange.withAccount = (async (name: string, work: never) =>
+      name === 'broken'
+        ? Promise.reject(new SecretError('exchange-secret', 'account "broken" holds no key pair'))
+        : run(name, work)) as typeof exchange.withAccount;
+    const clock = ticking();
+    const error = await failure(killSwitch(exchange, COVERAGE, {}, clock.now() + 5_000, clock));
+    const report = reportOf(error);
+    expect(report.failedScopes).toEqual(['broken: *']);
+    expect(report.scopes.at(-1)).toMatchObject({
+      account: 'broken',
+      scope: '*',
+      verified: false,
+      error: { errorType: 'SecretError' },
+    });
+  });
+});
+
+describe('stragglerCalls', () => {
+  const options = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ orderId: `o${i}`, symbol: 'BTC-30DEC26-90000-C' }) as OpenOrder);
+  it('cancels up to 200 option stragglers by batches of 20, more by one cancel-all', () => {
+    const batches = stragglerCalls({ category: 'option' }, options(200));
+    expect(batches).toHaveLength(10);
+    expect(batches.every((b) => b.kind === 'batch' && b.orders.length === 20)).toBe(true);
+    expect(stragglerCalls({ category: 'option' }, options(201))).toEqual([
+      { kind: 'cancel-all', params: { category: 'option' } },
+    ]);
   });
 });
