@@ -44,12 +44,14 @@ export const nodeTransport: Transport = (url, { method, headers, body, signal })
       {
         method,
         agent: secure ? agents.https : agents.http,
-        headers: body === undefined ? headers : { ...headers, 'Content-Length': Buffer.byteLength(body) },
+        // end(body) sends its Content-Length: Node sets it when the whole body comes in one piece.
+        headers,
         signal,
       },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        // A connection closed before the end of the body is no answer: the response emits an error.
         response.on('error', fail);
         response.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
@@ -58,10 +60,6 @@ export const nodeTransport: Transport = (url, { method, headers, body, signal })
             headers: { get: (name) => headerValue(response.headers[name.toLowerCase()]) },
             text: () => Promise.resolve(text),
           });
-        });
-        // A connection closed before the end of the body is no answer.
-        response.on('close', () => {
-          if (!response.complete) fail(new Error('connection closed before the answer was complete'));
         });
       },
     );

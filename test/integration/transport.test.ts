@@ -7,7 +7,15 @@ import { nodeTransport, type WireRequest } from '../../lib/bybit/transport.ts';
 
 let server: http.Server;
 let base: string;
-const seen: { method?: string; url?: string; body: string; length?: string; type?: string }[] = [];
+const seen: {
+  method?: string;
+  url?: string;
+  body: string;
+  length?: string;
+  type?: string;
+  key?: string;
+  port?: number;
+}[] = [];
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -22,6 +30,8 @@ beforeAll(async () => {
         body,
         length: req.headers['content-length'],
         type: req.headers['content-type'],
+        key: req.headers['x-bapi-api-key'] as string | undefined,
+        port: req.socket.remotePort,
       });
       if (req.url === '/moved') {
         res.writeHead(302, { Location: 'http://127.0.0.1:9/steal' });
@@ -54,14 +64,20 @@ const init = (over: Partial<WireRequest> = {}): WireRequest => ({
 describe('nodeTransport', () => {
   it('sends the exact body with its length and returns status, headers and text', async () => {
     const body = '{"category":"linear","symbol":"BTCUSDT","note":"ü"}';
-    const headers = { 'Content-Type': 'application/json' };
+    const headers = { 'Content-Type': 'application/json', 'X-BAPI-API-KEY': 'key-1' };
     const response = await nodeTransport(`${base}/v5/order/cancel`, init({ method: 'POST', headers, body }));
     expect(response.status).toBe(200);
     expect(response.headers.get('X-Bapi-Limit')).toBe('10');
     expect(response.headers.get('x-bapi-limit-status')).toBe('9');
     expect(response.headers.get('x-bapi-limit-reset-timestamp')).toBeNull();
     expect(await response.text()).toBe('{"retCode":0,"note":"é"}');
-    expect(seen.at(-1)).toMatchObject({ method: 'POST', body, length: String(Buffer.byteLength(body)) });
+    expect(seen.at(-1)).toMatchObject({
+      method: 'POST',
+      body,
+      length: String(Buffer.byteLength(body)),
+      type: 'application/json',
+      key: 'key-1',
+    });
   });
 
   it('sends a GET with its query string and no body', async () => {
@@ -71,6 +87,13 @@ describe('nodeTransport', () => {
       url: '/v5/order/realtime?category=inverse&limit=50',
       body: '',
     });
+  });
+
+  it('keeps its connection for the next request: one socket, not a handshake each time', async () => {
+    await nodeTransport(`${base}/v5/market/time`, init());
+    await nodeTransport(`${base}/v5/market/time`, init());
+    const [first, second] = seen.slice(-2);
+    expect(second?.port).toBe(first?.port);
   });
 
   it('never follows a redirect: the 3xx is the answer', async () => {
