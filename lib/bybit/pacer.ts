@@ -28,7 +28,21 @@ const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
   // docs/v5/rate-limit/rate-limit.mdx: /v5/user/query-api 10 req/s, whatever the category.
   'query-api': { linear: 10, inverse: 10, option: 10, spot: 10 },
   instruments: { linear: 50, inverse: 50, option: 50, spot: 50 },
+  // docs/v5/rate-limit/rate-limit.mdx, "User": sub-apikeys 10 req/s, update-sub-api 5 req/s (the master's UID).
+  'sub-apikeys': { linear: 10, inverse: 10, option: 10, spot: 10 },
+  'update-sub-api': { linear: 5, inverse: 5, option: 5, spot: 5 },
+  // The same table, "Trade": /v5/order/create 10/s for futures and option, 20/s for spot.
+  create: { linear: 10, inverse: 10, option: 10, spot: 20 },
 };
+
+/** Endpoints whose limit is one budget whatever the category. */
+const CATEGORYLESS: ReadonlySet<Endpoint> = new Set([
+  'realtime',
+  'time',
+  'query-api',
+  'sub-apikeys',
+  'update-sub-api',
+]);
 
 export interface LimitHeaders {
   limit?: number;
@@ -78,7 +92,7 @@ export class RateLimitPacer {
 
   /** The window key: linear and inverse share futures limits; open-order queries share one budget. */
   static key(endpoint: Endpoint, category: Category): string {
-    if (endpoint === 'realtime' || endpoint === 'time' || endpoint === 'query-api') return endpoint;
+    if (CATEGORYLESS.has(endpoint)) return endpoint;
     return `${endpoint}:${category === 'inverse' ? 'linear' : category}`;
   }
 
