@@ -9,7 +9,19 @@ const DEFAULT_LIMITS: Record<RateLimitedEndpoint, Record<Category, number>> = {
   'cancel-batch': { linear: 10, inverse: 10, option: 10, spot: 20 },
   realtime: { linear: 50, inverse: 50, option: 50, spot: 50 },
   'query-api': { linear: 10, inverse: 10, option: 10, spot: 10 },
+  // "User": sub-apikeys 10 req/s, update-sub-api 5 req/s; "Trade": create 10/s (futures, option), 20/s spot.
+  'sub-apikeys': { linear: 10, inverse: 10, option: 10, spot: 10 },
+  'update-sub-api': { linear: 5, inverse: 5, option: 5, spot: 5 },
+  create: { linear: 10, inverse: 10, option: 10, spot: 20 },
 };
+
+/** Limits of the "User" table: one per UID, whatever the category. */
+const CATEGORYLESS: ReadonlySet<RateLimitedEndpoint> = new Set([
+  'realtime',
+  'query-api',
+  'sub-apikeys',
+  'update-sub-api',
+]);
 
 /** What the `X-Bapi-Limit*` headers report. */
 export interface RateStatus {
@@ -28,7 +40,7 @@ export interface Grant extends RateStatus {
  * realtime with one cell across all four categories.
  */
 function bucket(endpoint: RateLimitedEndpoint, category: Category): string {
-  if (endpoint === 'realtime' || endpoint === 'query-api') return 'all';
+  if (CATEGORYLESS.has(endpoint)) return 'all';
   return category === 'inverse' ? 'linear' : category;
 }
 
