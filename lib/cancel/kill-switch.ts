@@ -10,6 +10,8 @@
 //      (named at once), or the deadline nears;
 //   4. report per account and listing. The run succeeds only when every widest listing showed nothing
 //      after the last cancel and the exchange confirmed the coverage; anything else throws.
+// With a halt store, every account is also halted (halt.ts): started right after the account's first-wave
+// cancel-alls are sent, and its verification listings wait until its sub-account keys are read-only.
 
 import type { BybitClient, CallOptions } from '../bybit/client.ts';
 import {
@@ -26,7 +28,9 @@ import { IncompleteCancelError } from '../errors.ts';
 import { describeError, type Fields } from '../log.ts';
 import { cancelAllOf, isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
 import { type CoverageReport, discoverCoverage, preMarketPhases, whyUncancellable } from './coverage.ts';
+import { DEAD_MANS_SWITCH_ORIGIN } from './dead-mans-switch.ts';
 import { type Exchange, isRotationRefusal } from './exchange.ts';
+import { Halt, type HaltReport, type HaltSetup } from './halt.ts';
 import {
   type Coverage,
   everythingScopes,
@@ -44,6 +48,10 @@ export interface KillSwitchRequest {
   origin?: string;
   /** What the caller asked for that was ignored (a lenient event covers more instead); echoed in the report. */
   ignored?: string[];
+  /** `false`: a routine clean-up, no halt (the dead man's switch halts regardless). */
+  halt?: boolean;
+  /** The kill-switch event's id, recorded with the halt. */
+  eventId?: string;
 }
 
 export interface ScopeReport {
@@ -85,15 +93,21 @@ export interface KillSwitchReport {
   coverage: CoverageReport;
   uncancellable: UncancellableOrder[];
   scopes: ScopeReport[];
+  /** The halt set on the accounts (absent when no halt store is configured and none was declined). */
+  halt?: HaltReport;
 }
 
-/** Cancels everything the exchange lists and verifies it; throws IncompleteCancelError (with the report) unless all clear. */
+/**
+ * Cancels everything the exchange lists and verifies it, and halts the accounts when given a halt store;
+ * throws IncompleteCancelError (with the report) unless all clear and every halt is set.
+ */
 export async function killSwitch(
   exchange: Exchange,
   coverage: Coverage,
   request: KillSwitchRequest,
   deadline: number,
   clock: Clock = systemClock,
+  haltSetup?: HaltSetup,
 ): Promise<KillSwitchReport> {
   const started = clock.now();
   const known = await exchange.accountNames();
@@ -104,11 +118,12 @@ export async function killSwitch(
   };
   // Started with the first wave, never in front of it.
   const discovery = discoverCoverage(exchange, plan, deadline, 'verify');
+  const halt = startHalt(exchange, request, deadline, clock, haltSetup);
 
   const outcomes = await Promise.all(
     accounts.map((account) =>
       known.includes(account)
-        ? clearAccount(exchange, account, plan, discovery, deadline, clock)
+        ? clearAccount(exchange, account, plan, discovery, deadline, clock, () => halt?.account(account))
         : {
             scopes: [
               accountFailure(account, {
@@ -121,12 +136,21 @@ export async function killSwitch(
     ),
   );
   const covered = await discovery;
+  // Accounts whose cancels never started (a malformed key) are halted too.
+  const haltReport: HaltReport | undefined = halt
+    ? await halt.report(accounts.filter((a) => known.includes(a)))
+    : declined(request)
+      ? { set: false, why: 'the kill switch said "halt": false', accounts: [] }
+      : undefined;
 
   const scopes = outcomes.flatMap((o) => o.scopes);
   const uncancellable = outcomes.flatMap((o) => o.uncancellable);
   const failed = scopes.filter((r) => r.error || r.remaining > 0 || !r.verified);
   const failedScopes = failed.map((r) => `${r.account}: ${r.scope}`);
   if (!covered.confirmed) failedScopes.push('coverage: linear settle coins not confirmed by the exchange');
+  const haltFailures = (haltReport?.accounts ?? []).filter((a) => a.failed.length > 0);
+  const cancelsClear = failedScopes.length === 0;
+  failedScopes.push(...haltFailures.map((a) => `${a.account}: halt`));
   const result: KillSwitchReport = {
     operation: 'killSwitch',
     ok: failedScopes.length === 0,
@@ -142,14 +166,21 @@ export async function killSwitch(
     coverage: covered,
     uncancellable,
     scopes,
+    ...(haltReport ? { halt: haltReport } : {}),
   };
   if (!result.ok) {
     const reasons = [
       ...failed.filter((r) => r.error).map((r) => `${r.account}: ${r.scope}: ${r.error?.errorMessage}`),
       ...uncancellable.map((u) => `${u.account}: ${u.category} ${u.symbol} ${u.orderId}: ${u.why}`),
       ...(covered.confirmed ? [] : [`coverage: ${covered.error?.errorMessage ?? 'not confirmed'}`]),
+      ...haltFailures.flatMap((a) =>
+        a.failed.map((f) => `${a.account}: halt: ${f.key ? `key ${f.key}: ` : ''}${f.error}`),
+      ),
     ];
-    throw new IncompleteCancelError({ ...result }, reasons);
+    const summary = cancelsClear
+      ? 'every order was cancelled and verified, but the halt is incomplete'
+      : undefined;
+    throw new IncompleteCancelError({ ...result }, reasons, summary);
   }
   return result;
 }
@@ -170,6 +201,12 @@ interface ListingOutcome {
 /** Acknowledged cancels by listing label; kept across a key rotation so that no count is lost. */
 type Acknowledged = Map<string, Set<string>>;
 
+/**
+ * Starts once, right after the account's first-wave requests are sent, and settles (never rejects) when
+ * the verification listings may begin: the account's halt, when there is one.
+ */
+type AfterFirstWave = () => Promise<unknown> | undefined;
+
 async function clearAccount(
   exchange: Exchange,
   account: string,
@@ -177,16 +214,18 @@ async function clearAccount(
   discovery: Promise<CoverageReport>,
   deadline: number,
   clock: Clock,
+  afterFirstWave: AfterFirstWave,
 ): Promise<AccountOutcome> {
   const acknowledged: Acknowledged = new Map();
   try {
     let outcomes = await exchange.withAccount(account, (client) =>
-      clearWith(client, plan, discovery, deadline, clock, acknowledged),
+      clearWith(client, plan, discovery, deadline, clock, acknowledged, afterFirstWave),
     );
     // A refused key fails its scopes, not the account's report; a rotated key gets one more run.
     if (outcomes.some((o) => isRotationRefusal(o.error))) {
       const rotated = await exchange.rotated(account).catch(() => undefined);
-      if (rotated) outcomes = await clearWith(rotated, plan, discovery, deadline, clock, acknowledged);
+      if (rotated)
+        outcomes = await clearWith(rotated, plan, discovery, deadline, clock, acknowledged, afterFirstWave);
     }
     return {
       scopes: outcomes.map((o) => scopeReport(account, o, acknowledged)),
@@ -214,6 +253,7 @@ async function clearWith(
   deadline: number,
   clock: Clock,
   acknowledged: Acknowledged,
+  afterFirstWave: AfterFirstWave,
 ): Promise<ListingOutcome[]> {
   const acked = (label: string) => {
     const ids = acknowledged.get(label) ?? new Set<string>();
@@ -230,6 +270,8 @@ async function clearWith(
     waves.set(label, [...(waves.get(label) ?? []), sent]);
   }
   const waveOf = (label: string) => Promise.all(waves.get(label) ?? []);
+  // Beside the first wave, never in front of it; the verification listings wait for it.
+  const blocked = afterFirstWave() ?? Promise.resolve();
 
   // The first wave names inverse coins; this listing shows the others while it runs.
   const inverseSeen = plan.categories.includes('inverse')
@@ -241,7 +283,15 @@ async function clearWith(
     settled = report;
   });
   const run = (listing: OpenOrdersParams, before: () => Promise<unknown>) =>
-    verifyListing(client, listing, before, () => settled, acked(scopeLabel(listing)), deadline, clock);
+    verifyListing(
+      client,
+      listing,
+      () => Promise.all([before(), blocked]),
+      () => settled,
+      acked(scopeLabel(listing)),
+      deadline,
+      clock,
+    );
 
   const configured = widestListings(plan.categories, plan.linearSettleCoins).map((listing) => {
     const label = scopeLabel(listing);
@@ -448,4 +498,22 @@ function accountFailure(account: string, error: Fields): ScopeReport {
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
+}
+
+/** The halt of this kill switch, unless there is no store or the request declines it (the dead man's switch cannot). */
+function startHalt(
+  exchange: Exchange,
+  request: KillSwitchRequest,
+  deadline: number,
+  clock: Clock,
+  setup: HaltSetup | undefined,
+): Halt | undefined {
+  if (!setup || declined(request)) return undefined;
+  const origin = { origin: request.origin ?? 'killSwitch', reason: request.reason, eventId: request.eventId };
+  return new Halt(exchange, setup, origin, deadline, clock);
+}
+
+/** A routine clean-up that asks for no halt; the dead man's switch always halts. */
+function declined(request: KillSwitchRequest): boolean {
+  return request.halt === false && request.origin !== DEAD_MANS_SWITCH_ORIGIN;
 }

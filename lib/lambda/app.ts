@@ -14,7 +14,13 @@ import { type Config, loadConfig } from './config.ts';
 import { decodeBody, errorResponse, parseJsonBody, resultResponse } from './http.ts';
 import type { Operation } from './metrics.ts';
 import { EventBridgeSchedule, type SchedulerSender } from './scheduler.ts';
-import { exchangeCredentials, parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
+import {
+  exchangeCredentials,
+  masterKey,
+  parseWebhookSecret,
+  type SecretReader,
+  SecretStore,
+} from './secrets.ts';
 import { type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
 import { authenticateWebhook, sourceAllowlist } from './webhook-auth.ts';
 
@@ -64,6 +70,8 @@ export function createApp(overrides: AppOverrides = {}): App {
   });
   const exchange = new Exchange({
     credentials: exchangeCredentials(secrets, config.bybitSecretId),
+    // Read only when a halt first needs it.
+    ...(config.haltMasterSecretId ? { master: masterKey(secrets, config.haltMasterSecretId) } : {}),
     client: {
       baseUrl: config.baseUrl,
       recvWindow: config.recvWindow,
