@@ -69,6 +69,7 @@ interface Report {
   remaining?: number;
   orderId?: string;
   accounts?: unknown;
+  master?: unknown;
 }
 
 /** What an invocation achieved, read from its report (or the report an IncompleteCancelError carries). */
@@ -87,11 +88,15 @@ export function metricsOf(
     failed,
     durationMs,
     ...(typeof report?.origin === 'string' ? { origin: report.origin } : {}),
-    ...(report?.operation === 'drill' ? drillCounts(report.accounts) : {}),
+    ...(report?.operation === 'drill' ? drillCounts([...listOf(report.accounts), report.master]) : {}),
   };
 }
 
-/** Problems and warnings over a drill report's accounts. */
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** Problems and warnings over a drill report's accounts and its master key. */
 function drillCounts(accounts: unknown): Pick<InvocationMetrics, 'drillProblems' | 'drillWarnings'> {
   const list = Array.isArray(accounts) ? (accounts as { problems?: unknown; warnings?: unknown }[]) : [];
   const count = (field: 'problems' | 'warnings') =>
