@@ -3,7 +3,7 @@
 // it starts with BENCH_STACK_OPTIONS (StackOptions as JSON), sends `ready` with the functions' environment,
 // answers one message per call, and stops when the parent disconnects.
 
-import type { OrderSeed, RateLimits } from '../../test/emulator/index.ts';
+import type { EmulatorKeySettings, OrderSeed, RateLimits } from '../../test/emulator/index.ts';
 import { startStack } from '../../test/support/stack.ts';
 import type { StackCall } from './remote-stack.ts';
 
@@ -15,7 +15,9 @@ const { emulator } = stack;
 
 /** What the parent can ask; answers are plain JSON (no live emulator objects cross the channel). */
 const calls = {
-  addAccount: (account: { uid: string; apiKey: string; apiSecret: string }) => emulator.addAccount(account),
+  addAccount: (account: { uid: string; apiKey: string; apiSecret: string; parentUid?: string }) =>
+    emulator.addAccount(account),
+  setKey: (apiKey: string, settings: EmulatorKeySettings) => emulator.setKey(apiKey, settings),
   addOrders: (apiKey: string, seeds: OrderSeed[]) => emulator.addOrders(apiKey, seeds).map((o) => o.orderId),
   openCount: (apiKey?: string) => emulator.openOrders(apiKey).length,
   setLatency: (ms: number) => emulator.setLatency(ms),
@@ -57,4 +59,7 @@ process.on('disconnect', () => {
     () => process.exit(1),
   );
 });
-send({ id: 0, ready: { env: stack.env, accounts: stack.accounts } });
+send({
+  id: 0,
+  ready: { env: stack.env, accounts: stack.accounts, ...(stack.master ? { master: stack.master } : {}) },
+});
