@@ -19,7 +19,7 @@ import { OPEN_ORDERS_PAGE_LIMIT } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { BybitApiError, DeadlineExceededError, DrillFailedError } from '../errors.ts';
 import type { Exchange } from './exchange.ts';
-import { maskKey } from './halt.ts';
+import { listSubApiKeys, maskKey } from './halt.ts';
 import { type Coverage, scopeLabel, widestListings } from './scopes.ts';
 
 const DAY_MS = 86_400_000;
@@ -288,7 +288,7 @@ async function drillHalt(
   for (const [account, subUid] of wanted) {
     const report = inReport(account) as AccountDrill;
     try {
-      const keys = await listSubKeys(client, subUid, call, gate, deadline);
+      const keys = await listSubApiKeys(client, subUid, call, (send) => gate.run(send, deadline));
       const own = subs.keyOf.get(account);
       const others = keys.filter((k) => !subs.ownKeys.has(k.apiKey));
       report.halt = { subUid, keys: keys.length, wouldFlip: others.filter((k) => !k.readOnly).length };
@@ -373,29 +373,6 @@ export function judgeMasterKey(info: ApiKeyInfo, into: MasterDrill, now: number,
       message: `the key expires ${expiresAt <= now ? 'or has expired' : `on ${new Date(expiresAt).toISOString().slice(0, 10)}`}, within the ${expiryDays}-day warning period`,
     });
   }
-}
-
-/** Every page of a sub UID's keys, one request at a time through the drill's gate. */
-async function listSubKeys(
-  client: BybitClient,
-  subUid: string,
-  call: CallOptions,
-  gate: Gate,
-  deadline: number,
-) {
-  const keys: Awaited<ReturnType<BybitClient['subApiKeys']>>['list'] = [];
-  let cursor = '';
-  for (let page = 0; page < 50; page++) {
-    const answer = await gate.run(
-      () => client.subApiKeys({ subMemberId: subUid, limit: 20, ...(cursor ? { cursor } : {}) }, call),
-      deadline,
-    );
-    keys.push(...answer.list);
-    if (!answer.nextPageCursor || answer.list.length === 0) return keys;
-    if (answer.nextPageCursor === cursor) throw new Error('the exchange returned the same cursor twice');
-    cursor = answer.nextPageCursor;
-  }
-  throw new Error('more than 1000 keys');
 }
 
 export interface KeyJudgement {

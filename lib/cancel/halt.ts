@@ -326,15 +326,21 @@ async function flip(
   }
 }
 
-/** Every page of a sub UID's keys. */
-async function listSubApiKeys(master: BybitClient, subUid: string, call: CallOptions): Promise<SubApiKey[]> {
+/** Sends one request; the drill passes its own pacing. */
+export type Send = <T>(request: () => Promise<T>) => Promise<T>;
+
+/** Every page of a sub UID's keys (master key). */
+export async function listSubApiKeys(
+  master: BybitClient,
+  subUid: string,
+  call: CallOptions,
+  send: Send = (request) => request(),
+): Promise<SubApiKey[]> {
   const keys: SubApiKey[] = [];
   let cursor = '';
   for (let page = 0; page < MAX_KEY_PAGES; page++) {
-    const answer = await master.subApiKeys(
-      { subMemberId: subUid, limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) },
-      call,
-    );
+    const params = { subMemberId: subUid, limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) };
+    const answer = await send(() => master.subApiKeys(params, call));
     keys.push(...answer.list);
     if (!answer.nextPageCursor || answer.list.length === 0) return keys;
     if (answer.nextPageCursor === cursor) throw new Error('the exchange returned the same cursor twice');

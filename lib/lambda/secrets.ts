@@ -154,38 +154,29 @@ export function parseMasterSecret(secretId: string, value: unknown): Credentials
 
 /** The master secret as the domain's source of the master key: read through the store's cache, parsed once a value. */
 export function masterKey(store: SecretStore, secretId: string): MasterKeySource {
-  const parsed = new WeakMap<object, Credentials>();
-  return {
-    id: secretId,
-    async credentials() {
-      const value = await store.getJson(secretId);
-      if (typeof value !== 'object' || value === null) return parseMasterSecret(secretId, value);
-      let credentials = parsed.get(value);
-      if (!credentials) {
-        credentials = parseMasterSecret(secretId, value);
-        parsed.set(value, credentials);
-      }
-      return credentials;
-    },
-  };
+  const read = parsedOnce(store, secretId, parseMasterSecret);
+  return { id: secretId, credentials: () => read() };
 }
 
 /** The exchange secret as the domain's source of keys: read through the store's cache, parsed once a value. */
 export function exchangeCredentials(store: SecretStore, secretId: string): CredentialsSource {
-  const parsed = new WeakMap<object, AccountKeys>();
-  return {
-    id: secretId,
-    async accounts({ refresh = false } = {}) {
-      const value = await store.getJson(secretId, { refresh });
-      // The store hands back the same object while it is cached: parse it once, not on every call.
-      if (typeof value !== 'object' || value === null) return parseExchangeSecret(secretId, value);
-      let accounts = parsed.get(value);
-      if (!accounts) {
-        accounts = parseExchangeSecret(secretId, value);
-        parsed.set(value, accounts);
-      }
-      return accounts;
-    },
+  const read = parsedOnce(store, secretId, parseExchangeSecret);
+  return { id: secretId, accounts: ({ refresh = false } = {}) => read(refresh) };
+}
+
+/** Reads a secret through the store and parses it, once per value the store hands back. */
+function parsedOnce<T>(store: SecretStore, secretId: string, parse: (secretId: string, value: unknown) => T) {
+  const parsed = new WeakMap<object, T>();
+  return async (refresh = false): Promise<T> => {
+    const value = await store.getJson(secretId, { refresh });
+    // The store hands back the same object while it is cached: parse it once, not on every call.
+    if (typeof value !== 'object' || value === null) return parse(secretId, value);
+    let result = parsed.get(value);
+    if (result === undefined) {
+      result = parse(secretId, value);
+      parsed.set(value, result);
+    }
+    return result;
   };
 }
 
