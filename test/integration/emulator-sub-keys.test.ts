@@ -168,7 +168,7 @@ describe('POST /v5/user/update-sub-api', () => {
 
 describe('POST /v5/order/create, and a read-only key', () => {
   it('places a limit order that rests open, and a market order that fills', async () => {
-    const limit = await client(SUB).submitOrder({
+    const order = {
       category: 'linear',
       symbol: 'BTCUSDT',
       side: 'Buy',
@@ -176,7 +176,8 @@ describe('POST /v5/order/create, and a read-only key', () => {
       qty: '0.01',
       price: '20000',
       orderLinkId: 'bot-1',
-    });
+    } as const;
+    const limit = await client(SUB).submitOrder(order);
     expect(limit.retCode).toBe(0);
     expect(emulator.order(limit.result.orderId)).toMatchObject({
       orderStatus: 'New',
@@ -191,15 +192,8 @@ describe('POST /v5/order/create, and a read-only key', () => {
       qty: '5',
     });
     expect(emulator.order(market.result.orderId)?.orderStatus).toBe('Filled');
-    const again = await client(SUB).submitOrder({
-      category: 'linear',
-      symbol: 'BTCUSDT',
-      side: 'Buy',
-      orderType: 'Limit',
-      qty: '0.01',
-      price: '20000',
-      orderLinkId: 'bot-1',
-    });
+    // "always unique": the same orderLinkId again is refused.
+    const again = await client(SUB).submitOrder(order);
     expect(again.retCode).toBe(110072);
     const noPrice = await client(SUB).submitOrder({
       category: 'linear',
