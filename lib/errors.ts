@@ -187,6 +187,8 @@ export class DeadlineExceededError extends Error {
 /** A cancel-all or kill switch finished with orders still open or scopes failed. Carries the full report. */
 export class IncompleteCancelError extends Error {
   readonly report: { remaining: number; failedScopes?: string[] } & Record<string, unknown>;
+  /** What failed, when it was not the cancels (every order gone, the halt incomplete). */
+  readonly summary?: string;
   /**
    * `reasons` (why scopes failed, e.g. `ghost: *: no account "ghost" in the secret`) go into the message,
    * because an asynchronous invocation's failure shows only the error type and message. `summary` replaces
@@ -207,6 +209,7 @@ export class IncompleteCancelError extends Error {
     );
     this.name = 'IncompleteCancelError';
     this.report = report;
+    if (summary !== undefined) this.summary = summary;
   }
 }
 

@@ -178,7 +178,7 @@ export class Halt {
     if (!run) {
       run = this.halt(name).catch((error) => ({
         ...emptyReport(name),
-        failed: [{ error: describeError(error).errorMessage as string }],
+        failed: [{ error: `the halt could not start: ${messageOf(error)}` }],
       }));
       this.runs.set(name, run);
     }
@@ -210,8 +210,9 @@ export class Halt {
     };
 
     if (subUid === undefined || subUid instanceof SecretError) {
-      report.why =
-        subUid === undefined
+      report.why = !known.keyOf.has(account)
+        ? "the account's entry in the exchange secret is malformed"
+        : subUid === undefined
           ? 'the exchange secret names no subUid for this account'
           : 'its subUid in the exchange secret is malformed';
       if (subUid instanceof SecretError) report.failed.push({ error: subUid.message });

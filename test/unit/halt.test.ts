@@ -23,7 +23,8 @@ import {
 import { type KillSwitchReport, killSwitch } from '../../lib/cancel/kill-switch.ts';
 import type { Coverage } from '../../lib/cancel/scopes.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { type HaltResetError, type IncompleteCancelError, SecretError } from '../../lib/errors.ts';
+import { type HaltResetError, IncompleteCancelError, SecretError } from '../../lib/errors.ts';
+import { errorResponse } from '../../lib/lambda/http.ts';
 import { MemoryHaltStore } from '../support/halt-store.ts';
 
 const COVERAGE: Coverage = { categories: ['spot'], linearSettleCoins: [], inverseCoins: [] };
@@ -250,6 +251,11 @@ describe('the halt in the kill switch', () => {
     );
     expect(report.failedScopes).toEqual(['broken: *']);
     expect((await store.list()).map((r) => r.account).sort()).toEqual(['broken', 'good']);
+    expect(report.halt?.accounts.find((a) => a.account === 'broken')).toMatchObject({
+      mode: 'cooperative',
+      why: "the account's entry in the exchange secret is malformed",
+      failed: [],
+    });
   });
 
   it('flips nothing when the halt cannot be recorded, and says why', async () => {
@@ -415,5 +421,29 @@ describe('halt helpers', () => {
     expect(sameIps(['a'], ['*'])).toBe(false);
     expect(samePermissions({ Spot: ['SpotTrade'], NFT: [] }, { Spot: ['SpotTrade'] })).toBe(true);
     expect(samePermissions({ Spot: ['SpotTrade'] }, { Spot: [] })).toBe(false);
+  });
+});
+
+describe('the failed halt over HTTP', () => {
+  it('says the orders are gone and the halt is incomplete, not that orders are left', () => {
+    const error = new IncompleteCancelError(
+      { remaining: 0, failedScopes: ['desk: halt'] },
+      ['desk: halt: key BOTK…02: refused'],
+      'every order was cancelled and verified, but the halt is incomplete',
+    );
+    expect(error.message).toBe(
+      'every order was cancelled and verified, but the halt is incomplete; failed: desk: halt; reasons: desk: halt: key BOTK…02: refused',
+    );
+    const answer = errorResponse(error, 'req-1', 'killSwitch');
+    expect(answer.statusCode).toBe(502);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      error: 'IncompleteCancelError',
+      message: 'every order was cancelled and verified, but the halt is incomplete',
+      failedScopes: ['desk: halt'],
+    });
+    const plain = errorResponse(new IncompleteCancelError({ remaining: 3 }), 'req-2', 'killSwitch');
+    expect(JSON.parse(plain.body).message).toBe(
+      'not everything was cancelled; the report names what is left',
+    );
   });
 });
