@@ -143,10 +143,13 @@ export function ipsParam(ips: readonly string[]): string {
 
 /**
  * One kill switch's halt over its accounts. `account(name)` starts an account's halt once (later calls
- * answer the same run) and settles when its flips are done, never with an error: what failed is in the report.
+ * answer the same run) and settles when all of it is done, never with an error: what failed is in the
+ * report. `keysSettled(name)` settles as soon as the exchange has answered every flip of the account: what
+ * its verification listings wait for (the confirmations in the record follow).
  */
 export class Halt {
   private readonly runs = new Map<string, Promise<AccountHaltReport>>();
+  private readonly settled = new Map<string, Promise<void>>();
   private readonly origin: HaltOrigin;
   private cached: Promise<SubAccounts> | undefined;
   private fresh: Promise<SubAccounts | undefined> | undefined;
@@ -176,13 +179,28 @@ export class Halt {
   account(name: string): Promise<AccountHaltReport> {
     let run = this.runs.get(name);
     if (!run) {
-      run = this.halt(name).catch((error) => ({
-        ...emptyReport(name),
-        failed: [{ error: `the halt could not start: ${messageOf(error)}` }],
-      }));
+      let settle: () => void = () => undefined;
+      this.settled.set(
+        name,
+        new Promise<void>((resolve) => {
+          settle = resolve;
+        }),
+      );
+      run = this.halt(name, () => settle())
+        .catch((error) => ({
+          ...emptyReport(name),
+          failed: [{ error: `the halt could not start: ${messageOf(error)}` }],
+        }))
+        .finally(() => settle());
       this.runs.set(name, run);
     }
     return run;
+  }
+
+  /** Starts the account's halt (once) and settles when its keys are read-only, or have failed to be. */
+  keysSettled(name: string): Promise<void> {
+    this.account(name);
+    return this.settled.get(name) as Promise<void>;
   }
 
   /** The report over the accounts named (each started now if it was not yet). */
@@ -190,7 +208,7 @@ export class Halt {
     return { set: true, accounts: await Promise.all(accounts.map((a) => this.account(a))) };
   }
 
-  private async halt(account: string): Promise<AccountHaltReport> {
+  private async halt(account: string, keysSettled: () => void): Promise<AccountHaltReport> {
     const report = emptyReport(account);
     const { store } = this.setup;
     this.cached ??= this.exchange.subAccounts();
@@ -267,25 +285,39 @@ export class Halt {
 
     const flips = keys
       .filter((k) => !ownKeys.has(k.apiKey))
-      .map(async (k) => {
+      .map(async (k): Promise<string | undefined> => {
         const key = maskKey(k.apiKey);
         if (k.readOnly) {
           report.alreadyReadOnly.push(key);
-          return;
+          return undefined;
         }
         try {
           await flip(store, master, account, k, call);
           report.flipped.push(key);
+          return k.apiKey;
         } catch (error) {
           report.failed.push({ key, error: messageOf(error).replaceAll(k.apiKey, key) });
+          return undefined;
         }
       });
-    await Promise.all(flips);
+    const flipped = (await Promise.all(flips)).filter((k): k is string => k !== undefined);
+    // The keys are read-only: verification may start while the record says so.
+    keysSettled();
+    await Promise.all(
+      flipped.map((apiKey) =>
+        store.markFlipped(account, keyFingerprint(apiKey)).catch((error) => {
+          report.failed.push({
+            key: maskKey(apiKey),
+            error: `made read-only, but the halt record could not say so (${messageOf(error)})`,
+          });
+        }),
+      ),
+    );
     return report;
   }
 }
 
-/** Makes one key read-only: its prior state is in the record before the change is sent. */
+/** Makes one key read-only: its prior state is in the record before the change is sent (confirmed later). */
 async function flip(
   store: HaltStore,
   master: BybitClient,
@@ -319,11 +351,6 @@ async function flip(
     throw new Error(
       `made read-only, but the exchange changed its IPs from ${key.ips.join(',')} to ${after.ips.join(',')}`,
     );
-  }
-  try {
-    await store.markFlipped(account, prior.fingerprint);
-  } catch (error) {
-    throw new Error(`made read-only, but the halt record could not say so (${messageOf(error)})`);
   }
 }
 

@@ -123,7 +123,7 @@ export async function killSwitch(
   const outcomes = await Promise.all(
     accounts.map((account) =>
       known.includes(account)
-        ? clearAccount(exchange, account, plan, discovery, deadline, clock, () => halt?.account(account))
+        ? clearAccount(exchange, account, plan, discovery, deadline, clock, () => halt?.keysSettled(account))
         : {
             scopes: [
               accountFailure(account, {

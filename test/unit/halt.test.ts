@@ -134,14 +134,9 @@ describe('the halt in the kill switch', () => {
     const master = masterClient(log, { hold });
     // The account's key takes a moment to read; the halt's own reads do not: it still waits for the wave.
     const exchange = exchangeOf({ desk: { client: deskClient(log), subUid: '100001' } }, 10);
-    const running = killSwitch(
-      exchange,
-      COVERAGE,
-      {},
-      10_000_000,
-      clock,
-      setupOf(new MemoryHaltStore(), master.client),
-    );
+    // The record's writes take a moment: the confirmation of a flip need not be waited for.
+    const store = new MemoryHaltStore({ latencyMs: 5, onWrite: (write) => log.push(`store ${write}`) });
+    const running = killSwitch(exchange, COVERAGE, {}, 10_000_000, clock, setupOf(store, master.client));
     // Let everything run that can run while the flip is held.
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(log.filter((l) => l.startsWith('openOrders'))).toEqual([]);
@@ -153,6 +148,8 @@ describe('the halt in the kill switch', () => {
     release();
     const report = await running;
     expect(log.indexOf('openOrders spot')).toBeGreaterThan(log.indexOf(`flipped ${BOT}`));
+    expect(log.indexOf('store recordKey')).toBeLessThan(log.indexOf(`updateSubApiKey ${BOT}`));
+    expect(log.indexOf('openOrders spot')).toBeLessThan(log.indexOf('store markFlipped'));
     expect(report.halt?.accounts[0]).toMatchObject({
       mode: 'enforced',
       flipped: [maskKey(BOT)],
