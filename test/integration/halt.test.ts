@@ -158,9 +158,9 @@ describe('enforced halt: a runaway bot', () => {
     // Placed before the flip, refused after it: every order the exchange saw after the flip.
     expect(botOrders(0, flip).some((r) => r.retCode === 0)).toBe(true);
     const after = botOrders(flip + 1);
-    expect(after.length).toBeGreaterThan(20);
+    expect(after.length).toBeGreaterThan(10);
     expect(after.map((r) => r.retCode)).toEqual(after.map(() => 10005));
-    expect(attempts.filter((a) => a.retCode === 10005).length).toBeGreaterThan(20);
+    expect(attempts.filter((a) => a.retCode === 10005).length).toBeGreaterThan(10);
 
     // The kill switch kept its own key; the halt says what it did, by masked ids.
     expect(settingsOf(desk.apiKey).readOnly).toBe(false);

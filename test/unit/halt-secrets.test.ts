@@ -2,6 +2,7 @@
 // master key of HALT_MASTER_SECRET_ID, as the exchange reads them.
 
 import { describe, expect, it } from 'vitest';
+import type { Credentials } from '../../lib/bybit/sign.ts';
 import { type CredentialsSource, Exchange, type MasterKeySource } from '../../lib/cancel/exchange.ts';
 import { SecretError } from '../../lib/errors.ts';
 import { parseExchangeSecret, parseMasterSecret } from '../../lib/lambda/secrets.ts';
@@ -97,11 +98,8 @@ describe('Exchange: sub-accounts and the master client', () => {
   it('answers undefined without a master key, builds one client per key, and names a broken one', async () => {
     const credentials = source([{ apiKey: 'A', apiSecret: 's' }]);
     expect(await new Exchange({ credentials, client: {} }).masterClient()).toBeUndefined();
-    let key: { apiKey: string; apiSecret?: string; privateKey?: string } = {
-      apiKey: 'MASTER',
-      apiSecret: 's',
-    };
-    const master: MasterKeySource = { id: 'master-secret', credentials: async () => key as never };
+    let key: Credentials = { apiKey: 'MASTER', apiSecret: 's' };
+    const master: MasterKeySource = { id: 'master-secret', credentials: async () => key };
     const exchange = new Exchange({ credentials, master, client: {} });
     const first = await exchange.masterClient();
     expect(first?.apiKey).toBe('MASTER');

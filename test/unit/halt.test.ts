@@ -197,11 +197,7 @@ describe('the halt in the kill switch', () => {
 
   it('keeps the earlier halt’s time when a second kill switch finds the account halted', async () => {
     const store = new MemoryHaltStore();
-    await store.begin('main', {
-      since: '2026-01-01T00:00:00.000Z',
-      origin: 'deadMansSwitch',
-      keys: [],
-    } as never);
+    await store.begin('main', { since: '2026-01-01T00:00:00.000Z', origin: 'deadMansSwitch' });
     const report = await killSwitch(
       exchangeOf({ main: { client: deskClient([]) } }),
       COVERAGE,
