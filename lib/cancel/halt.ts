@@ -62,7 +62,9 @@ export interface HaltRecord extends HaltOrigin {
 
 /**
  * The halt records, one per account (in the state table: pk `halt`, sk the account name). Every write must
- * be durable when its promise resolves: the halt sends a flip only after `recordKey` has resolved.
+ * be durable when its promise resolves: the halt sends a flip only after `recordKey` has resolved. Each call
+ * must end in bounded time (the SDK's timeouts): the account's verification waits for the writes before
+ * its flips.
  */
 export interface HaltStore {
   get(account: string): Promise<HaltRecord | undefined>;
@@ -122,6 +124,13 @@ export interface HaltRequest {
   eventId?: string;
 }
 
+/**
+ * Time kept for the verification listings after the flips: the halt's requests give up by the later of the
+ * deadline minus this and half the time left, so that a hung update-sub-api cannot take the time the
+ * verification needs.
+ */
+const VERIFICATION_RESERVE_MS = 5000;
+
 /** Pages of a sub UID's keys read before giving up (20 keys a page). */
 const MAX_KEY_PAGES = 50;
 const PAGE_SIZE = 20;
@@ -167,9 +176,10 @@ export class Halt {
   ) {
     this.exchange = exchange;
     this.setup = setup;
-    this.deadline = deadline;
+    const now = clock.now();
+    this.deadline = Math.max(now + (deadline - now) / 2, deadline - VERIFICATION_RESERVE_MS);
     this.origin = {
-      since: new Date(clock.now()).toISOString(),
+      since: new Date(now).toISOString(),
       origin: request.origin,
       ...(request.reason !== undefined ? { reason: request.reason } : {}),
       ...(request.eventId !== undefined ? { eventId: request.eventId } : {}),

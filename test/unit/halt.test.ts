@@ -2,7 +2,7 @@
 // refuses to change, and what it reports. The emulator runs (test/integration/halt.test.ts) show the keys.
 
 import { describe, expect, it } from 'vitest';
-import type { BybitClient } from '../../lib/bybit/client.ts';
+import type { BybitClient, CallOptions } from '../../lib/bybit/client.ts';
 import type {
   CancelAllParams,
   OpenOrdersParams,
@@ -63,13 +63,16 @@ function masterClient(log: Log, script: MasterScript = {}) {
     { apiKey: BOT, readOnly: false, ips: ['10.0.0.1', '10.0.0.2'], permissions: { Spot: ['SpotTrade'] } },
   ];
   const sent: UpdateSubApiKeyParams[] = [];
+  const deadlines: (number | undefined)[] = [];
   const client = {
-    async subApiKeys() {
+    async subApiKeys(_: unknown, call?: CallOptions) {
       log.push('subApiKeys');
+      deadlines.push(call?.deadline);
       return { list: structuredClone(keys), nextPageCursor: '' };
     },
-    async updateSubApiKey(params: UpdateSubApiKeyParams) {
+    async updateSubApiKey(params: UpdateSubApiKeyParams, call?: CallOptions) {
       log.push(`updateSubApiKey ${params.apikey}`);
+      deadlines.push(call?.deadline);
       sent.push(params);
       await script.hold;
       if (script.refuse) throw new Error(`refused ${params.apikey}: ${script.refuse}`);
@@ -79,7 +82,7 @@ function masterClient(log: Log, script: MasterScript = {}) {
       return { apiKey: key.apiKey, readOnly: key.readOnly, ips: key.ips, permissions: key.permissions };
     },
   } as unknown as BybitClient;
-  return { client, sent, keys };
+  return { client, sent, keys, deadlines };
 }
 
 interface Accounts {
@@ -157,6 +160,31 @@ describe('the halt in the kill switch', () => {
     });
     // The kill switch's own key is never sent to update-sub-api; the bot's goes with its own IPs.
     expect(master.sent).toEqual([{ apikey: BOT, readOnly: 1, ips: '10.0.0.1,10.0.0.2' }]);
+  });
+
+  it('gives the halt’s requests a deadline that leaves the verification its time', async () => {
+    const exchange = () => exchangeOf({ desk: { client: deskClient([]), subUid: '100001' } });
+    const wide = masterClient([]);
+    await killSwitch(
+      exchange(),
+      COVERAGE,
+      {},
+      1_000_000 + 60_000,
+      clock,
+      setupOf(new MemoryHaltStore(), wide.client),
+    );
+    expect(wide.deadlines).toEqual([1_055_000, 1_055_000]);
+    // A short window: the halt gets half of it.
+    const narrow = masterClient([]);
+    await killSwitch(
+      exchange(),
+      COVERAGE,
+      {},
+      1_000_000 + 4_000,
+      clock,
+      setupOf(new MemoryHaltStore(), narrow.client),
+    );
+    expect(narrow.deadlines).toEqual([1_002_000, 1_002_000]);
   });
 
   it('records the halt with its origin, reason and event id, and a cooperative halt for a master account', async () => {
