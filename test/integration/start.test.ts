@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { anyFreePort, portIsFree } from '../../scripts/local/ports.ts';
+import { readDoc } from '../support/docs.ts';
 import {
   childEnv,
   type Finished,
@@ -94,6 +95,10 @@ describe('npm start --once', () => {
         expect(table[4]).toMatch(/^ {2}5 kill switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(table[5]).toMatch(/^ {2}6 dead man's switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(result.stdout).toContain('✔ All clear: 0 orders left open after the kill switch.');
+        // The closing table the README and docs/getting-started/local.md show is this run's, number for number.
+        for (const page of ['README.md', 'docs/getting-started/local.md']) {
+          expect(readDoc(page).match(/^ {2}\d \S.*$/gm), page).toEqual(table);
+        }
         expect(result.stdout).toContain(`http://127.0.0.1:${httpPort}`);
         await expectNothingLeft(result, child.child.pid);
       }
