@@ -135,6 +135,17 @@ describe('npm start', () => {
         const state = JSON.parse(readFileSync(stateFile, 'utf8'));
         expect(state).toMatchObject({ pid: child.child.pid, stage: 'local' });
         expect(groupExists(state.offlinePid)).toBe(true);
+        // A dead man's switch armed by hand (npm run sign picks /heartbeat for the body): when it fires, the
+        // terminal says so, with what the kill switch did.
+        const sign = await runScript('sign', ['{"ttlSeconds":120}', '--state', stateFile], 30_000);
+        const arm = sign.stdout.split('\n').find((line) => line.startsWith('curl '));
+        expect(arm).toContain('/heartbeat');
+        const armed = await run('bash', ['-c', arm as string], { cwd: ROOT, timeout: 30_000 });
+        expect(JSON.parse(armed.stdout)).toMatchObject({ operation: 'heartbeat', armed: true });
+        const [notice] = await child.waitFor(/^.*The dead man's switch fired.*$/m, 60_000);
+        expect(notice).toMatch(
+          /^\d{4}-\d\d-\d\dT[\d:.]+Z The dead man's switch fired \(bybit-cancel-local-dead-mans-switch, no heartbeat in time\): the kill switch cancelled [1-9]\d*, remaining 0, ok true\. The emulator holds 0 open orders/,
+        );
       } finally {
         const result = await child.stop('SIGINT', 30_000);
         expect(result.code).toBe(0);
