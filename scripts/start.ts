@@ -190,9 +190,8 @@ async function main(): Promise<number> {
   });
   report.line(`      HTTP API          ${offline.httpUrl}  POST /cancel, POST /cancel-all, POST /heartbeat`);
   report.line(`      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}`);
-  report.line(
-    `      function logs     ${shortPath(logFile)} (JSON lines; serverless-offline's own: ${shortPath(offlineLogFile)})`,
-  );
+  report.line(`      function logs     ${shortPath(logFile)} (one JSON object a line)`);
+  report.line(`      offline's own     ${shortPath(offlineLogFile)}`);
 
   const state: LocalState = {
     pid: process.pid,
