@@ -90,6 +90,24 @@ describe('the docs against the packaged template', () => {
     ]);
   });
 
+  it('give the sweep and the drill the schedules it sets', () => {
+    /** The rate of the schedule rule that targets `fn`, e.g. `rate(5 minutes)`. */
+    const rateOf = (fn: string) => {
+      const arn = JSON.stringify({
+        'Fn::GetAtt': [`${fn[0]?.toUpperCase()}${fn.slice(1)}LambdaFunction`, 'Arn'],
+      });
+      const rule = ofType('AWS::Events::Rule').find(
+        (p) => p.ScheduleExpression && JSON.stringify(p.Targets).includes(arn),
+      );
+      return String(rule?.ScheduleExpression);
+    };
+    const minutes = all(userText, /every (\d+) min(?:ute)?s?\b/g);
+    expect(minutes.length).toBeGreaterThanOrEqual(3);
+    for (const n of minutes) expect(rateOf('cancel')).toBe(`rate(${n} minutes)`);
+    expect(userText).toMatch(/daily/);
+    expect(rateOf('drill')).toBe('rate(1 day)');
+  });
+
   it("give each exchange function's containers and IP budget as the template sets them", () => {
     const page = readDoc('docs/concepts/capacity.md');
     const rows = [...page.matchAll(/^\| `(\w+)`: [^|]+\| (\d+) \| (\d+) \| (\d+) \|$/gm)];
