@@ -626,7 +626,12 @@ function readPermissions(value: unknown): Record<string, string[]> | undefined {
  * (docs/v5/user/list-sub-apikeys.mdx), and an empty or absent list says nothing we could send back safely.
  */
 function readSubApiKey(item: Record<string, unknown>): SubApiKey {
-  const key: SubApiKey = { apiKey: item.apiKey as string, readOnly: readFlag(item.readOnly) as boolean };
+  const created = typeof item.createdAt === 'string' ? Date.parse(item.createdAt) : Number.NaN;
+  const key: SubApiKey = {
+    apiKey: item.apiKey as string,
+    readOnly: readFlag(item.readOnly) as boolean,
+    ...(Number.isFinite(created) ? { createdAt: created } : {}),
+  };
   const permissions = readPermissions(item.permissions);
   if (!isStringList(item.ips) || item.ips.length === 0) return { ...key, unreadable: 'ips' };
   if (!permissions) return { ...key, ips: [...item.ips], unreadable: 'permissions' };

@@ -212,6 +212,8 @@ export interface SubApiKey {
   /** The bound IPs; `['*']` when bound to none. */
   ips?: string[];
   permissions?: Record<string, string[]>;
+  /** When the key was created (epoch ms), when the listing gives a readable `createdAt`. */
+  createdAt?: number;
   /** The documented field the answer lacked or gave in a shape we cannot read. */
   unreadable?: string;
 }

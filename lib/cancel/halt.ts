@@ -131,6 +131,14 @@ export interface HaltRequest {
  */
 const VERIFICATION_RESERVE_MS = 5000;
 
+/**
+ * A key created this recently may be one the exchange secret has just been rotated to while this container
+ * still holds the secret as it was (SECRET_CACHE_TTL_SECONDS is at most a day): before such a key is made
+ * read-only, the secret is read again, so that the kill switch never locks out its own new key. Older keys
+ * (every bot's, in steady state) need no read on the way to the flips.
+ */
+const RECENT_KEY_MS = 86_400_000;
+
 /** Pages of a sub UID's keys read before giving up (20 keys a page). */
 const MAX_KEY_PAGES = 50;
 const PAGE_SIZE = 20;
@@ -162,6 +170,7 @@ export class Halt {
   private readonly origin: HaltOrigin;
   private cached: Promise<SubAccounts> | undefined;
   private fresh: Promise<SubAccounts | undefined> | undefined;
+  private readonly now: () => number;
   private masterClient: Promise<BybitClient | undefined> | undefined;
   private readonly exchange: Exchange;
   private readonly setup: HaltSetup;
@@ -176,6 +185,7 @@ export class Halt {
   ) {
     this.exchange = exchange;
     this.setup = setup;
+    this.now = clock.now;
     const now = clock.now();
     this.deadline = Math.max(now + (deadline - now) / 2, deadline - VERIFICATION_RESERVE_MS);
     this.origin = {
@@ -267,8 +277,6 @@ export class Halt {
     }
     report.mode = 'enforced';
 
-    // A key rotated since the secret was cached is the kill switch's own too: read the secret again.
-    this.fresh ??= this.exchange.subAccounts({ refresh: true }).catch(() => undefined);
     const call: CallOptions = { deadline: this.deadline, priority: 'first-wave' };
     let keys: SubApiKey[];
     try {
@@ -278,7 +286,15 @@ export class Halt {
       await recorded();
       return report;
     }
-    const fresh = await this.fresh;
+    // A recent read-write key not in the cached secret may be the kill switch's own, rotated in: look again.
+    const recent = keys.some(
+      (k) =>
+        !k.readOnly &&
+        !known.ownKeys.has(k.apiKey) &&
+        (k.createdAt === undefined || this.now() - k.createdAt <= RECENT_KEY_MS),
+    );
+    if (recent) this.fresh ??= this.exchange.subAccounts({ refresh: true }).catch(() => undefined);
+    const fresh = recent ? await this.fresh : undefined;
     const ownKeys = new Set([...known.ownKeys, ...(fresh?.ownKeys ?? [])]);
     const mine = [known.keyOf.get(account), fresh?.keyOf.get(account)];
     const own = keys.filter((k) => ownKeys.has(k.apiKey));

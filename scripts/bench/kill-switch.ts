@@ -140,7 +140,10 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
       const deadline = Date.now() + 60_000;
       return killSwitch(app.exchange, app.config.scope, { reason: 'bench' }, deadline, app.clock, setup);
     };
-    const readWriteAgain = () => Promise.all(bots.map((b) => stack.setKey(b.apiKey, {})));
+    // Bots trade on keys made long ago (a key made today may be a rotation of the kill switch's own).
+    const createdAt = Date.now() - 30 * 86_400_000;
+    const readWriteAgain = () => Promise.all(bots.map((b) => stack.setKey(b.apiKey, { createdAt })));
+    await readWriteAgain();
 
     // Warm both: the function's first invocation reads the secret and opens connections; so does the peer.
     await seedAll();

@@ -57,7 +57,7 @@ export function keyState(settings: EmulatorKeySettings = {}, now = Date.now()): 
     permissions: { ...DEFAULT_PERMISSIONS, ...settings.permissions },
     ips,
     uta: settings.uta ?? 1,
-    createdAt: now,
+    createdAt: settings.createdAt ?? now,
     ...(days !== undefined && days !== null ? { expiresAt: now + days * DAY_MS } : {}),
   };
 }

@@ -129,7 +129,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     setKey: (apiKey, settings) => {
       const credential = state.accounts.get(apiKey);
       if (!credential) throw new Error(`unknown apiKey ${apiKey}`);
-      credential.key = keyState(settings, serverNow(state));
+      // A key's creation date does not change with its settings.
+      credential.key = keyState({ createdAt: credential.key.createdAt, ...settings }, serverNow(state));
     },
     keySettings: (apiKey) => {
       const credential = state.accounts.get(apiKey);

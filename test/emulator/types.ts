@@ -30,6 +30,8 @@ export interface EmulatorKeySettings {
   expiresInDays?: number | null;
   /** 1 unified trading account (default), 0 classic. */
   uta?: 0 | 1;
+  /** When the key was created (epoch ms): now for a new key; setKey keeps the key's own unless given. */
+  createdAt?: number;
 }
 
 export interface OrderSeed {

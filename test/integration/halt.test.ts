@@ -21,6 +21,9 @@ let stack: LocalStack;
 let desk: StackAccount;
 let master: StackAccount;
 
+/** Bots run on keys made long ago: a key created today may be the kill switch's own, just rotated in. */
+const MONTH_AGO = Date.now() - 30 * 86_400_000;
+
 /** Keys of the desk's sub UID besides the kill switch's own: the bots, with settings of their own. */
 interface Bot {
   apiKey: string;
@@ -41,7 +44,7 @@ function bot(settings: EmulatorKeySettings): Bot {
   const apiSecret = randomBytes(18).toString('hex');
   registerSecret('apiKey', apiKey);
   registerSecret('apiSecret', apiSecret);
-  return { apiKey, apiSecret, settings };
+  return { apiKey, apiSecret, settings: { createdAt: MONTH_AGO, ...settings } };
 }
 
 beforeAll(async () => {
@@ -301,6 +304,39 @@ describe('enforced halt: a failed flip', () => {
     for (const b of Object.values(bots)) {
       expect(error.message).not.toContain(b.apiKey);
       expect(JSON.stringify(report)).not.toContain(b.apiKey);
+    }
+  });
+});
+
+describe('enforced halt: the kill switch’s own keys', () => {
+  it('never makes the kill switch’s own key read-only when the secret was just rotated to it', async () => {
+    const exchange = exchangeOf();
+    // This container read the secret before the rotation, and keeps it cached.
+    expect(await exchange.accountNames()).toEqual(['desk', 'fund']);
+    const rotated = {
+      apiKey: `key-desk-new-${randomBytes(6).toString('hex')}`,
+      apiSecret: randomBytes(18).toString('hex'),
+    };
+    registerSecret('apiKey', rotated.apiKey);
+    registerSecret('apiSecret', rotated.apiSecret);
+    stack.emulator.addAccount({ uid: desk.uid, parentUid: master.uid, ...rotated });
+    stack.secrets.put(stack.exchangeSecretId, {
+      accounts: {
+        desk: { ...rotated, subUid: desk.uid },
+        fund: { apiKey: stack.accounts[1]?.apiKey, apiSecret: stack.accounts[1]?.apiSecret },
+      },
+    });
+    try {
+      const report = await fire(exchange, new MemoryHaltStore());
+      expect(settingsOf(rotated.apiKey).readOnly).toBe(false);
+      expect(settingsOf(desk.apiKey).readOnly).toBe(false);
+      expect(report.halt?.accounts[0]?.own.sort()).toEqual(
+        [maskKey(desk.apiKey), maskKey(rotated.apiKey)].sort(),
+      );
+      expect(report.halt?.accounts[0]?.flipped).toHaveLength(4);
+    } finally {
+      stack.writeExchangeSecret();
+      stack.emulator.revokeKey(rotated.apiKey);
     }
   });
 

@@ -60,12 +60,14 @@ describe('subApiKeys', () => {
         {
           apiKey: 'SUBKEY0123456789AB',
           readOnly: false,
+          createdAt: Date.parse('2023-08-25T06:42:39Z'),
           ips: ['*'],
           permissions: { ContractTrade: ['Order', 'Position'], Spot: ['SpotTrade'], Wallet: [], NFT: [] },
         },
         {
           apiKey: 'OTHERKEY0123456789',
           readOnly: true,
+          createdAt: Date.parse('2023-08-25T06:42:39Z'),
           ips: ['10.0.0.1'],
           permissions: { ContractTrade: ['Order', 'Position'], Spot: ['SpotTrade'], Wallet: [], NFT: [] },
         },
@@ -74,6 +76,12 @@ describe('subApiKeys', () => {
     });
     expect(sent[0]).toMatchObject({ method: 'GET' });
     expect(sent[0]?.url).toBe('http://exchange.test/v5/user/sub-apikeys?subMemberId=100400345&limit=20');
+  });
+
+  it('reads createdAt as a date, and leaves it out when it is not one', async () => {
+    const { client } = scripted([{ result: [listedKey({ createdAt: 'yesterday' })], nextPageCursor: '' }]);
+    const { list } = await client.subApiKeys({ subMemberId: '1' });
+    expect(list[0]).not.toHaveProperty('createdAt');
   });
 
   it('marks a key whose ips are absent or empty, or whose permissions are malformed, as unreadable', async () => {

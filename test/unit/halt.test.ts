@@ -89,6 +89,9 @@ interface Accounts {
   [name: string]: { client?: BybitClient; error?: Error; subUid?: string | SecretError; apiKey?: string };
 }
 
+/** Fresh reads of the secret the halt asked for. */
+let freshReads = 0;
+
 /** `keyReadMs`: how long reading an account's key takes (a secret read), before its work starts. */
 function exchangeOf(accounts: Accounts, keyReadMs = 0): Exchange {
   const view = (): SubAccounts => {
@@ -110,7 +113,10 @@ function exchangeOf(accounts: Accounts, keyReadMs = 0): Exchange {
       return work(account?.client as BybitClient, name);
     },
     rotated: async () => undefined,
-    subAccounts: async () => view(),
+    subAccounts: async (options?: { refresh?: boolean }) => {
+      if (options?.refresh) freshReads++;
+      return view();
+    },
   } as unknown as Exchange;
 }
 
@@ -342,6 +348,39 @@ describe('the halt in the kill switch', () => {
     ]);
     expect(reportOf(error).failedScopes).toEqual(['desk: halt', 'other: halt']);
     expect(log.filter((l) => l === 'openOrders spot')).toHaveLength(2);
+  });
+
+  it('reads the secret again before flipping a key created within a day, and only then', async () => {
+    const DAY = 86_400_000;
+    const keysCreated = (age: number | undefined) => [
+      { apiKey: OWN, readOnly: false, ips: ['*'], permissions: {}, createdAt: 0 },
+      {
+        apiKey: BOT,
+        readOnly: false,
+        ips: ['*'],
+        permissions: {},
+        ...(age === undefined ? {} : { createdAt: 1_000_000 - age }),
+      },
+    ];
+    const reads = async (age: number | undefined) => {
+      freshReads = 0;
+      const master = masterClient([], { keys: keysCreated(age) });
+      const exchange = exchangeOf({ desk: { client: deskClient([]), subUid: '100001' } });
+      await killSwitch(
+        exchange,
+        COVERAGE,
+        {},
+        10_000_000,
+        clock,
+        setupOf(new MemoryHaltStore(), master.client),
+      );
+      expect(master.sent.map((p) => p.apikey)).toEqual([BOT]);
+      return freshReads;
+    };
+    expect(await reads(DAY + 1)).toBe(0);
+    expect(await reads(DAY)).toBe(1);
+    // No readable creation date: it may be new.
+    expect(await reads(undefined)).toBe(1);
   });
 
   it('never flips a key of another account of the secret, and skips keys read-only already', async () => {
