@@ -2,8 +2,12 @@
 // few requests as the docs allow), stopped, listed again, and reported; and who placed an order.
 
 import { describe, expect, it } from 'vitest';
-import type { BybitClient, CallOptions } from '../../lib/bybit/client.ts';
+import { BybitClient, type CallOptions } from '../../lib/bybit/client.ts';
+import { IpBudget } from '../../lib/bybit/ip-budget.ts';
 import type { OpenOrder, Strategy, StrategyListParams, StrategyPage } from '../../lib/bybit/types.ts';
+import { SettleCoinDiscovery } from '../../lib/cancel/coverage.ts';
+import type { Exchange } from '../../lib/cancel/exchange.ts';
+import { killSwitch } from '../../lib/cancel/kill-switch.ts';
 import { placerOf } from '../../lib/cancel/placers.ts';
 import {
   botWarnings,
@@ -310,5 +314,47 @@ describe('placerOf', () => {
     expect(placerOf({ createType: 'constructor' })).toBeUndefined();
     // Spot orders carry no createType.
     expect(placerOf({})).toBeUndefined();
+  });
+});
+
+describe('the strategy phase in the kill switch', () => {
+  it('queues its listing beside the first cancel-alls at first-wave priority, never in front of them', async () => {
+    const paths: string[] = [];
+    const answers: Record<string, unknown> = {
+      '/v5/order/cancel-all': { list: [], success: '1' },
+      '/v5/order/realtime': { list: [], nextPageCursor: '' },
+      '/v5/strategy/list': { list: [], nextCursor: '' },
+    };
+    const transport = async (url: string) => {
+      const path = new URL(url).pathname;
+      paths.push(path);
+      return new Response(JSON.stringify({ retCode: 0, retMsg: 'OK', result: answers[path] }));
+    };
+    // One request at a time: the order requests leave in is the order the budget hands out its units.
+    const ipBudget = new IpBudget({ maxInFlight: 1 });
+    const client = new BybitClient({
+      credentials: { apiKey: 'KEY', apiSecret: 'secret' },
+      baseUrl: 'http://exchange.test',
+      transport: transport as unknown as typeof fetch,
+      ipBudget,
+    });
+    const exchange = {
+      discovery: new SettleCoinDiscovery(),
+      accountNames: async () => ['main'],
+      withAccount: async <T>(_: string, work: (c: BybitClient, n: string) => Promise<T>) =>
+        work(client, 'main'),
+    } as unknown as Exchange;
+
+    const report = await killSwitch(
+      exchange,
+      { categories: ['spot', 'option'], linearSettleCoins: [], inverseCoins: [] },
+      {},
+      Date.now() + 10_000,
+    );
+
+    expect(report.ok).toBe(true);
+    // Six cancel-alls (five spot kinds, option), then the strategy list, then the verification listings.
+    expect(paths.slice(0, 7)).toEqual([...Array(6).fill('/v5/order/cancel-all'), '/v5/strategy/list']);
+    expect(paths.slice(7).sort()).toEqual(['/v5/order/realtime', '/v5/order/realtime']);
   });
 });
