@@ -10,7 +10,7 @@ import { loadConfig } from '../../lib/lambda/config.ts';
 import type { OrderSeed, StrategySeed } from '../../test/emulator/index.ts';
 import { lambdaContext, loadEvent } from '../../test/support/events.ts';
 import { peerClient, peerKillSwitch } from './peer.ts';
-import { startRemoteStack } from './remote-stack.ts';
+import { type RemoteStack, startRemoteStack } from './remote-stack.ts';
 import { median } from './stats.ts';
 
 export const LATENCY_MS = 50;
@@ -78,7 +78,7 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
   try {
     Object.assign(process.env, stack.env);
     const { handler } = await import('../../handlers/cancel-all.ts');
-    const invoke = handler as (event: unknown, context: unknown) => Promise<unknown>;
+    const invoke = handler as Invoke;
     const scopes = everythingScopes(loadConfig({}).scope);
     const baseUrl = stack.env.BYBIT_BASE_URL as string;
     const peers = stack.accounts.map((a) => peerClient(a.apiKey, a.apiSecret as string, baseUrl));
@@ -114,20 +114,12 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
     const oursRequests: number[] = [];
     const peerRequests: number[] = [];
     for (let run = 0; run < RUNS; run++) {
-      await stack.reset();
-      result.ordersPerRun = await seedAll();
-      await sleep(WINDOW_GAP_MS);
-      const event = loadEvent('kill-switch.json');
-      const context = lambdaContext(60_000);
-      const started = performance.now();
-      try {
-        await invoke(event, context);
-      } catch (error) {
-        result.ours.failures.push(`${(error as Error).name}: ${(error as Error).message}`);
-      }
-      result.ours.ms.push(performance.now() - started);
-      result.ours.left.push(await stack.openCount());
-      oursRequests.push((await stack.requestStats()).total);
+      const ours = await timedRun(stack, invoke, seedAll);
+      result.ordersPerRun = ours.orders;
+      if (ours.failure) result.ours.failures.push(ours.failure);
+      result.ours.ms.push(ours.ms);
+      result.ours.left.push(ours.left);
+      oursRequests.push(ours.stats.total);
 
       await stack.reset();
       await seedAll();
@@ -147,6 +139,9 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
     await stack.close();
   }
 }
+
+const ENDED_STRATEGIES = 10;
+const LIVE_STRATEGIES = 3;
 
 /**
  * The strategy orders of each account: a running chase (it places its order again 50 ms after a cancel), an
@@ -173,8 +168,6 @@ function strategiesFor(): StrategySeed[] {
     { category: 'UTA_INVERSE', symbol: 'BTCUSD', strategyType: 'iceberg' },
   ];
 }
-const ENDED_STRATEGIES = 10;
-const LIVE_STRATEGIES = 3;
 
 export interface StrategyKillSwitchResult {
   latencyMs: number;
@@ -205,7 +198,7 @@ export async function measureKillSwitchWithStrategies(): Promise<StrategyKillSwi
   try {
     Object.assign(process.env, stack.env);
     const { handler } = await import('../../handlers/cancel-all.ts');
-    const invoke = handler as (event: unknown, context: unknown) => Promise<unknown>;
+    const invoke = handler as Invoke;
     const seedAll = async () => {
       let count = 0;
       for (const [i, account] of stack.accounts.entries()) {
@@ -239,25 +232,15 @@ export async function measureKillSwitchWithStrategies(): Promise<StrategyKillSwi
     const requests: number[] = [];
     const strategyRequests: number[] = [];
     for (let run = 0; run < RUNS; run++) {
-      await stack.reset();
-      result.ordersPerRun = await seedAll();
-      await sleep(WINDOW_GAP_MS);
-      const event = loadEvent('kill-switch.json');
-      const context = lambdaContext(60_000);
-      const started = performance.now();
-      try {
-        await invoke(event, context);
-      } catch (error) {
-        result.ours.failures.push(`${(error as Error).name}: ${(error as Error).message}`);
-      }
-      result.ours.ms.push(performance.now() - started);
-      result.ours.left.push(await stack.openCount());
+      const { orders, failure, ms, left, stats } = await timedRun(stack, invoke, seedAll);
+      result.ordersPerRun = orders;
+      if (failure) result.ours.failures.push(failure);
+      result.ours.ms.push(ms);
+      result.ours.left.push(left);
       result.ours.strategiesLeft.push(await stack.liveStrategyCount());
-      const stats = await stack.requestStats();
       requests.push(stats.total);
-      strategyRequests.push(
-        (stats.byPath['/v5/strategy/list'] ?? 0) + (stats.byPath['/v5/strategy/stop'] ?? 0),
-      );
+      const { byPath } = stats;
+      strategyRequests.push((byPath['/v5/strategy/list'] ?? 0) + (byPath['/v5/strategy/stop'] ?? 0));
     }
     result.ours.medianMs = median(result.ours.ms);
     result.ours.requests = median(requests);
@@ -266,6 +249,26 @@ export async function measureKillSwitchWithStrategies(): Promise<StrategyKillSwi
   } finally {
     await stack.close();
   }
+}
+
+type Invoke = (event: unknown, context: unknown) => Promise<unknown>;
+
+/** One timed invocation of the handler on a freshly seeded book, started with the option cancel-all window free. */
+async function timedRun(stack: RemoteStack, invoke: Invoke, seedAll: () => Promise<number>) {
+  await stack.reset();
+  const orders = await seedAll();
+  await sleep(WINDOW_GAP_MS);
+  const event = loadEvent('kill-switch.json');
+  const context = lambdaContext(60_000);
+  const started = performance.now();
+  let failure: string | undefined;
+  try {
+    await invoke(event, context);
+  } catch (error) {
+    failure = `${(error as Error).name}: ${(error as Error).message}`;
+  }
+  const ms = performance.now() - started;
+  return { orders, ms, failure, left: await stack.openCount(), stats: await stack.requestStats() };
 }
 
 function sleep(ms: number): Promise<void> {
