@@ -17,6 +17,7 @@ import {
 import type { Exchange } from '../../lib/cancel/exchange.ts';
 import { BybitApiError, type DrillFailedError } from '../../lib/errors.ts';
 import { parseCancelAllRequest, parseDrillInput, parseSweepInput } from '../../lib/lambda/requests.ts';
+import { drillTable } from '../../scripts/local/drill-table.ts';
 
 const NOW = Date.parse('2026-12-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -549,5 +550,28 @@ describe('drill: what it reports as healthy or not', () => {
       inverseCoins: [],
     });
     expect(await source({} as BybitClient, {})).toEqual(['USDT', 'USDC']);
+  });
+});
+
+describe('the drill table', () => {
+  const account = (strategies: Record<string, number> | null) => ({
+    account: 'main',
+    ok: strategies !== null,
+    problems: [],
+    warnings: [],
+    keyExpiresInDays: null,
+    openOrders: { linear: 3 },
+    coverage: [],
+    strategies,
+  });
+  const table = (strategies: Record<string, number> | null) =>
+    drillTable({ operation: 'drill', ok: true, durationMs: 1, accounts: [account(strategies)] }).join('\n');
+
+  it('shows the strategies a kill switch would stop, by status, next to the open orders', () => {
+    expect(table({ running: 1, paused: 0, untriggered: 2 })).toContain(
+      'linear 3; strategies running 1, untriggered 2',
+    );
+    expect(table({ running: 0, paused: 0, untriggered: 0 })).not.toContain('strategies');
+    expect(table(null)).toContain('linear 3; strategies ?');
   });
 });
