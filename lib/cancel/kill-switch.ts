@@ -336,9 +336,9 @@ async function verifyListing(
   let error: Error | undefined;
   for (let round = 1; ; round++) {
     try {
-      // Nothing open counts only when the strategy phase was over before the listing went out: until then a
-      // running strategy may re-place its child right after it.
-      const stopped = strategies.settled;
+      // Nothing open counts only when the strategy phase was quiet before the listing went out (over, or no
+      // strategy seen able to trade): until then a running strategy may re-place its child right after it.
+      const stopped = strategies.quiet;
       remaining = await openOrdersOf(client, listing, deadline, 'verify');
       strategies.noteOrders(remaining);
       verified = true;

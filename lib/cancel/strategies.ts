@@ -31,6 +31,8 @@ import { type Placer, placerOf } from './placers.ts';
 export const LIVE_STATUSES = ['2', '5', '6'] as const;
 /** 3 terminated, 4 terminated but orders are not filled. A status the docs do not name is taken as live. */
 const ENDED_STATUSES = new Set([3, 4]);
+/** Listings in a row that failed (each after the client's own retries) before the phase gives up. */
+const MAX_FAILED_LISTINGS = 3;
 /** Pages of one listing read before it is taken as endless (5,000 strategies). */
 const MAX_PAGES = 100;
 /** docs/v5/error.mdx ("Strategy"): the strategy had already ended; the listing confirms it. */
@@ -152,8 +154,11 @@ export interface StrategyReport {
 export interface StrategyPhase {
   /** Resolves once the first listing after the stops has answered (or failed), or at once when none was found. */
   ready: Promise<void>;
-  /** True once the phase is over: no strategy left to stop, or given up. */
-  readonly settled: boolean;
+  /**
+   * True when an empty order listing sent now is final: the phase is over, or no listing has shown a
+   * strategy able to trade (none was found, or the list could not be read at all: that fails the run anyway).
+   */
+  readonly quiet: boolean;
   /** Resolves when the phase is over; never rejects. */
   done: Promise<void>;
   /** Orders a listing showed: bots among their placers are reported. */
@@ -183,12 +188,15 @@ export class StrategyWatch {
   /** Lists, stops and lists again with this client until none can trade, every one left refused, or the deadline nears. */
   start(client: BybitClient, deadline: number, clock: Clock): StrategyPhase {
     let settled = false;
+    /** The last listing that answered showed a strategy able to trade. */
+    let liveListed = false;
     let markReady = () => {};
     const ready = new Promise<void>((resolve) => {
       markReady = resolve;
     });
     const run = async () => {
       const call: CallOptions = { deadline, priority: 'first-wave' };
+      let failures = 0;
       for (let round = 1; ; round++) {
         // Round 1 lists; round 2 lists right after the stops; later rounds give a slow stop time to land.
         if (round > 2) {
@@ -202,13 +210,16 @@ export class StrategyWatch {
         } catch (failure) {
           this.verified = false;
           this.error = failure as Error;
-          if (isFinal(failure) || clock.now() + 50 >= deadline) return;
+          // Each listing has had the client's retries: a list that keeps failing is reported, not awaited.
+          if (isFinal(failure) || ++failures >= MAX_FAILED_LISTINGS || clock.now() + 50 >= deadline) return;
           if (round > 1) markReady();
           continue;
         }
+        failures = 0;
         this.verified = true;
         this.error = undefined;
         this.remaining = live;
+        liveListed = live.length > 0;
         for (const s of live) this.found.set(s.strategyId, s);
         if (live.length === 0) return;
         if (round > 1) markReady();
@@ -232,8 +243,8 @@ export class StrategyWatch {
     return {
       ready,
       done,
-      get settled() {
-        return settled;
+      get quiet() {
+        return settled || !liveListed;
       },
       noteOrders: (orders) => this.noteOrders(orders),
     };

@@ -93,8 +93,7 @@ function ticking(): Clock & { time: number } {
 
 /** Waits for a phase to end. */
 async function over(phase: StrategyPhase) {
-  await phase.ready;
-  for (let i = 0; i < 1000 && !phase.settled; i++) await new Promise((r) => setImmediate(r));
+  await phase.done;
   return phase;
 }
 
@@ -148,7 +147,7 @@ describe('StrategyWatch', () => {
     ]);
     const watch = new StrategyWatch(['linear']);
     const phase = await settle(watch, client);
-    expect(phase.settled).toBe(true);
+    expect(phase.quiet).toBe(true);
     expect(watch.clear).toBe(true);
     expect(stops.sort()).toEqual(['armed', 'paused', 'run']);
     expect(calls.every((c) => c.call?.priority === 'first-wave')).toBe(true);
@@ -239,8 +238,8 @@ describe('StrategyWatch', () => {
     const clock = ticking();
     const phase = watch.start(client, clock.time + 60_000, clock);
     await phase.ready;
-    // Ready after the first listing that followed the stops, while the strategy still runs: not settled.
-    expect(phase.settled).toBe(false);
+    // Ready after the first listing that followed the stops, while the strategy still runs: not quiet.
+    expect(phase.quiet).toBe(false);
     await over(phase);
     expect(watch.clear).toBe(true);
     expect(lists.length).toBeGreaterThanOrEqual(4);
@@ -252,11 +251,49 @@ describe('StrategyWatch', () => {
     });
     const watch = new StrategyWatch(['linear']);
     const phase = await settle(watch, client);
-    expect(phase.settled).toBe(true);
+    expect(phase.quiet).toBe(true);
     expect(watch.clear).toBe(false);
     const report = watch.report('a');
     expect(report).toMatchObject({ verified: false, error: { retCode: 10005 } });
     expect(strategyReasons(report)[0]).toContain('a: strategies: the strategy list could not be read');
+  });
+
+  it('gives up on a list that keeps failing after three listings, long before the deadline', async () => {
+    const { client, lists } = exchange([], {
+      listError: new ExchangeUnavailableError('strategy-list', 5, 'HTTP 503'),
+    });
+    const watch = new StrategyWatch(['linear']);
+    const clock = ticking();
+    const phase = watch.start(client, clock.time + 60_000, clock);
+    await phase.done;
+    expect(lists).toHaveLength(3);
+    expect(clock.time).toBeLessThan(1_000_000 + 1_000);
+    // No strategy was ever seen able to trade: order verification need not wait for it.
+    expect(phase.quiet).toBe(true);
+    expect(watch.report('a')).toMatchObject({
+      verified: false,
+      error: { errorType: 'ExchangeUnavailableError' },
+    });
+    expect(strategyReasons(watch.report('a'))[0]).toContain('HTTP 503');
+  });
+
+  it('keeps order verification waiting while strategies it saw able to trade cannot be confirmed stopped', async () => {
+    const s = strategy('s', 2);
+    const { client } = exchange([s], { lag: 1000 });
+    const inner = client.strategies.bind(client);
+    let listings = 0;
+    (client as { strategies: typeof inner }).strategies = async (params, call) => {
+      if (++listings > 1) throw new ExchangeUnavailableError('strategy-list', 5, 'HTTP 503');
+      return inner(params, call);
+    };
+    const watch = new StrategyWatch(['linear']);
+    const clock = ticking();
+    const phase = watch.start(client, clock.time + 60_000, clock);
+    await phase.ready;
+    expect(phase.quiet).toBe(false);
+    await phase.done;
+    expect(watch.report('a').remaining.map((x) => x.strategyId)).toEqual(['s']);
+    expect(watch.clear).toBe(false);
   });
 
   it('stops only the strategies of the categories a narrowed run covers, and those of categories it cannot map', async () => {
