@@ -338,13 +338,13 @@ async function verifyListing(
     try {
       // Nothing open counts only when the strategy phase was quiet before the listing went out (over, or no
       // strategy seen able to trade): until then a running strategy may re-place its child right after it.
-      const stopped = strategies.quiet;
+      const quiet = strategies.quiet;
       remaining = await openOrdersOf(client, listing, deadline, 'verify');
       strategies.noteOrders(remaining);
       verified = true;
       error = undefined;
       if (remaining.length === 0) {
-        if (stopped) return { listing, remaining, verified, uncancellable: [] };
+        if (quiet) return { listing, remaining, verified, uncancellable: [] };
         uncancellable = [];
       } else {
         const phases = await phasesFor(client, listing, remaining, round, coverage(), verify);

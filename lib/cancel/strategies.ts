@@ -6,9 +6,9 @@
 // them: their orders are cancelled like any order, and a person is told to close the bot.
 //
 // Per account, a kill switch's strategy phase: list what can still trade, stop each, list again, until the
-// listing shows none (or every one left refused its stop, or the deadline nears). Order verification waits
-// for it: a running strategy re-places its child after a cancel, so an empty order listing counts only once
-// the strategies are stopped.
+// listing shows none (or every one left refused its stop for good, the list keeps failing, or the deadline
+// nears). Order verification waits for it: a running strategy re-places its child after a cancel, so an
+// empty order listing counts only once the strategies are stopped.
 
 import type { BybitClient, CallOptions } from '../bybit/client.ts';
 import { RetCode } from '../bybit/codes.ts';
@@ -87,7 +87,7 @@ export async function liveStrategies(
   if (!first.nextCursor) return live;
   const byStatus = await Promise.all(LIVE_STATUSES.map((status) => allPages(client, { status }, call, send)));
   const seen = new Map(live.map((s) => [s.strategyId, s]));
-  for (const s of byStatus.flat()) seen.set(s.strategyId, s);
+  for (const s of byStatus.flat().filter(canTrade)) seen.set(s.strategyId, s);
   return [...seen.values()];
 }
 
