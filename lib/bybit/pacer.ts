@@ -28,6 +28,9 @@ const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
   // docs/v5/rate-limit/rate-limit.mdx: /v5/user/query-api 10 req/s, whatever the category.
   'query-api': { linear: 10, inverse: 10, option: 10, spot: 10 },
   instruments: { linear: 50, inverse: 50, option: 50, spot: 50 },
+  // rate-limit.mdx: /v5/strategy/list 200/s and /v5/strategy/stop 100/s, the same in every column.
+  'strategy-list': { linear: 200, inverse: 200, option: 200, spot: 200 },
+  'strategy-stop': { linear: 100, inverse: 100, option: 100, spot: 100 },
   // docs/v5/rate-limit/rate-limit.mdx, "User": sub-apikeys 10 req/s, update-sub-api 5 req/s (the master's UID).
   'sub-apikeys': { linear: 10, inverse: 10, option: 10, spot: 10 },
   'update-sub-api': { linear: 5, inverse: 5, option: 5, spot: 5 },
@@ -35,11 +38,13 @@ const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
   create: { linear: 10, inverse: 10, option: 10, spot: 20 },
 };
 
-/** Endpoints whose limit is one budget whatever the category. */
-const CATEGORYLESS: ReadonlySet<Endpoint> = new Set([
+/** Endpoints with one window whatever the category (strategies and API keys take no order category at all). */
+const UNCATEGORISED = new Set<Endpoint>([
   'realtime',
   'time',
   'query-api',
+  'strategy-list',
+  'strategy-stop',
   'sub-apikeys',
   'update-sub-api',
 ]);
@@ -92,7 +97,7 @@ export class RateLimitPacer {
 
   /** The window key: linear and inverse share futures limits; open-order queries share one budget. */
   static key(endpoint: Endpoint, category: Category): string {
-    if (CATEGORYLESS.has(endpoint)) return endpoint;
+    if (UNCATEGORISED.has(endpoint)) return endpoint;
     return `${endpoint}:${category === 'inverse' ? 'linear' : category}`;
   }
 

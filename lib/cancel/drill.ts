@@ -5,10 +5,12 @@
 //      permissions or a classic account is a warning;
 //   2. run the widest open-order listings the kill switch verifies with, counting what it would cancel;
 //      a listing that fails is a problem (the kill switch could not verify that scope either);
-//   3. with a master key configured (the enforced halt), check it: valid, the master account's, allowed to
+//   3. list the strategy orders that can still trade (strategies.ts), counting them by status; a strategy
+//      listing that fails is a problem (the kill switch could not stop what it cannot see);
+//   4. with a master key configured (the enforced halt), check it: valid, the master account's, allowed to
 //      change sub-account keys, IP-bound, and no Withdrawal permission; and list each sub UID's keys, as a
 //      halt would, to see that the account's own key is among them;
-//   4. report every account; any problem fails the drill, so the alarms and the failure queue hear of it.
+//   5. report every account; any problem fails the drill, so the alarms and the failure queue hear of it.
 // Every request is a GET, at background priority, one at a time and spaced out, so that a kill switch
 // running at the same moment keeps the IP budget.
 
@@ -21,6 +23,7 @@ import { BybitApiError, DeadlineExceededError, DrillFailedError } from '../error
 import type { Exchange } from './exchange.ts';
 import { listSubApiKeys, maskKey } from './halt.ts';
 import { type Coverage, scopeLabel, widestListings } from './scopes.ts';
+import { liveStrategies, statusName } from './strategies.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -59,6 +62,7 @@ export type ProblemCode =
   | 'keyExpiresSoon'
   | 'keyExpiryUnknown'
   | 'listingFailed'
+  | 'strategyListingFailed'
   | 'subUidMalformed'
   | 'noMasterKey'
   | 'subKeysUnlisted'
@@ -102,6 +106,11 @@ export interface AccountDrill {
   /** What a kill switch would cancel right now, per category (verified listings only). */
   openOrders: Partial<Record<Category, number>>;
   coverage: ListingCoverage[];
+  /**
+   * Strategy orders a kill switch would stop right now, by status (`running`, `paused`, `untriggered`, and
+   * any status the docs do not name); null when the strategy list could not be read.
+   */
+  strategies: Record<string, number> | null;
   /** The enforced halt, for a sub-account: its sub UID's keys, and how many a halt would make read-only. */
   halt?: { subUid: string; keys: number; wouldFlip: number };
 }
@@ -183,7 +192,8 @@ export async function drill(
           const info = await gate.run(() => client.apiKeyInfo(call), deadline);
           const judged = judgeKey(info, settings.categories, clock.now(), settings.expiryDays);
           const coverage = await listAll(client, settings, call, gate, deadline);
-          return summarise(account, judged, coverage);
+          const strategies = await countStrategies(client, call, gate, deadline);
+          return summarise(account, judged, coverage, strategies);
         });
       } catch (error) {
         return failed(account, keyProblem(error));
@@ -507,8 +517,38 @@ async function countListing(
   }
 }
 
-function summarise(account: string, judged: KeyJudgement, coverage: ListingCoverage[]): AccountDrill {
+type StrategyCount = { counts: Record<string, number> } | { error: string };
+
+/** The strategies that can still trade, by status, through the drill's gate. */
+async function countStrategies(
+  client: BybitClient,
+  call: CallOptions,
+  gate: Gate,
+  deadline: number,
+): Promise<StrategyCount> {
+  try {
+    const live = await liveStrategies(client, call, (work) => gate.run(work, deadline));
+    const counts: Record<string, number> = { running: 0, paused: 0, untriggered: 0 };
+    for (const s of live) counts[statusName(s.status)] = (counts[statusName(s.status)] ?? 0) + 1;
+    return { counts };
+  } catch (error) {
+    return { error: messageOf(error) };
+  }
+}
+
+function summarise(
+  account: string,
+  judged: KeyJudgement,
+  coverage: ListingCoverage[],
+  strategies: StrategyCount,
+): AccountDrill {
   const problems = [...judged.problems];
+  if ('error' in strategies) {
+    problems.push({
+      code: 'strategyListingFailed',
+      message: `the strategy list failed, so a kill switch could not stop the strategies it cannot see: ${strategies.error}`,
+    });
+  }
   const openOrders: Partial<Record<Category, number>> = {};
   for (const entry of coverage) {
     const category = entry.listing.split(' ')[0] as Category;
@@ -528,6 +568,7 @@ function summarise(account: string, judged: KeyJudgement, coverage: ListingCover
     keyExpiresInDays: judged.keyExpiresInDays,
     openOrders,
     coverage,
+    strategies: 'counts' in strategies ? strategies.counts : null,
   };
 }
 
@@ -540,6 +581,7 @@ function failed(account: string, problem: Finding<ProblemCode>): AccountDrill {
     keyExpiresInDays: null,
     openOrders: {},
     coverage: [],
+    strategies: null,
   };
 }
 

@@ -1,15 +1,19 @@
 // The kill switch: every account, everything the exchange lists, all at once. Steps:
 //   1. resolve the accounts (all in the secret, or the ones the request names); unknown names and
 //      malformed entries of the secret fail alone and are reported by name, the others proceed;
-//   2. at once: per account the first wave of cancel-alls over the configured scopes (SCOPE_*) and an
-//      inverse listing with no filter (it shows every inverse coin, configured or not); for all accounts
-//      together, the discovery of the linear settle coins the exchange lists. Nothing waits for discovery;
+//   2. at once: per account the first wave of cancel-alls over the configured scopes (SCOPE_*), beside them
+//      the strategy phase (list the strategies that can still trade, stop each, list again: strategies.ts),
+//      and an inverse listing with no filter (it shows every inverse coin, configured or not); for all
+//      accounts together, the discovery of the linear settle coins the exchange lists. Nothing waits for
+//      discovery;
 //   3. per widest listing (inverse, spot and option unfiltered; linear per settle coin, configured and
-//      discovered), once the cancel-alls it covers are back: list it, cancel whatever it shows in the
-//      fewest requests, and list again, until it shows nothing, only orders Bybit will not cancel now
+//      discovered), once the cancel-alls it covers are back and the stops have been listed: list it, cancel
+//      whatever it shows in the fewest requests, and list again, until it shows nothing (after the strategy
+//      phase is over: a running strategy re-places its child), only orders Bybit will not cancel now
 //      (named at once), or the deadline nears;
 //   4. report per account and listing. The run succeeds only when every widest listing showed nothing
-//      after the last cancel and the exchange confirmed the coverage; anything else throws.
+//      after the last cancel, the strategy list showed none able to trade after the last stop, and the
+//      exchange confirmed the coverage; anything else throws.
 // With a halt store, every account is also halted (halt.ts): started right after the account's first-wave
 // cancel-alls are sent, and its verification listings wait until its sub-account keys are read-only.
 
@@ -31,6 +35,7 @@ import { type CoverageReport, discoverCoverage, preMarketPhases, whyUncancellabl
 import { DEAD_MANS_SWITCH_ORIGIN } from './dead-mans-switch.ts';
 import { type Exchange, isRotationRefusal } from './exchange.ts';
 import { Halt, type HaltReport, type HaltSetup } from './halt.ts';
+import { placerOf } from './placers.ts';
 import {
   type Coverage,
   everythingScopes,
@@ -39,6 +44,13 @@ import {
   spotKindOf,
   widestListings,
 } from './scopes.ts';
+import {
+  botWarnings,
+  type StrategyPhase,
+  type StrategyReport,
+  StrategyWatch,
+  strategyReasons,
+} from './strategies.ts';
 
 export interface KillSwitchRequest {
   accounts?: string[];
@@ -62,8 +74,8 @@ export interface ScopeReport {
   remaining: number;
   /** False when the last listing failed: then `remaining` may be out of date. */
   verified: boolean;
-  /** Up to 20 of the orders still open, to act on by hand. */
-  remainingOrders?: { symbol: string; orderId: string; orderLinkId: string }[];
+  /** Up to 20 of the orders still open, to act on by hand; `createType` says what placed each (not on spot). */
+  remainingOrders?: { symbol: string; orderId: string; orderLinkId: string; createType?: string }[];
   error?: Fields;
 }
 
@@ -75,6 +87,7 @@ export interface UncancellableOrder {
   orderId: string;
   orderLinkId: string;
   orderStatus: string;
+  createType?: string;
   why: string;
 }
 
@@ -93,6 +106,10 @@ export interface KillSwitchReport {
   coverage: CoverageReport;
   uncancellable: UncancellableOrder[];
   scopes: ScopeReport[];
+  /** Per account: the strategies found, stopped and still able to trade. */
+  strategies: StrategyReport[];
+  /** What a person must still do (bots whose orders showed up may place them again). */
+  warnings: string[];
   /** The halt set on the accounts (absent when no halt store is configured and none was declined). */
   halt?: HaltReport;
 }
@@ -121,7 +138,7 @@ export async function killSwitch(
   const halt = startHalt(exchange, request, deadline, clock, haltSetup);
 
   const outcomes = await Promise.all(
-    accounts.map((account) =>
+    accounts.map((account): AccountOutcome | Promise<AccountOutcome> =>
       known.includes(account)
         ? clearAccount(exchange, account, plan, discovery, deadline, clock, () => halt?.keysSettled(account))
         : {
@@ -145,8 +162,11 @@ export async function killSwitch(
 
   const scopes = outcomes.flatMap((o) => o.scopes);
   const uncancellable = outcomes.flatMap((o) => o.uncancellable);
+  const strategies = outcomes.flatMap((o) => (o.strategies ? [o.strategies] : []));
   const failed = scopes.filter((r) => r.error || r.remaining > 0 || !r.verified);
   const failedScopes = failed.map((r) => `${r.account}: ${r.scope}`);
+  const unstopped = strategies.filter((r) => !r.verified || r.remaining.length > 0);
+  failedScopes.push(...unstopped.map((r) => `${r.account}: strategies`));
   if (!covered.confirmed) failedScopes.push('coverage: linear settle coins not confirmed by the exchange');
   const haltFailures = (haltReport?.accounts ?? []).filter((a) => a.failed.length > 0);
   const cancelsClear = failedScopes.length === 0;
@@ -166,11 +186,15 @@ export async function killSwitch(
     coverage: covered,
     uncancellable,
     scopes,
+    strategies,
+    warnings: strategies.flatMap(botWarnings),
     ...(haltReport ? { halt: haltReport } : {}),
   };
   if (!result.ok) {
     const reasons = [
       ...failed.filter((r) => r.error).map((r) => `${r.account}: ${r.scope}: ${r.error?.errorMessage}`),
+      ...unstopped.flatMap(strategyReasons),
+      ...failed.flatMap(placedRemaining),
       ...uncancellable.map((u) => `${u.account}: ${u.category} ${u.symbol} ${u.orderId}: ${u.why}`),
       ...(covered.confirmed ? [] : [`coverage: ${covered.error?.errorMessage ?? 'not confirmed'}`]),
       ...haltFailures.flatMap((a) =>
@@ -188,6 +212,7 @@ export async function killSwitch(
 interface AccountOutcome {
   scopes: ScopeReport[];
   uncancellable: UncancellableOrder[];
+  strategies?: StrategyReport;
 }
 
 interface ListingOutcome {
@@ -217,15 +242,25 @@ async function clearAccount(
   afterFirstWave: AfterFirstWave,
 ): Promise<AccountOutcome> {
   const acknowledged: Acknowledged = new Map();
+  const strategies = new StrategyWatch(plan.categories);
   try {
     let outcomes = await exchange.withAccount(account, (client) =>
-      clearWith(client, plan, discovery, deadline, clock, acknowledged, afterFirstWave),
+      clearWith(client, plan, discovery, deadline, clock, acknowledged, strategies, afterFirstWave),
     );
     // A refused key fails its scopes, not the account's report; a rotated key gets one more run.
     if (outcomes.some((o) => isRotationRefusal(o.error))) {
       const rotated = await exchange.rotated(account).catch(() => undefined);
       if (rotated)
-        outcomes = await clearWith(rotated, plan, discovery, deadline, clock, acknowledged, afterFirstWave);
+        outcomes = await clearWith(
+          rotated,
+          plan,
+          discovery,
+          deadline,
+          clock,
+          acknowledged,
+          strategies,
+          afterFirstWave,
+        );
     }
     return {
       scopes: outcomes.map((o) => scopeReport(account, o, acknowledged)),
@@ -237,9 +272,11 @@ async function clearAccount(
           orderId: order.orderId,
           orderLinkId: order.orderLinkId,
           orderStatus: order.orderStatus,
+          ...(order.createType ? { createType: order.createType } : {}),
           why,
         })),
       ),
+      strategies: strategies.report(account),
     };
   } catch (error) {
     return { scopes: [accountFailure(account, describeError(error))], uncancellable: [] };
@@ -253,6 +290,7 @@ async function clearWith(
   deadline: number,
   clock: Clock,
   acknowledged: Acknowledged,
+  strategies: StrategyWatch,
   afterFirstWave: AfterFirstWave,
 ): Promise<ListingOutcome[]> {
   const acked = (label: string) => {
@@ -270,8 +308,10 @@ async function clearWith(
     waves.set(label, [...(waves.get(label) ?? []), sent]);
   }
   const waveOf = (label: string) => Promise.all(waves.get(label) ?? []);
-  // Beside the first wave, never in front of it; the verification listings wait for it.
-  const blocked = afterFirstWave() ?? Promise.resolve();
+  // Beside the first wave, never in front of it: queued after the account's cancel-alls.
+  const phase = strategies.start(client, deadline, clock);
+  // So is the halt; the verification listings wait for its flips.
+  const halted = afterFirstWave() ?? Promise.resolve();
 
   // The first wave names inverse coins; this listing shows the others while it runs.
   const inverseSeen = plan.categories.includes('inverse')
@@ -286,11 +326,16 @@ async function clearWith(
     verifyListing(
       client,
       listing,
-      () => Promise.all([before(), blocked]),
+      async () => {
+        await before();
+        await phase.ready;
+        await halted;
+      },
       () => settled,
       acked(scopeLabel(listing)),
       deadline,
       clock,
+      phase,
     );
 
   const configured = widestListings(plan.categories, plan.linearSettleCoins).map((listing) => {
@@ -299,7 +344,9 @@ async function clearWith(
     return run(listing, async () => {
       await waveOf(label);
       const ids = acked(label);
-      const outside = (await inverseSeen).filter((o) => !ids.has(o.orderId));
+      const seen = await inverseSeen;
+      phase.noteOrders(seen);
+      const outside = seen.filter((o) => !ids.has(o.orderId));
       if (outside.length > 0)
         await cancelStragglers(client, listing, outside, firstWave, ids).catch(() => undefined);
     });
@@ -315,7 +362,10 @@ async function clearWith(
       }),
     ),
   );
-  return [...(await Promise.all(configured)), ...(await discovered)];
+  const outcomes = [...(await Promise.all(configured)), ...(await discovered)];
+  // The report says what the strategy list showed last: the phase ends before the account's report is made.
+  await phase.done;
+  return outcomes;
 }
 
 /** Lists, cancels what the listing shows, and lists again until it shows nothing it can cancel. */
@@ -327,6 +377,7 @@ async function verifyListing(
   acked: Set<string>,
   deadline: number,
   clock: Clock,
+  strategies: StrategyPhase,
 ): Promise<ListingOutcome> {
   const verify: CallOptions = { deadline, priority: 'verify' };
   await before();
@@ -336,22 +387,30 @@ async function verifyListing(
   let error: Error | undefined;
   for (let round = 1; ; round++) {
     try {
+      // Nothing open counts only when the strategy phase was quiet before the listing went out (over, or no
+      // strategy seen able to trade): until then a running strategy may re-place its child right after it.
+      const quiet = strategies.quiet;
       remaining = await openOrdersOf(client, listing, deadline, 'verify');
+      strategies.noteOrders(remaining);
       verified = true;
       error = undefined;
-      if (remaining.length === 0) return { listing, remaining, verified, uncancellable: [] };
-      const phases = await phasesFor(client, listing, remaining, round, coverage(), verify);
-      uncancellable = remaining.flatMap((order) => {
-        const why = whyUncancellable(listing.category, order, phases);
-        return why ? [{ order, why }] : [];
-      });
-      const cancellable = remaining.filter((o) => !uncancellable.some((u) => u.order === o));
-      // Orders Bybit will not cancel now are named at once, not retried until the deadline.
-      if (cancellable.length === 0) break;
-      // The run ends on a listing: no cancel without the time to list after it.
-      if (clock.now() + pauseAfter(round) + 50 >= deadline) break;
-      verified = false;
-      await cancelStragglers(client, listing, cancellable, verify, acked);
+      if (remaining.length === 0) {
+        if (quiet) return { listing, remaining, verified, uncancellable: [] };
+        uncancellable = [];
+      } else {
+        const phases = await phasesFor(client, listing, remaining, round, coverage(), verify);
+        uncancellable = remaining.flatMap((order) => {
+          const why = whyUncancellable(listing.category, order, phases);
+          return why ? [{ order, why }] : [];
+        });
+        const cancellable = remaining.filter((o) => !uncancellable.some((u) => u.order === o));
+        // Orders Bybit will not cancel now are named at once, not retried until the deadline.
+        if (cancellable.length === 0) break;
+        // The run ends on a listing: no cancel without the time to list after it.
+        if (clock.now() + pauseAfter(round) + 50 >= deadline) break;
+        verified = false;
+        await cancelStragglers(client, listing, cancellable, verify, acked);
+      }
     } catch (failure) {
       verified = false;
       error = failure as Error;
@@ -486,10 +545,32 @@ function scopeReport(account: string, outcome: ListingOutcome, acknowledged: Ack
   if (outcome.remaining.length > 0) {
     entry.remainingOrders = outcome.remaining
       .slice(0, 20)
-      .map(({ symbol, orderId, orderLinkId }) => ({ symbol, orderId, orderLinkId }));
+      .map(({ symbol, orderId, orderLinkId, createType }) => ({
+        symbol,
+        orderId,
+        orderLinkId,
+        ...(createType ? { createType } : {}),
+      }));
   }
   if (outcome.error) entry.error = describeError(outcome.error);
   return entry;
+}
+
+/**
+ * Leftover orders something other than the user placed, named by their createType (docs/v5/enum.mdx), so
+ * that a person sees what created them: `… 2 order(s) placed by a TWAP strategy (CreateByTWAP) still open`.
+ */
+function placedRemaining(scope: ScopeReport): string[] {
+  const byPlacer = new Map<string, string[]>();
+  for (const order of scope.remainingOrders ?? []) {
+    if (!order.createType || order.createType === 'CreateByUser') continue;
+    byPlacer.set(order.createType, [...(byPlacer.get(order.createType) ?? []), order.orderId]);
+  }
+  return [...byPlacer].map(([createType, ids]) => {
+    const placer = placerOf({ createType });
+    const by = placer ? `a ${placer.name} (${createType})` : createType;
+    return `${scope.account}: ${scope.scope}: ${ids.length} order(s) placed by ${by} still open: ${ids.join(', ')}`;
+  });
 }
 
 function accountFailure(account: string, error: Fields): ScopeReport {

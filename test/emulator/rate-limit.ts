@@ -9,16 +9,23 @@ const DEFAULT_LIMITS: Record<RateLimitedEndpoint, Record<Category, number>> = {
   'cancel-batch': { linear: 10, inverse: 10, option: 10, spot: 20 },
   realtime: { linear: 50, inverse: 50, option: 50, spot: 50 },
   'query-api': { linear: 10, inverse: 10, option: 10, spot: 10 },
+  // The strategy rows give one figure for inverse/linear and spot (option: "-"): one budget per UID.
+  'strategy-create': { linear: 100, inverse: 100, option: 100, spot: 100 },
+  'strategy-list': { linear: 200, inverse: 200, option: 200, spot: 200 },
+  'strategy-stop': { linear: 100, inverse: 100, option: 100, spot: 100 },
   // "User": sub-apikeys 10 req/s, update-sub-api 5 req/s; "Trade": create 10/s (futures, option), 20/s spot.
   'sub-apikeys': { linear: 10, inverse: 10, option: 10, spot: 10 },
   'update-sub-api': { linear: 5, inverse: 5, option: 5, spot: 5 },
   create: { linear: 10, inverse: 10, option: 10, spot: 20 },
 };
 
-/** Limits of the "User" table: one per UID, whatever the category. */
-const CATEGORYLESS: ReadonlySet<RateLimitedEndpoint> = new Set([
+/** Endpoints with one budget per UID whatever the category. */
+const SHARED = new Set<RateLimitedEndpoint>([
   'realtime',
   'query-api',
+  'strategy-create',
+  'strategy-list',
+  'strategy-stop',
   'sub-apikeys',
   'update-sub-api',
 ]);
@@ -40,7 +47,7 @@ export interface Grant extends RateStatus {
  * realtime with one cell across all four categories.
  */
 function bucket(endpoint: RateLimitedEndpoint, category: Category): string {
-  if (CATEGORYLESS.has(endpoint)) return 'all';
+  if (SHARED.has(endpoint)) return 'all';
   return category === 'inverse' ? 'linear' : category;
 }
 

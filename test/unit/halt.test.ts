@@ -47,6 +47,11 @@ function deskClient(log: Log): BybitClient {
       log.push(`openOrders ${params.category}`);
       return { category: params.category, list: [], nextPageCursor: '' };
     },
+    // No strategy order runs on this account.
+    async strategies() {
+      log.push('strategies');
+      return { list: [], nextCursor: '' };
+    },
   } as unknown as BybitClient;
 }
 
