@@ -4,7 +4,7 @@
 // STATIC_IP the VPC and Elastic IP quotas. Prints one line per check and the fix of each failure; never a
 // secret's value. Exit status: 0 all passed, 1 a check failed, 2 wrong arguments.
 
-import { readDeployArgs, UsageError } from './deploy/args.ts';
+import { readDeployArgs, runTool } from './deploy/args.ts';
 import { type CheckResult, defaultClients, runPreflight } from './deploy/preflight-checks.ts';
 import { resolveStage } from './deploy/stage.ts';
 
@@ -17,10 +17,6 @@ exit status: 0 ready to deploy, 1 a check failed (its fix is printed), 2 wrong a
 const MARK: Record<CheckResult['status'], string> = { pass: '✔', fail: '✘', note: '!', skip: '-' };
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
   const args = readDeployArgs(process.argv.slice(2));
   process.stdout.write(`Preflight of stage ${args.stage} in ${args.region} (read-only)\n`);
   const plan = await resolveStage(args);
@@ -45,12 +41,4 @@ function flags(params: Record<string, string>): string {
     .join('');
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    process.stderr.write(`${error.message}\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  process.stderr.write(`✘ ${(error as Error).message}\n`);
-  process.exitCode = 1;
-});
+runTool(USAGE, main);

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { readDeployArgs, UsageError } from './deploy/args.ts';
+import { readDeployArgs, runTool, UsageError } from './deploy/args.ts';
 import { defaultUninstallClients, uninstall } from './deploy/uninstall.ts';
 import { serviceName } from './local/service.ts';
 import { ROOT } from './local/state.ts';
@@ -20,10 +20,6 @@ Stop the bots that send heartbeats to this stage first.
 exit status: 0 removed, 1 failed, 2 wrong arguments or not confirmed`;
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
   const { stage, region, params, flags } = readDeployArgs(process.argv.slice(2), ['yes']);
   if (Object.keys(params).length > 0)
     throw new UsageError('--param is for deploys; uninstall needs only --stage and --region');
@@ -77,12 +73,4 @@ function serverlessRemove(stage: string, region: string): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    process.stderr.write(`${error.message}\n${USAGE}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  process.stderr.write(`✘ ${(error as Error).message}\n`);
-  process.exitCode = 1;
-});
+runTool(USAGE, main);

@@ -53,3 +53,23 @@ export function readDeployArgs(argv: string[], flags: string[] = []): DeployArgs
     flags: Object.fromEntries(flags.map((flag) => [flag, values[flag] === true])),
   };
 }
+
+/**
+ * Runs a deploy tool: `--help` prints the usage; a UsageError exits 2 with its reason and the usage; any other
+ * failure exits 1 with its message (the tools' own errors are written for the person at the terminal).
+ */
+export function runTool(usage: string, main: () => Promise<void>): void {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  main().catch((error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n${usage}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`✘ ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}
