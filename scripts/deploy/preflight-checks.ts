@@ -297,6 +297,9 @@ function checkIpLimit(plan: StagePlan, limit: number | undefined): CheckResult {
       return Number.NaN;
     }
   };
+  if (exchange.some(([, fn]) => Number.isNaN(shareOf(fn)))) {
+    return { title, status: 'skip', detail: 'needs settings that load' };
+  }
   const reserved = exchange.filter(([, fn]) => fn.reserved !== undefined);
   const unreserved = exchange.filter(([, fn]) => fn.reserved === undefined);
   let worst = reserved.reduce((sum, [, fn]) => sum + (fn.reserved as number) * shareOf(fn), 0);
