@@ -4,7 +4,9 @@
 //   - fresh: an on-demand cold start, import and invocation back to back (what a rare kill switch pays today);
 //   - pre-initialised: initialised as provisioned concurrency (the warm-up at init reads the keys and lists
 //     the instruments), then the event;
-//   - warm: the same container's next kill switch.
+//   - warm: the same container's next kill switch, its connections from the last one still open;
+//   - warm after idle: the one after that, once its idle connections have closed (IDLE_MS), as they have
+//     before any kill switch that comes more than a few seconds after the last.
 // Goal: pre-initialised within 1.1× of warm.
 
 import { type ChildProcess, fork } from 'node:child_process';
@@ -19,6 +21,8 @@ import { type RemoteStack, startRemoteStack } from './remote-stack.ts';
 import { median } from './stats.ts';
 
 const RUNS = 7;
+/** Longer than the transport keeps an idle connection (4 s, lib/bybit/transport.ts). */
+const IDLE_MS = 5000;
 const ANSWER_TIMEOUT_MS = 30_000;
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const runner = fileURLToPath(new URL('./hot-runner.ts', import.meta.url));
@@ -34,6 +38,8 @@ export interface HotKillSwitchResult {
   preInitialised: { ms: number[]; medianMs: number; initMedianMs: number };
   /** The next invocation of that container. */
   warm: { ms: number[]; medianMs: number };
+  /** The one after, its idle connections closed. */
+  warmAfterIdle: { ms: number[]; medianMs: number };
   failures: string[];
 }
 
@@ -82,6 +88,7 @@ export async function measureHotKillSwitch(): Promise<HotKillSwitchResult> {
       fresh: { ms: [], medianMs: 0, importMedianMs: 0 },
       preInitialised: { ms: [], medianMs: 0, initMedianMs: 0 },
       warm: { ms: [], medianMs: 0 },
+      warmAfterIdle: { ms: [], medianMs: 0 },
       failures: [],
     };
     const imports: number[] = [];
@@ -106,11 +113,15 @@ export async function measureHotKillSwitch(): Promise<HotKillSwitchResult> {
       const first = await hot.invoke(event());
       await seed();
       const next = await hot.invoke(event());
+      await seed();
+      await sleep(IDLE_MS);
+      const idle = await hot.invoke(event());
       await hot.stop();
       if (run >= 0) {
         inits.push(hot.loadedMs);
         record(result.preInitialised.ms, first);
         record(result.warm.ms, next);
+        record(result.warmAfterIdle.ms, idle);
       }
     }
     result.ordersPerRun = ordersPerRun;
@@ -119,6 +130,7 @@ export async function measureHotKillSwitch(): Promise<HotKillSwitchResult> {
     result.preInitialised.medianMs = median(result.preInitialised.ms);
     result.preInitialised.initMedianMs = median(inits);
     result.warm.medianMs = median(result.warm.ms);
+    result.warmAfterIdle.medianMs = median(result.warmAfterIdle.ms);
     return result;
   } finally {
     await stack?.close();
