@@ -21,7 +21,7 @@ import { median } from './stats.ts';
 
 export const LATENCY_MS = 50;
 const RUNS = 7;
-const ACCOUNTS = ['alpha', 'beta', 'gamma'];
+export const KILL_SWITCH_ACCOUNTS = ['alpha', 'beta', 'gamma'];
 /** One scope over Bybit's 500-per-call cap, so the repeat is on the critical path. */
 const LARGE_SCOPE_ORDERS = 700;
 const FUTURES_CANCEL_ALL_CAP = 500;
@@ -30,7 +30,7 @@ const OUTSIDE_INVERSE = ['XRPUSD', 'DOTUSD', 'SOLUSDH27'];
 const OUTSIDE_INVERSE_ORDERS = 9;
 const OUTSIDE_OPTION_ORDERS = 2;
 /** Our client remembers the option cancel-all window (1/s): a run starts after it has freed, as a real one would. */
-const WINDOW_GAP_MS = 1100;
+export const WINDOW_GAP_MS = 1100;
 /**
  * A state-table write in the region (DynamoDB PutItem/UpdateItem, a few ms at p50): the in-memory halt store
  * takes this long per write, so the write ahead of each flip counts on the halted path.
@@ -73,7 +73,7 @@ export interface HaltedResult {
 }
 
 /** Orders of every kind the default scope covers; the first account has one scope over the 500 cap. */
-function seedsFor(accountIndex: number): OrderSeed[] {
+export function seedsFor(accountIndex: number): OrderSeed[] {
   const seeds: OrderSeed[] = [];
   const add = (
     category: OrderSeed['category'],
@@ -106,8 +106,8 @@ function seedsFor(accountIndex: number): OrderSeed[] {
 
 export async function measureKillSwitch(): Promise<KillSwitchResult> {
   const stack = await startRemoteStack({
-    accounts: ACCOUNTS,
-    subAccounts: ACCOUNTS,
+    accounts: KILL_SWITCH_ACCOUNTS,
+    subAccounts: KILL_SWITCH_ACCOUNTS,
     emulator: { latencyMs: LATENCY_MS },
   });
   try {
@@ -163,7 +163,7 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
     const result: KillSwitchResult = {
       latencyMs: LATENCY_MS,
       runs: RUNS,
-      accounts: ACCOUNTS.length,
+      accounts: KILL_SWITCH_ACCOUNTS.length,
       scopesPerAccount: scopes.length,
       ordersPerRun: 0,
       largestScope: LARGE_SCOPE_ORDERS,
@@ -294,7 +294,10 @@ export interface StrategyKillSwitchResult {
 
 /** The same kill switch on the same book, with strategy orders on every account: ours only (the peer has no notion of them). */
 export async function measureKillSwitchWithStrategies(): Promise<StrategyKillSwitchResult> {
-  const stack = await startRemoteStack({ accounts: ACCOUNTS, emulator: { latencyMs: LATENCY_MS } });
+  const stack = await startRemoteStack({
+    accounts: KILL_SWITCH_ACCOUNTS,
+    emulator: { latencyMs: LATENCY_MS },
+  });
   try {
     Object.assign(process.env, stack.env);
     const { handler } = await import('../../handlers/cancel-all.ts');
@@ -315,7 +318,7 @@ export async function measureKillSwitchWithStrategies(): Promise<StrategyKillSwi
     const result: StrategyKillSwitchResult = {
       latencyMs: LATENCY_MS,
       runs: RUNS,
-      accounts: ACCOUNTS.length,
+      accounts: KILL_SWITCH_ACCOUNTS.length,
       ordersPerRun: 0,
       strategiesPerAccount: { live: LIVE_STRATEGIES, ended: ENDED_STRATEGIES },
       idealMs: 4 * LATENCY_MS,
