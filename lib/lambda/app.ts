@@ -202,7 +202,7 @@ export function route(routes: Routes, app: () => App = currentApp) {
             outcome: run.outcome,
             requestId: context.awsRequestId,
             functionName: context.functionName,
-            logGroup: context.logGroupName,
+            logGroup: logGroupOf(context),
             startedAt,
             until,
             ipRefusal: current.ipBudget.refusals > refusals ? current.ipBudget.refused : undefined,
@@ -303,6 +303,11 @@ function peekJson(body: Buffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Where the function's lines go: Lambda's group, or its default name where a local runner invents one. */
+function logGroupOf(context: Context): string {
+  return context.logGroupName?.startsWith('/') ? context.logGroupName : `/aws/lambda/${context.functionName}`;
 }
 
 function deadlineOf(app: App, context: Context, trigger: Trigger): number {
