@@ -8,12 +8,13 @@ import { parseStatusRequest } from '../lib/lambda/requests.ts';
 import { readStatus } from '../lib/lambda/status.ts';
 
 const statusHandler = route({
-  request: (body, { app }) => {
+  request: (body, { app, deadline }) => {
     parseStatusRequest(body);
     return readStatus({
       state: app.state,
       schedule: app.deadMansSwitch,
       stage: app.config.stage,
+      deadline,
       now: app.clock.now,
     });
   },

@@ -183,14 +183,20 @@ export class Notifier {
 /** The subject in bold, then the body, escaped for Telegram's HTML parse mode and cut to its length limit. */
 export function telegramText(message: Message): string {
   const head = `<b>${escapeHtml(message.subject)}</b>\n\n`;
-  let body = message.body;
-  let text = head + escapeHtml(body);
-  // Cut the plain body, not the escaped text, so that no entity (&amp;) is ever cut in half.
-  while (text.length > TELEGRAM_TEXT_MAX) {
-    body = body.slice(0, Math.max(0, body.length - (text.length - TELEGRAM_TEXT_MAX) - TRUNCATED.length));
-    text = head + escapeHtml(body) + escapeHtml(TRUNCATED);
+  const full = head + escapeHtml(message.body);
+  if (full.length <= TELEGRAM_TEXT_MAX) return full;
+  // The longest start of the plain body that fits once escaped: an entity (&amp;) is never cut in half.
+  const tail = escapeHtml(TRUNCATED);
+  const fits = (n: number) =>
+    head.length + escapeHtml(message.body.slice(0, n)).length + tail.length <= TELEGRAM_TEXT_MAX;
+  let low = 0;
+  let high = message.body.length;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (fits(mid)) low = mid;
+    else high = mid - 1;
   }
-  return text;
+  return head + escapeHtml(message.body.slice(0, low)) + tail;
 }
 
 /** What Telegram's HTML parse mode requires: every <, > and & outside a tag or entity escaped. */

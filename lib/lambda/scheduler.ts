@@ -97,15 +97,20 @@ export class EventBridgeSchedule implements DeadMansSwitchSchedule {
     }
   }
 
-  /** The schedule as it stands (GetSchedule): armed and when it fires, or not armed. */
-  async read(): Promise<ScheduleStatus> {
+  /** The schedule as it stands (GetSchedule): armed and when it fires, or not armed. Ends by `deadline`. */
+  async read(deadline?: number): Promise<ScheduleStatus> {
     const sdk = await this.load();
     const { name: Name, groupName: GroupName } = this.options;
+    const abortSignal =
+      deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
     let schedule: { ScheduleExpression?: string; State?: string; Target?: { Input?: string } };
     try {
-      schedule = (await this.send('GetSchedule', new sdk.GetScheduleCommand({ Name, GroupName }), [
-        'ResourceNotFoundException',
-      ])) as typeof schedule;
+      schedule = (await this.send(
+        'GetSchedule',
+        new sdk.GetScheduleCommand({ Name, GroupName }),
+        ['ResourceNotFoundException'],
+        abortSignal,
+      )) as typeof schedule;
     } catch (error) {
       if (isNamed(error, 'ResourceNotFoundException')) return { armed: false, firesAt: null };
       throw error;
@@ -161,7 +166,12 @@ export class EventBridgeSchedule implements DeadMansSwitchSchedule {
   }
 
   /** Sends a command; an SDK failure becomes a SchedulerError, except the ones the caller handles. */
-  private async send(operation: string, command: unknown, expected: string[] = []): Promise<unknown> {
+  private async send(
+    operation: string,
+    command: unknown,
+    expected: string[] = [],
+    abortSignal?: AbortSignal,
+  ): Promise<unknown> {
     const sdk = await this.load();
     this.client ??= new sdk.SchedulerClient({
       maxAttempts: defaults.maxAttempts,
@@ -173,7 +183,7 @@ export class EventBridgeSchedule implements DeadMansSwitchSchedule {
     });
     try {
       // biome-ignore lint/suspicious/noExplicitAny: the client's send is overloaded per command type
-      return await this.client.send(command as any);
+      return await this.client.send(command as any, { abortSignal });
     } catch (cause) {
       const name = (cause as Error)?.name ?? 'Error';
       if (expected.includes(name)) throw cause;

@@ -78,8 +78,10 @@ export interface StackStatus {
 
 export interface StatusSources {
   state: StateStore;
-  schedule: { read(): Promise<ScheduleStatus> };
+  schedule: { read(deadline?: number): Promise<ScheduleStatus> };
   stage: string;
+  /** Epoch ms by which every read must have ended. */
+  deadline?: number;
   now?: () => number;
 }
 
@@ -88,7 +90,7 @@ export async function readStatus(sources: StatusSources): Promise<StackStatus> {
   const now = (sources.now ?? Date.now)();
   const [halt, deadMansSwitch, lastKillSwitch, lastDrill] = await Promise.all([
     readable(() => readHalt(sources.state)),
-    readable(() => sources.schedule.read()),
+    readable(() => sources.schedule.read(sources.deadline)),
     readable(() => lastKillSwitchOf(sources.state)),
     readable(() => lastDrillOf(sources.state)),
   ]);

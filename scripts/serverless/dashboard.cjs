@@ -16,7 +16,8 @@ const RED = '#d62728';
 class Dashboard {
   constructor(serverless) {
     this.serverless = serverless;
-    this.hooks = { 'before:package:finalize': () => this.add() };
+    // After the resources of serverless.yml (the alarms) are merged in, before the template is written.
+    this.hooks = { 'after:aws:package:finalize:mergeCustomProviderResources': () => this.add() };
   }
 
   add() {
