@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import type { KillSwitchReport } from '../../lib/cancel/kill-switch.ts';
 import type { RunRecord } from '../../lib/lambda/records.ts';
 import { recordKeys } from '../../lib/lambda/records.ts';
-import { lambdaContext, loadEvent } from '../support/events.ts';
+import { lambdaContext, loadEvent, signedHttpEvent } from '../support/events.ts';
 import { mixedBook } from '../support/orders.ts';
 import { type ReportingStack, startReporting } from '../support/reporting.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';
@@ -167,6 +167,35 @@ describe('a kill switch fired through EventBridge', () => {
       "Reason: dead man's switch: no heartbeat since 2026-11-21T09:30:00.000Z",
     );
     expect(message?.message).toContain('Your bot stopped sending heartbeats');
+  });
+});
+
+describe('a kill switch fired by a signed webhook', () => {
+  it('sends exactly one message naming the webhook; a forged request sends none and records nothing', async () => {
+    stack.emulator.addOrders(key('hedge'), mixedBook(6));
+    const forged = signedHttpEvent(
+      'http-v2-kill-switch.json',
+      { reason: 'forged' },
+      'not-the-webhook-key-0123456789',
+    );
+    const refused = await run(cancelAll, forged);
+    expect((refused.result as { statusCode: number }).statusCode).toBe(401);
+    expect(reporting.sns.published()).toEqual([]);
+    expect(reportLines()).toEqual([]);
+
+    const signed = signedHttpEvent(
+      'http-v2-kill-switch.json',
+      { reason: 'desk says stop' },
+      stack.webhookSecret,
+    );
+    const answered = await run(cancelAll, signed);
+    expect((answered.result as { statusCode: number }).statusCode).toBe(200);
+    const [message, ...others] = reporting.sns.published();
+    expect(others).toEqual([]);
+    expect(message?.subject).toMatch(/^Kill switch: all clear - 3 accounts, 6 orders, /);
+    expect(message?.message).toContain('Fired by: a signed webhook request\nReason: desk says stop');
+    expect(reporting.telegram.sent()).toHaveLength(reporting.chatIds.length);
+    expect(reportLines()).toHaveLength(1);
   });
 });
 
