@@ -14,26 +14,18 @@ import { mixedBook } from '../support/orders.ts';
 import { functionEnv, type ReportingStack, startReporting } from '../support/reporting.ts';
 import { inspectOutput } from '../support/secret-hygiene.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';
-
-type Json = Record<string, unknown>;
-interface Resource {
-  Type: string;
-  Condition?: string;
-  Properties?: Json;
-}
-interface Statement {
-  Effect: string;
-  Action: string | string[];
-  Resource?: unknown;
-  Condition?: Json;
-}
+import {
+  type Json,
+  list,
+  type TemplateResource as Resource,
+  resourcesOfType,
+  roleStatements,
+  type PolicyStatement as Statement,
+} from '../support/template.ts';
 
 const service = inject('packaged');
 const template = service.template as { Resources: Record<string, Resource> };
-const resources = Object.entries(template.Resources);
-const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
-const list = <T>(value: T | T[] | undefined): T[] =>
-  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const ofType = (type: string) => resourcesOfType(service.template, type);
 const ref = (value: unknown) => (value as { Ref?: string } | undefined)?.Ref;
 const getAtt = (value: unknown) => list((value as { 'Fn::GetAtt'?: string[] } | undefined)?.['Fn::GetAtt']);
 const env = functionEnv(service.template, 'CancelAllLambdaFunction');

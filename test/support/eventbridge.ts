@@ -5,6 +5,7 @@
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ScheduledEvent } from './scheduler.ts';
 
 export interface EventBridgeCall {
   target: string;
@@ -19,18 +20,8 @@ export interface Rule {
   EventPattern: string;
 }
 
-/** An event as the bus delivers it to a rule's target. */
-export interface DeliveredEvent {
-  version: '0';
-  id: string;
-  'detail-type': string;
-  source: string;
-  account: string;
-  time: string;
-  region: string;
-  resources: string[];
-  detail: unknown;
-}
+/** An event as the bus delivers it to a rule's target (the same shape a schedule's event has). */
+export type DeliveredEvent = ScheduledEvent;
 
 export interface FakeEventBridge {
   url: string;

@@ -11,7 +11,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AwsApiError, listen, readBody } from './aws-endpoint.ts';
+import { AwsApiError, listen, nextOf, readBody } from './aws-endpoint.ts';
 
 export interface PublishedMessage {
   topicArn: string;
@@ -161,14 +161,7 @@ export async function startSns(options: SnsOptions = {}): Promise<SnsEndpoint> {
     failNext(fault, count = 1) {
       if (count > 0) faults.push({ fault, remaining: count });
     },
-    nextMessage: (timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no message within ${timeoutMs} ms`)), timeoutMs);
-        waiters.push((message) => {
-          clearTimeout(timer);
-          resolve(message);
-        });
-      }),
+    nextMessage: (timeoutMs) => nextOf(waiters, timeoutMs, 'message'),
     reset() {
       messages.length = 0;
       faults = [];

@@ -13,7 +13,7 @@
 // The bot token is part of every URL: nothing here prints a URL.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listen, readBody } from './aws-endpoint.ts';
+import { listen, nextOf, readBody } from './aws-endpoint.ts';
 
 export interface SentMessage {
   chatId: string;
@@ -218,14 +218,7 @@ export async function startTelegram(options: TelegramOptions = {}): Promise<Tele
     failNext(fault, count = 1) {
       if (count > 0) faults.push({ fault, remaining: count });
     },
-    nextMessage: (timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no message within ${timeoutMs} ms`)), timeoutMs);
-        waiters.push((message) => {
-          clearTimeout(timer);
-          resolve(message);
-        });
-      }),
+    nextMessage: (timeoutMs) => nextOf(waiters, timeoutMs, 'message'),
     webhook: (token) => bots.get(token)?.webhook,
     async deliver(token, update) {
       const bot = bots.get(token);
