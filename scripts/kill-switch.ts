@@ -144,10 +144,10 @@ async function drillDeployed(options: Options): Promise<void> {
     maxAttempts: 1,
     requestHandler: { connectionTimeout: 3000, requestTimeout: INVOKE_TIMEOUT_MS },
   });
-  let out: { FunctionError?: string; Payload?: Uint8Array };
+  let out: { FunctionError?: string; Payload?: Uint8Array; $metadata?: { requestId?: string } };
   try {
-    out = await client.send(
-      new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: body }),
+    out = await createReporter().wait(`  waiting for ${fn} (up to ${INVOKE_TIMEOUT_MS / 1000} s)`, () =>
+      client.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: body })),
     );
   } catch (error) {
     throw new NotDoneError(`could not invoke ${fn}: ${describe(error)}`);
@@ -164,6 +164,9 @@ async function drillDeployed(options: Options): Promise<void> {
     // every account with its problems.
     const message = String(payload.errorMessage ?? text.slice(0, 500));
     if (payload.errorType === 'DrillFailedError') {
+      // The whole report is in the state table, under this invocation's request id: print it as a table.
+      const recorded = await recordedDrill(options, region, out.$metadata?.requestId);
+      if (recorded) return printDrill(recorded);
       for (const reason of message.replace(/^kill-switch drill failed: /, '').split('; ')) {
         process.stdout.write(`  ✘ ${reason}\n`);
       }
@@ -174,6 +177,28 @@ async function drillDeployed(options: Options): Promise<void> {
     throw new NotDoneError(`the drill could not run: ${payload.errorType ?? 'Error'}: ${message}`);
   }
   printDrill(payload as unknown as DrillReport);
+}
+
+/** The report of the drill with this request id, from the state table's last drill; undefined if not there. */
+async function recordedDrill(
+  options: Options,
+  region: string,
+  requestId: string | undefined,
+): Promise<DrillReport | undefined> {
+  if (!requestId) return undefined;
+  try {
+    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+    const store = new StateStore({
+      tableName: `${serviceName()}-${options.stage}-state`,
+      client: new DynamoDBClient({ region, maxAttempts: 2 }),
+    });
+    const record = (await store.get<RunRecord>(recordKeys.last('drill')))?.value;
+    const report = record?.requestId === requestId ? (record.report as DrillReport | undefined) : undefined;
+    return Array.isArray(report?.accounts) ? report : undefined;
+  } catch {
+    // Without the table the error message still names every problem.
+    return undefined;
+  }
 }
 
 async function drillLocal(options: Options): Promise<void> {

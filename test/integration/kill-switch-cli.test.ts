@@ -6,6 +6,8 @@
 // and a Scheduler endpoint, and a signed POST /status answers the same.
 
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
@@ -72,8 +74,9 @@ beforeEach(() => {
 const key = (name: string) => stack.accounts.find((a) => a.name === name)?.apiKey as string;
 
 /** The command's AWS settings: the loopback endpoints, credentials that exist only here, no profile. */
-function cliEnv() {
+function cliEnv(extra: Record<string, string> = {}) {
   return childEnv({
+    ...extra,
     AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
     AWS_ENDPOINT_URL_DYNAMODB: reporting.dynamo.url,
     AWS_ENDPOINT_URL_SCHEDULER: scheduler.url,
@@ -133,6 +136,59 @@ describe('npm run kill-switch -- --stage S (a deployed stage)', () => {
     expect(result.stdout).toMatch(/^ {2}hedge\s+\d+\s+1\s+✘ 1 open$/m);
     expect(result.stdout).toContain(`    open: spot ETHUSDT ${stuck?.orderId}`);
     expect(result.stderr).toContain('✘ 1 order(s) still open; failed: hedge: spot');
+  });
+});
+
+describe('npm run kill-switch -- --drill --stage S (a deployed stage)', () => {
+  /** Lambda's Invoke API on loopback, running the real handler as the function would, with its request id. */
+  async function startLambda(): Promise<{ url: string; close: () => Promise<void> }> {
+    const server: Server = createServer(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const context = { ...lambdaContext(30_000, `bybit-cancel-${reporting.stage}-cancelAll`) };
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'x-amzn-requestid': context.awsRequestId,
+      };
+      try {
+        const result = await cancelAll(JSON.parse(Buffer.concat(chunks).toString()), context);
+        response.writeHead(200, headers).end(JSON.stringify(result));
+      } catch (error) {
+        const { name, message } = error as Error;
+        response
+          .writeHead(200, { ...headers, 'x-amz-function-error': 'Unhandled' })
+          .end(JSON.stringify({ errorType: name, errorMessage: message }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  it('prints a failed drill as a table, read from the state table by the invocation’s request id', async () => {
+    const lambda = await startLambda();
+    stack.emulator.setKey(key('hedge'), { expiresInDays: 3 });
+    try {
+      const result = await runScript(
+        'kill-switch',
+        ['--drill', '--stage', reporting.stage],
+        TIMEOUT_MS,
+        cliEnv({ AWS_ENDPOINT_URL_LAMBDA: lambda.url }),
+      );
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/waiting for bybit-cancel-\w+-cancelAll \(up to 90 s\) …\.* ✔/);
+      expect(result.stdout).toMatch(/^ {2}account\s+key\s+open orders\s+result$/m);
+      expect(result.stdout).toMatch(/^ {2}hedge\s+expires in 3 d\s+.*✘ 1 problem\(s\)$/m);
+      expect(result.stdout).toMatch(/^ {2}main\s+no expiry\s+.*✔ ok$/m);
+      expect(result.stdout).toContain('  ✘ hedge: the key expires in 3 day(s)');
+      expect(result.stderr).toContain('✘ 1 problem(s) in 1 of 2 account(s) (hedge)');
+    } finally {
+      stack.emulator.setKey(key('hedge'), { expiresInDays: null });
+      await lambda.close();
+    }
   });
 });
 

@@ -170,6 +170,29 @@ describe('a kill switch fired through EventBridge', () => {
   });
 });
 
+describe('every run with a report logs it once', () => {
+  it('a single cancel, a scoped cancel-all and a sweep: one report line each, and no message', async () => {
+    const [order] = stack.emulator.addOrders(key('main'), [{ category: 'linear', symbol: 'BTCUSDT' }]);
+    stack.emulator.addOrders(key('main'), [{ category: 'spot', symbol: 'ETHUSDT' }]);
+    const body = { account: 'main', category: 'linear', symbol: 'BTCUSDT', orderId: order?.orderId };
+    await run(cancel, signedHttpEvent('http-v2-cancel.json', body, stack.webhookSecret));
+    await run(
+      cancelAll,
+      signedHttpEvent('http-v2-cancel-all.json', { account: 'main', category: 'spot' }, stack.webhookSecret),
+    );
+    await run(cancel, loadEvent('schedule.json'));
+
+    const reports = reportLines().map((l) => l.report as Json);
+    expect(reports.map((r) => r.operation)).toEqual(['cancel', 'cancelAll', 'sweep']);
+    expect(reports[0]).toMatchObject({ orderId: order?.orderId, confirmed: true });
+    expect(reports[1]).toMatchObject({ account: 'main', scope: 'spot', cancelled: 1, remaining: 0 });
+    expect(reports[2]).toMatchObject({ ok: true });
+    const last = await reporting.state.get<RunRecord>(recordKeys.last('cancelAll'));
+    expect(last?.value).toMatchObject({ ok: true, trigger: 'webhook', report: { scope: 'spot' } });
+    expect(reporting.sns.published()).toEqual([]);
+  });
+});
+
 describe('a kill switch fired by a signed webhook', () => {
   it('sends exactly one message naming the webhook; a forged request sends none and records nothing', async () => {
     stack.emulator.addOrders(key('hedge'), mixedBook(6));
