@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${…} here is CloudFormation Fn::Sub syntax, not JavaScript.
 // The stack's memory and voice, asserted on the packaged CloudFormation template: the state table, the reports
 // topic and who subscribes, the dashboard (every metric it shows is one the functions write), the alarms that
 // watch the drill, the notifications and the table, and least privilege on each for every function. The
@@ -34,13 +35,7 @@ const topicId = ref(env.REPORTS_TOPIC_ARN) as string;
 const table = template.Resources[tableId]?.Properties as Json;
 const topic = template.Resources[topicId]?.Properties as Json;
 
-/** The statements of a role's inline policies. */
-function statementsOf(roleId: string): Statement[] {
-  const role = template.Resources[roleId]?.Properties as {
-    Policies?: { PolicyDocument: { Statement: Statement[] } }[];
-  };
-  return list(role?.Policies).flatMap((p) => list(p.PolicyDocument.Statement));
-}
+const statementsOf = (roleId: string) => roleStatements(service.template, roleId);
 const roleOf = (functionId: string) => {
   const role = template.Resources[functionId]?.Properties?.Role;
   return (ref(role) ?? getAtt(role)[0]) as string;
@@ -146,9 +141,10 @@ describe('the reports topic', () => {
 
 describe('the dashboard and the alarms', () => {
   const dashboards = ofType('AWS::CloudWatch::Dashboard');
-  const body = JSON.parse(
-    (dashboards[0]?.[1].Properties?.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'],
-  ) as { widgets: { type: string; properties: Json }[] };
+  const dashboardBody = dashboards[0]?.[1].Properties?.DashboardBody as { 'Fn::Sub': string } | undefined;
+  const body = JSON.parse(dashboardBody?.['Fn::Sub'] ?? '{"widgets":[]}') as {
+    widgets: { type: string; properties: Json }[];
+  };
   const alarms = ofType('AWS::CloudWatch::Alarm').map(([id, a]) => [id, a.Properties as Json] as const);
 
   it(`is named bybit-cancel-<stage> and shows only metrics the functions write, in their namespace`, () => {
@@ -180,7 +176,7 @@ describe('the dashboard and the alarms', () => {
 
   it('lists every alarm, and the last reports of the functions that write them', () => {
     const widget = body.widgets.find((w) => w.type === 'alarm');
-    const listed = (widget?.properties.alarms as string[]).map((arn) => arn.split(':alarm:')[1]);
+    const listed = ((widget?.properties.alarms ?? []) as string[]).map((arn) => arn.split(':alarm:')[1]);
     expect(listed.sort()).toEqual(alarms.map(([, a]) => a.AlarmName as string).sort());
     const log = body.widgets.find((w) => w.type === 'log');
     for (const fn of ['cancelAll', 'drill'])
