@@ -189,28 +189,40 @@ export function route(routes: Routes, app: () => App = currentApp) {
     try {
       return await dispatch(trigger, run, routes, context.awsRequestId);
     } finally {
-      if (run.outcome) {
-        const remaining = context.getRemainingTimeInMillis?.() ?? HTTP_ANSWER_MS;
-        let until = current.clock.now() + remaining - AFTERMATH_SAFETY_MS;
-        if (trigger.type === 'http') until = Math.min(until, startedAt + HTTP_ANSWER_MS);
-        current.reported = await afterRun(
-          { ...current, stage: current.config.stage },
-          {
-            trigger,
-            event,
-            operation: run.operation ?? 'unknown',
-            outcome: run.outcome,
-            requestId: context.awsRequestId,
-            functionName: context.functionName,
-            logGroup: logGroupOf(context),
-            startedAt,
-            until,
-            ipRefusal: current.ipBudget.refusals > refusals ? current.ipBudget.refused : undefined,
-          },
-        );
-      }
+      // Once the work has its final outcome: log, record and tell (never before, never throwing).
+      if (run.outcome) current.reported = await aftermath(run, trigger, event, context, startedAt, refusals);
     }
   };
+}
+
+/** The run's aftermath (reporting.ts), given what the function has left, and for HTTP, API Gateway's wait. */
+function aftermath(
+  run: Invocation,
+  trigger: Trigger,
+  event: unknown,
+  context: Context,
+  startedAt: number,
+  refusalsBefore: number,
+) {
+  const { app } = run;
+  const remaining = context.getRemainingTimeInMillis?.() ?? HTTP_ANSWER_MS;
+  let until = app.clock.now() + remaining - AFTERMATH_SAFETY_MS;
+  if (trigger.type === 'http') until = Math.min(until, startedAt + HTTP_ANSWER_MS);
+  return afterRun(
+    { ...app, stage: app.config.stage },
+    {
+      trigger,
+      event,
+      operation: run.operation ?? 'unknown',
+      outcome: run.outcome ?? {},
+      requestId: context.awsRequestId,
+      functionName: context.functionName,
+      logGroup: logGroupOf(context),
+      startedAt,
+      until,
+      ipRefusal: app.ipBudget.refusals > refusalsBefore ? app.ipBudget.refused : undefined,
+    },
+  );
 }
 
 async function dispatch(trigger: Trigger, run: Invocation, routes: Routes, requestId: string) {
