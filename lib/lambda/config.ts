@@ -206,7 +206,9 @@ function upper(value: string): string {
 
 function reader(env: Env) {
   const raw = (name: string) => {
-    const value = env[name]?.trim();
+    // Lambda passes strings only; a template's unresolved value (a Ref) counts as unset.
+    const given = env[name];
+    const value = typeof given === 'string' ? given.trim() : undefined;
     return value === undefined || value === '' ? undefined : value;
   };
   return {

@@ -51,6 +51,7 @@ export function killSwitchMessage(record: RunRecord, context: MessageContext): M
       report?.coverage && report.coverage.confirmed === false
         ? ["Bybit's list of linear settle coins could not be read: only the configured ones were checked."]
         : [],
+      report?.warnings?.length ? ['Also:', ...report.warnings.map((w) => `- ${w}`)] : [],
       report?.ignored?.length ? [`Ignored in the request: ${report.ignored.join('; ')}.`] : [],
       context.ipRefusal ? [context.ipRefusal] : [],
     ],
@@ -140,7 +141,17 @@ function failureSubject(
   if (remaining > 0)
     return `KILL SWITCH FAILED: ${plural(remaining, 'order')} still open on ${names([...open.keys()])}`;
   if (context.ipRefusal) return 'KILL SWITCH FAILED: Bybit refused this IP (HTTP 403)';
-  const unverified = [...new Set(unverifiedScopes(report).map((s) => s.account))];
+  const trading = (report.strategies ?? []).filter((s) => s.remaining.length > 0);
+  if (trading.length) {
+    const count = trading.reduce((n, s) => n + s.remaining.length, 0);
+    return `KILL SWITCH FAILED: ${plural(count, 'strategy')} still trading on ${names(trading.map((s) => s.account))}`;
+  }
+  const unverified = [
+    ...new Set([
+      ...unverifiedScopes(report).map((s) => s.account),
+      ...(report.strategies ?? []).filter((s) => !s.verified).map((s) => s.account),
+    ]),
+  ];
   if (unverified.length) return `KILL SWITCH FAILED: could not verify ${names(unverified)}`;
   const stuck = [...new Set((report.uncancellable ?? []).map((u) => u.account))];
   if (stuck.length) return `KILL SWITCH FAILED: Bybit will not cancel orders on ${names(stuck)}`;
@@ -167,8 +178,10 @@ function failureLead(
   }
   const remaining = report.remaining ?? 0;
   const unverified = unverifiedScopes(report).length;
+  const trading = (report.strategies ?? []).reduce((n, s) => n + s.remaining.length, 0);
   const parts = [
     remaining > 0 ? `${plural(remaining, 'order')} still open` : '',
+    trading > 0 ? `${plural(trading, 'strategy')} still trading` : '',
     unverified > 0 ? `${plural(unverified, 'listing')} could not be verified` : '',
     (report.uncancellable?.length ?? 0) > 0
       ? `${plural(report.uncancellable?.length ?? 0, 'order')} Bybit will not cancel now`
@@ -206,7 +219,11 @@ function failureActions(report: Partial<KillSwitchReport> | undefined, context: 
       `Cancel the open orders above by hand in Bybit now${context.ipRefusal ? '' : `, or fire the kill switch again: ${fireAgain}`}.`,
     );
   }
-  if (unverifiedScopes(report).length > 0)
+  if ((report.strategies ?? []).some((s) => s.remaining.length > 0))
+    actions.push(
+      'Stop the strategies marked "STILL TRADING" in Bybit (strategy orders): they place orders again.',
+    );
+  if (unverifiedScopes(report).length > 0 || (report.strategies ?? []).some((s) => !s.verified))
     actions.push('Look at the listings marked "not verified" in Bybit: the kill switch could not see them.');
   if ((report.uncancellable?.length ?? 0) > 0)
     actions.push('Bybit will not cancel some orders right now (listed above): watch them in Bybit.');
@@ -240,6 +257,16 @@ function accountLines(report: Partial<KillSwitchReport> | undefined): string[] {
     }
     for (const u of (report?.uncancellable ?? []).filter((u) => u.account === account)) {
       lines.push(`    Bybit will not cancel: ${stuckLine(u)}`);
+    }
+    const strategies = (report?.strategies ?? []).find((s) => s.account === account);
+    if (strategies?.stopped.length) lines.push(`    strategies stopped: ${strategies.stopped.length}`);
+    for (const r of strategies?.remaining ?? []) {
+      lines.push(`    STILL TRADING: ${r.strategyType} ${r.symbol} ${r.strategyId} (${r.why})`);
+    }
+    if (strategies && !strategies.verified) {
+      lines.push(
+        `    not verified: strategies${strategies.error?.errorMessage ? ` (${strategies.error.errorMessage})` : ''}`,
+      );
     }
     return lines;
   });
@@ -293,6 +320,8 @@ const PROBLEM_ACTIONS: Record<ProblemCode, string> = {
     'the key lacks a trade permission the kill switch needs: add it in Bybit, or make a new key.',
   listingFailed:
     'a listing failed: run the drill again; if it repeats, check the key’s permissions and Bybit’s status.',
+  strategyListingFailed:
+    'the strategy list failed, so a kill switch could not stop strategies: run the drill again; if it repeats, check the key and Bybit’s status.',
 };
 
 const OPERATIONS: Partial<Record<Operation, string>> = {
@@ -392,7 +421,8 @@ function names(list: string[]): string {
 }
 
 function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (n === 1) return `${n} ${word}`;
+  return `${n} ${word.endsWith('y') ? `${word.slice(0, -1)}ies` : `${word}s`}`;
 }
 
 function seconds(ms: number): string {

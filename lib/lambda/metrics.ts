@@ -56,6 +56,12 @@ export function emfLine(
   requestId?: string,
 ): string {
   const drill = metrics.drillProblems !== undefined || metrics.drillWarnings !== undefined;
+  // Written only when they happened: CloudWatch bills each metric that has data in a month, and an
+  // alarm or a graph reads a missing point as nothing happened.
+  const budget = { IpBudgetWaits: metrics.ipBudgetWaits ?? 0, IpRefusals: metrics.ipRefusals ?? 0 };
+  const stack = { NotifyFailures: metrics.notifyFailures ?? 0, StateFailures: metrics.stateFailures ?? 0 };
+  const budgetMetrics = Object.entries(budget).filter(([, value]) => value > 0);
+  const stackFailed = stack.NotifyFailures > 0 || stack.StateFailures > 0;
   return JSON.stringify({
     requestId,
     _aws: {
@@ -71,8 +77,7 @@ export function emfLine(
             { Name: 'OrdersLeftOpen', Unit: 'Count' },
             { Name: 'Failures', Unit: 'Count' },
             { Name: 'Duration', Unit: 'Milliseconds' },
-            { Name: 'IpBudgetWaits', Unit: 'Count' },
-            { Name: 'IpRefusals', Unit: 'Count' },
+            ...budgetMetrics.map(([name]) => ({ Name: name, Unit: 'Count' })),
             ...(drill
               ? [
                   { Name: 'DrillProblems', Unit: 'Count' },
@@ -82,14 +87,18 @@ export function emfLine(
           ],
         },
         // One series each for the whole stack: its alarm hears of any operation's failure.
-        {
-          Namespace: namespace,
-          Dimensions: [[]],
-          Metrics: [
-            { Name: 'NotifyFailures', Unit: 'Count' },
-            { Name: 'StateFailures', Unit: 'Count' },
-          ],
-        },
+        ...(stackFailed
+          ? [
+              {
+                Namespace: namespace,
+                Dimensions: [[]],
+                Metrics: [
+                  { Name: 'NotifyFailures', Unit: 'Count' },
+                  { Name: 'StateFailures', Unit: 'Count' },
+                ],
+              },
+            ]
+          : []),
       ],
     },
     Operation: metrics.operation,
@@ -99,10 +108,8 @@ export function emfLine(
     OrdersLeftOpen: metrics.ordersLeftOpen,
     Failures: metrics.failed ? 1 : 0,
     Duration: metrics.durationMs,
-    IpBudgetWaits: metrics.ipBudgetWaits ?? 0,
-    IpRefusals: metrics.ipRefusals ?? 0,
-    NotifyFailures: metrics.notifyFailures ?? 0,
-    StateFailures: metrics.stateFailures ?? 0,
+    ...Object.fromEntries(budgetMetrics),
+    ...(stackFailed ? stack : {}),
     ...(drill
       ? { DrillProblems: metrics.drillProblems ?? 0, DrillWarnings: metrics.drillWarnings ?? 0 }
       : {}),

@@ -5,7 +5,7 @@
 // runs the state table (dynalite) and the reports topic (the SNS stand-in), as a deployed stack has them.
 
 import { stateTableDefinition } from '../../lib/lambda/state.ts';
-import type { OrderSeed, RateLimits } from '../../test/emulator/index.ts';
+import type { OrderSeed, RateLimits, StrategySeed } from '../../test/emulator/index.ts';
 import { startDynamo } from '../../test/support/dynamodb.ts';
 import { startSns } from '../../test/support/sns.ts';
 import { startStack } from '../../test/support/stack.ts';
@@ -36,6 +36,10 @@ async function startReporting() {
 const calls = {
   addAccount: (account: { uid: string; apiKey: string; apiSecret: string }) => emulator.addAccount(account),
   addOrders: (apiKey: string, seeds: OrderSeed[]) => emulator.addOrders(apiKey, seeds).map((o) => o.orderId),
+  addStrategies: (apiKey: string, seeds: StrategySeed[]) =>
+    emulator.addStrategies(apiKey, seeds).map((s) => s.strategyId),
+  liveStrategyCount: () => emulator.strategies().filter((s) => s.status !== 3 && s.status !== 4).length,
+  pauseStrategy: (strategyId: string) => emulator.pauseStrategy(strategyId),
   openCount: (apiKey?: string) => emulator.openOrders(apiKey).length,
   setLatency: (ms: number) => emulator.setLatency(ms),
   setRateLimits: (limits: RateLimits | undefined) => emulator.setRateLimits(limits),

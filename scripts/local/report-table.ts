@@ -18,8 +18,11 @@ export function accountTable(report: Partial<KillSwitchReport>): string[] {
     const open = own.filter((s) => s.verified).reduce((n, s) => n + s.remaining, 0);
     const unverified = own.filter((s) => !s.verified || s.error).length;
     const stuck = (report.uncancellable ?? []).filter((u) => u.account === account).length;
+    const strategies = (report.strategies ?? []).find((s) => s.account === account);
     const problems = [
       open ? `${open} open` : '',
+      strategies?.remaining.length ? `${strategies.remaining.length} strategy(ies) trading` : '',
+      strategies && !strategies.verified ? 'strategies not verified' : '',
       unverified && !unknown ? `${unverified} listing(s) not verified` : '',
       stuck ? `${stuck} Bybit will not cancel` : '',
     ].filter(Boolean);
@@ -33,6 +36,9 @@ export function accountTable(report: Partial<KillSwitchReport>): string[] {
           ? `✘ ${problems.join(', ')}`
           : '✔ clear',
       ids: own.flatMap((s) => (s.remainingOrders ?? []).map((o) => `${s.scope} ${o.symbol} ${o.orderId}`)),
+      trading: (strategies?.remaining ?? []).map(
+        (r) => `${r.strategyType} ${r.symbol} ${r.strategyId} (${r.why})`,
+      ),
       unverifiedScopes: own
         .filter((s) => (!s.verified || s.error) && s.scope !== '*')
         .map((s) => `${s.scope}${s.error?.errorMessage ? ` (${s.error.errorMessage})` : ''}`),
@@ -48,6 +54,7 @@ export function accountTable(report: Partial<KillSwitchReport>): string[] {
     if (r.ids.length > IDS_SHOWN)
       lines.push(`    and ${r.ids.length - IDS_SHOWN} more (in the logged report)`);
     for (const scope of r.unverifiedScopes) lines.push(`    not verified: ${scope}`);
+    for (const strategy of r.trading) lines.push(`    still trading: ${strategy}`);
   }
   for (const u of report.uncancellable ?? []) {
     lines.push(`  Bybit will not cancel: ${u.account} ${u.category} ${u.symbol} ${u.orderId} (${u.why})`);

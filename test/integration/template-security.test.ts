@@ -527,7 +527,6 @@ describe('the failure metric of an HTTP 5xx, written by the packaged bundles', (
     expect(emf).toMatchObject({ Operation: operation, Failures: 1 });
     expect((emf?._aws as Json)?.CloudWatchMetrics).toMatchObject([
       { Namespace: env.METRICS_NAMESPACE, Dimensions: [['Operation']] },
-      { Namespace: env.METRICS_NAMESPACE, Dimensions: [[]] },
     ]);
   });
 });

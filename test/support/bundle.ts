@@ -67,11 +67,18 @@ export async function invokeBundle(
     [runner, moduleFile, 'handler', eventFile, String(remainingMs)],
     {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', ...env },
+      // Lambda gives a function strings only: a template value CloudFormation would resolve (a Ref) is left out.
+      env: { PATH: process.env.PATH ?? '', ...stringsOf(env) },
       timeout: remainingMs + 10_000,
     },
   );
   const lines = stdout.trim().split('\n');
   const last = JSON.parse(lines.pop() ?? '{}');
   return { ...last, logs: lines };
+}
+
+function stringsOf(env: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }

@@ -52,6 +52,8 @@ function killSwitchReport(overrides: Partial<KillSwitchReport> = {}): KillSwitch
       confirmed: true,
     },
     uncancellable: [],
+    strategies: [],
+    warnings: [],
     scopes: [
       scope('main', 'linear settleCoin=USDT', 100),
       scope('hedge', 'spot', 40),

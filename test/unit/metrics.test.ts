@@ -69,8 +69,6 @@ describe('emfLine', () => {
       'OrdersLeftOpen',
       'Failures',
       'Duration',
-      'IpBudgetWaits',
-      'IpRefusals',
     ]);
     expect(line).toMatchObject({
       Operation: 'sweep',
@@ -79,9 +77,10 @@ describe('emfLine', () => {
       OrdersLeftOpen: 1,
       Failures: 0,
       Duration: 10,
-      IpBudgetWaits: 0,
-      IpRefusals: 0,
     });
+    // What did not happen is not written (each metric with data costs a month): no budget or stack metrics.
+    expect(line._aws.CloudWatchMetrics).toHaveLength(1);
+    expect('IpBudgetWaits' in line || 'NotifyFailures' in line).toBe(false);
   });
 
   it('declares the notification and state-table failures once for the whole stack, without a dimension', () => {
@@ -102,11 +101,20 @@ describe('emfLine', () => {
       ],
     });
     expect(line).toMatchObject({ NotifyFailures: 2, StateFailures: 1, IpBudgetWaits: 7, IpRefusals: 1 });
+    expect(line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toContain(
+      'IpRefusals',
+    );
   });
 
   it('names in METRIC_NAMES every metric a line declares, and no other', () => {
     const drill = { operation: 'drill', ok: true, accounts: [] };
-    const line = JSON.parse(emfLine('n', metricsOf({ result: drill }, 1, 'unknown'), 1));
+    const metrics = {
+      ...metricsOf({ result: drill }, 1, 'unknown'),
+      ipBudgetWaits: 1,
+      ipRefusals: 1,
+      notifyFailures: 1,
+    };
+    const line = JSON.parse(emfLine('n', metrics, 1));
     const declared = line._aws.CloudWatchMetrics.flatMap((d: { Metrics: { Name: string }[] }) =>
       d.Metrics.map((m) => m.Name),
     );
@@ -136,8 +144,6 @@ describe('drill metrics', () => {
       'OrdersLeftOpen',
       'Failures',
       'Duration',
-      'IpBudgetWaits',
-      'IpRefusals',
       'DrillProblems',
       'DrillWarnings',
     ]);
