@@ -154,6 +154,51 @@ describe('killSwitchMessage', () => {
     expect(message.body).toContain('do not fire again for at least 10 minutes');
   });
 
+  it('names a strategy still trading, what was stopped, and a bot warning', () => {
+    const report = killSwitchReport({
+      ok: false,
+      failedScopes: ['main: strategies'],
+      strategies: [
+        {
+          account: 'main',
+          found: [],
+          stopped: [
+            {
+              strategyId: 's-1',
+              strategyType: 'twap',
+              category: 'UTA_USDT',
+              symbol: 'BTCUSDT',
+              status: 1,
+              statusName: 'running',
+            },
+          ],
+          remaining: [
+            {
+              strategyId: 's-2',
+              strategyType: 'chaseOrder',
+              category: 'UTA_USDT',
+              symbol: 'ETHUSDT',
+              status: 1,
+              statusName: 'running',
+              why: 'its stop failed: retCode 60072',
+            },
+          ],
+          verified: true,
+        },
+      ],
+      warnings: [
+        'main: 3 order(s) placed by a futures grid bot (CreateByFGridBot) on BTCUSDT were cancelled',
+      ],
+    });
+    const message = killSwitchMessage(record({ ok: false, report: { ...report } }), context);
+    expect(message.subject).toBe('KILL SWITCH FAILED: 1 strategy still trading on main (prod)');
+    expect(message.body).toContain(
+      '    strategies stopped: 1\n    STILL TRADING: chaseOrder ETHUSDT s-2 (its stop failed: retCode 60072)',
+    );
+    expect(message.body).toContain('Also:\n- main: 3 order(s) placed by a futures grid bot');
+    expect(message.body).toContain('Stop the strategies marked "STILL TRADING" in Bybit');
+  });
+
   it('reports a kill switch that failed before any report, with the error', () => {
     const message = killSwitchMessage(
       record({
