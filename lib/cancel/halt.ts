@@ -61,7 +61,8 @@ export interface HaltRecord extends HaltOrigin {
 }
 
 /**
- * The halt records, one per account (in the state table: pk `halt`, sk the account name). Every write must
+ * The halt records, one per account (in the state table: pk `halt`, sk the account name, so that one Query
+ * answers `list()`; lib/lambda/records.ts holds the `halt` prefix for them). Every write must
  * be durable when its promise resolves: the halt sends a flip only after `recordKey` has resolved. Each call
  * must end in bounded time (the SDK's timeouts): the account's verification waits for the writes before
  * its flips.

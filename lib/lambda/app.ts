@@ -1,12 +1,11 @@
-// The composition root and the one invocation flow both handlers share: read the trigger, give the work a
+// The composition root and the one invocation flow every handler shares: read the trigger, give the work a
 // deadline inside the Lambda's remaining time, and, for HTTP, authenticate and validate before anything
-// touches the exchange or its secret.
+// touches the exchange or its secret; once the work has its final report, log, record and tell (reporting.ts).
 
 import type { Context } from 'aws-lambda';
 import { IpBudget } from '../bybit/ip-budget.ts';
 import type { Transport } from '../bybit/transport.ts';
 import { discoverCoverage } from '../cancel/coverage.ts';
-import type { DeadMansSwitchSchedule } from '../cancel/dead-mans-switch.ts';
 import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { SignatureMismatchError } from '../errors.ts';
@@ -14,6 +13,8 @@ import { createLogger, describeError, type Logger } from '../log.ts';
 import { type Config, initializationType, loadConfig } from './config.ts';
 import { decodeBody, errorResponse, parseJsonBody, resultResponse } from './http.ts';
 import type { Operation } from './metrics.ts';
+import { type FetchLike, Notifier, type SnsSender } from './notify.ts';
+import { type Aftermath, afterRun } from './reporting.ts';
 import { EventBridgeSchedule, type SchedulerSender } from './scheduler.ts';
 import {
   exchangeCredentials,
@@ -22,7 +23,8 @@ import {
   type SecretReader,
   SecretStore,
 } from './secrets.ts';
-import { type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
+import { type StateClient, StateStore } from './state.ts';
+import { DRILL_ACTION, type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
 import { authenticateWebhook, sourceAllowlist } from './webhook-auth.ts';
 
 export interface App {
@@ -33,7 +35,13 @@ export interface App {
   secrets: SecretStore;
   exchange: Exchange;
   /** The dead man's switch schedule (the heartbeat function); nothing is loaded until it is used. */
-  deadMansSwitch: DeadMansSwitchSchedule;
+  deadMansSwitch: EventBridgeSchedule;
+  /** The state table (STATE_TABLE); nothing is loaded until it is used. */
+  state: StateStore;
+  /** The reports topic and Telegram; nothing is loaded until a message is sent. */
+  notifier: Notifier;
+  /** What the current invocation's aftermath could not do (for its metrics); reset when one starts. */
+  reported: Aftermath;
   clock: Clock;
   /** Shared by every request this container sends to Bybit; a 403 closes it for everyone. */
   ipBudget: IpBudget;
@@ -47,6 +55,10 @@ export interface AppOverrides {
   env?: Record<string, string | undefined>;
   secretsClient?: SecretReader;
   schedulerClient?: SchedulerSender;
+  stateClient?: StateClient;
+  snsClient?: SnsSender;
+  /** What Telegram messages are sent with (the global fetch). */
+  fetch?: FetchLike;
   transport?: Transport;
   clock?: Clock;
   write?: (line: string) => void;
@@ -95,6 +107,21 @@ export function createApp(overrides: AppOverrides = {}): App {
     detailType: config.killSwitch.detailType,
   });
   const admitSource = sourceAllowlist(config.webhookAllowedSourceIps);
+  const state = new StateStore({
+    tableName: config.stateTable,
+    client: overrides.stateClient,
+    now: clock.now,
+  });
+  const notifier = new Notifier({
+    topicArn: config.notify.topicArn,
+    telegramSecretId: config.notify.telegramSecretId,
+    telegramApiUrl: config.notify.telegramApiUrl,
+    timeoutMs: config.notify.timeoutMs,
+    secrets,
+    snsClient: overrides.snsClient,
+    fetch: overrides.fetch,
+    now: clock.now,
+  });
   return {
     config,
     logger,
@@ -102,6 +129,9 @@ export function createApp(overrides: AppOverrides = {}): App {
     secrets,
     exchange,
     deadMansSwitch,
+    state,
+    notifier,
+    reported: { notifyFailures: 0, stateFailures: 0 },
     clock,
     ipBudget,
     admitSource,
@@ -178,6 +208,10 @@ export interface Invocation {
   app: App;
   /** Epoch ms by which the work must be done. */
   deadline: number;
+  /** What the work was asked to do (set before it starts). */
+  operation?: Operation;
+  /** What the work returned or threw, once it ran (an HTTP request refused before it has none). */
+  outcome?: { result?: unknown; error?: unknown };
 }
 
 type Work<T> = (input: T, run: Invocation) => Promise<unknown>;
@@ -189,7 +223,14 @@ export interface Routes {
   killSwitch?: Work<unknown>;
   /** The operation a request body asks for (named in 5xx answers and their metrics); `unknown` if not given. */
   operation?: (request: unknown) => Operation;
+  /** Only the signature authenticates this route, whatever WEBHOOK_PASSPHRASE_MODE says. */
+  signedOnly?: boolean;
 }
+
+/** Room left after the aftermath for the function to return before Lambda stops it. */
+const AFTERMATH_SAFETY_MS = 250;
+/** An HTTP answer must reach API Gateway (30 s) whatever the aftermath does. */
+const HTTP_ANSWER_MS = 29_500;
 
 /** The Lambda entry point for a set of routes (wrapped with middy by each handler). */
 export function route(routes: Routes, app: () => App = currentApp) {
@@ -197,22 +238,83 @@ export function route(routes: Routes, app: () => App = currentApp) {
     const current = app();
     const trigger = readTrigger(event, current.config);
     current.logger.append({ trigger: trigger.type });
-    const run = { app: current, deadline: deadlineOf(current, context, trigger) };
-    // Every secret read of this invocation ends by its deadline, wherever in the work it happens.
+    const startedAt = current.clock.now();
+    const run: Invocation = { app: current, deadline: deadlineOf(current, context, trigger) };
+    // Every secret read and state call of this invocation ends by its deadline, wherever in the work it happens.
     current.secrets.deadline = run.deadline;
-    switch (trigger.type) {
-      case 'http':
-        return serveHttp(trigger, run, routes, context.awsRequestId);
-      case 'direct':
-        return routes.request(trigger.body, run);
-      case 'schedule':
-      case 'killSwitch': {
-        const work = routes[trigger.type] as Work<unknown> | undefined;
-        if (!work) throw new Error(`this function does not handle ${trigger.type} events`);
-        return work(trigger.type === 'schedule' ? trigger.input : trigger.detail, run);
-      }
+    current.state.deadline = run.deadline;
+    const refusals = current.ipBudget.refusals;
+    try {
+      return await dispatch(trigger, run, routes, context.awsRequestId);
+    } finally {
+      // Once the work has its final outcome: log, record and tell (never before, never throwing).
+      if (run.outcome) current.reported = await aftermath(run, trigger, event, context, startedAt, refusals);
     }
   };
+}
+
+/** The run's aftermath (reporting.ts), given what the function has left, and for HTTP, API Gateway's wait. */
+function aftermath(
+  run: Invocation,
+  trigger: Trigger,
+  event: unknown,
+  context: Context,
+  startedAt: number,
+  refusalsBefore: number,
+) {
+  const { app } = run;
+  const remaining = context.getRemainingTimeInMillis?.() ?? HTTP_ANSWER_MS;
+  let until = app.clock.now() + remaining - AFTERMATH_SAFETY_MS;
+  if (trigger.type === 'http') until = Math.min(until, startedAt + HTTP_ANSWER_MS);
+  return afterRun(
+    { ...app, stage: app.config.stage },
+    {
+      trigger,
+      event,
+      operation: run.operation ?? 'unknown',
+      outcome: run.outcome ?? {},
+      requestId: context.awsRequestId,
+      functionName: context.functionName,
+      logGroup: logGroupOf(context),
+      startedAt,
+      until,
+      ipRefusal: app.ipBudget.refusals > refusalsBefore ? app.ipBudget.refused : undefined,
+    },
+  );
+}
+
+async function dispatch(trigger: Trigger, run: Invocation, routes: Routes, requestId: string) {
+  switch (trigger.type) {
+    case 'http':
+      return serveHttp(trigger, run, routes, requestId);
+    case 'direct':
+      run.operation = routes.operation?.(trigger.body);
+      return settle(run, () => routes.request(trigger.body, run));
+    case 'schedule':
+    case 'killSwitch': {
+      const work = routes[trigger.type] as Work<unknown> | undefined;
+      if (!work) throw new Error(`this function does not handle ${trigger.type} events`);
+      run.operation =
+        trigger.type === 'killSwitch'
+          ? 'killSwitch'
+          : trigger.input.action === DRILL_ACTION
+            ? 'drill'
+            : 'sweep';
+      return settle(run, () => work(trigger.type === 'schedule' ? trigger.input : trigger.detail, run));
+    }
+  }
+}
+
+/** Runs the work and keeps what it returned or threw on the invocation, for its aftermath. */
+async function settle(run: Invocation, work: () => Promise<unknown>): Promise<unknown> {
+  try {
+    const result = await work();
+    run.outcome = { result };
+    return result;
+  } catch (error) {
+    run.outcome = { error };
+    throw error;
+  }
 }
 
 /**
@@ -227,10 +329,11 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, 
     run.app.admitSource(trigger.sourceIp);
     const body = decodeBody(trigger, config.maxBodyBytes);
     operation = routes.operation?.(peekJson(body)) ?? 'unknown';
-    const how = await authenticate(trigger, body, run.app);
+    const how = await authenticate(trigger, body, run.app, routes.signedOnly === true);
     const request = parseJsonBody(body);
     if (how === 'passphrase') delete (request as { passphrase?: unknown }).passphrase;
-    const response = resultResponse(await routes.request(request, run));
+    run.operation = operation;
+    const response = resultResponse(await settle(run, () => routes.request(request, run)));
     logger.info('request served', { statusCode: response.statusCode, authenticatedBy: how });
     return response;
   } catch (error) {
@@ -242,13 +345,13 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, 
 }
 
 /** Checks the signature; on a mismatch, reads the key once more (rate-limited) in case it was just rotated. */
-async function authenticate(trigger: HttpTrigger, body: Buffer, app: App) {
+async function authenticate(trigger: HttpTrigger, body: Buffer, app: App, signedOnly: boolean) {
   const { config, secrets, clock } = app;
   const check = async (refresh: boolean) => {
     const value = await secrets.getJson(config.webhookSecretId, { refresh });
     return authenticateWebhook(trigger.headers, body, parseWebhookSecret(config.webhookSecretId, value), {
       maxSkewMs: config.webhookMaxSkewMs,
-      passphraseMode: config.webhookPassphraseMode,
+      passphraseMode: config.webhookPassphraseMode && !signedOnly,
       now: clock.now,
     });
   };
@@ -270,6 +373,11 @@ function peekJson(body: Buffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Where the function's lines go: Lambda's group, or its default name where a local runner invents one. */
+function logGroupOf(context: Context): string {
+  return context.logGroupName?.startsWith('/') ? context.logGroupName : `/aws/lambda/${context.functionName}`;
 }
 
 function deadlineOf(app: App, context: Context, trigger: Trigger): number {

@@ -35,6 +35,15 @@ export const defaults = {
   KILL_SWITCH_DRILL_EXPIRY_DAYS: 14,
   /** Empty: requests from any address are heard (and must still be signed). */
   WEBHOOK_ALLOWED_SOURCE_IPS: [] as string[],
+  /** Empty: nothing is recorded (the deployed stack always names its table). */
+  STATE_TABLE: '',
+  /** Empty: no report is published (the deployed stack always names its topic). */
+  REPORTS_TOPIC_ARN: '',
+  /** Empty: no Telegram messages. */
+  TELEGRAM_SECRET_ID: '',
+  TELEGRAM_API_URL: 'https://api.telegram.org',
+  /** Each notification is given up after this long; the run's own deadline can make it shorter. */
+  NOTIFY_TIMEOUT_MS: 2000,
 } as const;
 
 /** EventBridge Scheduler's group for schedules that name none. */
@@ -82,6 +91,18 @@ export interface Config {
   };
   /** The kill-switch drill: a key expiring within `expiryDays` is a problem. */
   drill: { expiryDays: number };
+  /** The deployment stage (`sls:stage`): names the schedule, the table and the messages. */
+  stage: string;
+  /** The DynamoDB state table (`bybit-cancel-<stage>-state`): reports, the last drill; empty: none. */
+  stateTable: string;
+  /** Where reports go to a person: the SNS topic and, optionally, Telegram. */
+  notify: {
+    topicArn: string;
+    /** Secrets Manager id of `{botToken, chatIds}`; empty: no Telegram. */
+    telegramSecretId: string;
+    telegramApiUrl: string;
+    timeoutMs: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -164,6 +185,14 @@ export function loadConfig(env: Env = process.env): Config {
         365,
       ),
     },
+    stage: read.string('STAGE', defaults.STAGE),
+    stateTable: read.string('STATE_TABLE', defaults.STATE_TABLE),
+    notify: {
+      topicArn: read.string('REPORTS_TOPIC_ARN', defaults.REPORTS_TOPIC_ARN),
+      telegramSecretId: read.string('TELEGRAM_SECRET_ID', defaults.TELEGRAM_SECRET_ID),
+      telegramApiUrl: read.url('TELEGRAM_API_URL', defaults.TELEGRAM_API_URL),
+      timeoutMs: read.integer('NOTIFY_TIMEOUT_MS', defaults.NOTIFY_TIMEOUT_MS, 100, 10_000),
+    },
   };
 
   function category(value: string): Category {
@@ -192,7 +221,9 @@ function upper(value: string): string {
 
 function reader(env: Env) {
   const raw = (name: string) => {
-    const value = env[name]?.trim();
+    // Lambda passes strings only; a template's unresolved value (a Ref) counts as unset.
+    const given = env[name];
+    const value = typeof given === 'string' ? given.trim() : undefined;
     return value === undefined || value === '' ? undefined : value;
   };
   return {

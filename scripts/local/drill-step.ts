@@ -7,6 +7,7 @@ import type { DrillReport } from '../../lib/cancel/drill.ts';
 import { defaults as configDefaults } from '../../lib/lambda/config.ts';
 import type { DemoContext, StepOutcome } from './demo.ts';
 import { drillTable } from './drill-table.ts';
+import { printMessages } from './reporting.ts';
 import { DEMO_ACCOUNTS, DRILL_DEMO_EXPIRY_DAYS } from './seed.ts';
 import { postSigned, signHeaders } from './webhook.ts';
 
@@ -26,6 +27,7 @@ export async function drillStep(ctx: DemoContext, outcome: StepOutcome, check: C
     `      ${expiring.join(', ')}'s key is bound to no IP and expires in ${DRILL_DEMO_EXPIRY_DAYS} days: within KILL_SWITCH_DRILL_EXPIRY_DAYS (${configDefaults.KILL_SWITCH_DRILL_EXPIRY_DAYS}), a problem`,
   );
   const sent = exchange.emulator.requests.length;
+  const mark = ctx.reporting.mark();
   const answer = await report.wait('      signed with the webhook key', () =>
     postSigned(`${ctx.httpUrl}/cancel-all`, body, signHeaders(exchange.webhookSecret, body), HTTP_TIMEOUT_MS),
   );
@@ -52,4 +54,7 @@ export async function drillStep(ctx: DemoContext, outcome: StepOutcome, check: C
     drill.accounts.length === DEMO_ACCOUNTS.length,
     `the drill covered ${drill.accounts.length} accounts`,
   );
+  const received = ctx.reporting.messagesSince(mark);
+  printMessages(report, received, true);
+  check(received.messages.length === 1, `${received.messages.length} message(s) for one failed drill`);
 }

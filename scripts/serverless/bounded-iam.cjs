@@ -2,7 +2,8 @@
 //   - the functions' log permissions name each function's own log group, where the framework writes
 //     `/aws/lambda/<service>-<stage>*`, which also matches every stage whose name starts with this one's;
 //   - GetSecretValue names each configured secret, given as a name or an ARN (Secrets Manager appends six
-//     random characters to a secret's name in its ARN; a full ARN already has them, a partial one does not).
+//     random characters to a secret's name in its ARN; a full ARN already has them, a partial one does not);
+//     the Telegram secret only when TELEGRAM_SECRET_ID is set.
 'use strict';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
@@ -10,7 +11,7 @@ const LOGS_PREFIX = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
 const SECRET_PREFIX = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:';
 /** The environment settings that hold secret ids the functions read. */
-const SECRET_SETTINGS = ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID'];
+const SECRET_SETTINGS = ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID', 'TELEGRAM_SECRET_ID'];
 
 /** The IAM resources that match the secret `id` (a name, a partial ARN or a full ARN) and nothing wider. */
 function secretResources(id) {
