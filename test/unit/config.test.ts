@@ -17,6 +17,13 @@ describe('loadConfig', () => {
     expect(config.killSwitch).toEqual({ source: 'bybit.killswitch', detailType: 'Kill Switch' });
   });
 
+  it('reads the master secret of the enforced halt, none by default', () => {
+    expect(loadConfig({}).haltMasterSecretId).toBe('');
+    expect(loadConfig({ HALT_MASTER_SECRET_ID: ' bybit-cancel/prod/master ' }).haltMasterSecretId).toBe(
+      'bybit-cancel/prod/master',
+    );
+  });
+
   it("reads the drill's expiry period, 14 days by default, and refuses one that is not a day count", () => {
     expect(loadConfig({}).drill).toEqual({ expiryDays: 14 });
     expect(loadConfig({ KILL_SWITCH_DRILL_EXPIRY_DAYS: '30' }).drill.expiryDays).toBe(30);
