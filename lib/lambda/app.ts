@@ -2,7 +2,7 @@
 // deadline inside the Lambda's remaining time, and, for HTTP, authenticate and validate before anything
 // touches the exchange or its secret; once the work has its final report, log, record and tell (reporting.ts).
 
-import type { Context } from 'aws-lambda';
+import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { IpBudget } from '../bybit/ip-budget.ts';
 import type { Transport } from '../bybit/transport.ts';
 import { discoverCoverage } from '../cancel/coverage.ts';
@@ -11,7 +11,9 @@ import { type Clock, systemClock } from '../clock.ts';
 import { SignatureMismatchError } from '../errors.ts';
 import { createLogger, describeError, type Logger } from '../log.ts';
 import { type Config, initializationType, loadConfig } from './config.ts';
+import { LambdaFunctions, type LambdaSender } from './functions.ts';
 import { decodeBody, errorResponse, parseJsonBody, resultResponse } from './http.ts';
+import { type EventBridgeSender, KillSwitchEvents } from './kill-switch-event.ts';
 import type { Operation } from './metrics.ts';
 import { type FetchLike, Notifier, type SnsSender } from './notify.ts';
 import { type Aftermath, afterRun } from './reporting.ts';
@@ -40,6 +42,12 @@ export interface App {
   state: StateStore;
   /** The reports topic and Telegram; nothing is loaded until a message is sent. */
   notifier: Notifier;
+  /** What Telegram calls are sent with (the global fetch). */
+  fetch: FetchLike;
+  /** The stack's functions, invoked by name (Telegram commands); nothing is loaded until one is invoked. */
+  functions: LambdaFunctions;
+  /** The kill-switch event on the default bus (Telegram's Kill now); nothing is loaded until one is put. */
+  killSwitchEvents: KillSwitchEvents;
   /** What the current invocation's aftermath could not do (for its metrics); reset when one starts. */
   reported: Aftermath;
   clock: Clock;
@@ -57,6 +65,8 @@ export interface AppOverrides {
   schedulerClient?: SchedulerSender;
   stateClient?: StateClient;
   snsClient?: SnsSender;
+  lambdaClient?: LambdaSender;
+  eventBridgeClient?: EventBridgeSender;
   /** What Telegram messages are sent with (the global fetch). */
   fetch?: FetchLike;
   transport?: Transport;
@@ -122,6 +132,13 @@ export function createApp(overrides: AppOverrides = {}): App {
     fetch: overrides.fetch,
     now: clock.now,
   });
+  const functions = new LambdaFunctions({ client: overrides.lambdaClient, now: clock.now });
+  const killSwitchEvents = new KillSwitchEvents({
+    client: overrides.eventBridgeClient,
+    source: config.killSwitch.source,
+    detailType: config.killSwitch.detailType,
+    now: clock.now,
+  });
   return {
     config,
     logger,
@@ -131,6 +148,9 @@ export function createApp(overrides: AppOverrides = {}): App {
     deadMansSwitch,
     state,
     notifier,
+    fetch: overrides.fetch ?? ((url, init) => fetch(url, init)),
+    functions,
+    killSwitchEvents,
     reported: { notifyFailures: 0, stateFailures: 0 },
     clock,
     ipBudget,
@@ -225,6 +245,11 @@ export interface Routes {
   operation?: (request: unknown) => Operation;
   /** Only the signature authenticates this route, whatever WEBHOOK_PASSPHRASE_MODE says. */
   signedOnly?: boolean;
+  /**
+   * An HTTP route that authenticates its requests itself (Telegram's secret token), in place of the source
+   * allowlist and the signed request: it answers every request, refusals included.
+   */
+  webhook?: (trigger: HttpTrigger, run: Invocation) => Promise<APIGatewayProxyResult>;
 }
 
 /** Room left after the aftermath for the function to return before Lambda stops it. */
@@ -248,7 +273,13 @@ export function route(routes: Routes, app: () => App = currentApp) {
       return await dispatch(trigger, run, routes, context.awsRequestId);
     } finally {
       // Once the work has its final outcome: log, record and tell (never before, never throwing).
-      if (run.outcome) current.reported = await aftermath(run, trigger, event, context, startedAt, refusals);
+      if (run.outcome) {
+        const counts = await aftermath(run, trigger, event, context, startedAt, refusals);
+        current.reported = {
+          notifyFailures: current.reported.notifyFailures + counts.notifyFailures,
+          stateFailures: current.reported.stateFailures + counts.stateFailures,
+        };
+      }
     }
   };
 }
@@ -286,7 +317,9 @@ function aftermath(
 async function dispatch(trigger: Trigger, run: Invocation, routes: Routes, requestId: string) {
   switch (trigger.type) {
     case 'http':
-      return serveHttp(trigger, run, routes, requestId);
+      return routes.webhook
+        ? serveWebhook(trigger, run, routes.webhook, requestId)
+        : serveHttp(trigger, run, routes, requestId);
     case 'direct':
       run.operation = routes.operation?.(trigger.body);
       return settle(run, () => routes.request(trigger.body, run));
@@ -340,6 +373,27 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, 
     const response = errorResponse(error, requestId, operation);
     const level = response.statusCode >= 500 ? 'error' : 'warn';
     logger[level]('request refused', { statusCode: response.statusCode, ...describeError(error) });
+    return response;
+  }
+}
+
+/** A self-authenticating route: what it answers, or a 5xx naming the request id when it throws. */
+async function serveWebhook(
+  trigger: HttpTrigger,
+  run: Invocation,
+  webhook: NonNullable<Routes['webhook']>,
+  requestId: string,
+): Promise<APIGatewayProxyResult> {
+  try {
+    const response = await webhook(trigger, run);
+    run.app.logger.info('request served', { statusCode: response.statusCode });
+    return response;
+  } catch (error) {
+    const response = errorResponse(error, requestId);
+    run.app.logger[response.statusCode >= 500 ? 'error' : 'warn']('request refused', {
+      statusCode: response.statusCode,
+      ...describeError(error),
+    });
     return response;
   }
 }

@@ -10,6 +10,7 @@ export type Operation =
   | 'heartbeat'
   | 'drill'
   | 'status'
+  | 'telegram'
   | 'unknown';
 
 /** Every metric an invocation writes (the dashboard and the alarms use no other). */

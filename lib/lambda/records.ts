@@ -4,13 +4,21 @@
 //                                              request id), kept 30 days: `npm run kill-switch` waits for it
 //   last               sk <operation>          the last record of each operation (killSwitch, drill, sweep, …)
 //   drills             sk <ISO time>#<req id>  the recent drills, newest first, kept 30 days
-// Taken by later features, keep them apart: `halt#<account>`, `signature#<hash>`, `telegram-update#<id>`,
-// `nonce#<id>`, `accounts`.
+//   telegram-update#<update id>  sk `update`  a Telegram update acted on (Telegram redelivers), kept 2 days
+//   nonce#<nonce>      sk `confirmation`      what a Telegram confirmation asks (its buttons carry the nonce)
+//                      sk `used`              written once, by the press that acts on it
+// Taken by later features, keep them apart: `halt#<account>`, `signature#<hash>`, `accounts`.
 
 import type { Operation } from './metrics.ts';
 import type { StateKey } from './state.ts';
 
-export const PARTITIONS = { event: 'event#', last: 'last', drills: 'drills' } as const;
+export const PARTITIONS = {
+  event: 'event#',
+  last: 'last',
+  drills: 'drills',
+  telegramUpdate: 'telegram-update#',
+  nonce: 'nonce#',
+} as const;
 
 const DAY_SECONDS = 86_400;
 /** How long a kill switch's record and a drill's stay findable. */
@@ -26,6 +34,15 @@ export const recordKeys = {
   last: (operation: Operation): StateKey => ({ pk: PARTITIONS.last, sk: operation }),
   /** One drill, sorted by time. */
   drill: (at: string, requestId: string): StateKey => ({ pk: PARTITIONS.drills, sk: `${at}#${requestId}` }),
+  /** A Telegram update by its update_id: written once, before the update is acted on. */
+  telegramUpdate: (updateId: number): StateKey => ({
+    pk: `${PARTITIONS.telegramUpdate}${updateId}`,
+    sk: 'update',
+  }),
+  /** What a Telegram confirmation asks, by the nonce its buttons carry. */
+  confirmation: (nonce: string): StateKey => ({ pk: `${PARTITIONS.nonce}${nonce}`, sk: 'confirmation' }),
+  /** Written once (put if absent) by the press that acts on a confirmation: a second press finds it. */
+  confirmationUsed: (nonce: string): StateKey => ({ pk: `${PARTITIONS.nonce}${nonce}`, sk: 'used' }),
 };
 
 /** One run as the stack remembers it (and `npm run kill-switch` and the status read it). */
