@@ -287,6 +287,8 @@ describe('requests refused before the exchange', () => {
       'a signature by another key',
       () => signedHttpEvent('http-v2-cancel.json', valid, 'another-webhook-key-0123456789'),
     ],
+    // The secret holds no previous key: a missing key must never act as the empty one.
+    ['a signature by the empty key', () => signedHttpEvent('http-v2-cancel.json', valid, '')],
     // Read the clock when the event is made: a time taken earlier drifts by however long setup took.
     ['a timestamp 301 s old', () => signed('http-v2-cancel.json', valid, { now: Date.now() - 301_000 })],
     ['a timestamp 301 s ahead', () => signed('http-v2-cancel.json', valid, { now: Date.now() + 301_000 })],

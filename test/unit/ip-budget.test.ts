@@ -133,6 +133,7 @@ describe('IpBudget', () => {
     for (const waiter of queued) await expect(waiter).rejects.toBe(ban);
     await expect(budget.acquire('d', 'first-wave', FAR)).rejects.toBe(ban);
     await time.advance(BYBIT_BAN_MS - 1000);
+    expect(budget.refused).toBe(ban);
     await expect(budget.acquire('d', 'first-wave', FAR)).rejects.toBe(ban);
     await time.advance(1000);
     expect(budget.refused).toBeUndefined();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AuthenticationError } from '../../lib/errors.ts';
+import { AuthenticationError, SecretError, SignatureMismatchError } from '../../lib/errors.ts';
+import { parseWebhookSecret, type WebhookSecret } from '../../lib/lambda/secrets.ts';
 import { authenticateWebhook, webhookSignature } from '../../lib/lambda/webhook-auth.ts';
 
 // The README's worked example, computed independently with:
@@ -61,5 +62,105 @@ describe('authenticateWebhook', () => {
         passphraseMode: true,
       }),
     ).toThrow();
+  });
+});
+
+describe('keys that are no keys', () => {
+  const blanks = [
+    ['absent', undefined],
+    ['empty', ''],
+    ['whitespace', ' \t\n  '],
+  ] as const;
+  const signedWith = (k: string) => ({
+    'x-timestamp': timestamp,
+    'x-signature': webhookSignature(k, timestamp, body),
+  });
+  const auth = (headers: Record<string, string>, given: WebhookSecret, opts = options, raw = body) =>
+    authenticateWebhook(headers, Buffer.from(raw), given, opts);
+
+  it.each(blanks)(
+    'a previous key that is %s authenticates nothing, while the current key still works',
+    (_, blank) => {
+      const given = { webhookSecret: key, ...(blank === undefined ? {} : { previousWebhookSecret: blank }) };
+      for (const forged of ['', ' ', blank ?? '']) {
+        expect(() => auth(signedWith(forged), given)).toThrow(SignatureMismatchError);
+      }
+      expect(auth(signedWith(key), given)).toBe('signature');
+    },
+  );
+
+  it.each(blanks.slice(1))(
+    'a current key that is %s authenticates nothing, not even a request signed with it',
+    (_, blank) => {
+      for (const forged of ['', blank]) {
+        expect(() => auth(signedWith(forged), { webhookSecret: blank })).toThrow(SignatureMismatchError);
+      }
+    },
+  );
+
+  it.each(blanks)('a passphrase that is %s authenticates nothing in passphrase mode', (_, blank) => {
+    const given = { webhookSecret: key, ...(blank === undefined ? {} : { passphrase: blank }) };
+    const passphraseMode = { ...options, passphraseMode: true };
+    for (const sent of ['', ' ', blank ?? '']) {
+      const raw = JSON.stringify({ ...JSON.parse(body), passphrase: sent });
+      expect(() => auth({}, given, passphraseMode, raw)).toThrow(SignatureMismatchError);
+    }
+    expect(() => auth({}, given, passphraseMode, body)).toThrow(SignatureMismatchError);
+  });
+});
+
+describe('parseWebhookSecret', () => {
+  const parse = (value: unknown) => parseWebhookSecret('webhook-id', value);
+
+  it('keeps the keys it is given and leaves out the ones it is not', () => {
+    expect(parse({ webhookSecret: key })).toEqual({ webhookSecret: key });
+    const full = { webhookSecret: key, previousWebhookSecret: `old-${key}`, passphrase: 'p'.repeat(16) };
+    expect(parse(full)).toEqual(full);
+  });
+
+  it.each([
+    ['no webhookSecret', {}, 'webhookSecret'],
+    ['an empty webhookSecret', { webhookSecret: '' }, 'webhookSecret'],
+    ['a blank webhookSecret of 16 spaces', { webhookSecret: ' '.repeat(16) }, 'webhookSecret'],
+    ['a webhookSecret of 15 characters', { webhookSecret: 'k'.repeat(15) }, 'webhookSecret'],
+    ['a webhookSecret that is a number', { webhookSecret: 1234567890123456 }, 'webhookSecret'],
+    [
+      'an empty previousWebhookSecret',
+      { webhookSecret: key, previousWebhookSecret: '' },
+      'previousWebhookSecret',
+    ],
+    [
+      'a blank previousWebhookSecret',
+      { webhookSecret: key, previousWebhookSecret: '\t'.repeat(16) },
+      'previousWebhookSecret',
+    ],
+    [
+      'a null previousWebhookSecret',
+      { webhookSecret: key, previousWebhookSecret: null },
+      'previousWebhookSecret',
+    ],
+    ['an empty passphrase', { webhookSecret: key, passphrase: '' }, 'passphrase'],
+    ['a blank passphrase', { webhookSecret: key, passphrase: ' '.repeat(20) }, 'passphrase'],
+    ['a passphrase of 15 characters', { webhookSecret: key, passphrase: 'p'.repeat(15) }, 'passphrase'],
+  ])('refuses %s, naming the field and never its value', (_, value, field) => {
+    const error = (() => {
+      try {
+        parse(value);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(SecretError);
+    expect((error as Error).message).toBe(
+      `secret webhook-id: "${field}" must be a string of at least 16 characters, not all blank`,
+    );
+  });
+
+  it.each([
+    ['an array', [key]],
+    ['null', null],
+    ['a string', key],
+  ])('refuses %s', (_, value) => {
+    expect(() => parse(value)).toThrow(SecretError);
   });
 });
