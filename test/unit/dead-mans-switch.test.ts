@@ -83,6 +83,16 @@ describe('heartbeat', () => {
     expect(calls).toEqual(['arm at(2026-11-21T09:35:01)']);
   });
 
+  it('says nothing is armed when the schedule did not move: the failure is the answer', async () => {
+    const failure = new SchedulerError('UpdateSchedule', 'failed (AccessDeniedException)');
+    const schedule: DeadMansSwitchSchedule = {
+      arm: () => Promise.reject(failure),
+      disarm: () => Promise.reject(failure),
+    };
+    await expect(heartbeat(schedule, { ttlSeconds: 300, disarm: false }, NOW)).rejects.toBe(failure);
+    await expect(heartbeat(schedule, { ttlSeconds: 300, disarm: true }, NOW)).rejects.toBe(failure);
+  });
+
   it('disarms without arming', async () => {
     const { calls, schedule } = fakeSchedule();
     expect(await heartbeat(schedule, { ttlSeconds: 300, disarm: true }, NOW)).toMatchObject({
@@ -237,6 +247,39 @@ describe('EventBridgeSchedule', () => {
     expect((error as SchedulerError).message).toBe(
       'UpdateSchedule: bybit-cancel-test-dead-mans-switch failed (AccessDeniedException)',
     );
+  });
+
+  it.each([
+    ['the move is refused', [named('AccessDeniedException')], 'UpdateSchedule'],
+    [
+      'there is none and creating it is refused',
+      [named('ResourceNotFoundException'), named('AccessDeniedException')],
+      'CreateSchedule',
+    ],
+    [
+      'another heartbeat created it and moving that one fails',
+      [named('ResourceNotFoundException'), named('ConflictException'), named('ThrottlingException')],
+      'UpdateSchedule',
+    ],
+  ])(
+    'fails a heartbeat through it when %s: never armed without a schedule that moved',
+    async (_, answers, operation) => {
+      const { client } = fakeClient(answers);
+      const schedule = new EventBridgeSchedule({ ...options, client });
+      const error = await heartbeat(schedule, { ttlSeconds: 300, disarm: false }, NOW).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(SchedulerError);
+      expect((error as SchedulerError).operation).toBe(operation);
+    },
+  );
+
+  it('fails a disarm through it when the delete fails for any reason but "there is none"', async () => {
+    const { client } = fakeClient([named('AccessDeniedException')]);
+    const schedule = new EventBridgeSchedule({ ...options, client });
+    const error = await heartbeat(schedule, { ttlSeconds: 300, disarm: true }, NOW).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchedulerError);
+    expect((error as SchedulerError).operation).toBe('DeleteSchedule');
   });
 
   it('disarms: true when it deleted the schedule, false when there was none', async () => {
