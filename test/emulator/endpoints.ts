@@ -47,6 +47,8 @@ export interface Outcome extends Ret {
   retExtInfo: unknown;
   rate?: RateStatus;
   batchSize?: number;
+  /** Orders a cancel-all cancelled (for tests: a repeat past Bybit's 500 shows as a second call). */
+  cancelled?: number;
 }
 
 export type Endpoint = (ctx: EndpointContext, params: Params) => Outcome;
@@ -119,7 +121,7 @@ export const cancelAll: Endpoint = (ctx, params) => {
   }
   for (const order of targets) acknowledgeCancel(ctx, order);
   const list = targets.map((o) => ({ orderId: o.orderId, orderLinkId: o.orderLinkId }));
-  return ok({ list, success: '1' }, {}, rate);
+  return { ...ok({ list, success: '1' }, {}, rate), cancelled: list.length };
 };
 
 /**

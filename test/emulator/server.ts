@@ -148,6 +148,7 @@ function handle(
   if (apiKey !== undefined) record.apiKey = apiKey;
   if (uid !== undefined) record.uid = uid;
   if (typeof params?.category === 'string') record.category = params.category;
+  if (typeof params?.settleCoin === 'string') record.settleCoin = params.settleCoin;
   state.requests.push(record);
 
   // The IP limit counts every request, whatever its path or key, before anything else looks at it.
@@ -256,6 +257,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
     params,
   );
   if (outcome.batchSize !== undefined) record.batchSize = outcome.batchSize;
+  if (outcome.cancelled !== undefined) record.cancelled = outcome.cancelled;
   return { kind: 'envelope', outcome };
 }
 

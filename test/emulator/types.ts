@@ -126,11 +126,14 @@ export interface RequestRecord {
   apiKey?: string;
   uid?: string;
   category?: string;
+  settleCoin?: string;
   /** 0 when no HTTP answer was sent ('reset', 'timeout', or the emulator closed first). */
   httpStatus: number;
   retCode?: number;
   fault?: FaultKind;
   batchSize?: number;
+  /** Orders a cancel-all cancelled. */
+  cancelled?: number;
 }
 
 export interface Emulator {
