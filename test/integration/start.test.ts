@@ -131,11 +131,13 @@ describe('npm start', () => {
         expect(state).toMatchObject({ pid: child.child.pid, stage: 'local' });
         expect(groupExists(state.offlinePid)).toBe(true);
       } finally {
-        const result = await child.stop('SIGINT', 30_000);
-        expect(result.code).toBe(0);
-        expect(result.stdout).toContain('SIGINT: stopping');
-        await expectNothingLeft(result, child.child.pid);
+        // Only the stop here: an expect in a finally would hide the failure that brought us to it.
+        await child.stop('SIGINT', 30_000);
       }
+      const result = await child.finished;
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('SIGINT: stopping');
+      await expectNothingLeft(result, child.child.pid);
     },
     2 * RUN_TIMEOUT_MS,
   );
