@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AuthenticationError, SecretError, SignatureMismatchError } from '../../lib/errors.ts';
+import {
+  AuthenticationError,
+  SecretError,
+  SignatureMismatchError,
+  SourceNotAllowedError,
+} from '../../lib/errors.ts';
 import { parseWebhookSecret, type WebhookSecret } from '../../lib/lambda/secrets.ts';
-import { authenticateWebhook, webhookSignature } from '../../lib/lambda/webhook-auth.ts';
+import { authenticateWebhook, sourceAllowlist, webhookSignature } from '../../lib/lambda/webhook-auth.ts';
 
 // The README's worked example, computed independently with:
 //   printf '%s' '1795253400000.<body>' | openssl dgst -sha256 -hmac 'example-webhook-key-do-not-use-7f3a9c' -hex
@@ -162,5 +167,62 @@ describe('parseWebhookSecret', () => {
     ['a string', key],
   ])('refuses %s', (_, value) => {
     expect(() => parse(value)).toThrow(SecretError);
+  });
+});
+
+describe('sourceAllowlist', () => {
+  const admits = (entries: string[], address: string | undefined) => {
+    try {
+      sourceAllowlist(entries)(address);
+      return true;
+    } catch (error) {
+      expect(error).toBeInstanceOf(SourceNotAllowedError);
+      return false;
+    }
+  };
+
+  it('admits every address, and none at all, when the list is empty', () => {
+    for (const address of ['203.0.113.7', '2001:db8::1', undefined, '', 'not an address']) {
+      expect(admits([], address)).toBe(true);
+    }
+  });
+
+  it('admits an address listed alone, and not its neighbours', () => {
+    const list = ['52.89.214.238'];
+    expect(admits(list, '52.89.214.238')).toBe(true);
+    expect(admits(list, '52.89.214.239')).toBe(false);
+    expect(admits(list, '52.89.214.237')).toBe(false);
+  });
+
+  it('admits the whole of an IPv4 range, to its edges, and nothing past them', () => {
+    const list = ['203.0.113.0/24'];
+    for (const address of ['203.0.113.0', '203.0.113.128', '203.0.113.255'])
+      expect(admits(list, address)).toBe(true);
+    for (const address of ['203.0.112.255', '203.0.114.0']) expect(admits(list, address)).toBe(false);
+  });
+
+  it('admits an IPv6 range and address, and never an IPv4 address that shares their bits', () => {
+    const list = ['2001:db8::/32', '::1'];
+    expect(admits(list, '2001:db8:ffff::1')).toBe(true);
+    expect(admits(list, '::1')).toBe(true);
+    expect(admits(list, '2001:db9::1')).toBe(false);
+    // 2001:0db8 read as IPv4.
+    expect(admits(list, '32.1.13.184')).toBe(false);
+  });
+
+  it('reads an IPv4-mapped IPv6 address as the IPv4 address it carries', () => {
+    const list = ['203.0.113.0/24'];
+    expect(admits(list, '::ffff:203.0.113.7')).toBe(true);
+    expect(admits(list, '::FFFF:203.0.113.7')).toBe(true);
+    expect(admits(list, '::ffff:203.0.114.7')).toBe(false);
+  });
+
+  it('refuses a request whose source address is missing or not an address', () => {
+    const list = ['0.0.0.0/0', '::/0'];
+    expect(admits(list, '198.51.100.1')).toBe(true);
+    expect(admits(list, 'fe80::1')).toBe(true);
+    for (const address of [undefined, '', 'localhost', '203.0.113.7, 10.0.0.1']) {
+      expect(admits(list, address)).toBe(false);
+    }
   });
 });
