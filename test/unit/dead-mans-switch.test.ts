@@ -293,6 +293,46 @@ describe('EventBridgeSchedule', () => {
     });
   });
 
+  it('asks the scheduler to retry the bus for an hour, keeps the SDK error as the cause, and cuts a long description', async () => {
+    const { client, sent } = fakeClient([{}]);
+    const long = { ...plan, detail: { ...plan.detail, reason: 'r'.repeat(600) } };
+    await new EventBridgeSchedule({ ...options, client }).arm(long);
+    expect(sent[0]?.input).toMatchObject({
+      Target: { RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 } },
+      State: 'ENABLED',
+    });
+    const description = sent[0]?.input.Description as string;
+    expect(description).toHaveLength(512);
+    expect(description.startsWith("bybit-cancel dead man's switch: rrr")).toBe(true);
+    const denied = named('AccessDeniedException');
+    const failing = fakeClient([denied]);
+    const error = await new EventBridgeSchedule({ ...options, client: failing.client })
+      .arm(plan)
+      .catch((e: unknown) => e);
+    expect((error as Error & { cause?: unknown }).cause).toBe(denied);
+  });
+
+  it('names a failure that carries no name "Error"', async () => {
+    const client: SchedulerSender = {
+      send: (async () => Promise.reject(undefined)) as unknown as SchedulerSender['send'],
+    };
+    const error = await new EventBridgeSchedule({ ...options, client }).disarm().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchedulerError);
+    expect((error as Error).message).toBe(
+      'DeleteSchedule: bybit-cancel-test-dead-mans-switch failed (Error)',
+    );
+  });
+
+  it('says which setting is missing when the bus or the role is not configured', async () => {
+    const { client } = fakeClient([]);
+    await expect(new EventBridgeSchedule({ ...options, busArn: '', client }).arm(plan)).rejects.toThrow(
+      new ConfigError('DEAD_MANS_SWITCH_BUS_ARN is not set'),
+    );
+    await expect(new EventBridgeSchedule({ ...options, roleArn: '', client }).arm(plan)).rejects.toThrow(
+      new ConfigError('DEAD_MANS_SWITCH_ROLE_ARN is not set'),
+    );
+  });
+
   it('refuses to arm without the bus or the role, before any call', async () => {
     const { client, sent } = fakeClient([]);
     await expect(new EventBridgeSchedule({ ...options, roleArn: '', client }).arm(plan)).rejects.toThrow(
