@@ -174,6 +174,16 @@ describe('route, over HTTP', () => {
     });
   });
 
+  it('names the operation from the body when it is JSON, before it is authenticated, and none when it is not', async () => {
+    const { app } = fakeApp();
+    const { routes } = recording(new Error('boom'));
+    const operation = (body: unknown) => (typeof body === 'object' && body !== null ? 'cancel' : 'unknown');
+    const handler = route({ request: routes.request, operation }, () => app);
+    expect(bodyOf(await handler(signed('{}'), context()))).toMatchObject({ operation: 'cancel' });
+    const forged = await handler(signed('{"symbol":', 'another-key-0123456789abcdef'), context());
+    expect(bodyOf(forged)).toMatchObject({ error: 'SignatureMismatchError' });
+  });
+
   it('names no operation when the routes give none', async () => {
     const { app } = fakeApp();
     const { routes } = recording(new Error('boom'));
@@ -302,6 +312,29 @@ describe('createApp', () => {
     expect(() => app.admitSource('203.0.113.8')).toThrow('requests from this source address are not allowed');
     expect(app.webhookRereadAt).toBe(Number.NEGATIVE_INFINITY);
   });
+
+  it('gives the exchange client the configured base URL and transport, and logs as the service', async () => {
+    const urls: string[] = [];
+    const app = createApp({
+      env: { ...ENV, BYBIT_BASE_URL: 'http://exchange.test/' },
+      transport: async (url) => {
+        urls.push(url);
+        return new Response(
+          JSON.stringify({ retCode: 0, retMsg: 'OK', result: { timeSecond: '1' }, time: 1 }),
+        );
+      },
+      write: () => undefined,
+      secretsClient: {
+        send: async () => ({ SecretString: JSON.stringify({ apiKey: 'K', apiSecret: 'S' }) }),
+      },
+    });
+    await app.exchange.withAccount(undefined, (client) => client.serverTime());
+    expect(urls).toEqual(['http://exchange.test/v5/market/time']);
+    const lines: Record<string, unknown>[] = [];
+    const logged = createApp({ env: ENV, write: (line) => lines.push(JSON.parse(line)) });
+    logged.logger.info('hello');
+    expect(lines).toEqual([expect.objectContaining({ service: 'bybit-cancel', message: 'hello' })]);
+  });
 });
 
 describe('invocationLog', () => {
@@ -345,11 +378,27 @@ describe('invocationLog', () => {
     expect(emf(lines)).toHaveLength(2);
   });
 
-  it('logs a failure with its facts and counts it, under the operation its event names', async () => {
+  it('counts what the answer reports: a 5xx answer is a failure, a report’s cancelled orders are counted', async () => {
     const { app, lines } = fakeApp();
+    await invoke(app, loadEvent('kill-switch.json'), async () => ({
+      operation: 'killSwitch',
+      cancelled: 7,
+      remaining: 0,
+    }));
+    await invoke(app, { category: 'linear' }, async () => ({ statusCode: 503, body: '{}' }));
+    expect(emf(lines)).toEqual([
+      expect.objectContaining({ Operation: 'killSwitch', OrdersCancelled: 7, Failures: 0 }),
+      expect.objectContaining({ Failures: 1 }),
+    ]);
+  });
+
+  it('logs a failure with its facts and counts it, under the operation its event names', async () => {
+    const { app, lines, advance } = fakeApp();
     await invoke(app, loadEvent('kill-switch.json'), async () => {
+      advance(40);
       throw new TypeError('x is undefined');
     });
+    expect(lines.find((l) => l.message === 'invocation failed')).toMatchObject({ durationMs: 40 });
     expect(lines.find((l) => l.message === 'invocation failed')).toMatchObject({
       level: 'error',
       errorType: 'TypeError',

@@ -121,7 +121,10 @@ describe('errorResponse: failures a caller can only wait out or report', () => {
       },
     });
     const ban = new IpRateLimitBanError('cancel-all');
-    const banned = new IncompleteCancelError(report, [`main: spot: ${ban.message}`]);
+    const banned = new IncompleteCancelError(report, [
+      `main: spot: ${ban.message}`,
+      'hedge: option: timeout',
+    ]);
     expect(answer(banned).body.message).toBe(
       `${ban.message}: not everything was cancelled; the report names what is left`,
     );

@@ -376,6 +376,12 @@ describe('the drill', () => {
       'give account or accounts, not both',
     ],
     ['a field of the kill switch', { action: 'drill', reason: 'x' }, 'reason', 'unknown field "reason"'],
+    [
+      'an empty accounts list',
+      { action: 'drill', accounts: [] },
+      'accounts',
+      'accounts must be a non-empty array',
+    ],
   ])('refuses a schedule input with %s', (_, body, field, message) => {
     expect(refusal(() => parseDrillInput(body))).toEqual([field, message]);
   });
@@ -391,6 +397,12 @@ describe('parseKillSwitchDetail', () => {
       origin: 'deadMansSwitch',
       reason: 'why',
       ignored: [],
+    });
+  });
+
+  it('keeps its accounts when another field is unreadable: only a bad account narrowing widens it', () => {
+    expect(parseKillSwitchDetail({ accounts: ['a'], reason: 5, extra: 1 })).toMatchObject({
+      accounts: ['a'],
     });
   });
 
@@ -526,6 +538,7 @@ describe('parseSweepInput and sweepOptions', () => {
       'category must be one of linear, inverse, spot, option',
     ],
     ['an empty accounts list', { accounts: [] }, 'accounts', 'accounts must be a non-empty array'],
+    ['an empty categories list', { categories: [] }, 'categories', 'categories must be a non-empty array'],
   ])('refuses %s', (_, body, field, message) => {
     expect(refusal(() => parseSweepInput(body))).toEqual([field, message]);
   });

@@ -86,19 +86,29 @@ describe('SecretStore reads', () => {
     expect(error?.message).toContain(why);
   });
 
-  it('calls any failure unavailable once the time to read has run out', async () => {
+  it('calls any failure unavailable once the time to read has run out, to the millisecond', async () => {
     let now = NOW;
+    const reset = named('ECONNRESET');
     const client: SecretReader = {
       async send() {
-        now += 2_000;
-        throw named('ECONNRESET');
+        now += 1_500;
+        throw reset;
       },
     };
     const store = new SecretStore({ client, ttlMs: 1000, now: () => now });
     store.deadline = NOW + 1_500;
     const error = await failureOf(store.getJson('prod/bybit'));
     expect(error).toBeInstanceOf(SecretUnavailableError);
-    expect(error?.message).toContain('no answer from Secrets Manager within 1500 ms');
+    expect(error?.message).toBe('secret prod/bybit: no answer from Secrets Manager within 1500 ms');
+    expect((error as { cause?: unknown }).cause).toBe(reset);
+    store.deadline = now + 1_501;
+    expect(await failureOf(store.getJson('prod/bybit'))).not.toBeInstanceOf(SecretUnavailableError);
+  });
+
+  it('names a failure that carries no name "Error"', async () => {
+    const client: SecretReader = { send: () => Promise.reject(undefined) };
+    const error = await failureOf(new SecretStore({ client, ttlMs: 1000 }).getJson('prod/bybit'));
+    expect(error?.message).toBe('secret prod/bybit: could not be read (Error)');
   });
 
   it('gives every read until the invocation deadline, and never more than 10 s', async () => {

@@ -251,7 +251,7 @@ describe('parseWebhookSecret', () => {
     ['null', null],
     ['a string', key],
   ])('refuses %s', (_, value) => {
-    expect(() => parse(value)).toThrow(SecretError);
+    expect(() => parse(value)).toThrow(new SecretError('webhook-id', 'must be a JSON object'));
   });
 });
 
