@@ -417,9 +417,11 @@ export class BybitClient {
     const wanted = orderId
       ? (o: OrderState) => o.orderId === orderId
       : (o: OrderState) => o.orderLinkId === orderLinkId;
-    if (!orders.every(wanted)) throw malformed('the answer lists another order');
+    // Only the order asked for answers; an answer that holds none of it, but others, is no answer.
+    const matching = orders.filter(wanted);
+    if (orders.length > 0 && matching.length === 0) throw malformed('the answer lists another order');
     // Newest first: a reused orderLinkId names its latest order.
-    return orders[0];
+    return matching[0];
   }
 
   private async call<T>(request: Omit<Request, 'cost' | 'signed'>, call?: CallOptions): Promise<T> {

@@ -192,16 +192,15 @@ export interface WebhookSecret {
 export function parseWebhookSecret(secretId: string, value: unknown): WebhookSecret {
   if (!isObject(value)) throw new SecretError(secretId, 'must be a JSON object');
   const { webhookSecret, previousWebhookSecret, passphrase } = value;
-  if (typeof webhookSecret !== 'string' || webhookSecret.length < 16) {
-    throw new SecretError(secretId, '"webhookSecret" must be a string of at least 16 characters');
-  }
-  for (const [name, key] of Object.entries({ previousWebhookSecret, passphrase })) {
-    if (key !== undefined && (typeof key !== 'string' || key.length < 16)) {
-      throw new SecretError(secretId, `"${name}" must be a string of at least 16 characters`);
+  for (const [name, key] of Object.entries({ webhookSecret, previousWebhookSecret, passphrase })) {
+    // Only the current key is required; a key that is given must be one (anyone can sign with a blank).
+    if (key === undefined && name !== 'webhookSecret') continue;
+    if (!isKey(key) || key.length < 16) {
+      throw new SecretError(secretId, `"${name}" must be a string of at least 16 characters, not all blank`);
     }
   }
   return withoutUndefined({
-    webhookSecret,
+    webhookSecret: webhookSecret as string,
     previousWebhookSecret: previousWebhookSecret as string | undefined,
     passphrase: passphrase as string | undefined,
   });
@@ -288,6 +287,11 @@ export function parseTelegramCommandSecret(secretId: string, value: unknown): Te
   return { ...base, webhookToken, userIds: [...new Set(ids as string[])] };
 }
 
+/** A secret that can sign or verify: a string with more than whitespace in it. */
+export function isKey(value: unknown): value is string {
+  return typeof value === 'string' && value.trim() !== '';
+}
+
 function keyPair(secretId: string, value: unknown, where: string): Credentials {
   if (!isObject(value))
     throw new SecretError(secretId, `${where} must be an object with apiKey and apiSecret or privateKey`);
@@ -297,7 +301,7 @@ function keyPair(secretId: string, value: unknown, where: string): Credentials {
   if (typeof privateKey === 'string' && privateKey.includes('PRIVATE KEY')) return { apiKey, privateKey };
   if (privateKey !== undefined)
     throw new SecretError(secretId, `${where}: "privateKey" is not a PEM private key`);
-  if (typeof apiSecret === 'string' && apiSecret !== '') return { apiKey, apiSecret };
+  if (isKey(apiSecret)) return { apiKey, apiSecret };
   throw new SecretError(secretId, `${where}: needs "apiSecret" (HMAC) or "privateKey" (RSA)`);
 }
 

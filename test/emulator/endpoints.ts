@@ -62,6 +62,8 @@ export interface Outcome extends Ret {
   retExtInfo: unknown;
   rate?: RateStatus;
   batchSize?: number;
+  /** Orders a cancel-all cancelled (for tests: a repeat past Bybit's 500 shows as a second call). */
+  cancelled?: number;
 }
 
 export type Endpoint = (ctx: EndpointContext, params: Params) => Outcome;
@@ -137,7 +139,7 @@ export const cancelAll: Endpoint = (ctx, params) => {
   if (category === 'spot' && ctx.shapes.spotCancelAll === 'successOnly')
     return ok({ success: '1' }, {}, rate);
   const list = targets.map((o) => ({ orderId: o.orderId, orderLinkId: o.orderLinkId }));
-  return ok({ list, success: '1' }, {}, rate);
+  return { ...ok({ list, success: '1' }, {}, rate), cancelled: list.length };
 };
 
 /**

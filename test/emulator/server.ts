@@ -162,6 +162,7 @@ function handle(
   if (typeof params?.category === 'string') record.category = params.category;
   if (path === '/v5/user/update-sub-api' && typeof params?.apikey === 'string')
     record.subApiKey = params.apikey;
+  if (typeof params?.settleCoin === 'string') record.settleCoin = params.settleCoin;
   state.requests.push(record);
   for (const listener of state.listeners) listener(record);
 
@@ -274,6 +275,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
     params,
   );
   if (outcome.batchSize !== undefined) record.batchSize = outcome.batchSize;
+  if (outcome.cancelled !== undefined) record.cancelled = outcome.cancelled;
   return { kind: 'envelope', outcome };
 }
 

@@ -236,6 +236,7 @@ export interface RequestRecord {
   apiKey?: string;
   uid?: string;
   category?: string;
+  settleCoin?: string;
   /** 0 when no HTTP answer was sent ('reset', 'timeout', or the emulator closed first). */
   httpStatus: number;
   retCode?: number;
@@ -243,6 +244,8 @@ export interface RequestRecord {
   batchSize?: number;
   /** The sub-account key an update-sub-api names (`apikey`). */
   subApiKey?: string;
+  /** Orders a cancel-all cancelled. */
+  cancelled?: number;
 }
 
 /** A key's settings as the exchange holds them now (what update-sub-api changes). */
