@@ -143,19 +143,23 @@ async function commandSecret(app: App): Promise<TelegramCommandSecret> {
   return parseTelegramCommandSecret(id, await app.secrets.getJson(id));
 }
 
-/** One bot per container and token, so that its username is asked once. */
-const bots = new WeakMap<App, { token: string; bot: TelegramBot }>();
+/** One bot per container and token, so that its username is asked once (a rotated token gets a new one). */
+const bots = new WeakMap<App, Map<string, TelegramBot>>();
 
 function botOf(app: App, secret: TelegramCommandSecret): TelegramBot {
-  const cached = bots.get(app);
-  if (cached?.token === secret.botToken) return cached.bot;
-  const bot = new TelegramBot({
-    apiUrl: app.config.notify.telegramApiUrl,
-    botToken: secret.botToken,
-    timeoutMs: app.config.notify.timeoutMs,
-    fetch: app.fetch,
-    now: app.clock.now,
-  });
-  bots.set(app, { token: secret.botToken, bot });
+  const byToken = bots.get(app) ?? new Map<string, TelegramBot>();
+  bots.set(app, byToken);
+  let bot = byToken.get(secret.botToken);
+  if (!bot) {
+    bot = new TelegramBot({
+      apiUrl: app.config.notify.telegramApiUrl,
+      botToken: secret.botToken,
+      timeoutMs: app.config.notify.timeoutMs,
+      fetch: app.fetch,
+      now: app.clock.now,
+    });
+    byToken.clear();
+    byToken.set(secret.botToken, bot);
+  }
   return bot;
 }

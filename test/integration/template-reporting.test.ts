@@ -60,7 +60,7 @@ describe('the state table', () => {
     expect(ofType('AWS::DynamoDB::Table')).toHaveLength(1);
   });
 
-  it('lets the exchange functions get and put only their own partitions, the status function only read, and no one else touch it', () => {
+  it('lets the exchange functions get and put only their own partitions, the status function only read, the telegram function its own and read what status reads, and no one else touch it', () => {
     const shared = touching(statementsOf('IamRoleLambdaExecution'), 'dynamodb');
     expect(shared).toHaveLength(1);
     expect(list(shared[0]?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
@@ -74,7 +74,17 @@ describe('the state table', () => {
     expect(status[0]?.Condition).toEqual({
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['last', 'drills'] },
     });
-    for (const role of roles.filter((r) => !['IamRoleLambdaExecution', 'StatusRole'].includes(r))) {
+    const telegram = touching(statementsOf(roleOf('TelegramLambdaFunction')), 'dynamodb');
+    expect(telegram.map((s) => [list(s.Action).sort(), s.Condition])).toEqual([
+      [
+        ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['telegram-update#*', 'nonce#*'] } },
+      ],
+      [['dynamodb:GetItem', 'dynamodb:Query'], status[0]?.Condition],
+    ]);
+    for (const role of roles.filter(
+      (r) => !['IamRoleLambdaExecution', 'StatusRole', 'TelegramRole'].includes(r),
+    )) {
       expect(touching(statementsOf(role), 'dynamodb'), role).toEqual([]);
     }
   });

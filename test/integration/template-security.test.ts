@@ -78,13 +78,14 @@ describe('the packaged CloudFormation template', () => {
     expect(await validateTemplate(template)).toEqual([]);
   });
 
-  it('has the five functions, all reading the same two secret ids', () => {
+  it('has the six functions, all reading the same two secret ids', () => {
     expect(functions.map(([id]) => id).sort()).toEqual([
       'CancelAllLambdaFunction',
       'CancelLambdaFunction',
       'DrillLambdaFunction',
       'HeartbeatLambdaFunction',
       'StatusLambdaFunction',
+      'TelegramLambdaFunction',
     ]);
     const ids = functions.map(([id]) => [envOf(id).BYBIT_SECRET_ID, envOf(id).WEBHOOK_SECRET_ID]);
     expect(new Set(ids.map((pair) => pair.join(' '))).size).toBe(1);
@@ -175,7 +176,7 @@ describe('the HTTP API', () => {
     expect(settings.ThrottlingBurstLimit).toBeGreaterThan(0);
   });
 
-  it('serves exactly POST /cancel, /cancel-all, /heartbeat and /status, each by its own function', () => {
+  it('serves exactly POST /cancel, /cancel-all, /heartbeat, /status and /telegram, each by its own function', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
       const integrationId = flatten(r.Properties?.Target).replace(/^integrations\/<(.+)>$/, '$1');
       const integration = template.Resources[integrationId]?.Properties;
@@ -186,6 +187,7 @@ describe('the HTTP API', () => {
       ['POST /cancel-all', '<CancelAllLambdaFunction.Arn>'],
       ['POST /heartbeat', '<HeartbeatLambdaFunction.Arn>'],
       ['POST /status', '<StatusLambdaFunction.Arn>'],
+      ['POST /telegram', '<TelegramLambdaFunction.Arn>'],
     ]);
   });
 
@@ -296,12 +298,13 @@ describe('events and failures', () => {
     expect(envOf(functionId('cancelAll')).KILL_SWITCH_DRILL_EXPIRY_DAYS).toBe('14');
   });
 
-  it('sends failed asynchronous invocations of every exchange function to an encrypted queue the role may write to', () => {
+  it('sends failed asynchronous invocations of every exchange function (and of the Telegram jobs) to an encrypted queue the role may write to', () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties as Json);
     expect(configs.map((c) => flatten(c.FunctionName)).sort()).toEqual([
       '<CancelAllLambdaFunction>',
       '<CancelLambdaFunction>',
       '<DrillLambdaFunction>',
+      '<TelegramLambdaFunction>',
     ]);
     for (const c of configs) {
       expect(
@@ -331,12 +334,12 @@ describe("the dead man's switch", () => {
   );
   const schedulerRoleId = flatten(heartbeatEnv.DEAD_MANS_SWITCH_ROLE_ARN).replace(/^<(.+)\.Arn>$/, '$1');
 
-  it('grants Scheduler rights on that schedule name only: changes to the heartbeat function, a read to the status one', () => {
+  it('grants Scheduler rights on that schedule name only: changes to the heartbeat function, a read to the status and telegram ones', () => {
     expect(schedule).toBe(`bybit-cancel-${heartbeatEnv.STAGE}-dead-mans-switch`);
     const schedulerStatements = roleStatements().filter((s) =>
       list(s.Action).some((a) => a.toLowerCase().startsWith('scheduler:')),
     );
-    expect(schedulerStatements).toHaveLength(2);
+    expect(schedulerStatements).toHaveLength(3);
     const [changes] = schedulerStatements.filter((s) => !list(s.Action).includes('scheduler:GetSchedule'));
     expect(policyOf(heartbeatRoleId)).toContainEqual(changes);
     expect(list(changes?.Action).sort()).toEqual([
@@ -344,9 +347,11 @@ describe("the dead man's switch", () => {
       'scheduler:DeleteSchedule',
       'scheduler:UpdateSchedule',
     ]);
-    const [read] = schedulerStatements.filter((s) => list(s.Action).includes('scheduler:GetSchedule'));
-    expect(list(read?.Action)).toEqual(['scheduler:GetSchedule']);
-    expect(policyOf('StatusRole')).toContainEqual(read);
+    const reads = schedulerStatements.filter((s) => list(s.Action).includes('scheduler:GetSchedule'));
+    expect(reads).toHaveLength(2);
+    for (const read of reads) expect(list(read.Action)).toEqual(['scheduler:GetSchedule']);
+    expect(policyOf('StatusRole')).toContainEqual(reads[0]);
+    expect(policyOf('TelegramRole')).toContainEqual(reads[0]);
     for (const s of schedulerStatements) expect(list(s.Resource).map(flatten)).toEqual([scheduleArn]);
   });
 
@@ -541,6 +546,7 @@ describe('bounded IAM resources', () => {
       '/aws/lambda/bybit-cancel-dev-drill',
       '/aws/lambda/bybit-cancel-dev-heartbeat',
       '/aws/lambda/bybit-cancel-dev-status',
+      '/aws/lambda/bybit-cancel-dev-telegram',
     ]);
     const logStatements = roleStatements().filter((s) => list(s.Action).some((a) => a.startsWith('logs:')));
     expect(logStatements.length).toBeGreaterThan(0);
@@ -594,7 +600,11 @@ describe('bounded IAM resources', () => {
       const conditions = (packaged.template as { Conditions: Json }).Conditions;
       expect(conditions.HasSecretsKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [keyArn, ''] }] });
       const policy = resourcesOf().SecretsKmsDecryptPolicy?.Properties as Json;
-      expect(list(policy.Roles).map(flatten)).toEqual(['<IamRoleLambdaExecution>', '<StatusRole>']);
+      expect(list(policy.Roles).map(flatten)).toEqual([
+        '<IamRoleLambdaExecution>',
+        '<StatusRole>',
+        '<TelegramRole>',
+      ]);
       const [statement, ...others] = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
       expect(others).toEqual([]);
       expect(statement).toMatchObject({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn });
