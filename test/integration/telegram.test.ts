@@ -69,6 +69,7 @@ beforeAll(async () => {
   scheduler = await startScheduler({ region: 'ap-southeast-1', timeScale: 1 });
   // The kill-switch rule: the event goes to cancelAll, which runs while PutEvents has long answered.
   events = await startEventBridge({
+    freshIds: true,
     onEvent: (event: DeliveredEvent) => {
       kills.push(cancelAll(event, lambdaContext(60_000, FUNCTIONS.cancelAll)).catch((error: Error) => error));
     },
