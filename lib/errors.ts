@@ -174,6 +174,29 @@ export class IpBlockedRegionError extends IpRefusedError {
   }
 }
 
+/**
+ * A request that never left this machine (Node refused it before sending: a header no HTTP message can carry,
+ * such as an API key with a newline). Final: another attempt would be refused the same way.
+ */
+export class RequestNotSentError extends Error {
+  readonly endpoint: string;
+  constructor(endpoint: string, detail: string, options?: ErrorOptions) {
+    super(`${endpoint}: the request could not be sent (${detail})`, options);
+    this.name = 'RequestNotSentError';
+    this.endpoint = endpoint;
+  }
+}
+
+/** An answer longer than any the exchange sends: read no further, and take it as malformed. */
+export class AnswerTooLargeError extends Error {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`the answer is larger than ${limit} bytes`);
+    this.name = 'AnswerTooLargeError';
+    this.limit = limit;
+  }
+}
+
 /** The caller's deadline arrived before the exchange gave a usable answer. */
 export class DeadlineExceededError extends Error {
   readonly endpoint: string;
@@ -198,12 +221,16 @@ export class IncompleteCancelError extends Error {
     const refusal = [...IpRefusedError.messages].find((m) => reasons.some((r) => r.includes(m)));
     const lead = refusal ? `${refusal}: ` : '';
     // Scopes that could not be listed add nothing to `remaining`: the count is a floor, the scopes are named.
-    super(
-      `${lead}not everything was cancelled: at least ${report.remaining} order(s) still open${failed}${why}`.slice(
-        0,
-        2000,
-      ),
-    );
+    // "At least 0" would say nothing true: without a verified listing, say what is not known instead.
+    const scopes = Array.isArray(report.scopes) ? (report.scopes as { verified?: unknown }[]) : [];
+    const unlisted = scopes.filter((s) => s?.verified !== true).length;
+    const open =
+      unlisted > 0 && unlisted === scopes.length
+        ? 'no scope could be verified by a listing, so how many orders are still open is unknown'
+        : unlisted > 0 && report.remaining === 0
+          ? `the scopes listed show no open order, but ${unlisted} scope(s) could not be verified by a listing`
+          : `at least ${report.remaining} order(s) still open`;
+    super(`${lead}not everything was cancelled: ${open}${failed}${why}`.slice(0, 2000));
     this.name = 'IncompleteCancelError';
     this.report = report;
   }
@@ -216,6 +243,16 @@ export class SchedulerError extends Error {
     super(`${operation}: ${message}`, options);
     this.name = 'SchedulerError';
     this.operation = operation;
+  }
+}
+
+/** The drill function could not be invoked (a webhook drill is handed over to it). */
+export class DrillStartError extends Error {
+  readonly functionName: string;
+  constructor(functionName: string, reason: string, options?: ErrorOptions) {
+    super(`the drill function ${functionName} could not be invoked (${reason})`, options);
+    this.name = 'DrillStartError';
+    this.functionName = functionName;
   }
 }
 
