@@ -7,7 +7,8 @@
 //   3. per widest listing (inverse, spot and option unfiltered; linear per settle coin, configured and
 //      discovered), once the cancel-alls it covers are back: list it, cancel whatever it shows in the
 //      fewest requests, and list again, until it shows nothing, only orders Bybit will not cancel now
-//      (named at once), or the deadline nears;
+//      (named at once), or the deadline nears; after cancels of its own were acknowledged, "nothing" takes
+//      two empty listings a short pause apart (Bybit cancels asynchronously);
 //   4. report per account and listing. The run succeeds only when every widest listing showed nothing
 //      after the last cancel and the exchange confirmed the coverage; anything else throws.
 
@@ -22,7 +23,7 @@ import {
   SPOT_ORDER_FILTERS,
 } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { IncompleteCancelError } from '../errors.ts';
+import { DeadlineExceededError, IncompleteCancelError } from '../errors.ts';
 import { describeError, type Fields } from '../log.ts';
 import { cancelAllOf, isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
 import { type CoverageReport, discoverCoverage, preMarketPhases, whyUncancellable } from './coverage.ts';
@@ -284,12 +285,25 @@ async function verifyListing(
   let uncancellable: ListingOutcome['uncancellable'] = [];
   let verified = false;
   let error: Error | undefined;
+  let empty = 0;
   for (let round = 1; ; round++) {
     try {
       remaining = await openOrdersOf(client, listing, deadline, 'verify');
       verified = true;
       error = undefined;
-      if (remaining.length === 0) return { listing, remaining, verified, uncancellable: [] };
+      if (remaining.length === 0) {
+        // Bybit cancels asynchronously: after this run's own acknowledged cancels, one empty page may be a
+        // stale one. A second, after a pause, is the proof (one more request per listing).
+        if (acked.size === 0 || ++empty >= 2) return { listing, remaining, verified, uncancellable: [] };
+        if (clock.now() + SECOND_LISTING_PAUSE_MS + 50 >= deadline) {
+          verified = false;
+          error = new DeadlineExceededError('realtime (second empty listing)');
+          break;
+        }
+        await clock.sleep(SECOND_LISTING_PAUSE_MS);
+        continue;
+      }
+      empty = 0;
       const phases = await phasesFor(client, listing, remaining, round, coverage(), verify);
       uncancellable = remaining.flatMap((order) => {
         const why = whyUncancellable(listing.category, order, phases);
@@ -312,6 +326,9 @@ async function verifyListing(
   }
   return { listing, remaining, verified, uncancellable, error };
 }
+
+/** Between the first empty listing after acknowledged cancels and the second that confirms it. */
+export const SECOND_LISTING_PAUSE_MS = 50;
 
 function pauseAfter(round: number): number {
   return ROUND_PAUSE_MS[Math.min(round - 1, ROUND_PAUSE_MS.length - 1)] as number;

@@ -79,7 +79,7 @@ function killSwitchRows(r: KillSwitchResult): { rows: Row[]; notes: string[] } {
       verdict(speedup, 5, 'atLeast'),
     ],
     [
-      `Kill switch vs the ideal critical path: (cancel-all + verification + ${r.idealMs / r.latencyMs - 2} repeat past 500) × ${r.latencyMs} ms = ${ms(r.idealMs)}`,
+      `Kill switch vs the ideal critical path: (cancel-all + ${r.repeats} repeat past 500 + listing + second listing) × ${r.latencyMs} ms + ${ms(r.secondListingPauseMs)} pause = ${ms(r.idealMs)}`,
       `${fixed(ofIdeal)}× ideal`,
       `${fixed(r.peer.medianMs / r.idealMs)}× ideal`,
       `ours/ideal ${fixed(ofIdeal)}×`,
@@ -149,6 +149,7 @@ function sweepRows(r: SweepResult): { rows: Row[]; notes: string[] } {
 
 function fleetRows(r: FleetResult): { rows: Row[]; notes: string[] } {
   const ofBound = r.ms / r.boundMs;
+  const tail = r.tailMs;
   const title = `Fleet kill switch, ${r.accounts} accounts behind one IP (budget ${r.budgetPer5s} per 5 s)`;
   const rows: Row[] = [
     [
@@ -201,7 +202,7 @@ function fleetRows(r: FleetResult): { rows: Row[]; notes: string[] } {
     ],
   ];
   const notes = [
-    `Fleet ${r.accounts}: the real \`handlers/cancel-all.ts\`, warm, on \`events/kill-switch.json\`; ${r.accounts} accounts with ${r.ordersPerAccount} orders each (30 linear, 8 spot of four kinds, 3 inverse), ${r.latencyMs} ms per request, the emulator enforcing Bybit's IP limit (600 per 5 s over every key, 403 and a ban past it). The IP bound is what the container's budget allows at all: the first ${r.budgetPer5s} requests at once, the rest at ${r.budgetPer5s} per 5 s, plus one cancel-all and one listing round trip: (${count(r.requests)} − ${r.budgetPer5s}) ÷ ${fixed(r.budgetPer5s / 5)}/s + ${2 * r.latencyMs} ms = ${ms(r.boundMs)}. That rate is an average no schedule can keep: the budget is ${r.budgetPer5s} in any 5 s, so request ${r.budgetPer5s + 1} leaves 5 s after the first, whatever the order. The window bound counts that: (⌈${count(r.requests)} ÷ ${r.budgetPer5s}⌉ − 1) × 5 s + ${2 * r.latencyMs} ms = ${ms(r.windowBoundMs)}. Per account: 10 first-wave cancel-alls (linear USDT/USDC, inverse BTC/ETH, spot × 5 filters, option), one inverse listing beside them, and the five widest listings (linear USDT and USDC, inverse, spot, option).`,
+    `Fleet ${r.accounts}: the real \`handlers/cancel-all.ts\`, warm, on \`events/kill-switch.json\`; ${r.accounts} accounts with ${r.ordersPerAccount} orders each (30 linear, 8 spot of four kinds, 3 inverse), ${r.latencyMs} ms per request, the emulator enforcing Bybit's IP limit (600 per 5 s over every key, 403 and a ban past it). The IP bound is what the container's budget allows at all: the first ${r.budgetPer5s} requests at once, the rest at ${r.budgetPer5s} per 5 s, plus the tail (a cancel-all, a listing, the pause and the second listing): (${count(r.requests)} − ${r.budgetPer5s}) ÷ ${fixed(r.budgetPer5s / 5)}/s + ${ms(tail)} = ${ms(r.boundMs)}. That rate is an average no schedule can keep: the budget is ${r.budgetPer5s} in any 5 s, so request ${r.budgetPer5s + 1} leaves 5 s after the first, whatever the order. The window bound counts that: (⌈${count(r.requests)} ÷ ${r.budgetPer5s}⌉ − 1) × 5 s + ${ms(tail)} = ${ms(r.windowBoundMs)}. Per account: 10 first-wave cancel-alls (linear USDT/USDC, inverse BTC/ETH, spot × 5 filters, option), one inverse listing beside them, the five widest listings (linear USDT and USDC, inverse, spot, option), and a second listing of each the run's own cancels emptied (linear USDT and USDC, inverse, spot: Bybit cancels asynchronously, so one empty page after them is not proof).`,
   ];
   if (r.error) notes.push(`Fleet ${r.accounts} ended with: ${r.error}.`);
   return { rows, notes };
