@@ -1,43 +1,33 @@
 // Cancel-all of one scope (webhook `POST /cancel-all` with a category, or direct invocation), and the kill
 // switch: the same without a category, or the EventBridge kill-switch event. `{"drill": true}` (webhook or
-// direct) and the drill schedule run the kill-switch drill instead: read-only, no cancel.
+// direct) is handed to the drill function (handlers/drill.ts) and answered at once: this function's one
+// container stays free for a kill switch.
 
 import middy from '@middy/core';
 import { cancelScope } from '../lib/cancel/cancel-order.ts';
-import { discoveredSettleCoins, drill } from '../lib/cancel/drill.ts';
 import { killSwitch } from '../lib/cancel/kill-switch.ts';
 import { type Invocation, route } from '../lib/lambda/app.ts';
 import { requestedCancelAll } from '../lib/lambda/metrics.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
 import {
   type CancelAllRequest,
-  type DrillRequest,
   parseCancelAllRequest,
-  parseDrillInput,
   parseKillSwitchDetail,
 } from '../lib/lambda/requests.ts';
 
 function cancelAll(request: CancelAllRequest, run: Invocation) {
   const { app, deadline } = run;
-  if (request.kind === 'drill') return runDrill(request, run);
+  if (request.kind === 'drill') return app.drillFunction.start(request);
   if (request.kind === 'scope')
     return cancelScope(app.exchange, request.account, request.params, deadline, app.clock);
   const { kind: _, ...everything } = request;
-  return killSwitch(app.exchange, app.config.scope, everything, deadline, app.clock);
-}
-
-function runDrill({ accounts }: DrillRequest, { app, deadline }: Invocation) {
-  const options = {
-    categories: app.config.scope.categories,
-    settleCoins: discoveredSettleCoins(app.exchange, app.config.scope),
-    expiryDays: app.config.drill.expiryDays,
-  };
-  return drill(app.exchange, options, accounts ? { accounts } : {}, deadline, app.clock);
+  // Never refused over a setting it does not need: the ones ignored are said in the report.
+  const ignored = [...(everything.ignored ?? []), ...run.ignoredSettings];
+  return killSwitch(app.exchange, app.config.scope, { ...everything, ignored }, deadline, app.clock);
 }
 
 const cancelAllHandler = route({
   request: (body, run) => cancelAll(parseCancelAllRequest(body), run),
-  schedule: (input, run) => runDrill(parseDrillInput(input), run),
   killSwitch: (detail, run) => {
     // Never refused: what cannot be read is ignored, logged, and said in the report.
     const request = parseKillSwitchDetail(detail);

@@ -8,18 +8,27 @@ import type { Transport } from '../bybit/transport.ts';
 import type { DeadMansSwitchSchedule } from '../cancel/dead-mans-switch.ts';
 import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { SignatureMismatchError } from '../errors.ts';
+import { AuthenticationError, SignatureMismatchError } from '../errors.ts';
 import { createLogger, describeError, type Logger } from '../log.ts';
-import { type Config, loadConfig } from './config.ts';
-import { decodeBody, errorResponse, parseJsonBody, resultResponse } from './http.ts';
-import type { Operation } from './metrics.ts';
+import {
+  type Config,
+  readSettings,
+  type SettingProblem,
+  type SettingsReader,
+  settingsFor,
+} from './config.ts';
+import { DrillFunction, type LambdaSender } from './drill-function.ts';
+import { decodeBody, errorResponse, parseJsonBody, resultResponse, scopeErrors } from './http.ts';
+import { type Operation, staleSecretLine } from './metrics.ts';
 import { EventBridgeSchedule, type SchedulerSender } from './scheduler.ts';
 import { exchangeCredentials, parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
-import { type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
+import { DRILL_ACTION, type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
 import { authenticateWebhook, sourceAllowlist } from './webhook-auth.ts';
 
 export interface App {
   config: Config;
+  /** Settings that could not be read (their defaults are in place): each operation decides (settingsFor). */
+  settingProblems: SettingProblem[];
   logger: Logger;
   /** Writes one raw line to the function's log (CloudWatch Logs): JSON logs and EMF metrics. */
   write: (line: string) => void;
@@ -27,6 +36,8 @@ export interface App {
   exchange: Exchange;
   /** The dead man's switch schedule (the heartbeat function); nothing is loaded until it is used. */
   deadMansSwitch: DeadMansSwitchSchedule;
+  /** The drill function, which a webhook drill is handed to; nothing is loaded until it is used. */
+  drillFunction: DrillFunction;
   clock: Clock;
   /** Shared by every request this container sends to Bybit; a 403 closes it for everyone. */
   ipBudget: IpBudget;
@@ -40,6 +51,7 @@ export interface AppOverrides {
   env?: Record<string, string | undefined>;
   secretsClient?: SecretReader;
   schedulerClient?: SchedulerSender;
+  lambdaClient?: LambdaSender;
   transport?: Transport;
   clock?: Clock;
   write?: (line: string) => void;
@@ -47,7 +59,7 @@ export interface AppOverrides {
 
 /** Builds the app from the environment; every side effect can be replaced (tests pass fakes). */
 export function createApp(overrides: AppOverrides = {}): App {
-  const config = loadConfig(overrides.env);
+  const { config, problems: settingProblems } = readSettings(overrides.env);
   const clock = overrides.clock ?? systemClock;
   const write = overrides.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const logger = createLogger({ level: config.logLevel, service: 'bybit-cancel', write });
@@ -55,6 +67,14 @@ export function createApp(overrides: AppOverrides = {}): App {
     client: overrides.secretsClient,
     ttlMs: config.secretCacheTtlMs,
     now: clock.now,
+    onStale: ({ secretId, ageMs, error }) => {
+      logger.warn('secret read failed: the value read before is served', {
+        secretId,
+        ageMs,
+        ...describeError(error),
+      });
+      write(staleSecretLine(config.metricsNamespace, clock.now()));
+    },
   });
   // One IP budget for the container: every client of every account, every operation, signed or not.
   const ipBudget = new IpBudget({
@@ -85,14 +105,20 @@ export function createApp(overrides: AppOverrides = {}): App {
     source: config.killSwitch.source,
     detailType: config.killSwitch.detailType,
   });
+  const drillFunction = new DrillFunction({
+    client: overrides.lambdaClient,
+    functionName: config.drill.functionName,
+  });
   const admitSource = sourceAllowlist(config.webhookAllowedSourceIps);
   return {
     config,
+    settingProblems,
     logger,
     write,
     secrets,
     exchange,
     deadMansSwitch,
+    drillFunction,
     clock,
     ipBudget,
     admitSource,
@@ -115,11 +141,15 @@ const HTTP_BUDGET_MS = 28_000;
  * per container: an unsigned flood costs one extra read per interval, and a rotation takes effect within it.
  */
 const WEBHOOK_REREAD_INTERVAL_MS = 30_000;
+/** Operations a passphrase request may not start (a drill holds the IP budget; it is no emergency). */
+const PASSPHRASE_REFUSED = new Set<Operation>(['drill']);
 
 export interface Invocation {
   app: App;
   /** Epoch ms by which the work must be done. */
   deadline: number;
+  /** Malformed settings this invocation's operation does not read, already logged: a kill switch reports them. */
+  ignoredSettings: string[];
 }
 
 type Work<T> = (input: T, run: Invocation) => Promise<unknown>;
@@ -131,6 +161,19 @@ export interface Routes {
   killSwitch?: Work<unknown>;
   /** The operation a request body asks for (named in 5xx answers and their metrics); `unknown` if not given. */
   operation?: (request: unknown) => Operation;
+  /** False for a function no HTTP route reaches (the drill): an HTTP event is refused before any secret read. */
+  http?: boolean;
+}
+
+/**
+ * Throws the ConfigError of the malformed settings `reader` cannot do without; logs the others, which it
+ * ignores, and keeps them for the report (a kill switch reads none it cannot do without).
+ */
+function admitSettings(run: Invocation, reader: SettingsReader): void {
+  const ignored = settingsFor(run.app.settingProblems, reader);
+  if (ignored.length === 0) return;
+  run.app.logger.warn('settings ignored', { ignored: ignored.map((p) => p.message) });
+  run.ignoredSettings = ignored.map((p) => `setting ${p.message}: ignored`);
 }
 
 /** The Lambda entry point for a set of routes (wrapped with middy by each handler). */
@@ -139,18 +182,26 @@ export function route(routes: Routes, app: () => App = currentApp) {
     const current = app();
     const trigger = readTrigger(event, current.config);
     current.logger.append({ trigger: trigger.type });
-    const run = { app: current, deadline: deadlineOf(current, context, trigger) };
+    const run: Invocation = {
+      app: current,
+      deadline: deadlineOf(current, context, trigger),
+      ignoredSettings: [],
+    };
     // Every secret read of this invocation ends by its deadline, wherever in the work it happens.
     current.secrets.deadline = run.deadline;
     switch (trigger.type) {
       case 'http':
+        if (routes.http === false) throw new Error('this function does not handle HTTP requests');
         return serveHttp(trigger, run, routes, context.awsRequestId);
       case 'direct':
+        admitSettings(run, routes.operation?.(trigger.body) ?? 'unknown');
         return routes.request(trigger.body, run);
       case 'schedule':
       case 'killSwitch': {
         const work = routes[trigger.type] as Work<unknown> | undefined;
         if (!work) throw new Error(`this function does not handle ${trigger.type} events`);
+        if (trigger.type === 'killSwitch') admitSettings(run, 'killSwitch');
+        else admitSettings(run, trigger.input.action === DRILL_ACTION ? 'drill' : 'sweep');
         return work(trigger.type === 'schedule' ? trigger.input : trigger.detail, run);
       }
     }
@@ -166,11 +217,17 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, 
   const { config, logger } = run.app;
   let operation: Operation = 'unknown';
   try {
+    // The HTTP settings first: without them no request can be admitted safely.
+    settingsFor(run.app.settingProblems, 'http');
     run.app.admitSource(trigger.sourceIp);
     const body = decodeBody(trigger, config.maxBodyBytes);
     operation = routes.operation?.(peekJson(body)) ?? 'unknown';
     const how = await authenticate(trigger, body, run.app);
+    // The passphrase sits in every TradingView alert: it may cancel, never start what it has no use for.
+    if (how === 'passphrase' && PASSPHRASE_REFUSED.has(operation))
+      throw new AuthenticationError(`${operation} needs a signed request: the passphrase cannot start it`);
     const request = parseJsonBody(body);
+    admitSettings(run, operation);
     if (how === 'passphrase') delete (request as { passphrase?: unknown }).passphrase;
     const response = resultResponse(await routes.request(request, run));
     logger.info('request served', { statusCode: response.statusCode, authenticatedBy: how });
@@ -178,7 +235,13 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, 
   } catch (error) {
     const response = errorResponse(error, requestId, operation);
     const level = response.statusCode >= 500 ? 'error' : 'warn';
-    logger[level]('request refused', { statusCode: response.statusCode, ...describeError(error) });
+    // The answer shows per-scope errors reduced to type and fixed message; the log keeps all of them.
+    const scopes = scopeErrors(error);
+    logger[level]('request refused', {
+      statusCode: response.statusCode,
+      ...describeError(error),
+      ...(scopes.length > 0 ? { scopes } : {}),
+    });
     return response;
   }
 }

@@ -1,4 +1,6 @@
 // Every setting, read and validated once, with its default named here. Nothing else reads process.env.
+// A malformed setting takes its default and is named as a problem: it fails only the operations that read it
+// (settingsFor), never the kill switch, which reports it as ignored; `serverless package` refuses it first.
 
 import { isIP } from 'node:net';
 import { MAINNET_URL } from '../bybit/client.ts';
@@ -75,15 +77,84 @@ export interface Config {
     roleArn: string;
     deadLetterArn: string;
   };
-  /** The kill-switch drill: a key expiring within `expiryDays` is a problem. */
-  drill: { expiryDays: number };
+  /**
+   * The kill-switch drill: a key expiring within `expiryDays` is a problem. `functionName` is the drill
+   * function, which cancelAll hands a webhook drill to (set by serverless.yml).
+   */
+  drill: { expiryDays: number; functionName: string };
 }
 
 type Env = Record<string, string | undefined>;
 
-/** Reads the configuration from an environment (process.env in production). Throws ConfigError on bad values. */
+/** A setting that could not be read: its default is in use instead. */
+export interface SettingProblem {
+  setting: string;
+  message: string;
+}
+
+/** The configuration and the settings that could not be read. Never throws: see settingsFor. */
+export function readSettings(env: Env = process.env): { config: Config; problems: SettingProblem[] } {
+  const problems: SettingProblem[] = [];
+  const config = readConfig(reader(env, problems));
+  return { config, problems };
+}
+
+/** Reads the configuration; throws ConfigError naming every malformed setting (tools and tests). */
 export function loadConfig(env: Env = process.env): Config {
-  const read = reader(env);
+  const { config, problems } = readSettings(env);
+  if (problems.length > 0) throw configError(problems);
+  return config;
+}
+
+/** What `serverless package` (and any check before a deploy) refuses: the same rules the functions apply. */
+export function settingProblems(env: Env): SettingProblem[] {
+  return readSettings(env).problems;
+}
+
+/**
+ * Who reads which setting, beyond the exchange settings every operation but the heartbeat reads. A malformed
+ * setting fails only the operations that read it; the kill switch reads them all, with defaults in place of
+ * malformed ones, and reports those as ignored.
+ */
+const SETTING_GROUPS = {
+  /** Every HTTP request, before anything else (the allowlist, the body limit, the signature). */
+  http: [
+    'WEBHOOK_MAX_SKEW_SECONDS',
+    'WEBHOOK_PASSPHRASE_MODE',
+    'WEBHOOK_ALLOWED_SOURCE_IPS',
+    'MAX_BODY_BYTES',
+  ],
+  sweep: ['STALE_ORDER_MAX_AGE_SECONDS', 'SWEEP_DRY_RUN'],
+  heartbeat: ['DEAD_MANS_SWITCH_SECONDS'],
+  drill: ['KILL_SWITCH_DRILL_EXPIRY_DAYS'],
+} as const;
+
+/** What reads settings: the HTTP door, or an operation (`killSwitch` never fails on one). */
+export type SettingsReader = keyof typeof SETTING_GROUPS | 'cancel' | 'cancelAll' | 'killSwitch' | 'unknown';
+
+const GROUPED = new Set<string>(Object.values(SETTING_GROUPS).flat());
+
+/**
+ * Splits the problems into those `reader` cannot do without (thrown as one ConfigError) and the rest, which
+ * it ignores and returns: the caller logs them, and a kill switch reports them.
+ */
+export function settingsFor(problems: readonly SettingProblem[], reader: SettingsReader): SettingProblem[] {
+  const own = new Set<string>(
+    reader in SETTING_GROUPS ? SETTING_GROUPS[reader as keyof typeof SETTING_GROUPS] : [],
+  );
+  // Every operation that reaches the exchange reads the exchange settings (all the ungrouped ones).
+  const exchange = !['http', 'heartbeat', 'killSwitch'].includes(reader);
+  const reads = (setting: string) => own.has(setting) || (exchange && !GROUPED.has(setting));
+  const fatal = problems.filter((p) => reads(p.setting));
+  if (fatal.length > 0) throw configError(fatal);
+  return problems.filter((p) => !reads(p.setting));
+}
+
+function configError(problems: readonly SettingProblem[]): ConfigError {
+  return new ConfigError(problems.map((p) => p.message).join('; '));
+}
+
+function readConfig(read: ReturnType<typeof reader>): Config {
   return {
     bybitSecretId: read.string('BYBIT_SECRET_ID', ''),
     webhookSecretId: read.string('WEBHOOK_SECRET_ID', ''),
@@ -104,12 +175,16 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxSkewMs:
       read.integer('WEBHOOK_MAX_SKEW_SECONDS', defaults.WEBHOOK_MAX_SKEW_SECONDS, 1, 3600) * 1000,
     webhookPassphraseMode: read.boolean('WEBHOOK_PASSPHRASE_MODE', defaults.WEBHOOK_PASSPHRASE_MODE),
-    webhookAllowedSourceIps: read
-      .list('WEBHOOK_ALLOWED_SOURCE_IPS', defaults.WEBHOOK_ALLOWED_SOURCE_IPS)
-      .map((entry) => sourceRange(entry)),
+    webhookAllowedSourceIps: read.checked(
+      'WEBHOOK_ALLOWED_SOURCE_IPS',
+      [...defaults.WEBHOOK_ALLOWED_SOURCE_IPS],
+      () => read.list('WEBHOOK_ALLOWED_SOURCE_IPS', defaults.WEBHOOK_ALLOWED_SOURCE_IPS).map(sourceRange),
+    ),
     maxBodyBytes: read.integer('MAX_BODY_BYTES', defaults.MAX_BODY_BYTES, 256, 1024 * 1024),
     scope: {
-      categories: read.list('SCOPE_CATEGORIES', defaults.SCOPE_CATEGORIES).map((c) => category(c)),
+      categories: read.checked('SCOPE_CATEGORIES', [...defaults.SCOPE_CATEGORIES], () =>
+        read.list('SCOPE_CATEGORIES', defaults.SCOPE_CATEGORIES).map(category),
+      ),
       linearSettleCoins: read
         .list('SCOPE_LINEAR_SETTLE_COINS', defaults.SCOPE_LINEAR_SETTLE_COINS)
         .map(upper),
@@ -148,15 +223,14 @@ export function loadConfig(env: Env = process.env): Config {
         0,
         365,
       ),
+      functionName: read.string('DRILL_FUNCTION_NAME', ''),
     },
   };
+}
 
-  function category(value: string): Category {
-    if ((CATEGORIES as readonly string[]).includes(value)) return value as Category;
-    throw new ConfigError(
-      `SCOPE_CATEGORIES: unknown category "${value}" (expected ${CATEGORIES.join(', ')})`,
-    );
-  }
+function category(value: string): Category {
+  if ((CATEGORIES as readonly string[]).includes(value)) return value as Category;
+  throw new ConfigError(`SCOPE_CATEGORIES: unknown category "${value}" (expected ${CATEGORIES.join(', ')})`);
 }
 
 /** An IPv4 or IPv6 address, or a CIDR range of one (`203.0.113.0/24`, `2001:db8::/32`). */
@@ -175,13 +249,22 @@ function upper(value: string): string {
   return value.toUpperCase();
 }
 
-function reader(env: Env) {
+/** Reads settings; a malformed one is recorded in `problems` and its fallback returned. */
+function reader(env: Env, problems: SettingProblem[]) {
   const raw = (name: string) => {
     const value = env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
   };
-  return {
-    string: (name: string, fallback: string) => raw(name) ?? fallback,
+  const checked = <T>(name: string, fallback: T, read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push({ setting: name, message: error.message });
+      return fallback;
+    }
+  };
+  const strict = {
     url(name: string, fallback: string) {
       const value = raw(name) ?? fallback;
       if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
@@ -218,5 +301,17 @@ function reader(env: Env) {
       if ((allowed as readonly string[]).includes(value)) return value as T;
       throw new ConfigError(`${name}: "${value}" is not one of ${allowed.join(', ')}`);
     },
+  };
+  return {
+    checked,
+    string: (name: string, fallback: string) => raw(name) ?? fallback,
+    list: strict.list,
+    url: (name: string, fallback: string) => checked(name, fallback, () => strict.url(name, fallback)),
+    integer: (name: string, fallback: number, min: number, max: number) =>
+      checked(name, fallback, () => strict.integer(name, fallback, min, max)),
+    boolean: (name: string, fallback: boolean) =>
+      checked(name, fallback, () => strict.boolean(name, fallback)),
+    oneOf: <T extends string>(name: string, fallback: T, allowed: readonly T[]) =>
+      checked(name, fallback, () => strict.oneOf(name, fallback, allowed)),
   };
 }

@@ -8,16 +8,19 @@ import {
   BybitApiError,
   DeadlineExceededError,
   DrillFailedError,
+  DrillStartError,
   ExchangeUnavailableError,
   IncompleteCancelError,
   IpRefusedError,
   OrderNotFoundError,
   OrderNotOpenError,
   PayloadTooLargeError,
+  RequestNotSentError,
   SecretUnavailableError,
   SourceNotAllowedError,
   ValidationError,
 } from '../errors.ts';
+import type { Fields } from '../log.ts';
 import type { Operation } from './metrics.ts';
 import type { HttpTrigger } from './triggers.ts';
 
@@ -30,12 +33,74 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResult {
 }
 
 /**
- * The HTTP answer for a result: 202 when the work was accepted but the exchange did not yet confirm it
- * (`confirmed: false`, a cancel whose order still showed open at the deadline), 200 otherwise.
+ * The HTTP answer for a result: 202 when the work was accepted but is not done or not confirmed yet
+ * (`confirmed: false`, a cancel whose order still showed open at the deadline; `started: true`, a drill handed
+ * to the drill function), 200 otherwise.
  */
 export function resultResponse(result: unknown): APIGatewayProxyResult {
-  const unconfirmed = (result as { confirmed?: unknown } | null)?.confirmed === false;
-  return json(unconfirmed ? 202 : 200, result);
+  const answer = result as { confirmed?: unknown; started?: unknown } | null;
+  const accepted = answer?.confirmed === false || answer?.started === true;
+  return json(accepted ? 202 : 200, publicReport(result));
+}
+
+/** What a caller may read of a per-scope error: its type, a fixed message, and the exchange's own codes. */
+const SCOPE_ERRORS: Record<string, string> = {
+  UnknownAccount: 'no account of this name in the exchange secret',
+  ValidationError: 'the request names no usable account',
+  SecretError: "the account's entry in the exchange secret is unusable",
+  SecretUnavailableError: 'Secrets Manager did not answer in time',
+  BybitApiError: 'the exchange refused the request',
+  OrderNotOpenError: 'the order does not exist or is no longer open',
+  ExchangeUnavailableError: 'the exchange could not be reached',
+  DeadlineExceededError: 'the deadline passed before the exchange answered',
+  RequestNotSentError: 'the request could not be sent: a header holds a character HTTP cannot carry',
+};
+
+/** A per-scope error as an answer shows it; the whole of it is in the log under the request id. */
+export function publicError(error: Fields): Fields {
+  const type = String(error.errorType);
+  // A refused IP's message is a fixed text that tells the caller what to do (wait, or move).
+  const refusal = IP_REFUSALS.has(type) && IpRefusedError.messages.has(String(error.errorMessage));
+  const known = refusal || Object.hasOwn(SCOPE_ERRORS, type);
+  return {
+    errorType: known ? type : 'InternalError',
+    errorMessage: refusal
+      ? error.errorMessage
+      : (SCOPE_ERRORS[type] ?? 'the work failed inside the function; see its logs'),
+    ...(typeof error.retCode === 'number' ? { retCode: error.retCode } : {}),
+    ...(typeof error.retMsg === 'string' ? { retMsg: error.retMsg } : {}),
+  };
+}
+
+const IP_REFUSALS = new Set(['IpRefusedError', 'IpRateLimitBanError', 'IpBlockedRegionError']);
+
+/** A report with every per-scope error (and the coverage's) reduced to publicError; anything else as it is. */
+function publicReport<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const report = value as Record<string, unknown>;
+  const copy: Record<string, unknown> = { ...report };
+  if (Array.isArray(report.scopes)) {
+    copy.scopes = report.scopes.map((scope: Record<string, unknown>) =>
+      isFields(scope?.error) ? { ...scope, error: publicError(scope.error) } : scope,
+    );
+  }
+  const coverage = report.coverage as Record<string, unknown> | undefined;
+  if (isFields(coverage?.error)) copy.coverage = { ...coverage, error: publicError(coverage.error) };
+  return copy as T;
+}
+
+/** The per-scope errors of a report in full, for the log line of the answer that shows them reduced. */
+export function scopeErrors(value: unknown): Fields[] {
+  const report = (value as { report?: unknown } | null)?.report ?? value;
+  const scopes = (report as { scopes?: unknown } | null)?.scopes;
+  if (!Array.isArray(scopes)) return [];
+  return scopes
+    .filter((scope) => isFields(scope?.error))
+    .map(({ account, scope, error }) => ({ account, scope, ...error }));
+}
+
+function isFields(value: unknown): value is Fields {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The bytes the sender signed, or a 413 when there are more than `maxBytes`. */
@@ -96,12 +161,22 @@ export function errorResponse(
     // A refused IP is what the caller must act on first (wait, do not retry): it leads, as in the error.
     const refusal = [...IpRefusedError.messages].find((m) => error.message.startsWith(m));
     const message = 'not everything was cancelled; the report names what is left';
-    return failure(502, error.name, refusal ? `${refusal}: ${message}` : message, { ...error.report });
+    return failure(502, error.name, refusal ? `${refusal}: ${message}` : message, publicReport(error.report));
   }
   if (error instanceof DrillFailedError) {
     return failure(502, error.name, 'the drill found a problem; the report names each account and why', {
       ...error.report,
     });
+  }
+  if (error instanceof RequestNotSentError) {
+    return failure(502, error.name, SCOPE_ERRORS.RequestNotSentError as string);
+  }
+  if (error instanceof DrillStartError) {
+    return failure(
+      503,
+      error.name,
+      'the drill function could not be started; retry, or run npm run kill-switch -- --drill',
+    );
   }
   if (error instanceof BybitApiError) {
     // A retryable code that outlasted our retries means the exchange is unavailable, not that it refused.

@@ -124,3 +124,19 @@ export function requestedCancelAll(request: unknown): Operation {
   if (body?.drill === true) return 'drill';
   return body?.category === undefined ? 'killSwitch' : 'cancelAll';
 }
+
+/** The metric a secret served from cache after a failed read counts in (alarmed: reads are failing). */
+export const STALE_SECRET_METRIC = 'SecretsServedStale';
+
+/** One EMF line counting one secret served from cache after a failed read; no dimension, one series. */
+export function staleSecretLine(namespace: string, now: number): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now,
+      CloudWatchMetrics: [
+        { Namespace: namespace, Dimensions: [[]], Metrics: [{ Name: STALE_SECRET_METRIC, Unit: 'Count' }] },
+      ],
+    },
+    [STALE_SECRET_METRIC]: 1,
+  });
+}

@@ -28,7 +28,15 @@ export type CancelRequest = CancelOrderCommand;
 /** Cancel-all of one scope, or (no category) everything: the kill switch. */
 export type CancelAllRequest =
   | { kind: 'scope'; account?: string; params: CancelAllParams }
-  | { kind: 'everything'; accounts?: string[]; categories?: Category[]; reason?: string; origin?: string }
+  | {
+      kind: 'everything';
+      accounts?: string[];
+      categories?: Category[];
+      reason?: string;
+      origin?: string;
+      /** What of the request was ignored (a kill-switch event's detail); echoed in the report. */
+      ignored?: string[];
+    }
   | DrillRequest;
 
 /** The kill-switch drill: read-only checks of every account (or the ones named). */
@@ -39,7 +47,14 @@ export interface DrillRequest {
 
 const SYMBOL = /^[A-Z0-9][A-Z0-9_-]{0,63}$/;
 const COIN = /^[A-Z0-9]{1,20}$/;
-const ID = /^[\x21-\x7e]{1,64}$/;
+/**
+ * Identifiers as Bybit issues them, so that nothing it could never have issued is sent to it. `orderLinkId`:
+ * "A max of 36 characters. Combinations of numbers, letters (upper and lower cases), dashes, and underscores"
+ * (docs/v5/order/create-order.mdx). `orderId`: numeric ("1321003749386327552", create-order.mdx) or a UUID
+ * ("fd4300ae-7847-404e-b947-b46980a4d140", open-order.mdx).
+ */
+const ORDER_LINK_ID = /^[A-Za-z0-9_-]{1,36}$/;
+const ORDER_ID = /^(\d{1,32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 const ACCOUNT = /^[\w.-]{1,64}$/;
 const ORIGIN = /^[\w.-]{1,64}$/;
 const REASON_MAX = 500;
@@ -51,8 +66,13 @@ export function parseCancelRequest(input: unknown): CancelRequest {
   const request: CancelRequest = {
     category,
     symbol: symbolOf(body.symbol, 'symbol', true) as string,
-    orderId: id(body.orderId, 'orderId'),
-    orderLinkId: id(body.orderLinkId, 'orderLinkId'),
+    orderId: id(body.orderId, 'orderId', ORDER_ID, 'a number or a UUID, as Bybit issues order ids'),
+    orderLinkId: id(
+      body.orderLinkId,
+      'orderLinkId',
+      ORDER_LINK_ID,
+      'at most 36 letters, digits, "-" or "_", as Bybit accepts order link ids',
+    ),
     account: account(body.account),
   };
   if (!request.orderId && !request.orderLinkId)
@@ -100,6 +120,11 @@ export function parseCancelAllRequest(input: unknown): CancelAllRequest {
   }
   if (category === 'spot' && params.settleCoin)
     throw new ValidationError('settleCoin', 'spot has no settleCoin');
+  // docs/v5/order/cancel-all.mdx documents baseCoin for "`linear` & `inverse`" only; it said "`spot`(classic
+  // account): invalid" until the classic account was dropped from the page. A spot cancel-all that Bybit may
+  // read without it cancels every spot order of the kind, not the coin's: refused rather than guessed.
+  if (category === 'spot' && params.baseCoin)
+    throw new ValidationError('baseCoin', 'spot cancel-all takes symbol, not baseCoin');
   if (body.orderFilter !== undefined) {
     // docs/v5/order/cancel-all.mdx: spot takes its five kinds; linear and inverse `Order`, `StopOrder`,
     // `OpenOrder` (`tpslOrder` is spot-only); option `Order` and `StopOrder`.
@@ -153,6 +178,17 @@ function drill(body: Record<string, unknown>): DrillRequest {
   }
   const extra = Object.keys(body).find((key) => !['drill', 'account', 'accounts'].includes(key));
   if (extra !== undefined) throw new ValidationError(extra, `${extra} is not valid with drill`);
+  return drillAccounts(body);
+}
+
+/**
+ * A direct invocation of the drill function: `{"drill": true, account? | accounts?}`. Anything else is refused,
+ * `{}` first of all: on the drill function it is never a kill switch.
+ */
+export function parseDrillRequest(input: unknown): DrillRequest {
+  const body = fields(input, ['drill', 'account', 'accounts']);
+  if (body.drill !== true)
+    throw new ValidationError('drill', 'this function runs only the drill: send {"drill": true}');
   return drillAccounts(body);
 }
 
@@ -360,11 +396,10 @@ function coin(value: unknown, field: string): string | undefined {
   return value;
 }
 
-function id(value: unknown, field: string): string | undefined {
+function id(value: unknown, field: string, pattern: RegExp, form: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !ID.test(value)) {
-    throw new ValidationError(field, `${field} must be a string of 1 to 64 printable characters`);
-  }
+  if (typeof value !== 'string' || !pattern.test(value))
+    throw new ValidationError(field, `${field} must be ${form}`);
   return value;
 }
 
