@@ -1,8 +1,10 @@
 // A local Serverless plugin that narrows the IAM resources the framework and plain YAML cannot express exactly:
-//   - the functions' log permissions name each function's own log group, where the framework writes
-//     `/aws/lambda/<service>-<stage>*`, which also matches every stage whose name starts with this one's;
+//   - the shared role's log permissions name the log groups of the functions that use it, and no other: the
+//     framework writes `/aws/lambda/<service>-<stage>*`, which also matches every stage whose name starts
+//     with this one's and every function with a role of its own (the heartbeat's, the drill's);
 //   - GetSecretValue names each configured secret, given as a name or an ARN (Secrets Manager appends six
-//     random characters to a secret's name in its ARN; a full ARN already has them, a partial one does not).
+//     random characters to a secret's name in its ARN; a full ARN already has them, a partial one does not),
+//     for the shared role and for the roles of their own listed in ROLE_SECRETS.
 'use strict';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
@@ -11,6 +13,8 @@ const LOGS_PREFIX = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}
 const SECRET_PREFIX = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:';
 /** The environment settings that hold secret ids the functions read. */
 const SECRET_SETTINGS = ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID'];
+/** Roles of their own (serverless.yml resources) and the secrets each may read: the drill, never the webhook key. */
+const ROLE_SECRETS = { DrillRole: ['BYBIT_SECRET_ID'] };
 
 /** The IAM resources that match the secret `id` (a name, a partial ARN or a full ARN) and nothing wider. */
 function secretResources(id) {
@@ -32,10 +36,17 @@ class BoundedIam {
     const role = resources.IamRoleLambdaExecution;
     if (!role) return;
     const statements = role.Properties.Policies[0].PolicyDocument.Statement;
+    const shared = new Set(
+      service
+        .getAllFunctions()
+        .map((name) => service.getFunction(name))
+        .filter((fn) => !fn.role)
+        .map((fn) => `/aws/lambda/${fn.name}`),
+    );
     const logGroups = Object.values(resources)
       .filter((r) => r.Type === 'AWS::Logs::LogGroup')
       .map((r) => r.Properties.LogGroupName)
-      .filter((name) => typeof name === 'string');
+      .filter((name) => typeof name === 'string' && shared.has(name));
     for (const statement of statements) {
       const actions = [].concat(statement.Action);
       if (actions.some((a) => a === 'logs:PutLogEvents')) {
@@ -51,6 +62,19 @@ class BoundedIam {
       Action: ['secretsmanager:GetSecretValue'],
       Resource: ids.flatMap(secretResources),
     });
+    for (const [logicalId, settings] of Object.entries(ROLE_SECRETS)) {
+      // The roles of serverless.yml's resources join the compiled template after this hook.
+      const own = resources[logicalId] ?? service.resources?.Resources?.[logicalId];
+      if (!own) continue;
+      own.Properties.Policies[0].PolicyDocument.Statement.push({
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue'],
+        Resource: settings
+          .map((name) => environment[name])
+          .filter(Boolean)
+          .flatMap(secretResources),
+      });
+    }
   }
 }
 

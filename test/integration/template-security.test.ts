@@ -312,6 +312,69 @@ describe('events and failures', () => {
   });
 });
 
+describe('the drill function', () => {
+  const drill = template.Resources.DrillLambdaFunction?.Properties as Json;
+  const drillRole = template.Resources.DrillRole?.Properties as {
+    Policies: { PolicyDocument: { Statement: Statement[] } }[];
+  };
+  const statements = drillRole.Policies.flatMap((p) => list(p.PolicyDocument.Statement));
+
+  it('runs an entry point that serves only the drill, with a role of its own', () => {
+    expect(drill.Handler).toBe('handlers/drill.handler');
+    expect(flatten(drill.Role)).toBe('<DrillRole.Arn>');
+    expect(flatten(template.Resources.CancelAllLambdaFunction?.Properties?.Role)).not.toBe('<DrillRole.Arn>');
+  });
+
+  it('may read the exchange keys but never the webhook key, and write its own log and the failure queue only', () => {
+    const { BYBIT_SECRET_ID, WEBHOOK_SECRET_ID } = envOf('DrillLambdaFunction');
+    const secrets = statements
+      .filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))
+      .flatMap((s) => list(s.Resource).map(flatten));
+    expect(secrets).toEqual([
+      `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${BYBIT_SECRET_ID}-??????`,
+    ]);
+    expect(JSON.stringify(statements)).not.toContain(String(WEBHOOK_SECRET_ID));
+    expect(statements.flatMap((s) => list(s.Action)).sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sqs:SendMessage',
+    ]);
+  });
+
+  it('is what cancelAll hands a webhook drill to: only the shared role may invoke it, and it has no HTTP route', () => {
+    const invokes = roleStatements().filter((s) => list(s.Action).includes('lambda:InvokeFunction'));
+    expect(invokes.flatMap((s) => list(s.Resource).map(flatten))).toEqual(['<DrillLambdaFunction.Arn>']);
+    expect(envOf('CancelAllLambdaFunction').DRILL_FUNCTION_NAME).toBe(String(drill.FunctionName));
+    const integrations = ofType('AWS::ApiGatewayV2::Integration').map(([, i]) =>
+      flatten(i.Properties?.IntegrationUri),
+    );
+    expect(integrations.some((uri) => uri.includes('DrillLambdaFunction'))).toBe(false);
+  });
+});
+
+describe('throttled invocations', () => {
+  it('alarm for every function, to the alarm topic, on the first one', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties as Json)
+      .filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === 'Throttles');
+    const watched = alarms.map((a) => flatten((a.Dimensions as { Value: unknown }[])[0]?.Value)).sort();
+    expect(watched).toEqual(functions.map(([id]) => `<${id}>`).sort());
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({
+        Dimensions: [{ Name: 'FunctionName' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      expect((alarm.AlarmActions as unknown[]).map(flatten)).toEqual(['<AlarmTopic>']);
+      // It says who loses what: a webhook sender that does not resend (TradingView) loses the alert.
+      expect(String(alarm.AlarmDescription)).toContain('TradingView does not resend');
+    }
+  });
+});
+
 describe("the dead man's switch", () => {
   const heartbeatEnv = envOf('HeartbeatLambdaFunction');
   const schedule = scheduleName(heartbeatEnv.STAGE as string);
@@ -502,7 +565,7 @@ describe('the failure metric of an HTTP 5xx, written by the packaged bundles', (
       'cancel',
       'cancel.mjs',
       'http-v2-cancel.json',
-      { category: 'linear', symbol: 'BTCUSDT', orderId: 'o-1' },
+      { category: 'linear', symbol: 'BTCUSDT', orderId: '1838591702357416704' },
     ],
     ['cancelAll', 'cancel-all.mjs', 'http-v2-cancel-all.json', { category: 'spot' }],
     ['killSwitch', 'cancel-all.mjs', 'http-v2-kill-switch.json', {}],
@@ -544,6 +607,26 @@ describe('bounded IAM resources', () => {
     }
   });
 
+  it("gives each role the log groups of its own functions, and no other (the heartbeat's log is its role's alone)", () => {
+    const roleOf = (fn: Resource) => flatten(fn.Properties?.Role).replace(/^<(.+)\.Arn>$/, '$1');
+    const byRole = new Map<string, string[]>();
+    for (const [, fn] of functions) {
+      const group = `/aws/lambda/${String(fn.Properties?.FunctionName)}`;
+      byRole.set(roleOf(fn), [...(byRole.get(roleOf(fn)) ?? []), group]);
+    }
+    expect([...byRole.keys()].sort()).toEqual(['DrillRole', 'HeartbeatRole', 'IamRoleLambdaExecution']);
+    for (const [roleId, groups] of byRole) {
+      const statements = list(
+        template.Resources[roleId]?.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[],
+      ).flatMap((p) => list(p.PolicyDocument.Statement));
+      const named = statements
+        .filter((s) => list(s.Action).some((a) => a.startsWith('logs:')))
+        .flatMap((s) => list(s.Resource).map(flatten))
+        .map((r) => /:log-group:(.+?)(:\*){1,2}$/.exec(r)?.[1]);
+      expect(new Set(named), roleId).toEqual(new Set(groups));
+    }
+  });
+
   it('grants kms:Decrypt on no key unless SECRETS_KMS_KEY_ARN is set', () => {
     const conditions = (template as unknown as { Conditions: Json }).Conditions;
     expect(conditions.HasSecretsKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
@@ -581,11 +664,21 @@ describe('bounded IAM resources', () => {
       );
     });
 
-    it("grants kms:Decrypt on that key only, through Secrets Manager only, to the functions' role", () => {
+    it('lets the drill role read the exchange secret given as an ARN, and still not the webhook key', () => {
+      const role = resourcesOf().DrillRole?.Properties as {
+        Policies: { PolicyDocument: { Statement: Statement[] } }[];
+      };
+      const secretResources = role.Policies.flatMap((p) => p.PolicyDocument.Statement)
+        .filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => list(s.Resource).map(flatten));
+      expect(secretResources.sort()).toEqual([exchangeArn, `${exchangeArn}-??????`].sort());
+    });
+
+    it("grants kms:Decrypt on that key only, through Secrets Manager only, to the exchange functions' roles", () => {
       const conditions = (packaged.template as { Conditions: Json }).Conditions;
       expect(conditions.HasSecretsKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [keyArn, ''] }] });
       const policy = resourcesOf().SecretsKmsDecryptPolicy?.Properties as Json;
-      expect(list(policy.Roles).map(flatten)).toEqual(['<IamRoleLambdaExecution>']);
+      expect(list(policy.Roles).map(flatten)).toEqual(['<IamRoleLambdaExecution>', '<DrillRole>']);
       const [statement, ...others] = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
       expect(others).toEqual([]);
       expect(statement).toMatchObject({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn });
