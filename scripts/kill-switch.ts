@@ -4,9 +4,9 @@
 // - `--stage local`: invokes the running local stack's cancelAll function with the same event and prints what
 //   it cancelled; the exit code is 0 only when nothing is left open.
 // - `--drill`: the kill-switch drill instead (read-only, nothing is cancelled), printed as a table; the exit
-//   code is 1 when an account has a problem. Local: a signed POST /cancel-all {"drill": true}, whose answer
-//   carries the report even when the drill fails. A deployed stage: Lambda Invoke of cancelAll with
-//   {"drill": true}; a failed drill throws there, and its message names every account and problem.
+//   code is 1 when an account has a problem. It invokes the drill function with {"drill": true} (locally
+//   through the stack's Lambda endpoint); a failed drill throws there, and its message names every account
+//   and problem.
 
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -16,10 +16,9 @@ import { ValidationError } from '../lib/errors.ts';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
 import { parseCancelAllRequest } from '../lib/lambda/requests.ts';
 import { drillTable, drillVerdict } from './local/drill-table.ts';
-import { eventBridgeEvent, invokeFunction } from './local/invoke.ts';
+import { eventBridgeEvent, type Invocation, invokeFunction } from './local/invoke.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
 import { DEFAULT_STATE_FILE, LOCAL_STAGE, runningState } from './local/state.ts';
-import { postSigned, signHeaders } from './local/webhook.ts';
 
 const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]… [--reason <text>] [--region <region>]
        npm run kill-switch -- --drill --stage <stage> [--account <name>]… [--region <region>]
@@ -86,9 +85,9 @@ async function fireLocal(options: Options): Promise<void> {
   );
 }
 
-function drillBody(options: Options): string {
+function drillEvent(options: Options): { drill: true; accounts?: string[] } {
   const { accounts } = options.detail;
-  return JSON.stringify({ drill: true, ...(accounts ? { accounts } : {}) });
+  return { drill: true, ...(accounts ? { accounts } : {}) };
 }
 
 function printDrill(report: DrillReport): void {
@@ -98,11 +97,35 @@ function printDrill(report: DrillReport): void {
   process.stdout.write(`✔ ${verdict}\n`);
 }
 
+/**
+ * What the drill function answered. A failed drill throws there, and Lambda passes on only the error's type
+ * and message: the message lists every account with its problems.
+ */
+function printDrillOutcome(fn: string, outcome: Invocation): void {
+  if (outcome.ok) {
+    printDrill(outcome.result as unknown as DrillReport);
+    return;
+  }
+  const { errorMessage: message } = outcome;
+  if (message.startsWith(DRILL_FAILED)) {
+    for (const reason of message.slice(DRILL_FAILED.length).split('; ')) {
+      process.stdout.write(`  ✘ ${reason}\n`);
+    }
+    throw new NotDoneError(
+      'the drill found problems: the kill switch would fail for these accounts. docs/guides/test-your-kill-switch.md says how to fix each.',
+    );
+  }
+  throw new NotDoneError(`the drill could not run on ${fn}: ${outcome.errorType}: ${message}`);
+}
+
+/** How DrillFailedError's message starts (lib/errors.ts). */
+const DRILL_FAILED = 'kill-switch drill failed: ';
+
 async function drillDeployed(options: Options): Promise<void> {
   const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
   const region = options.region ?? defaultRegion();
-  const fn = `${serviceName()}-${options.stage}-cancelAll`;
-  const body = drillBody(options);
+  const fn = `${serviceName()}-${options.stage}-drill`;
+  const body = JSON.stringify(drillEvent(options));
   process.stdout.write(
     `Kill-switch drill for stage ${options.stage} in ${region}: invoking ${fn} with ${body} (read-only: nothing is cancelled)\n`,
   );
@@ -127,21 +150,16 @@ async function drillDeployed(options: Options): Promise<void> {
   } catch {
     throw new NotDoneError(`${fn} answered something that is not JSON: ${text.slice(0, 300)}`);
   }
-  if (out.FunctionError) {
-    // A failed drill throws, and Lambda passes on only the error's type and message: the message lists
-    // every account with its problems.
-    const message = String(payload.errorMessage ?? text.slice(0, 500));
-    if (payload.errorType === 'DrillFailedError') {
-      for (const reason of message.replace(/^kill-switch drill failed: /, '').split('; ')) {
-        process.stdout.write(`  ✘ ${reason}\n`);
-      }
-      throw new NotDoneError(
-        'the drill found problems: the kill switch would fail for these accounts. README "Test your kill switch" says how to fix each.',
-      );
-    }
-    throw new NotDoneError(`the drill could not run: ${payload.errorType ?? 'Error'}: ${message}`);
-  }
-  printDrill(payload as unknown as DrillReport);
+  printDrillOutcome(
+    fn,
+    out.FunctionError
+      ? {
+          ok: false,
+          errorType: String(payload.errorType ?? 'Error'),
+          errorMessage: String(payload.errorMessage ?? text.slice(0, 500)),
+        }
+      : { ok: true, result: payload },
+  );
 }
 
 async function drillLocal(options: Options): Promise<void> {
@@ -149,24 +167,12 @@ async function drillLocal(options: Options): Promise<void> {
     throw new UsageError('--region is for a deployed stage; the local stack runs on this machine');
   const state = runningState(options.state);
   if (state instanceof Error) throw new NotDoneError(state.message);
-  const body = drillBody(options);
+  const fn = state.functions.drill;
+  const event = drillEvent(options);
   process.stdout.write(
-    `Kill-switch drill on the local stack: POST /cancel-all ${body} (read-only: nothing is cancelled)\n`,
+    `Kill-switch drill on the local stack: invoking ${fn} with ${JSON.stringify(event)} (read-only: nothing is cancelled)\n`,
   );
-  const answer = await postSigned(
-    `${state.httpUrl}/cancel-all`,
-    body,
-    signHeaders(state.webhookSecret, body),
-    INVOKE_TIMEOUT_MS,
-  );
-  // 200: no problem; 502: the drill found some, and the answer still carries the whole report.
-  const report = answer.body as unknown as DrillReport;
-  if ((answer.status !== 200 && answer.status !== 502) || report.operation !== 'drill') {
-    throw new NotDoneError(
-      `the drill could not run: HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 500)}`,
-    );
-  }
-  printDrill(report);
+  printDrillOutcome(fn, await invokeFunction(state.lambdaUrl, fn, event, INVOKE_TIMEOUT_MS));
 }
 
 interface KillSwitchResult {

@@ -104,6 +104,7 @@ async function main(): Promise<number> {
   const functions = {
     cancel: `${service}-${LOCAL_STAGE}-cancel`,
     cancelAll: `${service}-${LOCAL_STAGE}-cancelAll`,
+    drill: `${service}-${LOCAL_STAGE}-drill`,
   };
   const httpPort = await portFor('--port', options.port ?? defaults.httpPort, options.port !== undefined);
   const lambdaPort = await portFor(
@@ -114,9 +115,7 @@ async function main(): Promise<number> {
   );
   const logFile = join(dirname(stateFile), `${basename(stateFile, '.json')}.log`);
 
-  report.line(
-    'bybit-cancel, running locally: the two Lambda functions behind serverless-offline, a Bybit V5',
-  );
+  report.line('bybit-cancel, running locally: the Lambda functions behind serverless-offline, a Bybit V5');
   report.line('emulator and a Secrets Manager endpoint, all on 127.0.0.1. Nothing is sent to Bybit or AWS.');
   report.line();
 
@@ -173,6 +172,8 @@ async function main(): Promise<number> {
         env: {
           AWS_ENDPOINT_URL_SECRETS_MANAGER: exchange.secrets.url,
           AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint.url,
+          // A webhook drill is handed to the drill function through serverless-offline's Lambda endpoint.
+          AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${lambdaPort}`,
           AWS_REGION: region,
           AWS_DEFAULT_REGION: region,
           // The SDK signs every request; the local endpoint does not check the signature.
@@ -187,7 +188,9 @@ async function main(): Promise<number> {
     await exit(1);
   });
   report.line(`      HTTP API          ${offline.httpUrl}  POST /cancel, POST /cancel-all, POST /heartbeat`);
-  report.line(`      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}`);
+  report.line(
+    `      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}, ${functions.drill}`,
+  );
   report.line(`      function logs     ${shortPath(logFile)}`);
 
   const state: LocalState = {

@@ -23,7 +23,7 @@ export interface DemoContext {
   exchange: LocalExchange;
   httpUrl: string;
   lambdaUrl: string;
-  functions: { cancel: string; cancelAll: string };
+  functions: { cancel: string; cancelAll: string; drill: string };
   sweep: { maxAgeSeconds: number; prefix: string };
   report: Reporter;
 }

@@ -24,7 +24,7 @@ export interface LocalState {
   httpUrl: string;
   /** The Lambda invoke endpoint: POST /2015-03-31/functions/<name>/invocations. */
   lambdaUrl: string;
-  functions: { cancel: string; cancelAll: string };
+  functions: { cancel: string; cancelAll: string; drill: string };
   emulatorUrl: string;
   secretsUrl: string;
   webhookSecret: string;

@@ -73,7 +73,7 @@ describe('npm start --once', () => {
           '→ 200 Cancelled (confirmed)',
           '[2/6] Scoped cancel-all: POST /cancel-all',
           '[3/6] Stale-order sweep',
-          '[4/6] Kill-switch drill: POST /cancel-all {"drill":true}',
+          '[4/6] Kill-switch drill: the drill function, invoked with {"drill":true}',
           '✘ hedge: the key expires in 10 day(s)',
           'emulator: 0 POST requests during the drill',
           '[5/6] Kill switch',
