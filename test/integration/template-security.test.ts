@@ -314,10 +314,10 @@ describe('events and failures', () => {
 
 describe('the drill function', () => {
   const drill = template.Resources.DrillLambdaFunction?.Properties as Json;
-  const drillRole = template.Resources.DrillRole?.Properties as {
-    Policies: { PolicyDocument: { Statement: Statement[] } }[];
-  };
-  const statements = drillRole.Policies.flatMap((p) => list(p.PolicyDocument.Statement));
+  const drillRole = template.Resources.DrillRole?.Properties as
+    | { Policies: { PolicyDocument: { Statement: Statement[] } }[] }
+    | undefined;
+  const statements = (drillRole?.Policies ?? []).flatMap((p) => list(p.PolicyDocument.Statement));
 
   it('runs an entry point that serves only the drill, with a role of its own', () => {
     expect(drill.Handler).toBe('handlers/drill.handler');
