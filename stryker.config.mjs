@@ -1,5 +1,5 @@
 // Mutation testing of the domain (lib/cancel) and the Bybit client (lib/bybit): `npm run test:mutation`.
-// Accepted survivors and the last score are listed in README.md ("Testing").
+// Accepted survivors and the last score are listed in docs/development/testing.md.
 // @ts-check
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -11,7 +11,7 @@ export default {
   mutate: ['lib/cancel/**/*.ts', 'lib/bybit/**/*.ts'],
   coverageAnalysis: 'perTest',
   // Reruns only test what changed since the last run. The file is a local cache, not committed
-  // (see README.md "Testing"): CI restores it from its own cache when it has one.
+  // (see docs/development/testing.md): CI restores it from its own cache when it has one.
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
   // The integration tests bind loopback ports and time real requests: one mutant at a time by default

@@ -2,7 +2,7 @@
 // The integration tests (emulator, Secrets Manager endpoint, handlers) cover the same code, but each costs
 // seconds to start and they cover nearly every mutant of the client: measured at about 17 s a mutant on two
 // shared cores (495 mutants of lib/bybit alone: over two hours). They stay in `npm test`, and each planted
-// bug of issue 17 has a test there (README "Testing").
+// bug of issue 17 has a test there (docs/development/testing.md).
 
 import { configDefaults, defineConfig } from 'vitest/config';
 import base from './vitest.config.ts';

@@ -7,13 +7,14 @@ import { parseArgs } from 'node:util';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
 import { parseCancelAllRequest, parseCancelRequest, parseHeartbeatRequest } from '../lib/lambda/requests.ts';
 import { DEFAULT_STATE_FILE, type LocalState, runningState } from './local/state.ts';
-import { curlCommand, routeOf, signHeaders } from './local/webhook.ts';
+import { apiBaseUrl, curlCommand, routeOf, signHeaders } from './local/webhook.ts';
 
 const USAGE = `usage: npm run sign -- '<json body>' [--url <api url>] [--path /cancel|/cancel-all|/heartbeat] [--secret <key>]
                      [--timestamp <unix ms>] [--state <file>]
   '<json body>'  the exact body to send ('-' reads it from stdin)
   --url          the API's base URL (default: the running local stack's, else a placeholder)
-  --path         the route (default: /cancel when the body names an order, else /cancel-all)
+  --path         the route (default: /heartbeat for a ttlSeconds or disarm body, /cancel when the body names
+                 an order, else /cancel-all)
   --secret       the webhook key (default: $WEBHOOK_SECRET, else the running local stack's demo key)
   --timestamp    sign as of this Unix time in ms (default: now); the functions accept ±${configDefaults.WEBHOOK_MAX_SKEW_SECONDS} s
   --state        the local stack's state file (default .local/stack.json)`;
@@ -46,8 +47,14 @@ function main(): void {
   if (!Number.isSafeInteger(timestamp) || timestamp <= 0) {
     throw new UsageError('--timestamp must be Unix time in milliseconds, e.g. 1767225600000');
   }
+  const url = values.url === undefined ? undefined : apiBaseUrl(values.url);
+  if (url instanceof Error) {
+    throw new UsageError(
+      `--url: ${url.message}, e.g. https://abc123.execute-api.ap-southeast-1.amazonaws.com`,
+    );
+  }
   const { secret, local } = keyOf(values.secret, values.state ?? DEFAULT_STATE_FILE);
-  const base = (values.url ?? local?.httpUrl ?? PLACEHOLDER_URL).replace(/\/+$/, '');
+  const base = (url ?? local?.httpUrl ?? PLACEHOLDER_URL).replace(/\/+$/, '');
   const headers = signHeaders(secret, body, timestamp);
   const skew = local?.maxSkewSeconds ?? configDefaults.WEBHOOK_MAX_SKEW_SECONDS;
 
@@ -55,7 +62,7 @@ function main(): void {
   process.stdout.write(`x-signature: ${headers['x-signature']}\n`);
   const expiry = new Date(timestamp + skew * 1000);
   process.stdout.write(
-    `${expiry.getTime() < Date.now() ? 'Expired at' : 'Valid until'} ${expiry.toLocaleString()} (the functions accept a timestamp within ${skew} s of their clock).\n`,
+    `${expiry.getTime() < Date.now() ? 'Expired at' : 'Valid until'} ${expiry.toISOString()} (the functions accept a timestamp within ${skew} s of their clock).\n`,
   );
   const refused = refusal(path, parsed);
   if (refused) process.stdout.write(`Note: the function will refuse this body with 400: ${refused}\n`);

@@ -1,12 +1,13 @@
 // `npm start`: the whole product on this machine, nothing sent to Bybit or AWS. It
 //   1. starts the Bybit V5 emulator with demo accounts and orders, and a Secrets Manager endpoint holding
 //      freshly generated demo keys, both on loopback;
-//   2. starts the two functions behind serverless-offline (HTTP API + Lambda invoke endpoint), configured
-//      with stage parameters that point them at both;
-//   3. shows a signed webhook cancel, a scoped cancel-all, a stale sweep and a kill switch, checked
-//      against the emulator, and prints what happened;
+//   2. starts the functions behind serverless-offline (HTTP API + Lambda invoke endpoint), configured with
+//      stage parameters that point them at both, and an EventBridge Scheduler endpoint for the dead man's switch;
+//   3. shows a signed webhook cancel, a scoped cancel-all, a stale sweep, the drill, a kill switch and the
+//      dead man's switch, checked against the emulator, and prints what happened;
 //   4. stays up for trying it by hand (curl commands, `npm run sign`, `npm run kill-switch -- --stage local`)
-//      until Ctrl-C, or exits with --once (or CI=true): 0 when everything was cancelled as it should be.
+//      until Ctrl-C, saying when the dead man's switch fires, or exits with --once (or CI=true): 0 when
+//      everything was cancelled as it should be.
 // Stopping (Ctrl-C, SIGTERM, SIGHUP) ends serverless-offline's whole process group and closes every port.
 
 import { readFileSync } from 'node:fs';
@@ -114,9 +115,11 @@ async function main(): Promise<number> {
     [httpPort],
   );
   const logFile = join(dirname(stateFile), `${basename(stateFile, '.json')}.log`);
+  const offlineLogFile = join(dirname(stateFile), `${basename(stateFile, '.json')}.offline.log`);
 
   report.line('bybit-cancel, running locally: the Lambda functions behind serverless-offline, a Bybit V5');
-  report.line('emulator and a Secrets Manager endpoint, all on 127.0.0.1. Nothing is sent to Bybit or AWS.');
+  report.line('emulator and stand-ins for Secrets Manager and EventBridge Scheduler, all on 127.0.0.1.');
+  report.line('Nothing is sent to Bybit or AWS.');
   report.line();
 
   const exchange: LocalExchange = await report.wait(
@@ -148,6 +151,7 @@ async function main(): Promise<number> {
         httpPort,
         lambdaPort,
         logFile,
+        offlineLogFile,
         onSpawn: (pid, stop) => {
           cleanups.push({ name: 'serverless-offline', run: stop });
           started.offlinePid = pid;
@@ -191,7 +195,8 @@ async function main(): Promise<number> {
   report.line(
     `      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}, ${functions.drill}`,
   );
-  report.line(`      function logs     ${shortPath(logFile)}`);
+  report.line(`      function logs     ${shortPath(logFile)} (one JSON object a line)`);
+  report.line(`      offline's own     ${shortPath(offlineLogFile)}`);
 
   const state: LocalState = {
     pid: process.pid,
@@ -238,6 +243,16 @@ async function main(): Promise<number> {
 
   const reseeded = exchange.seed();
   printTryIt(state, reseeded);
+  scheduler.onDelivered = (name, delivery) => {
+    const result = delivery.ok ? delivery.result : undefined;
+    const outcome = result
+      ? `the kill switch cancelled ${result.cancelled}, remaining ${result.remaining}, ok ${result.ok}`
+      : `the kill switch failed: ${delivery.ok ? '' : delivery.errorMessage}`;
+    report.line(
+      `${new Date().toISOString()} The dead man's switch fired (${name}, no heartbeat in time): ${outcome}. ` +
+        `The emulator holds ${exchange.emulator.openOrders().length} open orders; restart npm start for a fresh book.`,
+    );
+  };
   return new Promise<number>(() => {
     // Runs until a signal stops it (the open servers keep the process alive).
   });
@@ -270,7 +285,7 @@ function printTryIt(state: LocalState, reseeded: number) {
   const cancelBody = JSON.stringify(WEBHOOK_ORDER);
   const scopeBody = JSON.stringify(TRY_SCOPE);
   const now = Date.now();
-  const until = new Date(now + state.maxSkewSeconds * 1000).toLocaleTimeString();
+  const until = new Date(now + state.maxSkewSeconds * 1000).toISOString();
   report.line(
     `The stack stays up for you to try it; Ctrl-C stops everything. The emulator holds ${reseeded} new open orders.`,
   );
@@ -287,14 +302,6 @@ function printTryIt(state: LocalState, reseeded: number) {
     `  ${curlCommand(`${state.httpUrl}/cancel-all`, scopeBody, signHeaders(state.webhookSecret, scopeBody, now))}`,
   );
   report.line();
-  const heartbeatBody = JSON.stringify({ ttlSeconds: 300 });
-  report.line(
-    'Arm the dead man\'s switch (300 s of silence, 15 s here; send it again to move it, {"disarm":true} to stop it):',
-  );
-  report.line(
-    `  ${curlCommand(`${state.httpUrl}/heartbeat`, heartbeatBody, signHeaders(state.webhookSecret, heartbeatBody, now))}`,
-  );
-  report.line();
   report.line('Fire the kill switch (the EventBridge event, delivered to the local cancelAll function):');
   report.line('  npm run kill-switch -- --stage local --reason "trying it"');
   report.line();
@@ -306,6 +313,17 @@ function printTryIt(state: LocalState, reseeded: number) {
   report.line('Run the stale-order sweep (the EventBridge Scheduled Event):');
   report.line(
     `  curl -sS -X POST '${state.lambdaUrl}/2015-03-31/functions/${state.functions.cancel}/invocations' --data @events/schedule.json`,
+  );
+  report.line();
+  const heartbeatBody = JSON.stringify({ ttlSeconds: 300 });
+  report.line(
+    "Last, arm the dead man's switch: after 300 s of silence (15 s here) it fires the kill switch, and this",
+  );
+  report.line(
+    'terminal says so. Send it again to move it; npm run sign -- \'{"disarm":true}\' signs the disarm:',
+  );
+  report.line(
+    `  ${curlCommand(`${state.httpUrl}/heartbeat`, heartbeatBody, signHeaders(state.webhookSecret, heartbeatBody, now))}`,
   );
   report.line();
 }

@@ -29,6 +29,8 @@ export interface LocalScheduler {
   endpoint: SchedulerEndpoint;
   /** The cancelAll invocations the schedule made, in order. */
   deliveries: Invocation[];
+  /** Called after each delivery, with the schedule's name (set by whoever should say that it fired). */
+  onDelivered?: (name: string, delivery: Invocation) => void;
   close(): Promise<void>;
 }
 
@@ -39,14 +41,20 @@ export async function startLocalScheduler(
   region: string,
 ): Promise<LocalScheduler> {
   const deliveries: Invocation[] = [];
-  const endpoint = await startScheduler({
-    region,
-    timeScale: TIME_SCALE,
-    onFire: async (event) => {
-      deliveries.push(await invokeFunction(lambdaUrl, functionName, event, INVOKE_TIMEOUT_MS));
-    },
-  });
-  return { endpoint, deliveries, close: () => endpoint.close() };
+  const scheduler: LocalScheduler = {
+    endpoint: await startScheduler({
+      region,
+      timeScale: TIME_SCALE,
+      onFire: async (event, schedule) => {
+        const delivery = await invokeFunction(lambdaUrl, functionName, event, INVOKE_TIMEOUT_MS);
+        deliveries.push(delivery);
+        scheduler.onDelivered?.(schedule.Name, delivery);
+      },
+    }),
+    deliveries,
+    close: () => scheduler.endpoint.close(),
+  };
+  return scheduler;
 }
 
 export interface DeadMansSwitchDemo {

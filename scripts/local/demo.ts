@@ -188,17 +188,18 @@ async function killSwitch(ctx: DemoContext, outcome: StepOutcome, check: Check, 
     invokeFunction(ctx.lambdaUrl, ctx.functions.cancelAll, freshEvent('kill-switch.json'), INVOKE_TIMEOUT_MS),
   );
   const result = resultOf(invocation, check);
-  const scopes = Array.isArray(result.scopes) ? result.scopes.length : 0;
+  // The report has one entry per widest listing that verified an account (scopes.ts `widestListings`).
+  const listings = Array.isArray(result.scopes) ? result.scopes.length : 0;
   const accounts = Array.isArray(result.accounts) ? result.accounts.length : 0;
   const calls = exchange.emulator.requests.filter((r) => r.path === CANCEL_ALL_PATH).length;
   report.line(
-    `      → cancelled ${result.cancelled}, remaining ${result.remaining}, ok ${result.ok}: ${accounts} accounts × ${accounts ? scopes / accounts : 0} scopes in ${result.durationMs} ms`,
+    `      → cancelled ${result.cancelled}, remaining ${result.remaining}, ok ${result.ok}: ${accounts} accounts × ${accounts ? listings / accounts : 0} listings verified empty in ${result.durationMs} ms`,
   );
   report.line(
-    `      ${calls} cancel-all calls for ${scopes} scopes: the extra ones for the scope holding more than 500 orders`,
+    `      ${calls} cancel-all calls: one per scope of the first wave, and more for the scope holding more`,
   );
   report.line(
-    '      (one call cancels 500 at most) and for the survivors, which the verification listing found',
+    '      than 500 orders (one call cancels 500 at most) and for the survivors the verification listing found',
   );
   const left = exchange.emulator.openOrders().length;
   report.line(`      emulator: ${left} open orders`);

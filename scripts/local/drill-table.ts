@@ -53,5 +53,5 @@ export function drillVerdict(report: DrillReport): string {
   if (failing.length === 0) {
     return `The kill switch would work for all ${total} account(s)${warnings ? ` (${warnings} warning(s))` : ''}; nothing was cancelled. ${report.durationMs} ms.`;
   }
-  return `${problems} problem(s) in ${failing.length} of ${total} account(s) (${failing.map((a) => a.account).join(', ')}): the kill switch would fail there. README "Test your kill switch" says how to fix each.`;
+  return `${problems} problem(s) in ${failing.length} of ${total} account(s) (${failing.map((a) => a.account).join(', ')}): the kill switch would fail there. docs/guides/test-your-kill-switch.md says how to fix each.`;
 }

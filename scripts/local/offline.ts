@@ -29,8 +29,10 @@ export interface OfflineOptions {
   params: Record<string, string>;
   /** Environment of the functions. serverless-offline passes on AWS_* variables only. */
   env: Record<string, string>;
-  /** Everything serverless-offline and the functions print goes here. */
+  /** The functions' log lines (JSON objects, one a line, as CloudWatch Logs holds them) go here. */
   logFile: string;
+  /** Everything else serverless-offline prints (its route table, a line per invocation) goes here. */
+  offlineLogFile: string;
   readyTimeoutMs?: number;
   /** Called as soon as the process exists, with what stops it: a signal during start-up must stop it too. */
   onSpawn?: (pid: number, stop: () => Promise<void>) => void;
@@ -64,9 +66,7 @@ export async function startOffline(opts: OfflineOptions): Promise<Offline> {
   const options = { ...defaults, ...opts };
   removeAbandonedServiceDirs();
   const serviceDir = prepareServiceDir();
-  mkdirSync(dirname(options.logFile), { recursive: true });
-  const log = createWriteStream(options.logFile, { flags: 'w', mode: 0o600 });
-  log.on('error', (error) => process.stderr.write(`cannot write ${options.logFile}: ${error.message}\n`));
+  const log = logWriter(options.logFile, options.offlineLogFile);
   const recent: string[] = [];
   const args = [
     serverlessBin(),
@@ -92,10 +92,16 @@ export async function startOffline(opts: OfflineOptions): Promise<Offline> {
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start serverless-offline');
   for (const stream of [child.stdout, child.stderr]) {
+    let partial = '';
     stream?.on('data', (chunk: Buffer) => {
-      log.write(chunk);
-      recent.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) log.write(line);
+      recent.push(...lines.filter(Boolean));
       recent.splice(0, Math.max(0, recent.length - TAIL_LINES));
+    });
+    stream?.on('end', () => {
+      if (partial) log.write(partial);
     });
   }
   let exitedWith: string | undefined;
@@ -143,6 +149,43 @@ export async function startOffline(opts: OfflineOptions): Promise<Offline> {
       );
     }
     await sleep(POLL_MS);
+  }
+}
+
+/**
+ * Writes each line where it belongs: a JSON object (a function's log or EMF line) to `jsonFile`, so that
+ * `tail -f … | jq` reads it; anything else serverless-offline prints to `textFile`.
+ */
+export function logWriter(jsonFile: string, textFile: string): { write(line: string): void; end(): void } {
+  const open = (file: string) => {
+    mkdirSync(dirname(file), { recursive: true });
+    const stream = createWriteStream(file, { flags: 'w', mode: 0o600 });
+    stream.on('error', (error) => process.stderr.write(`cannot write ${file}: ${error.message}\n`));
+    return stream;
+  };
+  const json = open(jsonFile);
+  const text = open(textFile);
+  let ended = false;
+  return {
+    write(line) {
+      // A last line may arrive after the process group was stopped: it has nowhere to go then.
+      if (!ended) (isJsonObject(line) ? json : text).write(`${line}\n`);
+    },
+    end() {
+      ended = true;
+      json.end();
+      text.end();
+    },
+  };
+}
+
+function isJsonObject(line: string): boolean {
+  if (!line.startsWith('{')) return false;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
   }
 }
 

@@ -32,10 +32,37 @@ export function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The route a body is meant for: one order when it names one, otherwise a scope or everything. */
-export function routeOf(body: unknown): '/cancel' | '/cancel-all' {
+/**
+ * The route a body is meant for: the dead man's switch when it sets a ttl or disarms, one order when it names
+ * one, otherwise a scope or everything.
+ */
+export function routeOf(body: unknown): '/cancel' | '/cancel-all' | '/heartbeat' {
   const fields = typeof body === 'object' && body !== null ? body : {};
+  if ('ttlSeconds' in fields || 'disarm' in fields) return '/heartbeat';
   return 'orderId' in fields || 'orderLinkId' in fields ? '/cancel' : '/cancel-all';
+}
+
+/**
+ * The API's base URL from what a person typed (`https://abc123.execute-api.<region>.amazonaws.com`, with or
+ * without a trailing slash), or an Error saying what is wrong with it.
+ */
+export function apiBaseUrl(value: string): string | Error {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return new Error(`"${value}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return new Error(`"${value}" is not an http(s) URL`);
+  if (url.search || url.hash || url.username || url.password) {
+    return new Error(`"${value}" has a query, fragment or credentials; give the API's base URL only`);
+  }
+  const base = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  if (/\/(cancel|cancel-all|heartbeat)$/.test(base)) {
+    return new Error(`"${value}" ends with a route; give the API's base URL (the route comes from --path)`);
+  }
+  return base;
 }
 
 /** POSTs a signed body and returns the status and parsed JSON answer. */

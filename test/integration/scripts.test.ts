@@ -68,6 +68,10 @@ describe('npm run sign', () => {
     ).toThrow('x-signature does not match');
     expect(curl).toContain("'https://<api-id>.execute-api.<region>.amazonaws.com/cancel'");
     expect(curl).toContain(`-H 'x-signature: ${signature}'`);
+    // When the signature stops being accepted, in UTC like every time this project prints.
+    expect(result.stdout).toContain(
+      'Expired at 2026-01-01T00:05:00.000Z (the functions accept a timestamp within 300 s',
+    );
   });
 
   it('reads the key from WEBHOOK_SECRET and the body from stdin, and quotes it for the shell byte for byte', async () => {
@@ -99,6 +103,11 @@ describe('npm run sign', () => {
     ['a key too short to be one', ['{"category":"spot"}', '--secret', 'short'], 'at least 16 characters'],
     ['no body', ['--secret', KEY], 'give exactly one body'],
     ['an unknown route', ['{"category":"spot"}', '--secret', KEY, '--path', '/x'], '--path must be one of'],
+    [
+      'a --url that is not one',
+      ['{"category":"spot"}', '--secret', KEY, '--url', 'not a url'],
+      '--url: "not a url"',
+    ],
   ])('refuses %s with exit status 2', async (_, args, message) => {
     const result = await runScript('sign', args, TIMEOUT_MS, childEnv({ WEBHOOK_SECRET: undefined }));
     expect(result.code).toBe(2);

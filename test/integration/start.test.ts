@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { anyFreePort, portIsFree } from '../../scripts/local/ports.ts';
+import { readDoc } from '../support/docs.ts';
 import {
   childEnv,
   type Finished,
@@ -94,6 +95,10 @@ describe('npm start --once', () => {
         expect(table[4]).toMatch(/^ {2}5 kill switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(table[5]).toMatch(/^ {2}6 dead man's switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(result.stdout).toContain('✔ All clear: 0 orders left open after the kill switch.');
+        // The closing table the README and docs/getting-started/local.md show is this run's, number for number.
+        for (const page of ['README.md', 'docs/getting-started/local.md']) {
+          expect(readDoc(page).match(/^ {2}\d \S.*$/gm), page).toEqual(table);
+        }
         expect(result.stdout).toContain(`http://127.0.0.1:${httpPort}`);
         await expectNothingLeft(result, child.child.pid);
       }
@@ -130,6 +135,17 @@ describe('npm start', () => {
         const state = JSON.parse(readFileSync(stateFile, 'utf8'));
         expect(state).toMatchObject({ pid: child.child.pid, stage: 'local' });
         expect(groupExists(state.offlinePid)).toBe(true);
+        // A dead man's switch armed by hand (npm run sign picks /heartbeat for the body): when it fires, the
+        // terminal says so, with what the kill switch did.
+        const sign = await runScript('sign', ['{"ttlSeconds":120}', '--state', stateFile], 30_000);
+        const arm = sign.stdout.split('\n').find((line) => line.startsWith('curl '));
+        expect(arm).toContain('/heartbeat');
+        const armed = await run('bash', ['-c', arm as string], { cwd: ROOT, timeout: 30_000 });
+        expect(JSON.parse(armed.stdout)).toMatchObject({ operation: 'heartbeat', armed: true });
+        const [notice] = await child.waitFor(/^.*The dead man's switch fired.*$/m, 60_000);
+        expect(notice).toMatch(
+          /^\d{4}-\d\d-\d\dT[\d:.]+Z The dead man's switch fired \(bybit-cancel-local-dead-mans-switch, no heartbeat in time\): the kill switch cancelled [1-9]\d*, remaining 0, ok true\. The emulator holds 0 open orders/,
+        );
       } finally {
         const result = await child.stop('SIGINT', 30_000);
         expect(result.code).toBe(0);

@@ -7,7 +7,7 @@
 // Required: 100% truthful at every rate; at 30%, at least 99% of kill switches clear everything.
 //
 // `npm test` runs a small seeded campaign (FAULT_RUNS default below); `npm run test:faults` runs 200 per rate
-// and writes reliability-results.md. FAULT_SEED replays a campaign (FAULT_SEED=random draws a new one).
+// and writes docs/development/reliability-results.md. FAULT_SEED replays a campaign (FAULT_SEED=random draws a new one).
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scopeLabel } from '../../lib/cancel/scopes.ts';

@@ -4,16 +4,16 @@
 //     middy handler, whichever module creates it and however often a test re-imports it),
 // and fails the file if any of them contains a secret the stack generated (API key, API secret, private key,
 // webhook secret, passphrase: test/support/secret-registry.ts) or something shaped like a signature (an
-// HMAC-SHA256 hex digest, an RSA signature in base64). Counts are printed per file, with the run's total.
+// HMAC-SHA256 hex digest, an RSA signature in base64). Counts are printed per file (in a quiet run, only for a
+// file that failed), and the run's total once at the end (hygiene-ledger.ts).
 //
 // The observer changes nothing: it reads the response or error and passes it on.
 
-import { appendFileSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import type { MiddlewareObj } from '@middy/core';
 import { afterAll, expect, vi } from 'vitest';
+import { ledgerFile, readTotals, type Totals } from './hygiene-ledger.ts';
 import { registeredSecrets, type SecretKind } from './secret-registry.ts';
 
 vi.mock('@middy/core', async (importOriginal) => {
@@ -207,45 +207,10 @@ if (!s.hooked) {
   hook(process.stderr);
 }
 
-interface Totals {
-  files: number;
-  log: number;
-  response: number;
-  error: number;
-  leaks: number;
-}
-
-/**
- * The run's ledger: one line per test file, so that each file can print the run's total so far. Test files run
- * in child processes of the vitest process, which names the ledger (with its start time, as pids are reused).
- */
-function ledgerFile(): string {
-  let started = '';
-  try {
-    started = readFileSync(`/proc/${process.ppid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19] ?? '';
-  } catch {
-    // Not Linux: the pid alone names the run.
-  }
-  return join(tmpdir(), `bybit-cancel-secret-hygiene-${process.ppid}-${started}.jsonl`);
-}
-
 function addToLedger(file: Omit<Totals, 'files'>): Totals {
-  const ledger = ledgerFile();
+  const ledger = ledgerFile(process.ppid);
   appendFileSync(ledger, `${JSON.stringify(file)}\n`);
-  return readFileSync(ledger, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Omit<Totals, 'files'>)
-    .reduce<Totals>(
-      (sum, f) => ({
-        files: sum.files + 1,
-        log: sum.log + f.log,
-        response: sum.response + f.response,
-        error: sum.error + f.error,
-        leaks: sum.leaks + f.leaks,
-      }),
-      { files: 0, log: 0, response: 0, error: 0, leaks: 0 },
-    );
+  return readTotals(ledger);
 }
 
 afterAll(() => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ms, renderReport, verdict } from '../../scripts/bench/report.ts';
+import {
+  ms,
+  renderReport,
+  SECTION_BEGIN,
+  SECTION_END,
+  verdict,
+  withReport,
+} from '../../scripts/bench/report.ts';
 import { markdownTable } from '../../scripts/bench/table.ts';
 
 describe('verdict', () => {
@@ -52,7 +59,7 @@ describe('renderReport', () => {
       { warm: { error: 'stopped after 60.0 s' } },
       { totalMs: 1000, node: '22.0.0', cpus: 2, cpuModel: 'test CPU', date: '2026-01-01' },
     );
-    expect(report).toContain('## Benchmarks');
+    expect(report).toContain('## The last run');
     expect(report).toMatch(/\| Warm overhead +\|.*not measured: stopped after 60\.0 s/);
     expect(report).toMatch(/\| Kill-switch latency +\|.*not measured: not run/);
   });
@@ -72,5 +79,40 @@ describe('renderReport', () => {
     );
     expect(report).toMatch(/5 ms per request.*confirmed\/bare 2\.00× \| ≤ 2\.2× one bare cancel \| met/);
     expect(report).toMatch(/50 ms per request.*confirmed\/bare 2\.50× .*missed by 0\.30×/);
+  });
+});
+
+describe('withReport', () => {
+  it('replaces only the generated section of the docs page, keeping the hand-written text around it', () => {
+    const page = ['# Benchmarks', 'intro', SECTION_BEGIN, '', 'old table', '', SECTION_END, '', 'notes'].join(
+      '\n',
+    );
+    const next = withReport(page, '## The last run\n\nnew table\n');
+    expect(next).toBe(
+      [
+        '# Benchmarks',
+        'intro',
+        SECTION_BEGIN,
+        '',
+        '## The last run',
+        '',
+        'new table',
+        '',
+        SECTION_END,
+        '',
+        'notes',
+      ].join('\n'),
+    );
+    expect(withReport(next, '## The last run\n\nnew table\n')).toBe(next);
+  });
+
+  it('refuses a page without the markers instead of overwriting it', () => {
+    expect(() => withReport('# Benchmarks\nnotes\n', 'table')).toThrow(/no generated section/);
+  });
+
+  it('finds the markers in docs/development/benchmarks.md', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const page = await readFile(new URL('../../docs/development/benchmarks.md', import.meta.url), 'utf8');
+    expect(() => withReport(page, 'table')).not.toThrow();
   });
 });

@@ -1,6 +1,6 @@
 // A guard no behavioural test can be: the webhook secret and passphrase are compared in constant time.
 // Replacing timingSafeEqual with `===` keeps every answer the same and only leaks timing, so mutation
-// testing cannot see it (README "Testing"). This test reads the source instead.
+// testing cannot see it (docs/development/testing.md). This test reads the source instead.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

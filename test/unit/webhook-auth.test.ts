@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AuthenticationError } from '../../lib/errors.ts';
 import { authenticateWebhook, webhookSignature } from '../../lib/lambda/webhook-auth.ts';
 
-// The README's worked example, computed independently with:
+// The worked example of docs/reference/http-api.md, computed independently with:
 //   printf '%s' '1795253400000.<body>' | openssl dgst -sha256 -hmac 'example-webhook-key-do-not-use-7f3a9c' -hex
 const key = 'example-webhook-key-do-not-use-7f3a9c';
 const timestamp = '1795253400000';
