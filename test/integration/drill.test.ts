@@ -11,6 +11,7 @@ import { lambdaContext, loadEvent, signedHttpEvent } from '../support/events.ts'
 import { type LambdaEndpoint, startLambdaEndpoint } from '../support/lambda.ts';
 import { mixedBook } from '../support/orders.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';
+import { captureStdout } from '../support/stdout.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 const DRILL_FUNCTION = 'bybit-cancel-test-drill';
@@ -280,19 +281,3 @@ describe('a drill and a kill switch at the same time', () => {
     expect(stack.emulator.requests.filter((r) => r.retCode === 10006)).toHaveLength(0);
   });
 });
-
-// biome-ignore lint/suspicious/noExplicitAny: EMF lines are plain JSON read field by field
-async function captureStdout(work: () => Promise<void>): Promise<Record<string, any>[]> {
-  const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stdout.write;
-  try {
-    await work();
-  } finally {
-    process.stdout.write = write;
-  }
-  return lines
-    .flatMap((l) => l.split('\n'))
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}

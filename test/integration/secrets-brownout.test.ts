@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { lambdaContext, loadEvent, signedHttpEvent } from '../support/events.ts';
 import { mixedBook } from '../support/orders.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';
+import { captureStdout } from '../support/stdout.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 let stack: LocalStack;
@@ -78,19 +79,3 @@ describe('a warm container during a Secrets Manager brownout', () => {
     });
   }
 });
-
-// biome-ignore lint/suspicious/noExplicitAny: log and EMF lines are plain JSON read field by field
-async function captureStdout(work: () => Promise<void>): Promise<Record<string, any>[]> {
-  const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stdout.write;
-  try {
-    await work();
-  } finally {
-    process.stdout.write = write;
-  }
-  return lines
-    .flatMap((l) => l.split('\n'))
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
