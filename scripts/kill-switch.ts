@@ -74,6 +74,7 @@ async function fireLocal(options: Options): Promise<void> {
   }
   const result = invocation.result as unknown as KillSwitchResult;
   printScopes(result.scopes ?? []);
+  printStrategies(result);
   const accounts = result.accounts?.length ?? 0;
   if (result.ok !== true || result.remaining !== 0) {
     throw new NotDoneError(
@@ -189,6 +190,27 @@ interface KillSwitchResult {
     remaining: number;
     error?: { errorMessage?: string };
   }[];
+  strategies?: { account: string; stopped: StrategyLine[] }[];
+  warnings?: string[];
+}
+
+interface StrategyLine {
+  strategyId: string;
+  strategyType: string;
+  symbol: string;
+  statusName: string;
+}
+
+/** The strategy orders the run stopped, and what a person must still do (bots). */
+function printStrategies(result: KillSwitchResult) {
+  for (const { account, stopped } of result.strategies ?? []) {
+    for (const s of stopped) {
+      process.stdout.write(
+        `  ${account}: stopped ${s.strategyType} ${s.symbol} (${s.statusName}) ${s.strategyId}\n`,
+      );
+    }
+  }
+  for (const warning of result.warnings ?? []) process.stdout.write(`  ! ${warning}\n`);
 }
 
 function printScopes(scopes: NonNullable<KillSwitchResult['scopes']>) {

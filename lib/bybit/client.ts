@@ -1,4 +1,4 @@
-// A small Bybit V5 REST client: the six endpoints this product needs, signed, paced, retried, and never
+// A small Bybit V5 REST client: the endpoints this product needs, signed, paced, retried, and never
 // running past the caller's deadline.
 
 import {
@@ -32,6 +32,9 @@ import type {
   OrderQueryParams,
   OrderRef,
   OrderState,
+  Strategy,
+  StrategyListParams,
+  StrategyPage,
 } from './types.ts';
 
 export const MAINNET_URL = 'https://api.bybit.com';
@@ -152,7 +155,11 @@ export class BybitClient {
     return { orderId: result.orderId, orderLinkId: result.orderLinkId };
   }
 
-  /** Cancels every order of a scope; futures stop at 500 per call (see FUTURES_CANCEL_ALL_CAP). */
+  /**
+   * Cancels every order of a scope; futures stop at 500 per call (see FUTURES_CANCEL_ALL_CAP). A spot answer
+   * of `{"success": "1"}` alone (the documented spot answer until 2024-02, still sent) acknowledges without
+   * naming orders: it comes back as an empty list, and the listing after it says what is left.
+   */
   async cancelAll(params: CancelAllParams, call?: CallOptions): Promise<OrderRef[]> {
     const result = await this.call<{ list?: OrderRef[] }>(
       {
@@ -161,11 +168,11 @@ export class BybitClient {
         path: '/v5/order/cancel-all',
         params,
         category: params.category,
-        shape: listed(false),
+        shape: cancelAllAnswer(params.category),
       },
       call,
     );
-    return (result.list as OrderRef[]).map(({ orderId, orderLinkId }) => ({ orderId, orderLinkId }));
+    return (result.list ?? []).map(({ orderId, orderLinkId }) => ({ orderId, orderLinkId }));
   }
 
   /**
@@ -219,6 +226,47 @@ export class BybitClient {
       call,
     );
     return { category: params.category, list: result.list, nextPageCursor: result.nextPageCursor };
+  }
+
+  /**
+   * One page of strategy orders (TWAP, iceberg, chase, POV; `docs/v5/strategy/strategy-list.mdx`). Every
+   * filter is optional: no `category` lists every category, no `status` every status. Pass `nextCursor` back
+   * as `cursor` for the next page. An answer without `list`, `nextCursor` or an item's id, status, type,
+   * category or symbol is an error, never "no strategy".
+   */
+  async strategies(params: StrategyListParams, call?: CallOptions): Promise<StrategyPage> {
+    const result = await this.call<{ list: unknown[]; nextCursor: string }>(
+      {
+        endpoint: 'strategy-list',
+        method: 'GET',
+        path: '/v5/strategy/list',
+        params,
+        category: 'linear',
+        shape: strategyPage,
+      },
+      call,
+    );
+    return { list: result.list.map((item) => readStrategy(item) as Strategy), nextCursor: result.nextCursor };
+  }
+
+  /**
+   * Stops a strategy for good (`docs/v5/strategy/stop-strategy.mdx`: "Once stopped, the strategy cannot be
+   * resumed"; its unfilled orders are cancelled). The acknowledgement names the strategy; the strategy list
+   * says whether it has ended.
+   */
+  async stopStrategy(strategyId: string, call?: CallOptions): Promise<{ strategyId: string }> {
+    const result = await this.call<{ strategyId: string }>(
+      {
+        endpoint: 'strategy-stop',
+        method: 'POST',
+        path: '/v5/strategy/stop',
+        params: { strategyId },
+        category: 'linear',
+        shape: named('strategyId'),
+      },
+      call,
+    );
+    return { strategyId: result.strategyId };
   }
 
   /**
@@ -598,13 +646,80 @@ function listed(paged: boolean): Shape {
   };
 }
 
+/** An acknowledgement names what it acknowledges: `result.<field>` is a string. */
+function named(field: string): Shape {
+  return (envelope) => {
+    const result = resultOf(envelope);
+    if (!result) return 'result is missing or not an object';
+    if (typeof result[field] !== 'string') return `result.${field} is missing or not a string`;
+    return undefined;
+  };
+}
+
 /** A cancel's acknowledgement names the order it acknowledges. */
-const acknowledgement: Shape = (envelope) => {
+const acknowledgement: Shape = named('orderId');
+
+/**
+ * cancel-all answers `result.list` (`docs/v5/order/cancel-all.mdx`). Spot may answer `{"success": "1"}`
+ * alone: its documented answer until 2024-02, still recorded from Bybit's servers. That is a final
+ * acknowledgement, not a malformed answer to send again.
+ */
+function cancelAllAnswer(category: Category): Shape {
+  const withList = listed(false);
+  return (envelope) => {
+    const problem = withList(envelope);
+    if (!problem || category !== 'spot') return problem;
+    return resultOf(envelope)?.success === '1' ? undefined : problem;
+  };
+}
+
+/** A strategy page: `result.list` of readable strategies and `result.nextCursor` a string. */
+const strategyPage: Shape = (envelope) => {
   const result = resultOf(envelope);
   if (!result) return 'result is missing or not an object';
-  if (typeof result.orderId !== 'string') return 'result.orderId is missing or not a string';
+  if (!Array.isArray(result.list)) return 'result.list is missing or not an array';
+  if (typeof result.nextCursor !== 'string') return 'result.nextCursor is missing or not a string';
+  for (const item of result.list) {
+    const read = readStrategy(item);
+    if (typeof read === 'string') return read;
+  }
   return undefined;
 };
+
+/**
+ * A strategy item, or what it lacks. The docs type `status` and the `…E3` times as integers, and their own
+ * example sends the times (and other integers) as strings: a number or a string of digits is read either way.
+ */
+function readStrategy(item: unknown): Strategy | string {
+  if (typeof item !== 'object' || item === null) return 'a strategy is not an object';
+  const fields = item as Record<string, unknown>;
+  const text = (name: string) => (typeof fields[name] === 'string' ? (fields[name] as string) : undefined);
+  const strategyId = text('strategyId');
+  if (!strategyId) return 'a strategy lacks strategyId';
+  const status = integerOf(fields.status);
+  if (status === undefined) return `strategy ${strategyId.slice(0, 40)} lacks a status`;
+  for (const name of ['strategyType', 'category', 'symbol'] as const) {
+    if (text(name) === undefined) return `strategy ${strategyId.slice(0, 40)} lacks ${name}`;
+  }
+  const createdTimeE3 = integerOf(fields.createdTimeE3);
+  return {
+    strategyId,
+    strategyType: text('strategyType') as string,
+    category: text('category') as string,
+    symbol: text('symbol') as string,
+    status,
+    ...(text('side') !== undefined ? { side: text('side') } : {}),
+    ...(text('triggerPrice') !== undefined ? { triggerPrice: text('triggerPrice') } : {}),
+    ...(createdTimeE3 !== undefined ? { createdTimeE3 } : {}),
+  };
+}
+
+/** An integer sent as a JSON number or as a string of digits; undefined otherwise. */
+function integerOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value === 'string' && /^-?\d{1,16}$/.test(value)) return Number(value);
+  return undefined;
+}
 
 /** A batch answer has one result and one code per item (`docs/v5/order/batch-cancel.mdx`). */
 const batchAnswer: Shape = (envelope) => {

@@ -26,6 +26,12 @@ export const RetCode = {
   spotCancelTimeout: 170147,
   spotTooManyRequests: 170222,
   optionTooFast: 30035,
+  // Strategy orders (docs/v5/error.mdx, "Strategy").
+  strategyTerminated: 60062,
+  strategyNotFound: 60065,
+  strategyServiceUnavailable: 60071,
+  strategyStatusModifyFailed: 60072,
+  strategyStopped: 60074,
 } as const;
 
 /** The order is no longer open: for a cancel, the goal is already met. */
@@ -50,6 +56,8 @@ const RETRYABLE = new Set<number>([
   RetCode.spotCancelTimeout,
   RetCode.spotTooManyRequests,
   RetCode.optionTooFast,
+  // "Get conn err / Trading service unavailable": the strategy service, not the request.
+  RetCode.strategyServiceUnavailable,
 ]);
 
 /** The key itself is refused; retrying as is cannot help, re-reading a rotated key might. */

@@ -28,7 +28,13 @@ const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
   // docs/v5/rate-limit/rate-limit.mdx: /v5/user/query-api 10 req/s, whatever the category.
   'query-api': { linear: 10, inverse: 10, option: 10, spot: 10 },
   instruments: { linear: 50, inverse: 50, option: 50, spot: 50 },
+  // rate-limit.mdx: /v5/strategy/list 200/s and /v5/strategy/stop 100/s, the same in every column.
+  'strategy-list': { linear: 200, inverse: 200, option: 200, spot: 200 },
+  'strategy-stop': { linear: 100, inverse: 100, option: 100, spot: 100 },
 };
+
+/** Endpoints with one window whatever the category (strategies take no order category at all). */
+const UNCATEGORISED = new Set<Endpoint>(['realtime', 'time', 'query-api', 'strategy-list', 'strategy-stop']);
 
 export interface LimitHeaders {
   limit?: number;
@@ -78,7 +84,7 @@ export class RateLimitPacer {
 
   /** The window key: linear and inverse share futures limits; open-order queries share one budget. */
   static key(endpoint: Endpoint, category: Category): string {
-    if (endpoint === 'realtime' || endpoint === 'time' || endpoint === 'query-api') return endpoint;
+    if (UNCATEGORISED.has(endpoint)) return endpoint;
     return `${endpoint}:${category === 'inverse' ? 'linear' : category}`;
   }
 

@@ -1,4 +1,4 @@
-// Shapes of the six Bybit V5 endpoints this product uses, as the exchange documents them.
+// Shapes of the Bybit V5 endpoints this product uses, as the exchange documents them.
 
 export const CATEGORIES = ['linear', 'inverse', 'spot', 'option'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -20,7 +20,9 @@ export type Endpoint =
   | 'realtime'
   | 'time'
   | 'query-api'
-  | 'instruments';
+  | 'instruments'
+  | 'strategy-list'
+  | 'strategy-stop';
 
 export interface CancelOrderParams {
   category: Category;
@@ -98,7 +100,26 @@ export interface OpenOrder {
   side?: string;
   createdTime: string;
   updatedTime?: string;
+  /** What placed the order (`docs/v5/enum.mdx`, createType): `CreateByUser`, `CreateByTWAP`, … Spot has no such key. */
+  createType?: string;
 }
+
+/**
+ * The `stopOrderType`s that make an order conditional (`docs/v5/enum.mdx`). Anything else is a plain order:
+ * `""`, and `"UNKNOWN"`, which Bybit sends on plain limit orders (the open-order example does).
+ */
+export const CONDITIONAL_STOP_ORDER_TYPES: ReadonlySet<string> = new Set([
+  'TakeProfit',
+  'StopLoss',
+  'TrailingStop',
+  'Stop',
+  'PartialTakeProfit',
+  'PartialStopLoss',
+  'tpslOrder',
+  'OcoOrder',
+  'MmRateClose',
+  'BidirectionalTpslOrder',
+]);
 
 export interface OpenOrdersPage {
   category: Category;
@@ -180,3 +201,61 @@ export interface ApiKeyInfo {
   /** 1 unified trading account, 0 regular (classic) account. */
   uta: 0 | 1;
 }
+
+/** Strategy categories (`docs/v5/strategy/strategy-list.mdx`): not the order categories. */
+export const STRATEGY_CATEGORIES = [
+  'UTA_USDT',
+  'UTA_USDC',
+  'UTA_USDC_FUTURE',
+  'UTA_SPOT',
+  'UTA_INVERSE',
+  'UTA_INVERSE_FUTURE',
+  'UTA_USDT_FUTURE',
+] as const;
+export type StrategyCategory = (typeof STRATEGY_CATEGORIES)[number];
+
+/**
+ * Strategy statuses (`strategy-list.mdx`): 2 running, 3 terminated, 4 terminated but orders are not filled,
+ * 5 paused, 6 untriggered.
+ */
+export const STRATEGY_STATUS_NAMES: Readonly<Record<number, string>> = {
+  2: 'running',
+  3: 'terminated',
+  4: 'terminated, orders not filled',
+  5: 'paused',
+  6: 'untriggered',
+};
+
+/** `GET /v5/strategy/list`: every filter optional; `status` is one value; `pageSize` 1..50 (default 20). */
+export interface StrategyListParams {
+  strategyId?: string;
+  symbol?: string;
+  status?: '2' | '3' | '4' | '5' | '6';
+  category?: StrategyCategory;
+  strategyType?: string;
+  pageSize?: number;
+  cursor?: string;
+}
+
+/** A strategy as the list shows it: the fields this product reads, numbers read from either form Bybit sends. */
+export interface Strategy {
+  strategyId: string;
+  /** `twap`, `chaseOrder`, `iceberg`, `pov` (others are kept as sent). */
+  strategyType: string;
+  category: string;
+  symbol: string;
+  status: number;
+  side?: string;
+  triggerPrice?: string;
+  /** Epoch ms; the docs say int64 and their example sends a string: both are read. */
+  createdTimeE3?: number;
+}
+
+export interface StrategyPage {
+  list: Strategy[];
+  /** Empty when there is no further page. */
+  nextCursor: string;
+}
+
+/** Bybit's largest strategy page (`strategy-list.mdx`: `pageSize` max 50). */
+export const STRATEGY_PAGE_LIMIT = 50;

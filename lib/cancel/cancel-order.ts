@@ -4,6 +4,7 @@ import type { CallOptions } from '../bybit/client.ts';
 import {
   type CancelOrderParams,
   FINAL_ORDER_STATUSES,
+  type OpenOrder,
   type OrderQueryParams,
   type OrderRef,
   type OrderState,
@@ -139,6 +140,30 @@ export interface CancelScopeResult {
   scope: string;
   cancelled: number;
   remaining: number;
+  /** Up to 20 orders still open, each with what placed it (`createType`, not on spot). */
+  remainingOrders?: ListedOrder[];
+  /**
+   * Orders a running Bybit strategy had placed (again) when the scope was last listed: a scoped cancel-all
+   * leaves strategies alone, so they are named here and not counted as remaining. The kill switch stops strategies.
+   */
+  strategyOrders?: ListedOrder[];
+}
+
+/** An open order as a report names it. */
+export interface ListedOrder {
+  symbol: string;
+  orderId: string;
+  orderLinkId: string;
+  createType?: string;
+}
+
+function listed(orders: OpenOrder[]): ListedOrder[] {
+  return orders.slice(0, 20).map(({ symbol, orderId, orderLinkId, createType }) => ({
+    symbol,
+    orderId,
+    orderLinkId,
+    ...(createType ? { createType } : {}),
+  }));
 }
 
 /** Cancel-all of one scope, verified by listing; throws unless the listing shows the scope clear. */
@@ -158,7 +183,9 @@ export async function cancelScope(
       cancelled: outcome.cancelled,
       remaining: outcome.remaining.length,
     };
+    if (outcome.strategyOrders.length > 0) result.strategyOrders = listed(outcome.strategyOrders);
     if (outcome.clear) return result;
+    if (outcome.remaining.length > 0) result.remainingOrders = listed(outcome.remaining);
     // The exchange's own error says most (502/503/504 with its retCode); otherwise report what is left.
     if (outcome.error) throw outcome.error;
     throw new IncompleteCancelError({ ...result, failedScopes: [result.scope] });

@@ -1,6 +1,8 @@
 // Clearing one scope: cancel-all (again while futures answer a full 500), then list what is still open,
 // and cancel the stragglers until the exchange shows none or the deadline nears. Success is decided by
 // the listing, never by the cancel acknowledgements: Bybit cancels asynchronously and can miss orders.
+// A scope leaves Bybit's strategies alone: the orders a running strategy places again are reported apart,
+// never chased (only the kill switch stops strategies).
 
 import type { BybitClient, CallOptions, Priority } from '../bybit/client.ts';
 import {
@@ -11,6 +13,7 @@ import {
 } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { BybitApiError, DeadlineExceededError, IpRefusedError, RequestNotSentError } from '../errors.ts';
+import { placerOf } from './placers.ts';
 import { listingOf, type Scope, targetedBy } from './scopes.ts';
 
 export interface ScopeOutcome {
@@ -18,6 +21,8 @@ export interface ScopeOutcome {
   cancelled: number;
   /** What the last listing still showed open; empty only when `verified`. */
   remaining: OpenOrder[];
+  /** Orders of Bybit strategies (by createType) the last listing showed: left to them, not in `remaining`. */
+  strategyOrders: OpenOrder[];
   /** True when a listing after the last cancel showed the scope empty. */
   clear: boolean;
   /** True when `remaining` comes from a listing after the last cancel (otherwise it may be out of date). */
@@ -38,6 +43,7 @@ export async function clearScope(
 ): Promise<ScopeOutcome> {
   const cancelled = new Set<string>();
   let remaining: OpenOrder[] = [];
+  let strategyOrders: OpenOrder[] = [];
   let error: Error | undefined;
   let rounds = 0;
   let verified = false;
@@ -54,10 +60,12 @@ export async function clearScope(
       if (isFinal(failure)) break;
     }
     try {
-      remaining = await openOrdersOf(client, scope, deadline);
+      const listed = await openOrdersOf(client, scope, deadline);
+      strategyOrders = listed.filter((o) => placerOf(o)?.kind === 'strategy');
+      remaining = listed.filter((o) => placerOf(o)?.kind !== 'strategy');
       verified = true;
       if (remaining.length === 0)
-        return { cancelled: cancelled.size, remaining, clear: true, verified, rounds };
+        return { cancelled: cancelled.size, remaining, strategyOrders, clear: true, verified, rounds };
     } catch (failure) {
       error = failure as Error;
       if (isFinal(failure)) break;
@@ -66,7 +74,7 @@ export async function clearScope(
     if (clock.now() + pause + 50 >= deadline) break;
     await clock.sleep(pause);
   }
-  return { cancelled: cancelled.size, remaining, clear: false, verified, rounds, error };
+  return { cancelled: cancelled.size, remaining, strategyOrders, clear: false, verified, rounds, error };
 }
 
 /** Cancel-all of a scope, repeated while futures answer a full page of 500. */

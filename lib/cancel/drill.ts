@@ -5,7 +5,9 @@
 //      permissions or a classic account is a warning;
 //   2. run the widest open-order listings the kill switch verifies with, counting what it would cancel;
 //      a listing that fails is a problem (the kill switch could not verify that scope either);
-//   3. report every account; any problem fails the drill, so the alarms and the failure queue hear of it.
+//   3. list the strategy orders that can still trade (strategies.ts), counting them by status; a strategy
+//      listing that fails is a problem (the kill switch could not stop what it cannot see);
+//   4. report every account; any problem fails the drill, so the alarms and the failure queue hear of it.
 // Every request is a GET, at background priority, one at a time and spaced out, so that a kill switch
 // running at the same moment keeps the IP budget.
 
@@ -17,6 +19,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import { BybitApiError, DeadlineExceededError, DrillFailedError } from '../errors.ts';
 import type { Exchange } from './exchange.ts';
 import { type Coverage, scopeLabel, widestListings } from './scopes.ts';
+import { liveStrategies, statusName } from './strategies.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -54,7 +57,8 @@ export type ProblemCode =
   | 'missingPermission'
   | 'keyExpiresSoon'
   | 'keyExpiryUnknown'
-  | 'listingFailed';
+  | 'listingFailed'
+  | 'strategyListingFailed';
 
 export type WarningCode = 'noIpBound' | 'walletPermission' | 'notUnified';
 
@@ -82,6 +86,11 @@ export interface AccountDrill {
   /** What a kill switch would cancel right now, per category (verified listings only). */
   openOrders: Partial<Record<Category, number>>;
   coverage: ListingCoverage[];
+  /**
+   * Strategy orders a kill switch would stop right now, by status (`running`, `paused`, `untriggered`, and
+   * any status the docs do not name); null when the strategy list could not be read.
+   */
+  strategies: Record<string, number> | null;
 }
 
 export interface DrillReport {
@@ -148,7 +157,8 @@ export async function drill(
           const info = await gate.run(() => client.apiKeyInfo(call), deadline);
           const judged = judgeKey(info, settings.categories, clock.now(), settings.expiryDays);
           const coverage = await listAll(client, settings, call, gate, deadline);
-          return summarise(account, judged, coverage);
+          const strategies = await countStrategies(client, call, gate, deadline);
+          return summarise(account, judged, coverage, strategies);
         });
       } catch (error) {
         return failed(account, keyProblem(error));
@@ -301,8 +311,38 @@ async function countListing(
   }
 }
 
-function summarise(account: string, judged: KeyJudgement, coverage: ListingCoverage[]): AccountDrill {
+type StrategyCount = { counts: Record<string, number> } | { error: string };
+
+/** The strategies that can still trade, by status, through the drill's gate. */
+async function countStrategies(
+  client: BybitClient,
+  call: CallOptions,
+  gate: Gate,
+  deadline: number,
+): Promise<StrategyCount> {
+  try {
+    const live = await liveStrategies(client, call, (work) => gate.run(work, deadline));
+    const counts: Record<string, number> = { running: 0, paused: 0, untriggered: 0 };
+    for (const s of live) counts[statusName(s.status)] = (counts[statusName(s.status)] ?? 0) + 1;
+    return { counts };
+  } catch (error) {
+    return { error: messageOf(error) };
+  }
+}
+
+function summarise(
+  account: string,
+  judged: KeyJudgement,
+  coverage: ListingCoverage[],
+  strategies: StrategyCount,
+): AccountDrill {
   const problems = [...judged.problems];
+  if ('error' in strategies) {
+    problems.push({
+      code: 'strategyListingFailed',
+      message: `the strategy list failed, so a kill switch could not stop the strategies it cannot see: ${strategies.error}`,
+    });
+  }
   const openOrders: Partial<Record<Category, number>> = {};
   for (const entry of coverage) {
     const category = entry.listing.split(' ')[0] as Category;
@@ -322,6 +362,7 @@ function summarise(account: string, judged: KeyJudgement, coverage: ListingCover
     keyExpiresInDays: judged.keyExpiresInDays,
     openOrders,
     coverage,
+    strategies: 'counts' in strategies ? strategies.counts : null,
   };
 }
 
@@ -334,6 +375,7 @@ function failed(account: string, problem: Finding<ProblemCode>): AccountDrill {
     keyExpiresInDays: null,
     openOrders: {},
     coverage: [],
+    strategies: null,
   };
 }
 

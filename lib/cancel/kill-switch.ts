@@ -1,16 +1,20 @@
 // The kill switch: every account, everything the exchange lists, all at once. Steps:
 //   1. resolve the accounts (all in the secret, or the ones the request names); unknown names and
 //      malformed entries of the secret fail alone and are reported by name, the others proceed;
-//   2. at once: per account the first wave of cancel-alls over the configured scopes (SCOPE_*) and an
-//      inverse listing with no filter (it shows every inverse coin, configured or not); for all accounts
-//      together, the discovery of the linear settle coins the exchange lists. Nothing waits for discovery;
+//   2. at once: per account the first wave of cancel-alls over the configured scopes (SCOPE_*), beside them
+//      the strategy phase (list the strategies that can still trade, stop each, list again: strategies.ts),
+//      and an inverse listing with no filter (it shows every inverse coin, configured or not); for all
+//      accounts together, the discovery of the linear settle coins the exchange lists. Nothing waits for
+//      discovery;
 //   3. per widest listing (inverse, spot and option unfiltered; linear per settle coin, configured and
-//      discovered), once the cancel-alls it covers are back: list it, cancel whatever it shows in the
-//      fewest requests, and list again, until it shows nothing, only orders Bybit will not cancel now
+//      discovered), once the cancel-alls it covers are back and the stops have been listed: list it, cancel
+//      whatever it shows in the fewest requests, and list again, until it shows nothing (after the strategy
+//      phase is over: a running strategy re-places its child), only orders Bybit will not cancel now
 //      (named at once), or the deadline nears; after cancels of its own were acknowledged, "nothing" takes
 //      two empty listings a short pause apart (Bybit cancels asynchronously);
 //   4. report per account and listing. The run succeeds only when every widest listing showed nothing
-//      after the last cancel and the exchange confirmed the coverage; anything else throws.
+//      after the last cancel, the strategy list showed none able to trade after the last stop, and the
+//      exchange confirmed the coverage; anything else throws.
 
 import type { BybitClient, CallOptions } from '../bybit/client.ts';
 import {
@@ -28,6 +32,7 @@ import { describeError, type Fields } from '../log.ts';
 import { cancelAllOf, isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
 import { type CoverageReport, discoverCoverage, preMarketPhases, whyUncancellable } from './coverage.ts';
 import { type Exchange, isRotationRefusal } from './exchange.ts';
+import { placerOf } from './placers.ts';
 import {
   type Coverage,
   everythingScopes,
@@ -36,6 +41,13 @@ import {
   spotKindOf,
   widestListings,
 } from './scopes.ts';
+import {
+  botWarnings,
+  type StrategyPhase,
+  type StrategyReport,
+  StrategyWatch,
+  strategyReasons,
+} from './strategies.ts';
 
 export interface KillSwitchRequest {
   accounts?: string[];
@@ -55,8 +67,8 @@ export interface ScopeReport {
   remaining: number;
   /** False when the last listing failed: then `remaining` may be out of date. */
   verified: boolean;
-  /** Up to 20 of the orders still open, to act on by hand. */
-  remainingOrders?: { symbol: string; orderId: string; orderLinkId: string }[];
+  /** Up to 20 of the orders still open, to act on by hand; `createType` says what placed each (not on spot). */
+  remainingOrders?: { symbol: string; orderId: string; orderLinkId: string; createType?: string }[];
   error?: Fields;
 }
 
@@ -68,6 +80,7 @@ export interface UncancellableOrder {
   orderId: string;
   orderLinkId: string;
   orderStatus: string;
+  createType?: string;
   why: string;
 }
 
@@ -86,6 +99,10 @@ export interface KillSwitchReport {
   coverage: CoverageReport;
   uncancellable: UncancellableOrder[];
   scopes: ScopeReport[];
+  /** Per account: the strategies found, stopped and still able to trade. */
+  strategies: StrategyReport[];
+  /** What a person must still do (bots whose orders showed up may place them again). */
+  warnings: string[];
 }
 
 /** Cancels everything the exchange lists and verifies it; throws IncompleteCancelError (with the report) unless all clear. */
@@ -107,7 +124,7 @@ export async function killSwitch(
   const discovery = discoverCoverage(exchange, plan, deadline, 'verify');
 
   const outcomes = await Promise.all(
-    accounts.map((account) =>
+    accounts.map((account): AccountOutcome | Promise<AccountOutcome> =>
       known.includes(account)
         ? clearAccount(exchange, account, plan, discovery, deadline, clock)
         : {
@@ -125,8 +142,11 @@ export async function killSwitch(
 
   const scopes = outcomes.flatMap((o) => o.scopes);
   const uncancellable = outcomes.flatMap((o) => o.uncancellable);
+  const strategies = outcomes.flatMap((o) => (o.strategies ? [o.strategies] : []));
   const failed = scopes.filter((r) => r.error || r.remaining > 0 || !r.verified);
   const failedScopes = failed.map((r) => `${r.account}: ${r.scope}`);
+  const unstopped = strategies.filter((r) => !r.verified || r.remaining.length > 0);
+  failedScopes.push(...unstopped.map((r) => `${r.account}: strategies`));
   if (!covered.confirmed) failedScopes.push('coverage: linear settle coins not confirmed by the exchange');
   const result: KillSwitchReport = {
     operation: 'killSwitch',
@@ -143,10 +163,14 @@ export async function killSwitch(
     coverage: covered,
     uncancellable,
     scopes,
+    strategies,
+    warnings: strategies.flatMap(botWarnings),
   };
   if (!result.ok) {
     const reasons = [
       ...failed.filter((r) => r.error).map((r) => `${r.account}: ${r.scope}: ${r.error?.errorMessage}`),
+      ...unstopped.flatMap(strategyReasons),
+      ...failed.flatMap(placedRemaining),
       ...uncancellable.map((u) => `${u.account}: ${u.category} ${u.symbol} ${u.orderId}: ${u.why}`),
       ...(covered.confirmed ? [] : [`coverage: ${covered.error?.errorMessage ?? 'not confirmed'}`]),
     ];
@@ -158,6 +182,7 @@ export async function killSwitch(
 interface AccountOutcome {
   scopes: ScopeReport[];
   uncancellable: UncancellableOrder[];
+  strategies?: StrategyReport;
 }
 
 interface ListingOutcome {
@@ -180,14 +205,16 @@ async function clearAccount(
   clock: Clock,
 ): Promise<AccountOutcome> {
   const acknowledged: Acknowledged = new Map();
+  const strategies = new StrategyWatch(plan.categories);
   try {
     let outcomes = await exchange.withAccount(account, (client) =>
-      clearWith(client, plan, discovery, deadline, clock, acknowledged),
+      clearWith(client, plan, discovery, deadline, clock, acknowledged, strategies),
     );
     // A refused key fails its scopes, not the account's report; a rotated key gets one more run.
     if (outcomes.some((o) => isRotationRefusal(o.error))) {
       const rotated = await exchange.rotated(account).catch(() => undefined);
-      if (rotated) outcomes = await clearWith(rotated, plan, discovery, deadline, clock, acknowledged);
+      if (rotated)
+        outcomes = await clearWith(rotated, plan, discovery, deadline, clock, acknowledged, strategies);
     }
     return {
       scopes: outcomes.map((o) => scopeReport(account, o, acknowledged)),
@@ -199,9 +226,11 @@ async function clearAccount(
           orderId: order.orderId,
           orderLinkId: order.orderLinkId,
           orderStatus: order.orderStatus,
+          ...(order.createType ? { createType: order.createType } : {}),
           why,
         })),
       ),
+      strategies: strategies.report(account),
     };
   } catch (error) {
     return { scopes: [accountFailure(account, describeError(error))], uncancellable: [] };
@@ -215,6 +244,7 @@ async function clearWith(
   deadline: number,
   clock: Clock,
   acknowledged: Acknowledged,
+  strategies: StrategyWatch,
 ): Promise<ListingOutcome[]> {
   const acked = (label: string) => {
     const ids = acknowledged.get(label) ?? new Set<string>();
@@ -231,6 +261,8 @@ async function clearWith(
     waves.set(label, [...(waves.get(label) ?? []), sent]);
   }
   const waveOf = (label: string) => Promise.all(waves.get(label) ?? []);
+  // Beside the first wave, never in front of it: queued after the account's cancel-alls.
+  const phase = strategies.start(client, deadline, clock);
 
   // The first wave names inverse coins; this listing shows the others while it runs.
   const inverseSeen = plan.categories.includes('inverse')
@@ -242,7 +274,19 @@ async function clearWith(
     settled = report;
   });
   const run = (listing: OpenOrdersParams, before: () => Promise<unknown>) =>
-    verifyListing(client, listing, before, () => settled, acked(scopeLabel(listing)), deadline, clock);
+    verifyListing(
+      client,
+      listing,
+      async () => {
+        await before();
+        await phase.ready;
+      },
+      () => settled,
+      acked(scopeLabel(listing)),
+      deadline,
+      clock,
+      phase,
+    );
 
   const configured = widestListings(plan.categories, plan.linearSettleCoins).map((listing) => {
     const label = scopeLabel(listing);
@@ -250,7 +294,9 @@ async function clearWith(
     return run(listing, async () => {
       await waveOf(label);
       const ids = acked(label);
-      const outside = (await inverseSeen).filter((o) => !ids.has(o.orderId));
+      const seen = await inverseSeen;
+      phase.noteOrders(seen);
+      const outside = seen.filter((o) => !ids.has(o.orderId));
       if (outside.length > 0)
         await cancelStragglers(client, listing, outside, firstWave, ids).catch(() => undefined);
     });
@@ -266,7 +312,10 @@ async function clearWith(
       }),
     ),
   );
-  return [...(await Promise.all(configured)), ...(await discovered)];
+  const outcomes = [...(await Promise.all(configured)), ...(await discovered)];
+  // The report says what the strategy list showed last: the phase ends before the account's report is made.
+  await phase.done;
+  return outcomes;
 }
 
 /** Lists, cancels what the listing shows, and lists again until it shows nothing it can cancel. */
@@ -278,6 +327,7 @@ async function verifyListing(
   acked: Set<string>,
   deadline: number,
   clock: Clock,
+  strategies: StrategyPhase,
 ): Promise<ListingOutcome> {
   const verify: CallOptions = { deadline, priority: 'verify' };
   await before();
@@ -288,34 +338,44 @@ async function verifyListing(
   let empty = 0;
   for (let round = 1; ; round++) {
     try {
+      // Nothing open counts only when the strategy phase was quiet before the listing went out (over, or no
+      // strategy seen able to trade): until then a running strategy may re-place its child right after it.
+      const quiet = strategies.quiet;
       remaining = await openOrdersOf(client, listing, deadline, 'verify');
+      strategies.noteOrders(remaining);
       verified = true;
       error = undefined;
       if (remaining.length === 0) {
+        empty++;
         // Bybit cancels asynchronously: after this run's own acknowledged cancels, one empty page may be a
-        // stale one. A second, after a pause, is the proof (one more request per listing).
-        if (acked.size === 0 || ++empty >= 2) return { listing, remaining, verified, uncancellable: [] };
-        if (clock.now() + SECOND_LISTING_PAUSE_MS + 50 >= deadline) {
-          verified = false;
-          error = new DeadlineExceededError('realtime (second empty listing)');
-          break;
+        // stale one. A second, a short pause later, is the proof (one more request per listing).
+        const proven = acked.size === 0 || empty >= 2;
+        if (quiet && proven) return { listing, remaining, verified, uncancellable: [] };
+        uncancellable = [];
+        if (quiet) {
+          if (clock.now() + SECOND_LISTING_PAUSE_MS + 50 >= deadline) {
+            verified = false;
+            error = new DeadlineExceededError('realtime (second empty listing)');
+            break;
+          }
+          await clock.sleep(SECOND_LISTING_PAUSE_MS);
+          continue;
         }
-        await clock.sleep(SECOND_LISTING_PAUSE_MS);
-        continue;
+      } else {
+        empty = 0;
+        const phases = await phasesFor(client, listing, remaining, round, coverage(), verify);
+        uncancellable = remaining.flatMap((order) => {
+          const why = whyUncancellable(listing.category, order, phases);
+          return why ? [{ order, why }] : [];
+        });
+        const cancellable = remaining.filter((o) => !uncancellable.some((u) => u.order === o));
+        // Orders Bybit will not cancel now are named at once, not retried until the deadline.
+        if (cancellable.length === 0) break;
+        // The run ends on a listing: no cancel without the time to list after it.
+        if (clock.now() + pauseAfter(round) + 50 >= deadline) break;
+        verified = false;
+        await cancelStragglers(client, listing, cancellable, verify, acked);
       }
-      empty = 0;
-      const phases = await phasesFor(client, listing, remaining, round, coverage(), verify);
-      uncancellable = remaining.flatMap((order) => {
-        const why = whyUncancellable(listing.category, order, phases);
-        return why ? [{ order, why }] : [];
-      });
-      const cancellable = remaining.filter((o) => !uncancellable.some((u) => u.order === o));
-      // Orders Bybit will not cancel now are named at once, not retried until the deadline.
-      if (cancellable.length === 0) break;
-      // The run ends on a listing: no cancel without the time to list after it.
-      if (clock.now() + pauseAfter(round) + 50 >= deadline) break;
-      verified = false;
-      await cancelStragglers(client, listing, cancellable, verify, acked);
     } catch (failure) {
       verified = false;
       error = failure as Error;
@@ -453,10 +513,32 @@ function scopeReport(account: string, outcome: ListingOutcome, acknowledged: Ack
   if (outcome.remaining.length > 0) {
     entry.remainingOrders = outcome.remaining
       .slice(0, 20)
-      .map(({ symbol, orderId, orderLinkId }) => ({ symbol, orderId, orderLinkId }));
+      .map(({ symbol, orderId, orderLinkId, createType }) => ({
+        symbol,
+        orderId,
+        orderLinkId,
+        ...(createType ? { createType } : {}),
+      }));
   }
   if (outcome.error) entry.error = describeError(outcome.error);
   return entry;
+}
+
+/**
+ * Leftover orders something other than the user placed, named by their createType (docs/v5/enum.mdx), so
+ * that a person sees what created them: `… 2 order(s) placed by a TWAP strategy (CreateByTWAP) still open`.
+ */
+function placedRemaining(scope: ScopeReport): string[] {
+  const byPlacer = new Map<string, string[]>();
+  for (const order of scope.remainingOrders ?? []) {
+    if (!order.createType || order.createType === 'CreateByUser') continue;
+    byPlacer.set(order.createType, [...(byPlacer.get(order.createType) ?? []), order.orderId]);
+  }
+  return [...byPlacer].map(([createType, ids]) => {
+    const placer = placerOf({ createType });
+    const by = placer ? `a ${placer.name} (${createType})` : createType;
+    return `${scope.account}: ${scope.scope}: ${ids.length} order(s) placed by ${by} still open: ${ids.join(', ')}`;
+  });
 }
 
 function accountFailure(account: string, error: Fields): ScopeReport {

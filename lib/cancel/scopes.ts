@@ -5,6 +5,7 @@
 import {
   type CancelAllParams,
   type Category,
+  CONDITIONAL_STOP_ORDER_TYPES,
   type OpenOrder,
   type OpenOrdersParams,
   type OrderFilter,
@@ -67,8 +68,15 @@ export function listingOf(scope: Scope): OpenOrdersParams {
 export function targetedBy(scope: Scope, order: OpenOrder): boolean {
   if (scope.stopOrderType) return order.stopOrderType === scope.stopOrderType;
   if (scope.category === 'spot' || !scope.orderFilter) return true;
-  const conditional = Boolean(order.stopOrderType);
-  return scope.orderFilter === 'StopOrder' ? conditional : !conditional;
+  return scope.orderFilter === 'StopOrder' ? isConditional(order) : !isConditional(order);
+}
+
+/**
+ * Whether an order is conditional, by the `stopOrderType`s `docs/v5/enum.mdx` names. Not "non-empty": Bybit
+ * sends `"UNKNOWN"` on plain limit orders (the docs' own open-order example), and `""` on others.
+ */
+export function isConditional(order: OpenOrder): boolean {
+  return CONDITIONAL_STOP_ORDER_TYPES.has(order.stopOrderType ?? '');
 }
 
 /** A short readable name: `linear settleCoin=USDT`, `spot orderFilter=tpslOrder`, `option`. */
@@ -82,6 +90,8 @@ export function scopeLabel(scope: Scope): string {
 
 const SPOT_KIND_BY_STOP_ORDER_TYPE: Record<string, OrderFilter> = {
   '': 'Order',
+  // A plain order, as Bybit writes it in some answers (see isConditional).
+  UNKNOWN: 'Order',
   Stop: 'StopOrder',
   tpslOrder: 'tpslOrder',
   OcoOrder: 'OcoOrder',

@@ -2,6 +2,8 @@
 // the kill switch: inverse, spot and option unfiltered, linear per settle coin the exchange lists):
 //   1. page through the open orders (50 a page) and select those older than the max age (and, when a
 //      prefix is set, whose orderLinkId starts with it, so a bot's sweep never touches manual orders);
+//      never an order Bybit's strategies or bots placed (by its createType: strategies.ts): the sweep leaves
+//      them to what placed them, which would only place them again;
 //   2. cancel them through two lanes at once, because the exchange budgets them separately: cancel-batch
 //      (20 a request, 10 for spot, never more than the batch window holds) and single cancels;
 //      per-item answers decide: done, already gone (also done), retry later, or failed;
@@ -24,6 +26,7 @@ import { describeError, type Fields } from '../log.ts';
 import { isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
 import { type CoverageReport, discoverCoverage } from './coverage.ts';
 import type { Exchange } from './exchange.ts';
+import { placerOf } from './placers.ts';
 import { type Coverage, type Scope, scopeLabel, spotKindOf, widestListings } from './scopes.ts';
 
 export interface SweepOptions {
@@ -38,6 +41,8 @@ export interface SweepScopeReport {
   account: string;
   scope: string;
   open: number;
+  /** Open orders a Bybit strategy or bot placed (by createType): never swept, whatever their age. */
+  placedByExchange: number;
   stale: number;
   /** Selected orders this sweep's own cancels were acknowledged for, and the last listing no longer shows. */
   cancelled: number;
@@ -159,10 +164,12 @@ async function sweepScope(
       if (!selected) {
         const cutoff = clock.now() - options.maxAgeMs;
         const prefix = options.linkIdPrefix;
-        selected = open.filter(
+        const own = open.filter((o) => !placerOf(o));
+        selected = own.filter(
           (o) => Number(o.createdTime) < cutoff && (prefix === '' || o.orderLinkId.startsWith(prefix)),
         );
         report.open = open.length;
+        report.placedByExchange = open.length - own.length;
         report.stale = selected.length;
         if (options.dryRun)
           return { ...report, verified: true, wouldCancel: selected.slice(0, 100).map(summary) };
@@ -306,6 +313,7 @@ function emptyReport(account: string, scope: string): SweepScopeReport {
     account,
     scope,
     open: 0,
+    placedByExchange: 0,
     stale: 0,
     cancelled: 0,
     goneMeanwhile: 0,

@@ -2,15 +2,18 @@
 // 3 accounts and the default scope, against the naive peer's sequential cancel-all loop; 50 ms per request.
 // The book is extended with coins no default setting names (inverse XRP, DOT, a SOL future; SOL options):
 // the widest listings must find them. The ideal critical path: the 700-order scope's cancel-all and its
-// repeat, the listing, and (its own cancels were acknowledged) the second listing after the pause.
+// repeat, the listing, and (its own cancels were acknowledged) the second listing after the pause. The same
+// book with strategy orders on every account makes a second measurement: there the critical path is four
+// request latencies (strategy list, stop, strategy list, then the order listing that must follow them; the
+// listing sent while the strategy phase ran is the first of the two empty ones).
 
 import { SECOND_LISTING_PAUSE_MS } from '../../lib/cancel/kill-switch.ts';
 import { everythingScopes } from '../../lib/cancel/scopes.ts';
 import { loadConfig } from '../../lib/lambda/config.ts';
-import type { OrderSeed } from '../../test/emulator/index.ts';
+import type { OrderSeed, StrategySeed } from '../../test/emulator/index.ts';
 import { lambdaContext, loadEvent } from '../../test/support/events.ts';
 import { peerClient, peerKillSwitch } from './peer.ts';
-import { startRemoteStack } from './remote-stack.ts';
+import { type RemoteStack, startRemoteStack } from './remote-stack.ts';
 import { median } from './stats.ts';
 
 export const LATENCY_MS = 50;
@@ -85,7 +88,7 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
   try {
     Object.assign(process.env, stack.env);
     const { handler } = await import('../../handlers/cancel-all.ts');
-    const invoke = handler as (event: unknown, context: unknown) => Promise<unknown>;
+    const invoke = handler as Invoke;
     const scopes = everythingScopes(loadConfig({}).scope);
     const baseUrl = stack.env.BYBIT_BASE_URL as string;
     const peers = stack.accounts.map((a) => peerClient(a.apiKey, a.apiSecret as string, baseUrl));
@@ -124,20 +127,12 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
     const oursRequests: number[] = [];
     const peerRequests: number[] = [];
     for (let run = 0; run < RUNS; run++) {
-      await stack.reset();
-      result.ordersPerRun = await seedAll();
-      await sleep(WINDOW_GAP_MS);
-      const event = loadEvent('kill-switch.json');
-      const context = lambdaContext(60_000);
-      const started = performance.now();
-      try {
-        await invoke(event, context);
-      } catch (error) {
-        result.ours.failures.push(`${(error as Error).name}: ${(error as Error).message}`);
-      }
-      result.ours.ms.push(performance.now() - started);
-      result.ours.left.push(await stack.openCount());
-      oursRequests.push((await stack.requestStats()).total);
+      const ours = await timedRun(stack, invoke, seedAll);
+      result.ordersPerRun = ours.orders;
+      if (ours.failure) result.ours.failures.push(ours.failure);
+      result.ours.ms.push(ours.ms);
+      result.ours.left.push(ours.left);
+      oursRequests.push(ours.stats.total);
 
       await stack.reset();
       await seedAll();
@@ -156,6 +151,137 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
   } finally {
     await stack.close();
   }
+}
+
+const ENDED_STRATEGIES = 10;
+const LIVE_STRATEGIES = 3;
+
+/**
+ * The strategy orders of each account: a running chase (it places its order again 50 ms after a cancel), an
+ * untriggered TWAP, a paused iceberg, and ten that ended, so that the listing reads a real history.
+ */
+function strategiesFor(): StrategySeed[] {
+  const ended = Array.from({ length: ENDED_STRATEGIES }, (_, i) => ({
+    category: 'UTA_USDT' as const,
+    symbol: 'BTCUSDT',
+    strategyType: 'twap' as const,
+    status: 3 as const,
+    createdTime: Date.now() - (i + 1) * 60_000,
+  }));
+  return [
+    ...ended,
+    { category: 'UTA_USDT', symbol: 'ETHUSDT', strategyType: 'chaseOrder', replaceAfterMs: 50 },
+    {
+      category: 'UTA_SPOT',
+      symbol: 'BTCUSDT',
+      strategyType: 'twap',
+      triggerPrice: '150000',
+      lastPrice: '95000',
+    },
+    { category: 'UTA_INVERSE', symbol: 'BTCUSD', strategyType: 'iceberg' },
+  ];
+}
+
+export interface StrategyKillSwitchResult {
+  latencyMs: number;
+  runs: number;
+  accounts: number;
+  ordersPerRun: number;
+  /** Per account: strategies that can trade (running, paused, untriggered) and ones that ended. */
+  strategiesPerAccount: { live: number; ended: number };
+  /**
+   * The critical path: strategy listing, stops, strategy listing again, then the order listing that may
+   * only follow it (a running strategy re-places its child until stopped), in request latencies.
+   */
+  idealMs: number;
+  ours: {
+    ms: number[];
+    medianMs: number;
+    requests: number;
+    strategyRequests: number;
+    left: number[];
+    strategiesLeft: number[];
+    failures: string[];
+  };
+}
+
+/** The same kill switch on the same book, with strategy orders on every account: ours only (the peer has no notion of them). */
+export async function measureKillSwitchWithStrategies(): Promise<StrategyKillSwitchResult> {
+  const stack = await startRemoteStack({ accounts: ACCOUNTS, emulator: { latencyMs: LATENCY_MS } });
+  try {
+    Object.assign(process.env, stack.env);
+    const { handler } = await import('../../handlers/cancel-all.ts');
+    const invoke = handler as Invoke;
+    const seedAll = async () => {
+      let count = 0;
+      for (const [i, account] of stack.accounts.entries()) {
+        count += (await stack.addOrders(account.apiKey, seedsFor(i))).length;
+        const ids = await stack.addStrategies(account.apiKey, strategiesFor());
+        // The iceberg (the last one) pauses, as when the price passes its limit.
+        await stack.pauseStrategy(ids.at(-1) as string);
+      }
+      return count;
+    };
+    await seedAll();
+    await invoke(loadEvent('kill-switch.json'), lambdaContext(60_000));
+
+    const result: StrategyKillSwitchResult = {
+      latencyMs: LATENCY_MS,
+      runs: RUNS,
+      accounts: ACCOUNTS.length,
+      ordersPerRun: 0,
+      strategiesPerAccount: { live: LIVE_STRATEGIES, ended: ENDED_STRATEGIES },
+      idealMs: 4 * LATENCY_MS,
+      ours: {
+        ms: [],
+        medianMs: 0,
+        requests: 0,
+        strategyRequests: 0,
+        left: [],
+        strategiesLeft: [],
+        failures: [],
+      },
+    };
+    const requests: number[] = [];
+    const strategyRequests: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const { orders, failure, ms, left, stats } = await timedRun(stack, invoke, seedAll);
+      result.ordersPerRun = orders;
+      if (failure) result.ours.failures.push(failure);
+      result.ours.ms.push(ms);
+      result.ours.left.push(left);
+      result.ours.strategiesLeft.push(await stack.liveStrategyCount());
+      requests.push(stats.total);
+      const { byPath } = stats;
+      strategyRequests.push((byPath['/v5/strategy/list'] ?? 0) + (byPath['/v5/strategy/stop'] ?? 0));
+    }
+    result.ours.medianMs = median(result.ours.ms);
+    result.ours.requests = median(requests);
+    result.ours.strategyRequests = median(strategyRequests);
+    return result;
+  } finally {
+    await stack.close();
+  }
+}
+
+type Invoke = (event: unknown, context: unknown) => Promise<unknown>;
+
+/** One timed invocation of the handler on a freshly seeded book, started with the option cancel-all window free. */
+async function timedRun(stack: RemoteStack, invoke: Invoke, seedAll: () => Promise<number>) {
+  await stack.reset();
+  const orders = await seedAll();
+  await sleep(WINDOW_GAP_MS);
+  const event = loadEvent('kill-switch.json');
+  const context = lambdaContext(60_000);
+  const started = performance.now();
+  let failure: string | undefined;
+  try {
+    await invoke(event, context);
+  } catch (error) {
+    failure = `${(error as Error).name}: ${(error as Error).message}`;
+  }
+  const ms = performance.now() - started;
+  return { orders, ms, failure, left: await stack.openCount(), stats: await stack.requestStats() };
 }
 
 function sleep(ms: number): Promise<void> {

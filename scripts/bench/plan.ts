@@ -3,6 +3,7 @@
 export type MeasurementName =
   | 'cold-start'
   | 'kill-switch'
+  | 'kill-switch-strategies'
   | 'warm'
   | 'sweep'
   | 'confirmed-cancel'
@@ -13,6 +14,7 @@ export type MeasurementName =
 export const PLAN: readonly { name: MeasurementName; title: string; timeoutMs: number }[] = [
   { name: 'cold-start', title: 'package, bundle sizes, cold start', timeoutMs: 120_000 },
   { name: 'kill-switch', title: 'kill-switch latency', timeoutMs: 90_000 },
+  { name: 'kill-switch-strategies', title: 'kill-switch latency with strategy orders', timeoutMs: 90_000 },
   { name: 'warm', title: 'warm overhead', timeoutMs: 60_000 },
   { name: 'confirmed-cancel', title: 'confirmed cancel vs one bare cancel request', timeoutMs: 60_000 },
   {

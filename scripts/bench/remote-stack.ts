@@ -1,12 +1,15 @@
 // The parent side of stack-process.ts: starts the local stack in a child process and calls into it.
 
 import { type ChildProcess, fork } from 'node:child_process';
-import type { OrderSeed, RateLimits } from '../../test/emulator/index.ts';
+import type { OrderSeed, RateLimits, StrategySeed } from '../../test/emulator/index.ts';
 import type { StackAccount, StackOptions } from '../../test/support/stack.ts';
 
 export type StackCall =
   | 'addAccount'
   | 'addOrders'
+  | 'addStrategies'
+  | 'liveStrategyCount'
+  | 'pauseStrategy'
   | 'openCount'
   | 'setLatency'
   | 'setRateLimits'
@@ -39,6 +42,11 @@ export interface RemoteStack {
   addAccount(account: { uid: string; apiKey: string; apiSecret: string }): Promise<void>;
   /** Seeds orders; returns their order ids. */
   addOrders(apiKey: string, seeds: OrderSeed[]): Promise<string[]>;
+  /** Seeds strategy orders; returns their ids. */
+  addStrategies(apiKey: string, seeds: StrategySeed[]): Promise<string[]>;
+  /** Strategies that can still trade (running, paused, untriggered), over every account. */
+  liveStrategyCount(): Promise<number>;
+  pauseStrategy(strategyId: string): Promise<void>;
   openCount(apiKey?: string): Promise<number>;
   setLatency(ms: number): Promise<void>;
   setRateLimits(limits: RateLimits | undefined): Promise<void>;
@@ -120,6 +128,9 @@ export async function startRemoteStack(options: StackOptions = {}): Promise<Remo
     accounts: started.accounts,
     addAccount: (account) => call('addAccount', account),
     addOrders: (apiKey, seeds) => call('addOrders', apiKey, seeds),
+    addStrategies: (apiKey, seeds) => call('addStrategies', apiKey, seeds),
+    liveStrategyCount: () => call('liveStrategyCount'),
+    pauseStrategy: (strategyId) => call('pauseStrategy', strategyId),
     openCount: (apiKey) => call('openCount', apiKey),
     setLatency: (ms) => call('setLatency', ms),
     setRateLimits: (limits) => call('setRateLimits', limits),

@@ -3,7 +3,7 @@
 // it starts with BENCH_STACK_OPTIONS (StackOptions as JSON), sends `ready` with the functions' environment,
 // answers one message per call, and stops when the parent disconnects.
 
-import type { OrderSeed, RateLimits } from '../../test/emulator/index.ts';
+import type { OrderSeed, RateLimits, StrategySeed } from '../../test/emulator/index.ts';
 import { startStack } from '../../test/support/stack.ts';
 import type { StackCall } from './remote-stack.ts';
 
@@ -17,6 +17,10 @@ const { emulator } = stack;
 const calls = {
   addAccount: (account: { uid: string; apiKey: string; apiSecret: string }) => emulator.addAccount(account),
   addOrders: (apiKey: string, seeds: OrderSeed[]) => emulator.addOrders(apiKey, seeds).map((o) => o.orderId),
+  addStrategies: (apiKey: string, seeds: StrategySeed[]) =>
+    emulator.addStrategies(apiKey, seeds).map((s) => s.strategyId),
+  liveStrategyCount: () => emulator.strategies().filter((s) => s.status !== 3 && s.status !== 4).length,
+  pauseStrategy: (strategyId: string) => emulator.pauseStrategy(strategyId),
   openCount: (apiKey?: string) => emulator.openOrders(apiKey).length,
   setLatency: (ms: number) => emulator.setLatency(ms),
   setRateLimits: (limits: RateLimits | undefined) => emulator.setRateLimits(limits),

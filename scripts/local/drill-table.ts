@@ -15,10 +15,12 @@ export function drillTable(report: DrillReport): string[] {
         : a.keyExpiresInDays < 0
           ? 'expired'
           : `expires in ${a.keyExpiresInDays} d`,
-    open:
+    open: [
       Object.entries(a.openOrders)
         .map(([category, count]) => `${category} ${count}`)
         .join(', ') || '-',
+      ...strategiesOf(a.strategies),
+    ].join('; '),
     result: a.ok
       ? `✔ ok${a.warnings.length ? `, ${a.warnings.length} warning(s)` : ''}`
       : `✘ ${a.problems.length} problem(s)${a.warnings.length ? `, ${a.warnings.length} warning(s)` : ''}`,
@@ -54,4 +56,11 @@ export function drillVerdict(report: DrillReport): string {
     return `The kill switch would work for all ${total} account(s)${warnings ? ` (${warnings} warning(s))` : ''}; nothing was cancelled. ${report.durationMs} ms.`;
   }
   return `${problems} problem(s) in ${failing.length} of ${total} account(s) (${failing.map((a) => a.account).join(', ')}): the kill switch would fail there. docs/guides/test-your-kill-switch.md says how to fix each.`;
+}
+
+/** The strategy orders a kill switch would stop, when there are any (or `?` when the list failed). */
+function strategiesOf(counts: Record<string, number> | null | undefined): string[] {
+  if (counts === null) return ['strategies ?'];
+  const live = Object.entries(counts ?? {}).filter(([, n]) => n > 0);
+  return live.length ? [`strategies ${live.map(([status, n]) => `${status} ${n}`).join(', ')}`] : [];
 }

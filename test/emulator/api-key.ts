@@ -4,7 +4,8 @@
 // 33004: docs/v5/error.mdx).
 
 import type { Endpoint } from './endpoints.ts';
-import type { Category, EmulatorKeySettings } from './types.ts';
+import { ORDER_CATEGORY } from './strategies.ts';
+import type { Category, EmulatorKeySettings, StrategyCategory } from './types.ts';
 
 const DAY_MS = 86_400_000;
 /** docs/v5/user/create-subuid-apikey.mdx: "No ip bound api key will be invalid after 90 days". */
@@ -77,7 +78,11 @@ export function refusal(
     return { retCode: 10010, retMsg: "Unmatched IP, please check your API key's bound IP addresses." };
   }
   if (request.method !== 'POST') return undefined;
-  const needed = TRADE_PERMISSION[request.category as Category];
+  // A strategy's category (UTA_USDT, …) needs what orders of its order category need.
+  const category = Object.hasOwn(ORDER_CATEGORY, String(request.category))
+    ? ORDER_CATEGORY[request.category as StrategyCategory]
+    : request.category;
+  const needed = TRADE_PERMISSION[category as Category];
   const granted = needed ? key.permissions[needed[0]]?.includes(needed[1]) : true;
   if (key.readOnly || !granted) {
     return { retCode: 10005, retMsg: 'Permission denied, please check your API key permissions.' };

@@ -15,8 +15,16 @@ import {
 import type { Random } from './random.ts';
 import type { RateLimiter, RateStatus } from './rate-limit.ts';
 import { RET, type Ret } from './responses.ts';
+import type { StrategyBook } from './strategies.ts';
 import type { Survivors } from './survivors.ts';
-import { type Category, isCategory, isOrderKind, type OrderKind, type RateLimitedEndpoint } from './types.ts';
+import {
+  type AnswerShapes,
+  type Category,
+  isCategory,
+  isOrderKind,
+  type OrderKind,
+  type RateLimitedEndpoint,
+} from './types.ts';
 
 // Documented limits.
 const FUTURES_CANCEL_ALL_CAP = 500;
@@ -40,6 +48,9 @@ export interface EndpointContext {
   processing: boolean;
   /** Acknowledged cancels take effect this much later (0: at once). */
   cancelDelayMs?: number;
+  strategies: StrategyBook;
+  /** The answer variants in force. */
+  shapes: Required<AnswerShapes>;
 }
 
 export interface Outcome extends Ret {
@@ -118,6 +129,9 @@ export const cancelAll: Endpoint = (ctx, params) => {
     targets = pick(targets, FUTURES_CANCEL_ALL_CAP, ctx.random).sort(newestFirst);
   }
   for (const order of targets) acknowledgeCancel(ctx, order);
+  // Spot's documented answer until 2024-02 (and still recorded from Bybit): `success` alone, no list.
+  if (category === 'spot' && ctx.shapes.spotCancelAll === 'successOnly')
+    return ok({ success: '1' }, {}, rate);
   const list = targets.map((o) => ({ orderId: o.orderId, orderLinkId: o.orderLinkId }));
   return ok({ list, success: '1' }, {}, rate);
 };
@@ -224,7 +238,8 @@ export const openOrders: Endpoint = (ctx, params) => {
   const page = rest.slice(0, limit);
   const last = page.at(-1);
   const nextPageCursor = rest.length > limit && last ? encodeCursor(last) : '';
-  return ok({ category, list: page.map(bybitOrder), nextPageCursor }, {}, rate);
+  const list = page.map((o) => bybitOrder(o, ctx.shapes));
+  return ok({ category, list, nextPageCursor }, {}, rate);
 };
 
 export const PRIVATE_ENDPOINTS: Record<
@@ -299,7 +314,7 @@ function orderFilter(value: unknown, fallback: OrderKind | 'any'): OrderKind | '
 }
 
 /** A string parameter; null, empty and non-string values count as absent (Bybit's examples send nulls). */
-function text(value: unknown): string | undefined {
+export function text(value: unknown): string | undefined {
   if (typeof value === 'number') return String(value);
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
@@ -324,19 +339,20 @@ function decodeCursor(cursor: string): PageKey | null {
   return match ? { createdTime: Number(match[1]), seq: Number(match[2]) } : null;
 }
 
-function ok(result: unknown, retExtInfo: unknown, rate: RateStatus): Outcome {
+export function ok(result: unknown, retExtInfo: unknown, rate: RateStatus): Outcome {
   return { ...RET.ok, result, retExtInfo, rate };
 }
 
-function fail(ret: Ret, rate?: RateStatus): Outcome {
+export function fail(ret: Ret, rate?: RateStatus): Outcome {
   return rate ? { ...ret, result: {}, retExtInfo: {}, rate } : { ...ret, result: {}, retExtInfo: {} };
 }
 
 const CANCELLED = new Set(['Cancelled', 'PartiallyFilledCanceled', 'Deactivated']);
 
 /** The fields Bybit returns for an order; quantities are modelled, prices are placeholders (always 1). */
-function bybitOrder(o: StoredOrder): Record<string, unknown> {
+function bybitOrder(o: StoredOrder, shapes: Required<AnswerShapes>): Record<string, unknown> {
   const conditional = o.kind !== 'Order';
+  const stopOrderType = !conditional && o.stopOrderType === '' ? shapes.plainStopOrderType : o.stopOrderType;
   const leaves = isOpen(o) ? String(Number((Number(o.qty) - Number(o.cumExecQty)).toFixed(10))) : '0';
   return {
     orderId: o.orderId,
@@ -349,6 +365,8 @@ function bybitOrder(o: StoredOrder): Record<string, unknown> {
     isLeverage: '',
     positionIdx: 0,
     orderStatus: o.orderStatus,
+    // open-order.mdx, createType: "Spot does not have this key".
+    ...(o.category === 'spot' ? {} : { createType: o.createType }),
     cancelType: CANCELLED.has(o.orderStatus) ? 'CancelByUser' : 'UNKNOWN',
     rejectReason: 'EC_NoError',
     avgPrice: Number(o.cumExecQty) > 0 ? '1' : '',
@@ -360,7 +378,7 @@ function bybitOrder(o: StoredOrder): Record<string, unknown> {
     cumExecFee: '0',
     timeInForce: 'GTC',
     orderType: 'Limit',
-    stopOrderType: o.stopOrderType,
+    stopOrderType,
     orderIv: '',
     triggerPrice: conditional ? '1' : '',
     takeProfit: '',

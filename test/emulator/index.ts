@@ -6,11 +6,13 @@ import { IpLimiter } from './ip-limit.ts';
 import { inScope, isOpen, newestFirst, OrderBook, snapshot } from './orders.ts';
 import { DEFAULT_SEED, seededRandom } from './random.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { type EmulatorState, listen, serverNow } from './server.ts';
+import { type EmulatorState, listen, serverNow, settleAll } from './server.ts';
+import { StrategyBook, strategySnapshot } from './strategies.ts';
 import { Survivors } from './survivors.ts';
-import type { Emulator, EmulatorOptions } from './types.ts';
+import type { AnswerShapes, Emulator, EmulatorOptions } from './types.ts';
 
 export type {
+  AnswerShapes,
   Category,
   EmulatedOrder,
   Emulator,
@@ -25,8 +27,21 @@ export type {
   RateLimitedEndpoint,
   RateLimits,
   RequestRecord,
+  StrategyCategory,
+  StrategySeed,
+  StrategyStatus,
+  StrategyType,
   SurvivorPlan,
 } from './types.ts';
+
+/** The shapes the docs show today; options and setShapes pick the other variants Bybit sends. */
+const DEFAULT_SHAPES: Required<AnswerShapes> = {
+  plainStopOrderType: '',
+  spotCancelAll: 'list',
+  strategyIntegers: 'strings',
+};
+/** docs/v5/error.mdx, "Strategy": 60072 "Strategy status modify failed". */
+const STOP_REFUSED = { retCode: 60072, retMsg: 'Strategy status modify failed' };
 
 const defaults = {
   host: '127.0.0.1',
@@ -40,9 +55,16 @@ const defaults = {
 /** Starts a Bybit V5 emulator on loopback; close() it when done. */
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const options = { ...defaults, ...withoutUndefined(opts) };
+  const book = new OrderBook();
+  const shapes = (): Required<AnswerShapes> => ({
+    ...DEFAULT_SHAPES,
+    ...withoutUndefined(options.shapes ?? {}),
+  });
   const state: EmulatorState = {
     accounts: new Map(),
-    book: new OrderBook(),
+    book,
+    strategies: new StrategyBook(book),
+    shapes: shapes(),
     instruments: new Instruments(),
     limiter: new RateLimiter(options.rateLimits),
     ipLimiter: new IpLimiter(options.ipLimit),
@@ -71,7 +93,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     },
     addOrders: (apiKey, seeds) => state.book.add(uidOf(apiKey), seeds, serverNow(state)).map(snapshot),
     openOrders: (apiKey, filter = {}) => {
-      state.book.settle(serverNow(state));
+      settleAll(state, serverNow(state));
       return state.book
         .ordersOf(apiKey === undefined ? undefined : uidOf(apiKey))
         .filter(
@@ -87,13 +109,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     failNext: (kind, count, path) => state.faults.failNext(kind, count, path),
     setSurvivors: (plan) => state.survivors.set(plan),
     order: (orderId) => {
-      state.book.settle(serverNow(state));
+      settleAll(state, serverNow(state));
       const order = state.book.byId(orderId);
       return order && snapshot(order);
     },
     fillOrder: (orderId, qty) => {
       const now = serverNow(state);
-      state.book.settle(now);
+      settleAll(state, now);
       const order = state.book.byId(orderId);
       if (!order) throw new Error(`unknown orderId ${orderId}`);
       state.book.fill(order, qty, now);
@@ -132,12 +154,48 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     get requests() {
       return state.requests;
     },
+    setShapes: (given) => {
+      state.shapes = { ...state.shapes, ...withoutUndefined(given) };
+    },
+    addStrategies: (apiKey, seeds) => {
+      const now = serverNow(state);
+      settleAll(state, now);
+      return state.strategies.add(uidOf(apiKey), seeds, now).map(strategySnapshot);
+    },
+    strategies: (apiKey) => {
+      settleAll(state, serverNow(state));
+      return state.strategies
+        .strategiesOf(apiKey === undefined ? undefined : uidOf(apiKey))
+        .map(strategySnapshot);
+    },
+    setLastPrice: (symbol, price) => {
+      const now = serverNow(state);
+      state.book.settle(now);
+      state.strategies.setLastPrice(symbol, price, now);
+    },
+    pauseStrategy: (strategyId) => {
+      const now = serverNow(state);
+      state.book.settle(now);
+      state.strategies.pause(strategyId, now);
+    },
+    resumeStrategy: (strategyId) => {
+      const now = serverNow(state);
+      state.book.settle(now);
+      state.strategies.resume(strategyId, now);
+    },
+    refuseStops: (plan) =>
+      state.strategies.refuseStops(plan && { strategyIds: plan.strategyIds, ret: plan.ret ?? STOP_REFUSED }),
+    setStopDelay: (ms) => {
+      state.strategies.stopDelayMs = ms;
+    },
     resetRequests: () => {
       // Emptied in place: a caller holding `requests` keeps seeing the live list.
       state.requests.length = 0;
     },
     reset: () => {
       state.book.clear();
+      state.strategies.clear();
+      state.shapes = shapes();
       state.instruments.clear();
       state.faults.clear();
       state.survivors.clear();

@@ -1,6 +1,7 @@
 /**
  * Standalone emulator for local runs (`npm run emulator`): a demo HMAC account with open orders of every
- * category and kind. EMULATOR_PORT picks the port (default: a free one).
+ * category and kind, and strategy orders a kill switch must stop (a running chase, an untriggered TWAP).
+ * EMULATOR_PORT picks the port (default: a free one).
  */
 
 import { DEMO_SYMBOLS, KINDS_BY_CATEGORY } from '../support/orders.ts';
@@ -37,6 +38,16 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
 
 const emulator = await startEmulator({ port, accounts: [DEMO_ACCOUNT] });
 const orders = emulator.addOrders(DEMO_ACCOUNT.apiKey, demoSeeds());
+const strategies = emulator.addStrategies(DEMO_ACCOUNT.apiKey, [
+  { category: 'UTA_USDT', symbol: 'ETHUSDT', strategyType: 'chaseOrder' },
+  {
+    category: 'UTA_SPOT',
+    symbol: 'BTCUSDT',
+    strategyType: 'twap',
+    triggerPrice: '150000',
+    lastPrice: '95000',
+  },
+]);
 
 console.log(`Bybit V5 emulator listening on ${emulator.url}`);
 console.log(
@@ -45,6 +56,12 @@ console.log(
 console.log(`${orders.length} open orders:`);
 for (const o of orders) {
   console.log(`  ${o.category.padEnd(7)} ${o.symbol.padEnd(24)} ${o.kind.padEnd(22)} ${o.orderId}`);
+}
+console.log(`${strategies.length} strategy orders (a running one places its order again after a cancel):`);
+for (const s of strategies) {
+  console.log(
+    `  ${s.category.padEnd(7)} ${s.symbol.padEnd(24)} ${s.strategyType} status ${s.status} ${s.strategyId}`,
+  );
 }
 
 let stopping = false;

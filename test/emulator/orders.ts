@@ -218,6 +218,7 @@ export class OrderBook {
       qty,
       cumExecQty: seed.cumExecQty ?? (partial ? String(decimal(Number(qty) / 2)) : '0'),
       stopOrderType: seed.stopOrderType ?? defaultStopOrderType(seed.category, kind),
+      createType: seed.createType ?? 'CreateByUser',
       createdTime,
       updatedTime: createdTime,
       uid,
@@ -242,6 +243,6 @@ function defaultStopOrderType(category: Category, kind: OrderKind): string {
 }
 
 /** Quantities as Bybit writes them: decimals without binary noise (0.1 + 0.2 is 0.3). */
-function decimal(value: number): number {
+export function decimal(value: number): number {
   return Number(value.toFixed(10));
 }

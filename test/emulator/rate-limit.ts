@@ -9,7 +9,20 @@ const DEFAULT_LIMITS: Record<RateLimitedEndpoint, Record<Category, number>> = {
   'cancel-batch': { linear: 10, inverse: 10, option: 10, spot: 20 },
   realtime: { linear: 50, inverse: 50, option: 50, spot: 50 },
   'query-api': { linear: 10, inverse: 10, option: 10, spot: 10 },
+  // The strategy rows give one figure for inverse/linear and spot (option: "-"): one budget per UID.
+  'strategy-create': { linear: 100, inverse: 100, option: 100, spot: 100 },
+  'strategy-list': { linear: 200, inverse: 200, option: 200, spot: 200 },
+  'strategy-stop': { linear: 100, inverse: 100, option: 100, spot: 100 },
 };
+
+/** Endpoints with one budget per UID whatever the category. */
+const SHARED = new Set<RateLimitedEndpoint>([
+  'realtime',
+  'query-api',
+  'strategy-create',
+  'strategy-list',
+  'strategy-stop',
+]);
 
 /** What the `X-Bapi-Limit*` headers report. */
 export interface RateStatus {
@@ -28,7 +41,7 @@ export interface Grant extends RateStatus {
  * realtime with one cell across all four categories.
  */
 function bucket(endpoint: RateLimitedEndpoint, category: Category): string {
-  if (endpoint === 'realtime' || endpoint === 'query-api') return 'all';
+  if (SHARED.has(endpoint)) return 'all';
   return category === 'inverse' ? 'linear' : category;
 }
 

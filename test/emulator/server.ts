@@ -9,8 +9,10 @@ import type { OrderBook } from './orders.ts';
 import type { Random } from './random.ts';
 import type { RateLimiter, RateStatus } from './rate-limit.ts';
 import { envelope, RET, type Ret } from './responses.ts';
+import type { StrategyBook } from './strategies.ts';
+import { STRATEGY_ENDPOINTS } from './strategy-endpoints.ts';
 import type { Survivors } from './survivors.ts';
-import { isCategory, type RequestRecord } from './types.ts';
+import { type AnswerShapes, isCategory, type RequestRecord } from './types.ts';
 
 const TIME_PATH = '/v5/market/time';
 const INSTRUMENTS_PATH = '/v5/market/instruments-info';
@@ -35,6 +37,14 @@ export interface EmulatorState {
   requests: RequestRecord[];
   /** Acknowledged cancels take effect this much later. */
   cancelDelayMs?: number;
+  strategies: StrategyBook;
+  shapes: Required<AnswerShapes>;
+}
+
+/** Plays the book forward to `now`: delayed cancels land, then strategies act (they see those cancels). */
+export function settleAll(state: EmulatorState, now: number): void {
+  state.book.settle(now);
+  state.strategies.advance(now);
 }
 
 export interface RunningServer {
@@ -179,7 +189,7 @@ function handle(
 
 function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord): Action {
   const { req, method, path, params } = incoming;
-  const route = PRIVATE_ENDPOINTS[path];
+  const route = PRIVATE_ENDPOINTS[path] ?? STRATEGY_ENDPOINTS[path];
   const isTime = path === TIME_PATH;
   const isPublic = isTime || path === INSTRUMENTS_PATH;
   if ((!route || route.method !== method) && !(isPublic && method === 'GET')) {
@@ -232,7 +242,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
   const auth = authenticate(req.headers, payload, (key) => state.accounts.get(key), now);
   if (!auth.ok) return { kind: 'envelope', outcome: auth };
   if (params === undefined) return { kind: 'envelope', outcome: RET.params('the body is not a JSON object') };
-  state.book.settle(now);
+  settleAll(state, now);
   const refused = refusal(auth.credential.key, {
     method,
     category: params.category,
@@ -252,6 +262,8 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
       random: state.random,
       processing: fault === 'processing',
       cancelDelayMs: state.cancelDelayMs,
+      strategies: state.strategies,
+      shapes: state.shapes,
     },
     params,
   );

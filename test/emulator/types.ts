@@ -43,6 +43,8 @@ export interface OrderSeed {
   stopOrderType?: string;
   baseCoin?: string;
   settleCoin?: string;
+  /** What placed it (`docs/v5/enum.mdx`, createType); default `CreateByUser`. Spot answers carry no createType. */
+  createType?: string;
 }
 
 export interface EmulatedOrder {
@@ -57,9 +59,97 @@ export interface EmulatedOrder {
   qty: string;
   cumExecQty: string;
   stopOrderType: string;
+  createType: string;
   createdTime: number;
   updatedTime: number;
   uid: string;
+}
+
+/** Strategy categories (docs/v5/strategy/strategy-list.mdx). */
+export type StrategyCategory =
+  | 'UTA_USDT'
+  | 'UTA_USDC'
+  | 'UTA_USDC_FUTURE'
+  | 'UTA_SPOT'
+  | 'UTA_INVERSE'
+  | 'UTA_INVERSE_FUTURE'
+  | 'UTA_USDT_FUTURE';
+
+export type StrategyType = 'twap' | 'chaseOrder' | 'iceberg' | 'pov';
+
+/** 2 running, 3 terminated, 4 terminated but orders are not filled, 5 paused, 6 untriggered. */
+export type StrategyStatus = 2 | 3 | 4 | 5 | 6;
+
+/** A strategy to seed (as `POST /v5/strategy/create` would make it, or in any status). */
+export interface StrategySeed {
+  category: StrategyCategory;
+  symbol: string;
+  strategyType: StrategyType;
+  side?: 'Buy' | 'Sell';
+  /** Total quantity; default "1". */
+  size?: string;
+  /** Default 6 (untriggered) with a `triggerPrice`, else 2 (running). 3 and 4 seed history. */
+  status?: StrategyStatus;
+  triggerPrice?: string;
+  /** The market price at creation, from which the trigger is reached (see Emulator.setLastPrice). */
+  lastPrice?: string;
+  /** Seconds between sub-orders: TWAP default 30, chase 1 (it reprices every second), POV 30; iceberg none. */
+  interval?: number;
+  /** Seconds a TWAP or POV runs (default 3600); 0 none. */
+  duration?: number;
+  /** A child cancelled by someone else is placed again this much later (default 1000 ms). */
+  replaceAfterMs?: number;
+  /** How often one sub-order is placed again after such a cancel: TWAP "retried once" by default, others always. */
+  retries?: number;
+  createdTime?: number;
+  strategyId?: string;
+  /** Overrides the children's createType (default per type, from docs/v5/enum.mdx). */
+  childCreateType?: string;
+}
+
+export interface EmulatedStrategy {
+  strategyId: string;
+  uid: string;
+  category: StrategyCategory;
+  symbol: string;
+  side: string;
+  size: string;
+  strategyType: StrategyType;
+  status: StrategyStatus;
+  triggerPrice: string;
+  isTriggered: boolean;
+  interval: number;
+  duration: number;
+  executedSize: string;
+  createdTime: number;
+  updatedTime: number;
+  executedStartTime: number;
+  executedEndTime: number;
+  terminateType: number;
+  terminateRemark: string;
+  /** The orders it placed, oldest first. */
+  children: string[];
+}
+
+/**
+ * Answer variants Bybit really sends, each one the docs admit. Defaults are the current documented shapes.
+ */
+export interface AnswerShapes {
+  /**
+   * `stopOrderType` on plain orders: `""` (default), or `"UNKNOWN"` as the open-order example sends it
+   * (docs/v5/order/open-order.mdx; enum.mdx: UNKNOWN "is only used in some responses").
+   */
+  plainStopOrderType?: '' | 'UNKNOWN';
+  /**
+   * Spot cancel-all: `list` (default, `{list, success}`), or `successOnly` (`{success: "1"}`, the documented spot
+   * answer until 2024-02, recorded from Bybit).
+   */
+  spotCancelAll?: 'list' | 'successOnly';
+  /**
+   * The strategy list's integers: `strings` as the docs' example sends the `…E3` times and counts (default),
+   * `numbers` as its table types them (int64).
+   */
+  strategyIntegers?: 'strings' | 'numbers';
 }
 
 export type FaultKind =
@@ -92,7 +182,15 @@ export interface SurvivorPlan {
   seed?: number;
 }
 
-export type RateLimitedEndpoint = 'cancel' | 'cancel-all' | 'cancel-batch' | 'realtime' | 'query-api';
+export type RateLimitedEndpoint =
+  | 'cancel'
+  | 'cancel-all'
+  | 'cancel-batch'
+  | 'realtime'
+  | 'query-api'
+  | 'strategy-create'
+  | 'strategy-list'
+  | 'strategy-stop';
 
 export type RateLimits =
   | number
@@ -117,6 +215,8 @@ export interface EmulatorOptions {
   /** How long a 'timeout' fault holds a request before closing it. Default 30000. */
   timeoutHoldMs?: number;
   seed?: number;
+  /** Answer variants (see AnswerShapes); the documented current shapes by default. */
+  shapes?: AnswerShapes;
 }
 
 export interface RequestRecord {
@@ -167,6 +267,20 @@ export interface Emulator {
   setKey(apiKey: string, settings: EmulatorKeySettings): void;
   readonly requests: RequestRecord[];
   resetRequests(): void;
+  /** Switches answer variants (until reset()). */
+  setShapes(shapes: AnswerShapes): void;
+  /** Seeds strategies; a running one places its first child at once. */
+  addStrategies(apiKey: string, seeds: StrategySeed[]): EmulatedStrategy[];
+  /** Every strategy of a key's UID (or everyone's), played forward to now. */
+  strategies(apiKey?: string): EmulatedStrategy[];
+  /** The market trades at `price`: untriggered strategies whose trigger it reaches start running. */
+  setLastPrice(symbol: string, price: number): void;
+  pauseStrategy(strategyId: string): void;
+  resumeStrategy(strategyId: string): void;
+  /** Stops are refused with `ret` (default 60072 "Strategy status modify failed"), for these ids or all; null clears. */
+  refuseStops(plan: { strategyIds?: string[]; ret?: { retCode: number; retMsg: string } } | null): void;
+  /** Acknowledged stops take effect `ms` later (default 0); until then the strategy keeps running. */
+  setStopDelay(ms: number): void;
   reset(): void;
   close(): Promise<void>;
 }

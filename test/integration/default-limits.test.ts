@@ -138,7 +138,12 @@ describe('the kill switch under the default limits, with latency and late cancel
     const mainScopes = report.scopes.filter((s) => s.account === 'main');
     expect(mainScopes.length).toBeGreaterThan(0);
     for (const scope of mainScopes) expect(scope.error).toMatchObject({ retCode: 10003 });
-    expect(report.failedScopes).toEqual(mainScopes.map((s) => `main: ${s.scope}`));
+    // Its strategy list is refused too: what it cannot see, it cannot vouch for.
+    expect(report.failedScopes).toEqual([...mainScopes.map((s) => `main: ${s.scope}`), 'main: strategies']);
+    expect(report.strategies.find((s) => s.account === 'main')).toMatchObject({
+      verified: false,
+      error: { retCode: 10003 },
+    });
     expect(stack.emulator.openOrders(key('hedge'))).toEqual([]);
     // The first wave (the configured cancel-alls and the unfiltered inverse listing), refused, and as much
     // again after re-reading the secret: no round after that.

@@ -156,11 +156,13 @@ describe('the docs against the kill switch and the deployed configuration', () =
     const said = [...all(userText, /(\d+) widest listings/g), ...all(userText, /× (\d+) listings/g)];
     expect(said.length).toBeGreaterThanOrEqual(3);
     expect(said.map(Number)).toEqual(said.map(() => listings));
-    // Per account: the first wave, the unfiltered inverse listing beside it, and the verification listings.
+    // Per account: the first wave, the strategy listing and the unfiltered inverse listing beside it, and
+    // the verification listings (an account with no strategy order able to trade lists strategies once).
     const perAccount = all(userText, /(\d+) requests per account/g);
     expect(perAccount.length).toBeGreaterThan(0);
     const inverse = scope.categories.includes('inverse') ? 1 : 0;
-    expect(perAccount.map(Number)).toEqual(perAccount.map(() => firstWave + inverse + listings));
+    const strategies = 1;
+    expect(perAccount.map(Number)).toEqual(perAccount.map(() => firstWave + strategies + inverse + listings));
   });
 });
 

@@ -268,6 +268,7 @@ describe('cancelScope', () => {
       scope: 'option',
       cancelled: 0,
       remaining: 1,
+      remainingOrders: [{ symbol: 'BTCUSDT', orderId: 's1', orderLinkId: '' }],
       failedScopes: ['option'],
     });
   });

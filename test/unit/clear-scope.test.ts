@@ -56,7 +56,14 @@ describe('clearScope', () => {
     });
     const outcome = await clearScope(client, LINEAR, clock.now() + 10_000, clock);
     expect(methods(calls)).toEqual(['cancelAll', 'cancelAll', 'openOrders']);
-    expect(outcome).toEqual({ cancelled: 999, remaining: [], clear: true, verified: true, rounds: 1 });
+    expect(outcome).toEqual({
+      cancelled: 999,
+      remaining: [],
+      strategyOrders: [],
+      clear: true,
+      verified: true,
+      rounds: 1,
+    });
   });
 
   it('does not repeat a spot cancel-all that answers 500 (only futures stop at 500)', async () => {

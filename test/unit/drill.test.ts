@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { BybitClient, type CallOptions } from '../../lib/bybit/client.ts';
-import type { ApiKeyInfo, OpenOrdersPage, OpenOrdersParams } from '../../lib/bybit/types.ts';
+import type {
+  ApiKeyInfo,
+  OpenOrdersPage,
+  OpenOrdersParams,
+  Strategy,
+  StrategyListParams,
+} from '../../lib/bybit/types.ts';
 import {
   type DrillOptions,
   type DrillReport,
@@ -11,6 +17,7 @@ import {
 import type { Exchange } from '../../lib/cancel/exchange.ts';
 import { BybitApiError, type DrillFailedError } from '../../lib/errors.ts';
 import { parseCancelAllRequest, parseDrillInput, parseSweepInput } from '../../lib/lambda/requests.ts';
+import { drillTable } from '../../scripts/local/drill-table.ts';
 
 const NOW = Date.parse('2026-12-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -34,6 +41,17 @@ function key(overrides: Partial<ApiKeyInfo> = {}): ApiKeyInfo {
 }
 
 const codes = (findings: { code: string }[]) => findings.map((f) => f.code);
+
+/** A strategy as the list reads it (docs/v5/strategy/strategy-list.mdx). */
+const strategy = (strategyId: string, status: number): Strategy => ({
+  strategyId,
+  strategyType: 'twap',
+  category: 'UTA_USDT',
+  symbol: 'BTCUSDT',
+  status,
+});
+const running = (id: string) => strategy(id, 2);
+const untriggered = (id: string) => strategy(id, 6);
 
 describe('judgeKey', () => {
   it('finds nothing wrong with an IP-bound, read-write, unified key holding every cancel permission', () => {
@@ -124,6 +142,10 @@ describe('drill', () => {
         };
         return track(page);
       },
+      strategies: (params: StrategyListParams, options?: CallOptions) => {
+        calls.push({ method: 'strategies', options });
+        return track({ list: [running('s1'), untriggered('s2')], nextCursor: '', params });
+      },
     };
     const exchange = {
       accountNames: async () => accounts,
@@ -143,11 +165,12 @@ describe('drill', () => {
     );
     expect(report.ok).toBe(true);
     expect(report.accounts[0]?.openOrders).toEqual({ linear: 4, inverse: 2, spot: 2, option: 2 });
-    expect(new Set(calls.map((c) => c.method))).toEqual(new Set(['apiKeyInfo', 'openOrders']));
+    expect(report.accounts[0]?.strategies).toEqual({ running: 1, paused: 0, untriggered: 1 });
+    expect(new Set(calls.map((c) => c.method))).toEqual(new Set(['apiKeyInfo', 'openOrders', 'strategies']));
     expect(calls.every((c) => c.options?.priority === 'background')).toBe(true);
     expect(maxInFlight()).toBe(1);
-    // 3 accounts × (1 key check + 5 listings × 2 pages)
-    expect(calls).toHaveLength(33);
+    // 3 accounts × (1 key check + 5 listings × 2 pages + 1 strategy listing)
+    expect(calls).toHaveLength(36);
   });
 
   it('takes its linear settle coins from the source it is given', async () => {
@@ -214,8 +237,8 @@ describe('drill', () => {
       },
     };
     await drill(exchange, { categories: ALL, settleCoins: async () => ['USDT'] }, {}, NOW + 60_000, clock);
-    // 1 key check + 4 listings, and the settle-coin source: every start after the first waits 50 ms.
-    expect(slept).toEqual(Array(5).fill(50));
+    // 1 key check + 4 listings, the settle-coin source and the strategy listing: every start after the first waits 50 ms.
+    expect(slept).toEqual(Array(6).fill(50));
   });
 });
 
@@ -336,6 +359,8 @@ describe('drill: what it reports as healthy or not', () => {
     /** Cursor answered per page: a list of nextPageCursor values, consumed one a page (default ''). */
     cursors?: string[];
     listingError?: Error;
+    strategies?: Strategy[];
+    strategyError?: Error;
   }
   function scripted(accounts: string[], script: Script = {}) {
     const listings: OpenOrdersParams[] = [];
@@ -353,6 +378,10 @@ describe('drill: what it reports as healthy or not', () => {
           list: [{ orderId: 'x', orderLinkId: '', symbol: 'X', orderStatus: 'New', createdTime: '0' }],
           nextPageCursor,
         };
+      },
+      strategies: async () => {
+        if (script.strategyError) throw script.strategyError;
+        return { list: script.strategies ?? [], nextCursor: '' };
       },
     });
     const exchange = {
@@ -408,6 +437,7 @@ describe('drill: what it reports as healthy or not', () => {
         keyExpiresInDays: null,
         openOrders: {},
         coverage: [],
+        strategies: null,
       },
     ]);
     expect(listings).toHaveLength(1);
@@ -465,8 +495,8 @@ describe('drill: what it reports as healthy or not', () => {
       NOW + 60_000,
       clock,
     );
-    // key check, then two listings 50 ms apart each
-    expect(report.durationMs).toBe(100);
+    // key check, then two listings and the strategy listing, 50 ms apart each
+    expect(report.durationMs).toBe(150);
   });
 
   it('counts a listing up to maxPages pages and fails it beyond, naming the count', async () => {
@@ -520,5 +550,28 @@ describe('drill: what it reports as healthy or not', () => {
       inverseCoins: [],
     });
     expect(await source({} as BybitClient, {})).toEqual(['USDT', 'USDC']);
+  });
+});
+
+describe('the drill table', () => {
+  const account = (strategies: Record<string, number> | null) => ({
+    account: 'main',
+    ok: strategies !== null,
+    problems: [],
+    warnings: [],
+    keyExpiresInDays: null,
+    openOrders: { linear: 3 },
+    coverage: [],
+    strategies,
+  });
+  const table = (strategies: Record<string, number> | null) =>
+    drillTable({ operation: 'drill', ok: true, durationMs: 1, accounts: [account(strategies)] }).join('\n');
+
+  it('shows the strategies a kill switch would stop, by status, next to the open orders', () => {
+    expect(table({ running: 1, paused: 0, untriggered: 2 })).toContain(
+      'linear 3; strategies running 1, untriggered 2',
+    );
+    expect(table({ running: 0, paused: 0, untriggered: 0 })).not.toContain('strategies');
+    expect(table(null)).toContain('linear 3; strategies ?');
   });
 });

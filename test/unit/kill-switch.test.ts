@@ -11,6 +11,7 @@ import type {
   InstrumentsParams,
   OpenOrder,
   OpenOrdersParams,
+  Strategy,
 } from '../../lib/bybit/types.ts';
 import { SettleCoinDiscovery } from '../../lib/cancel/coverage.ts';
 import type { Exchange } from '../../lib/cancel/exchange.ts';
@@ -79,6 +80,8 @@ function book(placed: Placed[], market: Market = { trading: [instrument('BTCUSDT
     })),
   );
   const calls: { method: string; params: unknown }[] = [];
+  /** Strategies that can still trade; a stop ends one. */
+  const strategies: Strategy[] = [];
   const matches = (o: BookOrder, p: OpenOrdersParams | CancelAllParams, kindWhenNone?: string) =>
     o.category === p.category &&
     (!p.settleCoin || o.settleCoin === p.settleCoin) &&
@@ -114,6 +117,18 @@ function book(placed: Placed[], market: Market = { trading: [instrument('BTCUSDT
         .map(({ category, settleCoin, baseCoin, ...o }) => o);
       return { category: params.category, list, nextPageCursor: '' };
     },
+    async strategies(params: unknown) {
+      calls.push({ method: 'strategies', params });
+      return { list: [...strategies], nextCursor: '' };
+    },
+    async stopStrategy(strategyId: string) {
+      calls.push({ method: 'stopStrategy', params: strategyId });
+      strategies.splice(
+        strategies.findIndex((s) => s.strategyId === strategyId),
+        1,
+      );
+      return { strategyId };
+    },
     async instrumentsInfo(params: InstrumentsParams) {
       calls.push({ method: 'instrumentsInfo', params });
       if (market.down) throw market.down;
@@ -121,7 +136,7 @@ function book(placed: Placed[], market: Market = { trading: [instrument('BTCUSDT
       return { list, nextPageCursor: '' };
     },
   } as unknown as BybitClient;
-  return { client, open, calls };
+  return { client, open, calls, strategies };
 }
 
 function exchangeOf(accounts: Record<string, BybitClient>, rotated: Record<string, BybitClient> = {}) {

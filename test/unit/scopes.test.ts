@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Category, OpenOrder } from '../../lib/bybit/types.ts';
 import {
   everythingScopes,
+  isConditional,
   listingOf,
   scopeLabel,
+  spotKindOf,
   targetedBy,
   widestListings,
 } from '../../lib/cancel/scopes.ts';
@@ -70,5 +72,44 @@ describe('targetedBy', () => {
     } as OpenOrder;
     expect(targetedBy({ category: 'spot', orderFilter: 'Order' }, tpsl)).toBe(true);
     expect(targetedBy({ category: 'linear', orderFilter: 'Order' }, tpsl)).toBe(false);
+  });
+});
+
+describe('isConditional: from the stopOrderTypes docs/v5/enum.mdx names, never from "non-empty"', () => {
+  const order = (stopOrderType: string) =>
+    ({ orderId: 'a', orderLinkId: '', symbol: 'BTCUSDT', stopOrderType }) as OpenOrder;
+
+  it.each(['', 'UNKNOWN', 'SomethingNew'])('takes %j for a plain order', (type) => {
+    expect(isConditional(order(type))).toBe(false);
+    expect(targetedBy({ category: 'linear', settleCoin: 'USDT', orderFilter: 'Order' }, order(type))).toBe(
+      true,
+    );
+    expect(
+      targetedBy({ category: 'linear', settleCoin: 'USDT', orderFilter: 'StopOrder' }, order(type)),
+    ).toBe(false);
+  });
+
+  it.each([
+    'TakeProfit',
+    'StopLoss',
+    'TrailingStop',
+    'Stop',
+    'PartialTakeProfit',
+    'PartialStopLoss',
+    'tpslOrder',
+    'OcoOrder',
+    'MmRateClose',
+    'BidirectionalTpslOrder',
+  ])('takes %s for a conditional order', (type) => {
+    expect(isConditional(order(type))).toBe(true);
+    expect(targetedBy({ category: 'inverse', symbol: 'BTCUSD', orderFilter: 'StopOrder' }, order(type))).toBe(
+      true,
+    );
+    expect(targetedBy({ category: 'option', orderFilter: 'Order' }, order(type))).toBe(false);
+  });
+
+  it('puts a spot order marked UNKNOWN among the plain ones, which cancel-all reaches with Order', () => {
+    expect(spotKindOf(order('UNKNOWN'))).toBe('Order');
+    expect(spotKindOf(order(''))).toBe('Order');
   });
 });
