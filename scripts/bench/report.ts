@@ -112,7 +112,7 @@ function strategyKillSwitchRows(r: StrategyKillSwitchResult): { rows: Row[]; not
   const title = `Kill switch with strategy orders (${r.accounts} accounts, ${r.strategiesPerAccount.live} able to trade and ${r.strategiesPerAccount.ended} ended each)`;
   const rows: Row[] = [
     [
-      `${title}: wall time, median of ${r.runs}, vs the ideal critical path: (strategy list + stop + strategy list + order listing) × ${r.latencyMs} ms = ${ms(r.idealMs)}`,
+      `${title}: wall time, median of ${r.runs}, vs the ideal critical path: (strategy list + stop + strategy list + order listing + second listing) × ${r.latencyMs} ms + ${ms(r.secondListingPauseMs)} pause = ${ms(r.idealMs)}`,
       `${ms(r.ours.medianMs)} (${fixed(ofIdeal)}× ideal)`,
       '—',
       `ours/ideal ${fixed(ofIdeal)}×`,
@@ -137,7 +137,7 @@ function strategyKillSwitchRows(r: StrategyKillSwitchResult): { rows: Row[]; not
     ],
   ];
   const notes = [
-    `Kill switch with strategy orders: the kill-switch book and handler above, and on every account a running chase order (Bybit places its order again after a cancel; here 50 ms later), an untriggered TWAP, a paused iceberg and ${r.strategiesPerAccount.ended} strategies that ended. Per account the strategy phase lists once with no filter (every category and status fit one page), stops the three, and lists again; the order listings may only go out after that listing (a running strategy re-places its child until it is stopped), so four request latencies are the critical path, longer than the three of the 700-order scope, which runs beside it. The peer has no notion of strategy orders and is not run here.`,
+    `Kill switch with strategy orders: the kill-switch book and handler above, and on every account a running chase order (Bybit places its order again after a cancel; here 50 ms later), an untriggered TWAP, a paused iceberg and ${r.strategiesPerAccount.ended} strategies that ended. Per account the strategy phase lists once with no filter (every category and status fit one page), stops the three, and lists again; the order listings may only go out after that listing (a running strategy re-places its child until it is stopped), and each is confirmed by a second listing 50 ms after it (the run's own cancels there were acknowledged), so five request latencies and the pause are the critical path, longer than the four of the 700-order scope, which runs beside it. The peer has no notion of strategy orders and is not run here.`,
   ];
   if (r.ours.failures.length > 0)
     notes.push(`Kill switch with strategies, failures: ${[...new Set(r.ours.failures)].join('; ')}.`);
