@@ -1,7 +1,7 @@
 // A local Serverless plugin that narrows the IAM resources the framework and plain YAML cannot express exactly:
 //   - the shared role's log permissions name the log groups of the functions that use it, and no other: the
 //     framework writes `/aws/lambda/<service>-<stage>*`, which also matches every stage whose name starts
-//     with this one's and every function with a role of its own (the heartbeat's, the drill's);
+//     with this one's and every function with a role of its own (cancel's, the heartbeat's, the drill's);
 //   - GetSecretValue names each configured secret, given as a name or an ARN (Secrets Manager appends six
 //     random characters to a secret's name in its ARN; a full ARN already has them, a partial one does not),
 //     for the shared role and for the roles of their own listed in ROLE_SECRETS.
@@ -14,7 +14,7 @@ const SECRET_PREFIX = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS
 /** The environment settings that hold secret ids the functions read. */
 const SECRET_SETTINGS = ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID'];
 /** Roles of their own (serverless.yml resources) and the secrets each may read: the drill, never the webhook key. */
-const ROLE_SECRETS = { DrillRole: ['BYBIT_SECRET_ID'] };
+const ROLE_SECRETS = { CancelRole: ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID'], DrillRole: ['BYBIT_SECRET_ID'] };
 
 /** The IAM resources that match the secret `id` (a name, a partial ARN or a full ARN) and nothing wider. */
 function secretResources(id) {

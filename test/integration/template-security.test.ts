@@ -607,15 +607,22 @@ describe('bounded IAM resources', () => {
     }
   });
 
-  it("gives each role the log groups of its own functions, and no other (the heartbeat's log is its role's alone)", () => {
+  it('gives each function a role of its own that may write its own log group and no other', () => {
     const roleOf = (fn: Resource) => flatten(fn.Properties?.Role).replace(/^<(.+)\.Arn>$/, '$1');
     const byRole = new Map<string, string[]>();
     for (const [, fn] of functions) {
       const group = `/aws/lambda/${String(fn.Properties?.FunctionName)}`;
       byRole.set(roleOf(fn), [...(byRole.get(roleOf(fn)) ?? []), group]);
     }
-    expect([...byRole.keys()].sort()).toEqual(['DrillRole', 'HeartbeatRole', 'IamRoleLambdaExecution']);
+    expect([...byRole.keys()].sort()).toEqual([
+      'CancelRole',
+      'DrillRole',
+      'HeartbeatRole',
+      'IamRoleLambdaExecution',
+    ]);
     for (const [roleId, groups] of byRole) {
+      // One function per role: a shared role would let each write the other's log.
+      expect(groups, roleId).toHaveLength(1);
       const statements = list(
         template.Resources[roleId]?.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[],
       ).flatMap((p) => list(p.PolicyDocument.Statement));
@@ -678,7 +685,11 @@ describe('bounded IAM resources', () => {
       const conditions = (packaged.template as { Conditions: Json }).Conditions;
       expect(conditions.HasSecretsKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [keyArn, ''] }] });
       const policy = resourcesOf().SecretsKmsDecryptPolicy?.Properties as Json;
-      expect(list(policy.Roles).map(flatten)).toEqual(['<IamRoleLambdaExecution>', '<DrillRole>']);
+      expect(list(policy.Roles).map(flatten)).toEqual([
+        '<IamRoleLambdaExecution>',
+        '<CancelRole>',
+        '<DrillRole>',
+      ]);
       const [statement, ...others] = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
       expect(others).toEqual([]);
       expect(statement).toMatchObject({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn });
