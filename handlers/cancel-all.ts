@@ -6,7 +6,7 @@
 import middy from '@middy/core';
 import { cancelScope } from '../lib/cancel/cancel-order.ts';
 import { killSwitch } from '../lib/cancel/kill-switch.ts';
-import { type Invocation, route } from '../lib/lambda/app.ts';
+import { type Invocation, route, warmUp } from '../lib/lambda/app.ts';
 import { requestedCancelAll } from '../lib/lambda/metrics.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
 import {
@@ -39,5 +39,8 @@ const cancelAllHandler = route({
   },
   operation: requestedCancelAll,
 });
+
+// A provisioned environment reads the keys and lists the instruments now, before the kill switch arrives.
+await warmUp();
 
 export const handler = middy(cancelAllHandler).use(invocationLog());

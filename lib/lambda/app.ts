@@ -5,6 +5,7 @@
 import type { Context } from 'aws-lambda';
 import { IpBudget } from '../bybit/ip-budget.ts';
 import type { Transport } from '../bybit/transport.ts';
+import { discoverCoverage } from '../cancel/coverage.ts';
 import type { DeadMansSwitchSchedule } from '../cancel/dead-mans-switch.ts';
 import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
@@ -12,6 +13,7 @@ import { AuthenticationError, SignatureMismatchError } from '../errors.ts';
 import { createLogger, describeError, type Logger } from '../log.ts';
 import {
   type Config,
+  initializationType,
   readSettings,
   type SettingProblem,
   type SettingsReader,
@@ -132,6 +134,55 @@ let shared: App | undefined;
 export function currentApp(): App {
   shared ??= createApp();
   return shared;
+}
+
+/** How long a warm-up may take: well inside the 10 s Lambda gives an init, so it can never time the init out. */
+const WARM_UP_MS = 5000;
+
+/**
+ * Gets a container ready for its first kill switch while Lambda initialises it ahead of any event (provisioned
+ * concurrency): reads and parses the exchange keys, builds each account's client, and lists the linear
+ * instruments (the discovery cache; it also opens the TLS session to Bybit, which later connections resume).
+ * An on-demand container initialises once its event has arrived, so there it does nothing: the invocation
+ * needs the same work at once, and discovery belongs beside the first wave, not in front of it. Never throws:
+ * what failed is logged, and the first invocation does it again.
+ */
+export async function warmUp(
+  app: () => App = currentApp,
+  initialization: string = initializationType(),
+): Promise<void> {
+  if (initialization !== 'provisioned-concurrency') return;
+  let current: App;
+  try {
+    current = app();
+  } catch {
+    // A configuration error: the first invocation reports it, as it would without a warm-up.
+    return;
+  }
+  const { exchange, config, logger, clock, secrets } = current;
+  const started = clock.now();
+  const deadline = started + WARM_UP_MS;
+  secrets.deadline = deadline;
+  try {
+    const accounts = await exchange.accountNames();
+    const [clients, coverage] = await Promise.all([
+      Promise.allSettled(accounts.map((account) => exchange.withAccount(account, async () => account))),
+      discoverCoverage(exchange, config.scope, deadline, 'background'),
+    ]);
+    logger.info('warmed up', {
+      accounts: accounts.length,
+      clients: clients.filter((c) => c.status === 'fulfilled').length,
+      instrumentsListed: coverage.confirmed,
+      durationMs: clock.now() - started,
+    });
+  } catch (error) {
+    logger.warn('warm-up failed; the first invocation tries again', {
+      ...describeError(error),
+      durationMs: clock.now() - started,
+    });
+  } finally {
+    secrets.deadline = undefined;
+  }
 }
 
 /** API Gateway stops waiting after 30 s: an HTTP answer must be ready before that. */

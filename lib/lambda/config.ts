@@ -86,6 +86,15 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * How Lambda is initialising this container (AWS_LAMBDA_INITIALIZATION_TYPE, set by the runtime):
+ * `provisioned-concurrency` ahead of any event, `on-demand` once an event has arrived. Read apart from the
+ * rest: deciding whether to warm up at init must not build (or fail) the configuration first.
+ */
+export function initializationType(env: Env = process.env): string {
+  return env.AWS_LAMBDA_INITIALIZATION_TYPE?.trim() || 'on-demand';
+}
+
 /** A setting that could not be read: its default is in use instead. */
 export interface SettingProblem {
   setting: string;

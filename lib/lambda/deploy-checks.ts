@@ -20,8 +20,15 @@ export interface DeployedFunction {
   sendsToBybit: boolean;
 }
 
-/** Everything that must be fixed before a deploy, one sentence each; empty when the deployment may go. */
-export function deploymentProblems(functions: readonly DeployedFunction[]): string[] {
+/**
+ * Everything that must be fixed before a deploy, one sentence each; empty when the deployment may go.
+ * `ipBudget: false` leaves out the IP arithmetic (no reservation bounds the containers: RESERVED_CONCURRENCY
+ * false, where the account's concurrency limit is what must be checked).
+ */
+export function deploymentProblems(
+  functions: readonly DeployedFunction[],
+  { ipBudget = true }: { ipBudget?: boolean } = {},
+): string[] {
   const problems: string[] = [];
   // A setting most functions share is named once, with the functions that get it.
   const settings = new Map<string, string[]>();
@@ -30,7 +37,7 @@ export function deploymentProblems(functions: readonly DeployedFunction[]): stri
     const env = textOnly(fn.environment);
     const { config, problems: malformed } = readSettings(env);
     for (const p of malformed) settings.set(p.message, [...(settings.get(p.message) ?? []), fn.name]);
-    if (!fn.sendsToBybit) continue;
+    if (!fn.sendsToBybit || !ipBudget) continue;
     const containers = Number(fn.reservedConcurrency);
     if (fn.reservedConcurrency === undefined || !Number.isInteger(containers) || containers < 1) {
       problems.push(

@@ -2,13 +2,14 @@
 // measurement configures the handlers through process.env before importing them, so each needs a fresh
 // module graph; and nothing one leaves behind (sockets, timers, heap) weighs on the next.
 //
-//   node scripts/bench/child.ts <kill-switch | kill-switch-strategies | sweep | cold-start | warm | confirmed-cancel | fleet-40 | fleet-100 | transport>
+//   node scripts/bench/child.ts <kill-switch | kill-switch-strategies | hot-kill-switch | sweep | cold-start | warm | confirmed-cancel | fleet-40 | fleet-100 | transport>
 
 import type { MeasurementName } from './plan.ts';
 
 const measurements: Record<MeasurementName, () => Promise<unknown>> = {
   'kill-switch': async () => (await import('./kill-switch.ts')).measureKillSwitch(),
   'kill-switch-strategies': async () => (await import('./kill-switch.ts')).measureKillSwitchWithStrategies(),
+  'hot-kill-switch': async () => (await import('./hot-kill-switch.ts')).measureHotKillSwitch(),
   sweep: async () => (await import('./sweep.ts')).measureSweep(),
   'cold-start': async () => (await import('./cold-start.ts')).measureColdStart(),
   warm: async () => (await import('./warm.ts')).measureWarm(),

@@ -50,7 +50,7 @@ export interface ColdStartResult {
 }
 
 /** serverless.yml's custom.esbuild, for the handlers that are not in serverless.yml. */
-const ESBUILD_AS_DEPLOYED: BuildOptions = {
+export const ESBUILD_AS_DEPLOYED: BuildOptions = {
   bundle: true,
   minify: true,
   sourcemap: false,

@@ -18,7 +18,7 @@ import { median } from './stats.ts';
 
 export const LATENCY_MS = 50;
 const RUNS = 7;
-const ACCOUNTS = ['alpha', 'beta', 'gamma'];
+export const KILL_SWITCH_ACCOUNTS = ['alpha', 'beta', 'gamma'];
 /** One scope over Bybit's 500-per-call cap, so the repeat is on the critical path. */
 const LARGE_SCOPE_ORDERS = 700;
 const FUTURES_CANCEL_ALL_CAP = 500;
@@ -27,7 +27,7 @@ const OUTSIDE_INVERSE = ['XRPUSD', 'DOTUSD', 'SOLUSDH27'];
 const OUTSIDE_INVERSE_ORDERS = 9;
 const OUTSIDE_OPTION_ORDERS = 2;
 /** Our client remembers the option cancel-all window (1/s): a run starts after it has freed, as a real one would. */
-const WINDOW_GAP_MS = 1100;
+export const WINDOW_GAP_MS = 1100;
 
 export interface KillSwitchResult {
   latencyMs: number;
@@ -52,7 +52,7 @@ export interface KillSwitchResult {
 }
 
 /** Orders of every kind the default scope covers; the first account has one scope over the 500 cap. */
-function seedsFor(accountIndex: number): OrderSeed[] {
+export function seedsFor(accountIndex: number): OrderSeed[] {
   const seeds: OrderSeed[] = [];
   const add = (
     category: OrderSeed['category'],
@@ -84,7 +84,10 @@ function seedsFor(accountIndex: number): OrderSeed[] {
 }
 
 export async function measureKillSwitch(): Promise<KillSwitchResult> {
-  const stack = await startRemoteStack({ accounts: ACCOUNTS, emulator: { latencyMs: LATENCY_MS } });
+  const stack = await startRemoteStack({
+    accounts: KILL_SWITCH_ACCOUNTS,
+    emulator: { latencyMs: LATENCY_MS },
+  });
   try {
     Object.assign(process.env, stack.env);
     const { handler } = await import('../../handlers/cancel-all.ts');
@@ -110,7 +113,7 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
     const result: KillSwitchResult = {
       latencyMs: LATENCY_MS,
       runs: RUNS,
-      accounts: ACCOUNTS.length,
+      accounts: KILL_SWITCH_ACCOUNTS.length,
       scopesPerAccount: scopes.length,
       ordersPerRun: 0,
       largestScope: LARGE_SCOPE_ORDERS,
@@ -210,7 +213,10 @@ export interface StrategyKillSwitchResult {
 
 /** The same kill switch on the same book, with strategy orders on every account: ours only (the peer has no notion of them). */
 export async function measureKillSwitchWithStrategies(): Promise<StrategyKillSwitchResult> {
-  const stack = await startRemoteStack({ accounts: ACCOUNTS, emulator: { latencyMs: LATENCY_MS } });
+  const stack = await startRemoteStack({
+    accounts: KILL_SWITCH_ACCOUNTS,
+    emulator: { latencyMs: LATENCY_MS },
+  });
   try {
     Object.assign(process.env, stack.env);
     const { handler } = await import('../../handlers/cancel-all.ts');
@@ -231,7 +237,7 @@ export async function measureKillSwitchWithStrategies(): Promise<StrategyKillSwi
     const result: StrategyKillSwitchResult = {
       latencyMs: LATENCY_MS,
       runs: RUNS,
-      accounts: ACCOUNTS.length,
+      accounts: KILL_SWITCH_ACCOUNTS.length,
       ordersPerRun: 0,
       strategiesPerAccount: { live: LIVE_STRATEGIES, ended: ENDED_STRATEGIES },
       idealMs: 5 * LATENCY_MS + SECOND_LISTING_PAUSE_MS,

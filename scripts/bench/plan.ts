@@ -4,6 +4,7 @@ export type MeasurementName =
   | 'cold-start'
   | 'kill-switch'
   | 'kill-switch-strategies'
+  | 'hot-kill-switch'
   | 'warm'
   | 'sweep'
   | 'confirmed-cancel'
@@ -15,6 +16,11 @@ export const PLAN: readonly { name: MeasurementName; title: string; timeoutMs: n
   { name: 'cold-start', title: 'package, bundle sizes, cold start', timeoutMs: 120_000 },
   { name: 'kill-switch', title: 'kill-switch latency', timeoutMs: 90_000 },
   { name: 'kill-switch-strategies', title: 'kill-switch latency with strategy orders', timeoutMs: 90_000 },
+  {
+    name: 'hot-kill-switch',
+    title: 'kill switch in a fresh, a pre-initialised and a warm container (about 100 s)',
+    timeoutMs: 240_000,
+  },
   { name: 'warm', title: 'warm overhead', timeoutMs: 60_000 },
   { name: 'confirmed-cancel', title: 'confirmed cancel vs one bare cancel request', timeoutMs: 60_000 },
   {

@@ -12,18 +12,21 @@ class DeployChecks {
   async check() {
     const { deploymentProblems } = await import('../../lib/lambda/deploy-checks.ts');
     const { service } = this.serverless;
-    // Functions that never send to Bybit (serverless.yml custom.ipBudgetExempt).
-    const exempt = new Set(service.custom?.ipBudgetExempt ?? []);
+    // The functions that send to Bybit (serverless.yml custom.exchangeFunctions).
+    const exchange = new Set(service.custom?.exchangeFunctions ?? []);
     const functions = service.getAllFunctions().map((name) => {
       const fn = service.getFunction(name);
       return {
         name,
         environment: { ...(service.provider.environment ?? {}), ...(fn.environment ?? {}) },
         reservedConcurrency: fn.reservedConcurrency,
-        sendsToBybit: !exempt.has(name),
+        sendsToBybit: exchange.has(name),
       };
     });
-    const problems = deploymentProblems(functions);
+    // RESERVED_CONCURRENCY=false: no reservation bounds the containers; reserved-concurrency.cjs sizes each
+    // one's share and `npm run preflight` checks it against the account's limit instead.
+    const reserved = String(service.custom?.reservedConcurrency?.enabled ?? true) !== 'false';
+    const problems = deploymentProblems(functions, { ipBudget: reserved });
     if (problems.length > 0) {
       throw new this.serverless.classes.Error(
         `the deployment would not work as configured:\n  - ${problems.join('\n  - ')}`,

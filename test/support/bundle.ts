@@ -2,7 +2,7 @@
 // and a way to invoke a bundle in a fresh Node process, as Lambda would load it.
 
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -28,10 +28,12 @@ export async function packageService(args: string[] = []): Promise<PackagedServi
   mkdirSync(cache, { recursive: true });
   const dir = mkdtempSync(join(cache, 'package-'));
   const bin = join(root, 'node_modules', '.bin', 'serverless');
-  await run(bin, ['package', '--package', dir, ...args], {
-    cwd: root,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
-  });
+  await oneAtATime(() =>
+    run(bin, ['package', '--package', dir, ...args], {
+      cwd: root,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+    }),
+  );
   const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
   const functions: Record<string, string> = {};
   for (const name of ['cancel', 'cancelAll', 'drill', 'heartbeat']) {
@@ -41,6 +43,57 @@ export async function packageService(args: string[] = []): Promise<PackagedServi
     functions[name] = target;
   }
   return { dir, template, functions };
+}
+
+const LOCK = join(cache, 'package.lock');
+const LOCK_POLL_MS = 200;
+const LOCK_WAIT_MS = 10 * 60_000;
+
+/**
+ * Runs `work` while no other process of this checkout packages: serverless-esbuild builds in one work folder
+ * of the service, so two test files packaging variants at once would build into each other. The lock is a
+ * directory (created atomically) holding its owner's pid; a lock whose owner has died is taken over.
+ */
+async function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const waitUntil = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!ownerAlive()) rmSync(LOCK, { recursive: true, force: true });
+      else if (Date.now() > waitUntil)
+        throw new Error(`another process has been packaging for ${LOCK_WAIT_MS} ms`);
+      else await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+function ownerAlive(): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
+  } catch {
+    // Created but not yet written by its owner (it is, right after), unless that was long ago.
+    try {
+      return Date.now() - statSync(LOCK).mtimeMs < 10_000;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface RunnerOutcome {

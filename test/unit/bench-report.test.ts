@@ -80,6 +80,27 @@ describe('renderReport', () => {
     expect(report).toMatch(/5 ms per request.*confirmed\/bare 2\.00× \| ≤ 2\.2× one bare cancel \| met/);
     expect(report).toMatch(/50 ms per request.*confirmed\/bare 2\.50× .*missed by 0\.30×/);
   });
+
+  it('compares the pre-initialised kill switch with the warm one of the same run, against 1.1×', () => {
+    const result = (preInitialisedMs: number, warmMs: number) => ({
+      runs: 7,
+      latencyMs: 50,
+      accounts: 3,
+      ordersPerRun: 900,
+      fresh: { ms: [400], medianMs: 400, importMedianMs: 150 },
+      preInitialised: { ms: [preInitialisedMs], medianMs: preInitialisedMs, initMedianMs: 300 },
+      warm: { ms: [warmMs], medianMs: warmMs },
+      warmAfterIdle: { ms: [warmMs + 20], medianMs: warmMs + 20 },
+      failures: [],
+    });
+    const run = { totalMs: 1000, node: '22.0.0', cpus: 2, cpuModel: 'test CPU', date: '2026-01-01' };
+    expect(renderReport({ 'hot-kill-switch': result(210, 200) }, run)).toMatch(
+      /400 ms \/ 210 ms \/ 200 ms \(220 ms\) .*pre-initialised\/warm 1\.05× \| ≤ 1\.1× warm +\| met/,
+    );
+    expect(renderReport({ 'hot-kill-switch': result(240, 200) }, run)).toMatch(
+      /pre-initialised\/warm 1\.20× .*missed by 0\.10×/,
+    );
+  });
 });
 
 describe('withReport', () => {
