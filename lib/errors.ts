@@ -266,3 +266,28 @@ export class DrillFailedError extends Error {
     this.report = report;
   }
 }
+
+/** The state table could not be read or written. Names the operation and the table, never an item. */
+export class StateError extends Error {
+  readonly operation: string;
+  readonly table: string;
+  constructor(operation: string, table: string, message: string, options?: ErrorOptions) {
+    super(`${operation} on ${table}: ${message}`, options);
+    this.name = 'StateError';
+    this.operation = operation;
+    this.table = table;
+  }
+}
+
+/**
+ * A notification could not be sent. Names the channel and why, never the message, an address or a token (a
+ * Telegram bot token is part of the API's URL: no URL is ever put in this error).
+ */
+export class NotifyError extends Error {
+  readonly channel: string;
+  constructor(channel: string, message: string) {
+    super(`${channel}: ${message}`);
+    this.name = 'NotifyError';
+    this.channel = channel;
+  }
+}

@@ -1,8 +1,13 @@
 // `npm run kill-switch -- --stage <stage>`: fires the kill switch.
-// - A deployed stage: puts the kill-switch event on the default EventBridge bus (PutEvents), then checks that
-//   a rule of the stack routes it to the cancelAll function. The function runs asynchronously.
+// - A deployed stage: puts the kill-switch event on the default EventBridge bus (PutEvents), checks that the
+//   stack's rule (serverless.yml names it `<service>-<stage>-kill-switch`) routes it to the cancelAll function,
+//   then waits for that event's record in the state table (`<service>-<stage>-state`) and prints it per
+//   account; the exit code is 0 only when nothing is left open. `--no-wait` returns once the event is sent.
 // - `--stage local`: invokes the running local stack's cancelAll function with the same event and prints what
 //   it cancelled; the exit code is 0 only when nothing is left open.
+// - `--status`: how the stack stands (lib/lambda/status.ts, what POST /status answers): halt, the dead man's
+//   switch from the Scheduler, the last kill switch and the last drill from the state table; exit 0 when all
+//   is well.
 // - `--drill`: the kill-switch drill instead (read-only, nothing is cancelled), printed as a table; the exit
 //   code is 1 when an account has a problem. It invokes the drill function with {"drill": true} (locally
 //   through the stack's Lambda endpoint); a failed drill throws there, and its message names every account
@@ -11,31 +16,53 @@
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
+import { scheduleName } from '../lib/cancel/dead-mans-switch.ts';
 import type { DrillReport } from '../lib/cancel/drill.ts';
-import { ValidationError } from '../lib/errors.ts';
+import type { KillSwitchReport } from '../lib/cancel/kill-switch.ts';
+import { StateError, ValidationError } from '../lib/errors.ts';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
+import { firedBy } from '../lib/lambda/messages.ts';
+import { type RunRecord, recordKeys } from '../lib/lambda/records.ts';
 import { parseCancelAllRequest } from '../lib/lambda/requests.ts';
+import { EventBridgeSchedule } from '../lib/lambda/scheduler.ts';
+import { StateStore } from '../lib/lambda/state.ts';
+import { readStatus } from '../lib/lambda/status.ts';
 import { drillTable, drillVerdict } from './local/drill-table.ts';
 import { eventBridgeEvent, type Invocation, invokeFunction } from './local/invoke.ts';
+import { createReporter } from './local/progress.ts';
+import { accountTable, statusLines } from './local/report-table.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
-import { DEFAULT_STATE_FILE, LOCAL_STAGE, runningState } from './local/state.ts';
+import { DEFAULT_STATE_FILE, LOCAL_STAGE, type LocalState, runningState } from './local/state.ts';
 
-const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]… [--reason <text>] [--region <region>]
+const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]… [--reason <text>] [--region <region>] [--no-wait]
        npm run kill-switch -- --drill --stage <stage> [--account <name>]… [--region <region>]
+       npm run kill-switch -- --status --stage <stage> [--region <region>] [--json]
   --drill        check, without cancelling anything, that the kill switch would work for every account
+  --status       how the stack stands: halt, the dead man's switch, the last kill switch and the last drill
   --stage        the stage you deployed (npx serverless deploy --stage …), or "local" for the stack npm start runs
   --account      only this account of the exchange secret (repeat for several; default: every account)
-  --reason       recorded in the event and the function's logs (default: who fired it, from where)
+  --reason       recorded in the event, the report and the message (default: who fired it, from where)
+  --no-wait      a deployed stage: return once the event is sent, without waiting for its report
+  --json         --status: print the status as JSON (what POST /status answers)
   --region       the region you deployed to (default: serverless.yml's, ${defaultRegion()})
   --source       the event source, if you changed KILL_SWITCH_SOURCE (default ${configDefaults.KILL_SWITCH_SOURCE})
   --detail-type  the detail-type, if you changed KILL_SWITCH_DETAIL_TYPE (default "${configDefaults.KILL_SWITCH_DETAIL_TYPE}")
   --state        the local stack's state file (default .local/stack.json; --stage local only)
-exit status: 0 done (local: nothing left open; drill: no problem), 1 failed, not everything cancelled or a
-  drill problem, 2 wrong arguments`;
+exit status: 0 done (nothing left open; drill: no problem; status: all is well; --no-wait: the event was
+  sent to an enabled rule), 1 failed, not everything cancelled, a drill problem or a status that needs
+  attention, 2 wrong arguments`;
 
 const STAGE = /^[a-zA-Z0-9-]{1,32}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const INVOKE_TIMEOUT_MS = 90_000;
+/**
+ * How long a deployed kill switch's report is waited for: the function's 60 s, and room for a run queued behind
+ * another (cancelAll runs one at a time).
+ */
+const REPORT_WAIT_MS = 150_000;
+const REPORT_POLL_MS = 1000;
+/** The `origin` the event says: the report, the logs and the message name it. */
+const CLI_ORIGIN = 'cli';
 
 class UsageError extends Error {}
 /** The kill switch ran or was sent, but it did not do everything: exit 1. */
@@ -43,8 +70,11 @@ class NotDoneError extends Error {}
 
 interface Options {
   drill: boolean;
+  status: boolean;
+  wait: boolean;
+  json: boolean;
   stage: string;
-  detail: { accounts?: string[]; reason: string };
+  detail: { accounts?: string[]; reason: string; origin: string };
   region?: string;
   source: string;
   detailType: string;
@@ -53,7 +83,9 @@ interface Options {
 
 async function main(): Promise<void> {
   const options = readOptions();
-  if (options.drill) await (options.stage === LOCAL_STAGE ? drillLocal(options) : drillDeployed(options));
+  if (options.status) await showStatus(options);
+  else if (options.drill)
+    await (options.stage === LOCAL_STAGE ? drillLocal(options) : drillDeployed(options));
   else if (options.stage === LOCAL_STAGE) await fireLocal(options);
   else await fireDeployed(options);
 }
@@ -136,10 +168,10 @@ async function drillDeployed(options: Options): Promise<void> {
     maxAttempts: 1,
     requestHandler: { connectionTimeout: 3000, requestTimeout: INVOKE_TIMEOUT_MS },
   });
-  let out: { FunctionError?: string; Payload?: Uint8Array };
+  let out: { FunctionError?: string; Payload?: Uint8Array; $metadata?: { requestId?: string } };
   try {
-    out = await client.send(
-      new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: body }),
+    out = await createReporter().wait(`  waiting for ${fn} (up to ${INVOKE_TIMEOUT_MS / 1000} s)`, () =>
+      client.send(new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: body })),
     );
   } catch (error) {
     throw new NotDoneError(`could not invoke ${fn}: ${describe(error)}`);
@@ -151,6 +183,11 @@ async function drillDeployed(options: Options): Promise<void> {
   } catch {
     throw new NotDoneError(`${fn} answered something that is not JSON: ${text.slice(0, 300)}`);
   }
+  if (out.FunctionError && payload.errorType === 'DrillFailedError') {
+    // The whole report is in the state table, under this invocation's request id: print it as a table.
+    const recorded = await recordedDrill(options, region, out.$metadata?.requestId);
+    if (recorded) return printDrill(recorded);
+  }
   printDrillOutcome(
     fn,
     out.FunctionError
@@ -161,6 +198,28 @@ async function drillDeployed(options: Options): Promise<void> {
         }
       : { ok: true, result: payload },
   );
+}
+
+/** The report of the drill with this request id, from the state table's last drill; undefined if not there. */
+async function recordedDrill(
+  options: Options,
+  region: string,
+  requestId: string | undefined,
+): Promise<DrillReport | undefined> {
+  if (!requestId) return undefined;
+  try {
+    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+    const store = new StateStore({
+      tableName: `${serviceName()}-${options.stage}-state`,
+      client: new DynamoDBClient({ region, maxAttempts: 2 }),
+    });
+    const record = (await store.get<RunRecord>(recordKeys.last('drill')))?.value;
+    const report = record?.requestId === requestId ? (record.report as DrillReport | undefined) : undefined;
+    return Array.isArray(report?.accounts) ? report : undefined;
+  } catch {
+    // Without the table the error message still names every problem.
+    return undefined;
+  }
 }
 
 async function drillLocal(options: Options): Promise<void> {
@@ -274,40 +333,175 @@ async function fireDeployed(options: Options): Promise<void> {
   process.stdout.write(`✔ EventBridge accepted the event: entry id ${entry.EventId}\n`);
 
   // An accepted event reaches nothing when no rule matches it (wrong region or stage, changed source).
+  const ruleName = `${serviceName()}-${options.stage}-kill-switch`;
   let rules: { Name?: string; State?: string; EventPattern?: string }[];
   try {
     rules =
-      (await client.send(new ListRulesCommand({ NamePrefix: `${fn}-rule`, EventBusName: 'default' })))
-        .Rules ?? [];
+      (await client.send(new ListRulesCommand({ NamePrefix: ruleName, EventBusName: 'default' }))).Rules ??
+      [];
   } catch (error) {
     process.stdout.write(
-      `? Could not check which rule routes it (${describe(error)}); the event was sent.\n`,
+      `? Could not check the rule ${ruleName} (${describe(error)}); the event was sent.\n`,
     );
-    printNextSteps(options.stage, region);
-    return;
+    return options.wait
+      ? waitDeployed(options, region, entry.EventId)
+      : printNextSteps(options.stage, region);
   }
-  const rule = rules.find((r) => matches(r.EventPattern, options.source, options.detailType));
+  const rule = rules.find(
+    (r) => r.Name === ruleName && matches(r.EventPattern, options.source, options.detailType),
+  );
   if (rule?.State !== 'ENABLED') {
     printNextSteps(options.stage, region);
     throw new NotDoneError(
       rule
         ? `rule ${rule.Name} matches but is ${rule.State}: nothing will run`
-        : `no rule of ${fn} in ${region} matches this event: nothing will run. Check --stage and --region (and --source/--detail-type if you changed them).`,
+        : `no rule ${ruleName} in ${region} matches this event: nothing will run. Check --stage and --region (and --source/--detail-type if you changed them).`,
     );
   }
   process.stdout.write(`✔ Rule ${rule.Name} (ENABLED) sends it to ${fn}\n`);
-  printNextSteps(options.stage, region);
+  if (!options.wait) return printNextSteps(options.stage, region);
+  await waitDeployed(options, region, entry.EventId);
+}
+
+/** Waits for the record the function writes under the event id, then prints it; throws unless all clear. */
+async function waitDeployed(options: Options, region: string, eventId: string): Promise<void> {
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const tableName = `${serviceName()}-${options.stage}-state`;
+  const store = new StateStore({ tableName, client: new DynamoDBClient({ region, maxAttempts: 3 }) });
+  const record = await createReporter().wait(
+    `  waiting for its report in ${tableName} (up to ${REPORT_WAIT_MS / 1000} s)`,
+    () => pollRecord(store, eventId),
+  );
+  if (!record) {
+    throw new NotDoneError(
+      `no report for event ${eventId} after ${REPORT_WAIT_MS / 1000} s: the function may still be running, or queued behind another kill switch. Check again with npm run kill-switch -- --status --stage ${options.stage}, or read the logs: npx serverless logs -f cancelAll --stage ${options.stage} --region ${region} --startTime 10m`,
+    );
+  }
+  printRecord(record);
+}
+
+/** The event's record once the function has written it; undefined when the wait ran out. */
+async function pollRecord(store: StateStore, eventId: string): Promise<RunRecord | undefined> {
+  const until = Date.now() + REPORT_WAIT_MS;
+  for (;;) {
+    try {
+      const item = await store.get<RunRecord>(recordKeys.event(eventId));
+      if (item) return item.value;
+    } catch (error) {
+      // A table that is not there or may not be read will not become readable by waiting.
+      if (error instanceof StateError && /does not exist|access denied/.test(error.message)) {
+        throw new NotDoneError(`the event was sent, but its report cannot be read: ${error.message}`);
+      }
+    }
+    if (Date.now() + REPORT_POLL_MS > until) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, REPORT_POLL_MS));
+  }
+}
+
+/** A kill switch's record: who fired it, the per-account table, the verdict. */
+function printRecord(record: RunRecord): void {
+  const report = record.report as Partial<KillSwitchReport> | undefined;
+  process.stdout.write(
+    `Kill switch ${record.eventId ?? record.requestId}, fired by ${firedBy(record)}${record.reason ? `: ${record.reason}` : ''}\n`,
+  );
+  if (!report) {
+    throw new NotDoneError(
+      `the kill switch failed before it could report: ${record.error?.type}: ${record.error?.message} (log group ${record.logGroup}, request id ${record.requestId})`,
+    );
+  }
+  for (const line of accountTable(report)) process.stdout.write(`${line}\n`);
+  printStrategies(report as KillSwitchResult);
+  const accounts = report.accounts?.length ?? 0;
+  if (!record.ok || report.remaining !== 0) {
+    throw new NotDoneError(
+      `${report.remaining ?? '?'} order(s) still open${report.failedScopes?.length ? `; failed: ${report.failedScopes.join(', ')}` : ''}. Act on the ids above in Bybit; the whole report is in ${record.logGroup} (request id ${record.requestId}).`,
+    );
+  }
+  process.stdout.write(
+    `✔ Cancelled ${report.cancelled} order(s) in ${accounts} account(s); nothing is left open (checked by listing). ${report.durationMs} ms.\n`,
+  );
 }
 
 function printNextSteps(stage: string, region: string) {
   process.stdout.write(
     [
-      'The function runs asynchronously (Lambda retries a failed run twice). To see what it cancelled and whether anything is left:',
-      `  npx serverless logs -f cancelAll --stage ${stage} --region ${region} --startTime 10m`,
-      `A run that failed (orders left open, a scope that failed) ends in the SQS queue ${serviceName()}-${stage}-failures.`,
+      'The function runs asynchronously, once: Lambda does not retry it (a retry could walk into an IP ban). A run that',
+      `failed (orders left open, a scope that failed) sends a message to the reports topic, raises an alarm and ends in the SQS queue ${serviceName()}-${stage}-failures.`,
+      `See how it ended: npm run kill-switch -- --status --stage ${stage} --region ${region}`,
+      `  or its logs:     npx serverless logs -f cancelAll --stage ${stage} --region ${region} --startTime 10m`,
       '',
     ].join('\n'),
   );
+}
+
+/** The status of a deployed or the local stack; throws (exit 1) unless all is well. */
+async function showStatus(options: Options): Promise<void> {
+  const sources =
+    options.stage === LOCAL_STAGE ? await localSources(options) : await deployedSources(options);
+  const status = await readStatus({ ...sources, stage: options.stage });
+  if (options.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+  else {
+    process.stdout.write(
+      `Stack ${serviceName()}-${options.stage}${sources.where}, checked ${status.checkedAt}\n`,
+    );
+    for (const line of statusLines(status, Date.now())) process.stdout.write(`${line}\n`);
+  }
+  if (!status.ok) throw new NotDoneError(`Needs attention: ${status.attention.join('; ')}`);
+  if (!options.json) process.stdout.write('✔ All is well.\n');
+}
+
+async function deployedSources(options: Options) {
+  const [{ DynamoDBClient }, { SchedulerClient }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-sdk/client-scheduler'),
+  ]);
+  const region = options.region ?? defaultRegion();
+  return {
+    where: ` in ${region}`,
+    state: new StateStore({
+      tableName: `${serviceName()}-${options.stage}-state`,
+      client: new DynamoDBClient({ region, maxAttempts: 3 }),
+    }),
+    schedule: scheduleOf(options.stage, new SchedulerClient({ region, maxAttempts: 3 })),
+  };
+}
+
+async function localSources(options: Options) {
+  if (options.region)
+    throw new UsageError('--region is for a deployed stage; the local stack runs on this machine');
+  const state = runningState(options.state);
+  if (state instanceof Error) throw new NotDoneError(state.message);
+  const [{ DynamoDBClient }, { SchedulerClient }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-sdk/client-scheduler'),
+  ]);
+  const local = localClientOptions(state);
+  return {
+    where: ' (local)',
+    state: new StateStore({
+      tableName: state.stateTable,
+      client: new DynamoDBClient({ ...local, endpoint: state.stateUrl }),
+    }),
+    schedule: scheduleOf(options.stage, new SchedulerClient({ ...local, endpoint: state.schedulerUrl })),
+  };
+}
+
+/** The local endpoints check no signature, but the SDK signs every request: any credentials do. */
+function localClientOptions(state: LocalState) {
+  return { region: state.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local-demo' } };
+}
+
+/** The dead man's switch schedule of a stage, read only (the target fields are never used here). */
+function scheduleOf(stage: string, client: ConstructorParameters<typeof EventBridgeSchedule>[0]['client']) {
+  return new EventBridgeSchedule({
+    client,
+    name: scheduleName(stage),
+    groupName: 'default',
+    busArn: '',
+    roleArn: '',
+    source: configDefaults.KILL_SWITCH_SOURCE,
+    detailType: configDefaults.KILL_SWITCH_DETAIL_TYPE,
+  });
 }
 
 function matches(pattern: string | undefined, source: string, detailType: string): boolean {
@@ -342,6 +536,9 @@ function readOptions(): Options {
         source: { type: 'string' },
         'detail-type': { type: 'string' },
         state: { type: 'string' },
+        status: { type: 'boolean' },
+        'no-wait': { type: 'boolean' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -383,10 +580,23 @@ function readOptions(): Options {
   }
   if (values.drill && values.reason !== undefined)
     throw new UsageError('--reason is for the kill switch, not --drill');
+  if (values.status) {
+    const firing = ['drill', 'account', 'reason', 'no-wait', 'source', 'detail-type'].find(
+      (name) => values[name] !== undefined,
+    );
+    if (firing) throw new UsageError(`--${firing} is for firing the kill switch or the drill, not --status`);
+  }
+  if (values.json && !values.status) throw new UsageError('--json is for --status');
+  if (values['no-wait'] && (values.drill || stage === LOCAL_STAGE)) {
+    throw new UsageError('--no-wait is for the kill switch on a deployed stage');
+  }
   return {
     drill: values.drill === true,
+    status: values.status === true,
+    wait: values['no-wait'] !== true,
+    json: values.json === true,
     stage,
-    detail,
+    detail: { ...detail, origin: CLI_ORIGIN },
     region,
     source: (values.source as string | undefined) ?? configDefaults.KILL_SWITCH_SOURCE,
     detailType: (values['detail-type'] as string | undefined) ?? configDefaults.KILL_SWITCH_DETAIL_TYPE,

@@ -1,10 +1,13 @@
 // `npm start`: the whole product on this machine, nothing sent to Bybit or AWS. It
-//   1. starts the Bybit V5 emulator with demo accounts and orders, and a Secrets Manager endpoint holding
-//      freshly generated demo keys, both on loopback;
+//   1. starts the Bybit V5 emulator with demo accounts and orders, a Secrets Manager endpoint holding
+//      freshly generated demo keys, the state table (dynalite), the reports topic (SNS) and a Telegram bot,
+//      all on loopback;
 //   2. starts the functions behind serverless-offline (HTTP API + Lambda invoke endpoint), configured with
-//      stage parameters that point them at both, and an EventBridge Scheduler endpoint for the dead man's switch;
+//      stage parameters that point them at all of these, and an EventBridge Scheduler endpoint for the dead
+//      man's switch;
 //   3. shows a signed webhook cancel, a scoped cancel-all, a stale sweep, the drill, a kill switch and the
-//      dead man's switch, checked against the emulator, and prints what happened;
+//      dead man's switch, checked against the emulator, with the messages a person receives, and prints what
+//      happened;
 //   4. stays up for trying it by hand (curl commands, `npm run sign`, `npm run kill-switch -- --stage local`)
 //      until Ctrl-C, saying when the dead man's switch fires, or exits with --once (or CI=true): 0 when
 //      everything was cancelled as it should be.
@@ -20,6 +23,7 @@ import { type LocalExchange, startLocalExchange } from './local/exchange.ts';
 import { groupExists, type Offline, startOffline } from './local/offline.ts';
 import { choosePort, portIsFree } from './local/ports.ts';
 import { createReporter } from './local/progress.ts';
+import { type LocalReporting, startLocalReporting } from './local/reporting.ts';
 import { BOT_PREFIX, DEMO_ACCOUNTS, STALE_AFTER_SECONDS, WEBHOOK_ORDER } from './local/seed.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
 import {
@@ -79,7 +83,7 @@ function exit(code: number): Promise<never> {
       const stray = groupExists(started.offlinePid);
       clean = !stray && busy.length === 0;
       report.line(
-        `Stopped serverless-offline, the emulator and the secrets endpoint: ${stray ? 'processes LEFT' : 'no process left'} in serverless-offline's group ${started.offlinePid}, ports ${started.ports.join(', ')} ${busy.length ? `STILL BOUND: ${busy.join(', ')}` : 'free'}.`,
+        `Stopped serverless-offline, the emulator and the AWS and Telegram endpoints: ${stray ? 'processes LEFT' : 'no process left'} in serverless-offline's group ${started.offlinePid}, ports ${started.ports.join(', ')} ${busy.length ? `STILL BOUND: ${busy.join(', ')}` : 'free'}.`,
       );
     }
     process.exit(code === 0 && !clean ? 1 : code);
@@ -90,7 +94,7 @@ function exit(code: number): Promise<never> {
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (stopping) return;
-    report.line(`\n${signal}: stopping serverless-offline, the emulator and the Secrets Manager endpoint…`);
+    report.line(`\n${signal}: stopping serverless-offline, the emulator and the AWS and Telegram endpoints…`);
     void exit(0).catch(() => process.exit(1));
   });
 }
@@ -117,9 +121,10 @@ async function main(): Promise<number> {
   const logFile = join(dirname(stateFile), `${basename(stateFile, '.json')}.log`);
   const offlineLogFile = join(dirname(stateFile), `${basename(stateFile, '.json')}.offline.log`);
 
-  report.line('bybit-cancel, running locally: the Lambda functions behind serverless-offline, a Bybit V5');
-  report.line('emulator and stand-ins for Secrets Manager and EventBridge Scheduler, all on 127.0.0.1.');
-  report.line('Nothing is sent to Bybit or AWS.');
+  report.line('bybit-cancel, running locally: the Lambda functions behind serverless-offline,');
+  report.line('a Bybit V5 emulator and stand-ins for Secrets Manager, EventBridge Scheduler,');
+  report.line('DynamoDB, SNS and Telegram, all on 127.0.0.1. Nothing is sent to Bybit, AWS or');
+  report.line('Telegram.');
   report.line();
 
   const exchange: LocalExchange = await report.wait(
@@ -129,6 +134,8 @@ async function main(): Promise<number> {
   cleanups.push({ name: 'the emulator and the secrets endpoint', run: () => exchange.close() });
   const scheduler = await startLocalScheduler(`http://127.0.0.1:${lambdaPort}`, functions.cancelAll, region);
   cleanups.push({ name: 'the Scheduler endpoint', run: () => scheduler.close() });
+  const reporting: LocalReporting = await startLocalReporting(LOCAL_STAGE, region, exchange.secrets);
+  cleanups.push({ name: 'the DynamoDB, SNS and Telegram endpoints', run: () => reporting.close() });
   const seeded = exchange.seed();
   const kinds = DEMO_ACCOUNTS.map((a) => `${a.name} (${a.rsa ? 'RSA' : 'HMAC'})`).join(', ');
   report.line(`      Bybit emulator    ${exchange.emulator.url}  accounts ${kinds}, ${seeded} open orders`);
@@ -141,6 +148,15 @@ async function main(): Promise<number> {
   report.line(`                        ${exchange.webhookSecretId}: demo keys generated for this run`);
   report.line(
     `      Scheduler         ${scheduler.endpoint.url}  the dead man's switch schedule; fires into cancelAll`,
+  );
+  report.line(
+    `      DynamoDB          ${reporting.dynamo.url}  the state table ${reporting.tableName} (dynalite)`,
+  );
+  report.line(
+    `      SNS               ${reporting.sns.url}  the reports topic ${reporting.topicArn.split(':').at(-1)}`,
+  );
+  report.line(
+    `      Telegram          ${reporting.telegram.url}  a demo bot and chat (${reporting.telegramSecretId})`,
   );
 
   const offline: Offline = await report.wait(
@@ -161,6 +177,9 @@ async function main(): Promise<number> {
             exchange.emulator.port,
             Number(new URL(exchange.secrets.url).port),
             Number(new URL(scheduler.endpoint.url).port),
+            Number(new URL(reporting.dynamo.url).port),
+            Number(new URL(reporting.sns.url).port),
+            Number(new URL(reporting.telegram.url).port),
           ];
         },
         params: {
@@ -172,12 +191,14 @@ async function main(): Promise<number> {
           // The demo and you run the sweep; a cron firing in the middle would muddle the counts.
           SWEEP_ENABLED: 'false',
           ...LOCAL_TARGETS,
+          ...reporting.params,
         },
         env: {
           AWS_ENDPOINT_URL_SECRETS_MANAGER: exchange.secrets.url,
           AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint.url,
           // A webhook drill is handed to the drill function through serverless-offline's Lambda endpoint.
           AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${lambdaPort}`,
+          ...reporting.env,
           AWS_REGION: region,
           AWS_DEFAULT_REGION: region,
           // The SDK signs every request; the local endpoint does not check the signature.
@@ -191,7 +212,7 @@ async function main(): Promise<number> {
     report.line(`\nserverless-offline stopped on its own (${how}). Its last lines:\n${offline.tail()}`);
     await exit(1);
   });
-  report.line(`      HTTP API          ${offline.httpUrl}  POST /cancel, POST /cancel-all, POST /heartbeat`);
+  report.line(`      HTTP API          ${offline.httpUrl}  POST /cancel, /cancel-all, /heartbeat, /status`);
   report.line(
     `      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}, ${functions.drill}`,
   );
@@ -208,6 +229,12 @@ async function main(): Promise<number> {
     functions,
     emulatorUrl: exchange.emulator.url,
     secretsUrl: exchange.secrets.url,
+    region,
+    schedulerUrl: scheduler.endpoint.url,
+    stateUrl: reporting.dynamo.url,
+    stateTable: reporting.tableName,
+    snsUrl: reporting.sns.url,
+    telegramUrl: reporting.telegram.url,
     webhookSecret: exchange.webhookSecret,
     maxSkewSeconds: configDefaults.WEBHOOK_MAX_SKEW_SECONDS,
     logFile,
@@ -227,13 +254,14 @@ async function main(): Promise<number> {
       functions,
       sweep: { maxAgeSeconds: STALE_AFTER_SECONDS, prefix: BOT_PREFIX },
       report,
+      reporting,
     },
     1,
   );
   const total = outcomes.length + 1;
   outcomes.push(
     await deadMansSwitchStep(
-      { exchange, scheduler, httpUrl: offline.httpUrl, report },
+      { exchange, scheduler, httpUrl: offline.httpUrl, report, reporting },
       `[${total}/${total}]`,
     ),
   );
@@ -309,6 +337,11 @@ function printTryIt(state: LocalState, reseeded: number) {
     'Run the kill-switch drill (read-only; exits 1 while an account has a problem, as hedge does):',
   );
   report.line('  npm run kill-switch -- --drill --stage local');
+  report.line();
+  report.line(
+    "How the stack stands: the dead man's switch, the last kill switch and drill (exits 1 while something needs you):",
+  );
+  report.line('  npm run kill-switch -- --status --stage local');
   report.line();
   report.line('Run the stale-order sweep (the EventBridge Scheduled Event):');
   report.line(

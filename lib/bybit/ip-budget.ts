@@ -116,6 +116,10 @@ export class IpBudget {
   private wakeAt = Number.POSITIVE_INFINITY;
   /** Requests sent since the container started (for reports and benchmarks). */
   sent = 0;
+  /** Requests that had to queue for a unit since the container started (a metric: the budget slowed work). */
+  waits = 0;
+  /** 403 refusals that started a hold since the container started (a metric, and a message to a person). */
+  refusals = 0;
 
   constructor(options: IpBudgetOptions = {}) {
     this.requestsPer5s = options.requestsPer5s ?? DEFAULT_IP_REQUESTS_PER_5S;
@@ -138,8 +142,14 @@ export class IpBudget {
     const refused = this.refused;
     if (refused) return Promise.reject(refused);
     return new Promise<IpTicket>((resolve, reject) => {
-      (this.lanes.get(priority) as Lane).push({ owner, deadline, resolve, reject });
+      let served = false;
+      const take = (ticket: IpTicket) => {
+        served = true;
+        resolve(ticket);
+      };
+      (this.lanes.get(priority) as Lane).push({ owner, deadline, resolve: take, reject });
       this.pump();
+      if (!served) this.waits++;
     });
   }
 
@@ -169,7 +179,10 @@ export class IpBudget {
 
   /** Bybit answered 403: nothing more goes out until the hold has passed; every waiter fails now. */
   refuse(error: IpRefusedError): void {
-    if (!this.refused) this.refusal = { error, until: this.now() + BAN_HOLD_MS };
+    if (!this.refused) {
+      this.refusal = { error, until: this.now() + BAN_HOLD_MS };
+      this.refusals++;
+    }
     const current = this.refusal?.error ?? error;
     for (const lane of this.lanes.values()) for (const w of lane.remove(() => true)) w.reject(current);
   }

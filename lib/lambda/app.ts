@@ -1,12 +1,11 @@
-// The composition root and the one invocation flow both handlers share: read the trigger, give the work a
+// The composition root and the one invocation flow every handler shares: read the trigger, give the work a
 // deadline inside the Lambda's remaining time, and, for HTTP, authenticate and validate before anything
-// touches the exchange or its secret.
+// touches the exchange or its secret; once the work has its final report, log, record and tell (reporting.ts).
 
 import type { Context } from 'aws-lambda';
 import { IpBudget } from '../bybit/ip-budget.ts';
 import type { Transport } from '../bybit/transport.ts';
 import { discoverCoverage } from '../cancel/coverage.ts';
-import type { DeadMansSwitchSchedule } from '../cancel/dead-mans-switch.ts';
 import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { AuthenticationError, SignatureMismatchError } from '../errors.ts';
@@ -22,8 +21,11 @@ import {
 import { DrillFunction, type LambdaSender } from './drill-function.ts';
 import { decodeBody, errorResponse, parseJsonBody, resultResponse, scopeErrors } from './http.ts';
 import { type Operation, staleSecretLine } from './metrics.ts';
+import { type FetchLike, Notifier, type SnsSender } from './notify.ts';
+import { type Aftermath, afterRun } from './reporting.ts';
 import { EventBridgeSchedule, type SchedulerSender } from './scheduler.ts';
 import { exchangeCredentials, parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
+import { type StateClient, StateStore } from './state.ts';
 import { DRILL_ACTION, type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
 import { authenticateWebhook, sourceAllowlist } from './webhook-auth.ts';
 
@@ -37,9 +39,15 @@ export interface App {
   secrets: SecretStore;
   exchange: Exchange;
   /** The dead man's switch schedule (the heartbeat function); nothing is loaded until it is used. */
-  deadMansSwitch: DeadMansSwitchSchedule;
+  deadMansSwitch: EventBridgeSchedule;
   /** The drill function, which a webhook drill is handed to; nothing is loaded until it is used. */
   drillFunction: DrillFunction;
+  /** The state table (STATE_TABLE); nothing is loaded until it is used. */
+  state: StateStore;
+  /** The reports topic and Telegram; nothing is loaded until a message is sent. */
+  notifier: Notifier;
+  /** What the current invocation's aftermath could not do (for its metrics); reset when one starts. */
+  reported: Aftermath;
   clock: Clock;
   /** Shared by every request this container sends to Bybit; a 403 closes it for everyone. */
   ipBudget: IpBudget;
@@ -54,6 +62,10 @@ export interface AppOverrides {
   secretsClient?: SecretReader;
   schedulerClient?: SchedulerSender;
   lambdaClient?: LambdaSender;
+  stateClient?: StateClient;
+  snsClient?: SnsSender;
+  /** What Telegram messages are sent with (the global fetch). */
+  fetch?: FetchLike;
   transport?: Transport;
   clock?: Clock;
   write?: (line: string) => void;
@@ -112,6 +124,21 @@ export function createApp(overrides: AppOverrides = {}): App {
     functionName: config.drill.functionName,
   });
   const admitSource = sourceAllowlist(config.webhookAllowedSourceIps);
+  const state = new StateStore({
+    tableName: config.stateTable,
+    client: overrides.stateClient,
+    now: clock.now,
+  });
+  const notifier = new Notifier({
+    topicArn: config.notify.topicArn,
+    telegramSecretId: config.notify.telegramSecretId,
+    telegramApiUrl: config.notify.telegramApiUrl,
+    timeoutMs: config.notify.timeoutMs,
+    secrets,
+    snsClient: overrides.snsClient,
+    fetch: overrides.fetch,
+    now: clock.now,
+  });
   return {
     config,
     settingProblems,
@@ -121,6 +148,9 @@ export function createApp(overrides: AppOverrides = {}): App {
     exchange,
     deadMansSwitch,
     drillFunction,
+    state,
+    notifier,
+    reported: { notifyFailures: 0, stateFailures: 0 },
     clock,
     ipBudget,
     admitSource,
@@ -199,6 +229,10 @@ export interface Invocation {
   app: App;
   /** Epoch ms by which the work must be done. */
   deadline: number;
+  /** What the work was asked to do (set before it starts). */
+  operation?: Operation;
+  /** What the work returned or threw, once it ran (an HTTP request refused before it has none). */
+  outcome?: { result?: unknown; error?: unknown };
   /** Malformed settings this invocation's operation does not read, already logged: a kill switch reports them. */
   ignoredSettings: string[];
 }
@@ -212,6 +246,8 @@ export interface Routes {
   killSwitch?: Work<unknown>;
   /** The operation a request body asks for (named in 5xx answers and their metrics); `unknown` if not given. */
   operation?: (request: unknown) => Operation;
+  /** Only the signature authenticates this route, whatever WEBHOOK_PASSPHRASE_MODE says. */
+  signedOnly?: boolean;
   /** False for a function no HTTP route reaches (the drill): an HTTP event is refused before any secret read. */
   http?: boolean;
 }
@@ -227,36 +263,101 @@ function admitSettings(run: Invocation, reader: SettingsReader): void {
   run.ignoredSettings = ignored.map((p) => `setting ${p.message}: ignored`);
 }
 
+/** Room left after the aftermath for the function to return before Lambda stops it. */
+const AFTERMATH_SAFETY_MS = 250;
+/** An HTTP answer must reach API Gateway (30 s) whatever the aftermath does. */
+const HTTP_ANSWER_MS = 29_500;
+
 /** The Lambda entry point for a set of routes (wrapped with middy by each handler). */
 export function route(routes: Routes, app: () => App = currentApp) {
   return async (event: unknown, context: Context): Promise<unknown> => {
     const current = app();
     const trigger = readTrigger(event, current.config);
     current.logger.append({ trigger: trigger.type });
+    const startedAt = current.clock.now();
     const run: Invocation = {
       app: current,
       deadline: deadlineOf(current, context, trigger),
       ignoredSettings: [],
     };
-    // Every secret read of this invocation ends by its deadline, wherever in the work it happens.
+    // Every secret read and state call of this invocation ends by its deadline, wherever in the work it happens.
     current.secrets.deadline = run.deadline;
-    switch (trigger.type) {
-      case 'http':
-        if (routes.http === false) throw new Error('this function does not handle HTTP requests');
-        return serveHttp(trigger, run, routes, context.awsRequestId);
-      case 'direct':
-        admitSettings(run, routes.operation?.(trigger.body) ?? 'unknown');
-        return routes.request(trigger.body, run);
-      case 'schedule':
-      case 'killSwitch': {
-        const work = routes[trigger.type] as Work<unknown> | undefined;
-        if (!work) throw new Error(`this function does not handle ${trigger.type} events`);
-        if (trigger.type === 'killSwitch') admitSettings(run, 'killSwitch');
-        else admitSettings(run, trigger.input.action === DRILL_ACTION ? 'drill' : 'sweep');
-        return work(trigger.type === 'schedule' ? trigger.input : trigger.detail, run);
-      }
+    current.state.deadline = run.deadline;
+    const refusals = current.ipBudget.refusals;
+    try {
+      return await dispatch(trigger, run, routes, context.awsRequestId);
+    } finally {
+      // Once the work has its final outcome: log, record and tell (never before, never throwing).
+      if (run.outcome) current.reported = await aftermath(run, trigger, event, context, startedAt, refusals);
     }
   };
+}
+
+/** The run's aftermath (reporting.ts), given what the function has left, and for HTTP, API Gateway's wait. */
+function aftermath(
+  run: Invocation,
+  trigger: Trigger,
+  event: unknown,
+  context: Context,
+  startedAt: number,
+  refusalsBefore: number,
+) {
+  const { app } = run;
+  const remaining = context.getRemainingTimeInMillis?.() ?? HTTP_ANSWER_MS;
+  let until = app.clock.now() + remaining - AFTERMATH_SAFETY_MS;
+  if (trigger.type === 'http') until = Math.min(until, startedAt + HTTP_ANSWER_MS);
+  return afterRun(
+    { ...app, stage: app.config.stage },
+    {
+      trigger,
+      event,
+      operation: run.operation ?? 'unknown',
+      outcome: run.outcome ?? {},
+      requestId: context.awsRequestId,
+      functionName: context.functionName,
+      logGroup: logGroupOf(context),
+      startedAt,
+      until,
+      ipRefusal: app.ipBudget.refusals > refusalsBefore ? app.ipBudget.refused : undefined,
+    },
+  );
+}
+
+async function dispatch(trigger: Trigger, run: Invocation, routes: Routes, requestId: string) {
+  switch (trigger.type) {
+    case 'http':
+      if (routes.http === false) throw new Error('this function does not handle HTTP requests');
+      return serveHttp(trigger, run, routes, requestId);
+    case 'direct':
+      run.operation = routes.operation?.(trigger.body);
+      admitSettings(run, run.operation ?? 'unknown');
+      return settle(run, () => routes.request(trigger.body, run));
+    case 'schedule':
+    case 'killSwitch': {
+      const work = routes[trigger.type] as Work<unknown> | undefined;
+      if (!work) throw new Error(`this function does not handle ${trigger.type} events`);
+      run.operation =
+        trigger.type === 'killSwitch'
+          ? 'killSwitch'
+          : trigger.input.action === DRILL_ACTION
+            ? 'drill'
+            : 'sweep';
+      admitSettings(run, run.operation);
+      return settle(run, () => work(trigger.type === 'schedule' ? trigger.input : trigger.detail, run));
+    }
+  }
+}
+
+/** Runs the work and keeps what it returned or threw on the invocation, for its aftermath. */
+async function settle(run: Invocation, work: () => Promise<unknown>): Promise<unknown> {
+  try {
+    const result = await work();
+    run.outcome = { result };
+    return result;
+  } catch (error) {
+    run.outcome = { error };
+    throw error;
+  }
 }
 
 /**
@@ -273,14 +374,15 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, 
     run.app.admitSource(trigger.sourceIp);
     const body = decodeBody(trigger, config.maxBodyBytes);
     operation = routes.operation?.(peekJson(body)) ?? 'unknown';
-    const how = await authenticate(trigger, body, run.app);
+    const how = await authenticate(trigger, body, run.app, routes.signedOnly === true);
     // The passphrase sits in every TradingView alert: it may cancel, never start what it has no use for.
     if (how === 'passphrase' && PASSPHRASE_REFUSED.has(operation))
       throw new AuthenticationError(`${operation} needs a signed request: the passphrase cannot start it`);
     const request = parseJsonBody(body);
     admitSettings(run, operation);
     if (how === 'passphrase') delete (request as { passphrase?: unknown }).passphrase;
-    const response = resultResponse(await routes.request(request, run));
+    run.operation = operation;
+    const response = resultResponse(await settle(run, () => routes.request(request, run)));
     logger.info('request served', { statusCode: response.statusCode, authenticatedBy: how });
     return response;
   } catch (error) {
@@ -298,13 +400,13 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, 
 }
 
 /** Checks the signature; on a mismatch, reads the key once more (rate-limited) in case it was just rotated. */
-async function authenticate(trigger: HttpTrigger, body: Buffer, app: App) {
+async function authenticate(trigger: HttpTrigger, body: Buffer, app: App, signedOnly: boolean) {
   const { config, secrets, clock } = app;
   const check = async (refresh: boolean) => {
     const value = await secrets.getJson(config.webhookSecretId, { refresh });
     return authenticateWebhook(trigger.headers, body, parseWebhookSecret(config.webhookSecretId, value), {
       maxSkewMs: config.webhookMaxSkewMs,
-      passphraseMode: config.webhookPassphraseMode,
+      passphraseMode: config.webhookPassphraseMode && !signedOnly,
       now: clock.now,
     });
   };
@@ -326,6 +428,11 @@ function peekJson(body: Buffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Where the function's lines go: Lambda's group, or its default name where a local runner invents one. */
+function logGroupOf(context: Context): string {
+  return context.logGroupName?.startsWith('/') ? context.logGroupName : `/aws/lambda/${context.functionName}`;
 }
 
 function deadlineOf(app: App, context: Context, trigger: Trigger): number {

@@ -37,6 +37,15 @@ export const defaults = {
   KILL_SWITCH_DRILL_EXPIRY_DAYS: 14,
   /** Empty: requests from any address are heard (and must still be signed). */
   WEBHOOK_ALLOWED_SOURCE_IPS: [] as string[],
+  /** Empty: nothing is recorded (the deployed stack always names its table). */
+  STATE_TABLE: '',
+  /** Empty: no report is published (the deployed stack always names its topic). */
+  REPORTS_TOPIC_ARN: '',
+  /** Empty: no Telegram messages. */
+  TELEGRAM_SECRET_ID: '',
+  TELEGRAM_API_URL: 'https://api.telegram.org',
+  /** Each notification is given up after this long; the run's own deadline can make it shorter. */
+  NOTIFY_TIMEOUT_MS: 2000,
 } as const;
 
 /** EventBridge Scheduler's group for schedules that name none. */
@@ -82,6 +91,18 @@ export interface Config {
    * function, which cancelAll hands a webhook drill to (set by serverless.yml).
    */
   drill: { expiryDays: number; functionName: string };
+  /** The deployment stage (`sls:stage`): names the schedule, the table and the messages. */
+  stage: string;
+  /** The DynamoDB state table (`bybit-cancel-<stage>-state`): reports, the last drill; empty: none. */
+  stateTable: string;
+  /** Where reports go to a person: the SNS topic and, optionally, Telegram. */
+  notify: {
+    topicArn: string;
+    /** Secrets Manager id of `{botToken, chatIds}`; empty: no Telegram. */
+    telegramSecretId: string;
+    telegramApiUrl: string;
+    timeoutMs: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -139,7 +160,13 @@ const SETTING_GROUPS = {
 } as const;
 
 /** What reads settings: the HTTP door, or an operation (`killSwitch` never fails on one). */
-export type SettingsReader = keyof typeof SETTING_GROUPS | 'cancel' | 'cancelAll' | 'killSwitch' | 'unknown';
+export type SettingsReader =
+  | keyof typeof SETTING_GROUPS
+  | 'cancel'
+  | 'cancelAll'
+  | 'killSwitch'
+  | 'status'
+  | 'unknown';
 
 const GROUPED = new Set<string>(Object.values(SETTING_GROUPS).flat());
 
@@ -152,7 +179,7 @@ export function settingsFor(problems: readonly SettingProblem[], reader: Setting
     reader in SETTING_GROUPS ? SETTING_GROUPS[reader as keyof typeof SETTING_GROUPS] : [],
   );
   // Every operation that reaches the exchange reads the exchange settings (all the ungrouped ones).
-  const exchange = !['http', 'heartbeat', 'killSwitch'].includes(reader);
+  const exchange = !['http', 'heartbeat', 'status', 'killSwitch'].includes(reader);
   const reads = (setting: string) => own.has(setting) || (exchange && !GROUPED.has(setting));
   const fatal = problems.filter((p) => reads(p.setting));
   if (fatal.length > 0) throw configError(fatal);
@@ -234,6 +261,14 @@ function readConfig(read: ReturnType<typeof reader>): Config {
       ),
       functionName: read.string('DRILL_FUNCTION_NAME', ''),
     },
+    stage: read.string('STAGE', defaults.STAGE),
+    stateTable: read.string('STATE_TABLE', defaults.STATE_TABLE),
+    notify: {
+      topicArn: read.string('REPORTS_TOPIC_ARN', defaults.REPORTS_TOPIC_ARN),
+      telegramSecretId: read.string('TELEGRAM_SECRET_ID', defaults.TELEGRAM_SECRET_ID),
+      telegramApiUrl: read.url('TELEGRAM_API_URL', defaults.TELEGRAM_API_URL),
+      timeoutMs: read.integer('NOTIFY_TIMEOUT_MS', defaults.NOTIFY_TIMEOUT_MS, 100, 10_000),
+    },
   };
 }
 
@@ -261,7 +296,9 @@ function upper(value: string): string {
 /** Reads settings; a malformed one is recorded in `problems` and its fallback returned. */
 function reader(env: Env, problems: SettingProblem[]) {
   const raw = (name: string) => {
-    const value = env[name]?.trim();
+    // Lambda passes strings only; a template's unresolved value (a Ref) counts as unset.
+    const given = env[name];
+    const value = typeof given === 'string' ? given.trim() : undefined;
     return value === undefined || value === '' ? undefined : value;
   };
   const checked = <T>(name: string, fallback: T, read: () => T): T => {

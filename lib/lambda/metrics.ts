@@ -1,7 +1,31 @@
 // Metrics as CloudWatch Embedded Metric Format: one JSON line per invocation that CloudWatch Logs turns into
-// metrics, with no API call and no extra latency. Dimension: the operation (cancel, cancelAll, killSwitch, sweep).
+// metrics, with no API call and no extra latency. Dimension: the operation (cancel, cancelAll, killSwitch, sweep,
+// …); what is about the stack rather than the operation (notifications, the state table) has no dimension.
 
-export type Operation = 'cancel' | 'cancelAll' | 'killSwitch' | 'sweep' | 'heartbeat' | 'drill' | 'unknown';
+export type Operation =
+  | 'cancel'
+  | 'cancelAll'
+  | 'killSwitch'
+  | 'sweep'
+  | 'heartbeat'
+  | 'drill'
+  | 'status'
+  | 'unknown';
+
+/** Every metric an invocation writes (the dashboard and the alarms use no other). */
+export const METRIC_NAMES = [
+  'Runs',
+  'OrdersCancelled',
+  'OrdersLeftOpen',
+  'Failures',
+  'Duration',
+  'DrillProblems',
+  'DrillWarnings',
+  'IpBudgetWaits',
+  'IpRefusals',
+  'NotifyFailures',
+  'StateFailures',
+] as const;
 
 export interface InvocationMetrics {
   operation: Operation;
@@ -16,6 +40,12 @@ export interface InvocationMetrics {
   /** Drill only: problems (the kill switch would fail) and warnings found over all accounts. */
   drillProblems?: number;
   drillWarnings?: number;
+  /** Requests that queued for the IP budget, and 403 refusals that started a hold, in this invocation. */
+  ipBudgetWaits?: number;
+  ipRefusals?: number;
+  /** Messages a channel could not take, and state-table calls that failed, in this invocation. */
+  notifyFailures?: number;
+  stateFailures?: number;
 }
 
 /** The EMF document for one invocation's metrics; `requestId` ties it to the invocation's log lines. */
@@ -26,6 +56,12 @@ export function emfLine(
   requestId?: string,
 ): string {
   const drill = metrics.drillProblems !== undefined || metrics.drillWarnings !== undefined;
+  // Written only when they happened: CloudWatch bills each metric that has data in a month, and an
+  // alarm or a graph reads a missing point as nothing happened.
+  const budget = { IpBudgetWaits: metrics.ipBudgetWaits ?? 0, IpRefusals: metrics.ipRefusals ?? 0 };
+  const stack = { NotifyFailures: metrics.notifyFailures ?? 0, StateFailures: metrics.stateFailures ?? 0 };
+  const budgetMetrics = Object.entries(budget).filter(([, value]) => value > 0);
+  const stackFailed = stack.NotifyFailures > 0 || stack.StateFailures > 0;
   return JSON.stringify({
     requestId,
     _aws: {
@@ -36,10 +72,12 @@ export function emfLine(
           // With an origin, also per origin: the Operation-only series (and its alarm) stays complete.
           Dimensions: metrics.origin ? [['Operation'], ['Operation', 'Origin']] : [['Operation']],
           Metrics: [
+            { Name: 'Runs', Unit: 'Count' },
             { Name: 'OrdersCancelled', Unit: 'Count' },
             { Name: 'OrdersLeftOpen', Unit: 'Count' },
             { Name: 'Failures', Unit: 'Count' },
             { Name: 'Duration', Unit: 'Milliseconds' },
+            ...budgetMetrics.map(([name]) => ({ Name: name, Unit: 'Count' })),
             ...(drill
               ? [
                   { Name: 'DrillProblems', Unit: 'Count' },
@@ -48,14 +86,30 @@ export function emfLine(
               : []),
           ],
         },
+        // One series each for the whole stack: its alarm hears of any operation's failure.
+        ...(stackFailed
+          ? [
+              {
+                Namespace: namespace,
+                Dimensions: [[]],
+                Metrics: [
+                  { Name: 'NotifyFailures', Unit: 'Count' },
+                  { Name: 'StateFailures', Unit: 'Count' },
+                ],
+              },
+            ]
+          : []),
       ],
     },
     Operation: metrics.operation,
     ...(metrics.origin ? { Origin: metrics.origin } : {}),
+    Runs: 1,
     OrdersCancelled: metrics.ordersCancelled,
     OrdersLeftOpen: metrics.ordersLeftOpen,
     Failures: metrics.failed ? 1 : 0,
     Duration: metrics.durationMs,
+    ...Object.fromEntries(budgetMetrics),
+    ...(stackFailed ? stack : {}),
     ...(drill
       ? { DrillProblems: metrics.drillProblems ?? 0, DrillWarnings: metrics.drillWarnings ?? 0 }
       : {}),
@@ -71,14 +125,24 @@ interface Report {
   accounts?: unknown;
 }
 
+/** The report of a run: its result, the JSON body of its HTTP answer, or the report its error carries. */
+export function runReport(outcome: {
+  result?: unknown;
+  error?: unknown;
+}): Record<string, unknown> | undefined {
+  return (reportOf(outcome.result) ??
+    reportOf((outcome.error as { report?: unknown } | undefined)?.report)) as
+    | Record<string, unknown>
+    | undefined;
+}
+
 /** What an invocation achieved, read from its report (or the report an IncompleteCancelError carries). */
 export function metricsOf(
   outcome: { result?: unknown; error?: unknown },
   durationMs: number,
   fallback: Operation,
 ): InvocationMetrics {
-  const report = (reportOf(outcome.result) ??
-    reportOf((outcome.error as { report?: unknown } | undefined)?.report)) as Report | undefined;
+  const report = runReport(outcome) as Report | undefined;
   const failed = outcome.error !== undefined || isFailedHttp(outcome.result);
   return {
     operation: report?.operation ?? fallback,
@@ -113,7 +177,8 @@ function reportOf(value: unknown): Report | undefined {
   return 'operation' in value ? (value as Report) : undefined;
 }
 
-function isFailedHttp(value: unknown): boolean {
+/** True for an HTTP answer with a 5xx status. */
+export function isFailedHttp(value: unknown): boolean {
   const status = (value as { statusCode?: number } | undefined)?.statusCode;
   return typeof status === 'number' && status >= 500;
 }

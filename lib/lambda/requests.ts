@@ -305,6 +305,12 @@ export function parseHeartbeatRequest(input: unknown, defaultTtlSeconds: number)
   });
 }
 
+/** Validates a status request: `{}` (a signed empty object; nothing to choose yet). */
+export function parseStatusRequest(input: unknown): Record<string, never> {
+  fields(input, []);
+  return {};
+}
+
 /** A schedule's constant input for the sweep: `{"action": "sweep", dryRun?, maxAgeSeconds?, linkIdPrefix?, accounts?, categories?}`. */
 export interface SweepInput {
   dryRun?: boolean;

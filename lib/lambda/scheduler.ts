@@ -8,11 +8,23 @@ import type {
   SchedulerClient,
   UpdateScheduleCommandInput,
 } from '@aws-sdk/client-scheduler';
-import type { ArmPlan, DeadMansSwitchSchedule } from '../cancel/dead-mans-switch.ts';
+import { type ArmPlan, type DeadMansSwitchSchedule, parseAtExpression } from '../cancel/dead-mans-switch.ts';
 import { ConfigError, SchedulerError } from '../errors.ts';
 
 /** The one method of the SDK client this adapter uses (tests pass their own). */
 export type SchedulerSender = Pick<SchedulerClient, 'send'>;
+
+/** Where the dead man's switch stands, as the Scheduler has it. */
+export interface ScheduleStatus {
+  /** True when a schedule exists and is enabled: it will fire unless a heartbeat moves it. */
+  armed: boolean;
+  /** When it fires (ISO; it fires within the following minute); null when not armed. */
+  firesAt: string | null;
+  /** The Scheduler's state (ENABLED, DISABLED) when a schedule exists. */
+  state?: string;
+  /** The reason its kill switch will carry. */
+  reason?: string;
+}
 
 export interface EventBridgeScheduleOptions {
   /** Defaults to the SDK client, which follows the standard AWS_* endpoint and region settings. */
@@ -85,6 +97,41 @@ export class EventBridgeSchedule implements DeadMansSwitchSchedule {
     }
   }
 
+  /** The schedule as it stands (GetSchedule): armed and when it fires, or not armed. Ends by `deadline`. */
+  async read(deadline?: number): Promise<ScheduleStatus> {
+    const sdk = await this.load();
+    const { name: Name, groupName: GroupName } = this.options;
+    const abortSignal =
+      deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+    let schedule: { ScheduleExpression?: string; State?: string; Target?: { Input?: string } };
+    try {
+      schedule = (await this.send(
+        'GetSchedule',
+        new sdk.GetScheduleCommand({ Name, GroupName }),
+        ['ResourceNotFoundException'],
+        abortSignal,
+      )) as typeof schedule;
+    } catch (error) {
+      if (isNamed(error, 'ResourceNotFoundException')) return { armed: false, firesAt: null };
+      throw error;
+    }
+    const time = parseAtExpression(schedule.ScheduleExpression ?? '');
+    const armed = schedule.State !== 'DISABLED' && time !== undefined;
+    let reason: string | undefined;
+    try {
+      const detail = JSON.parse(schedule.Target?.Input ?? '{}') as { reason?: unknown };
+      reason = typeof detail.reason === 'string' ? detail.reason : undefined;
+    } catch {
+      // Not ours to judge: the status still says whether it is armed.
+    }
+    return {
+      armed,
+      firesAt: armed && time ? time.toISOString() : null,
+      ...(schedule.State ? { state: schedule.State } : {}),
+      ...(reason ? { reason } : {}),
+    };
+  }
+
   private scheduleInput(plan: ArmPlan): CreateScheduleCommandInput & UpdateScheduleCommandInput {
     const { name, groupName, busArn, roleArn, deadLetterArn, source, detailType } = this.options;
     if (!busArn) throw new ConfigError('DEAD_MANS_SWITCH_BUS_ARN is not set');
@@ -119,7 +166,12 @@ export class EventBridgeSchedule implements DeadMansSwitchSchedule {
   }
 
   /** Sends a command; an SDK failure becomes a SchedulerError, except the ones the caller handles. */
-  private async send(operation: string, command: unknown, expected: string[] = []): Promise<void> {
+  private async send(
+    operation: string,
+    command: unknown,
+    expected: string[] = [],
+    abortSignal?: AbortSignal,
+  ): Promise<unknown> {
     const sdk = await this.load();
     this.client ??= new sdk.SchedulerClient({
       maxAttempts: defaults.maxAttempts,
@@ -131,7 +183,7 @@ export class EventBridgeSchedule implements DeadMansSwitchSchedule {
     });
     try {
       // biome-ignore lint/suspicious/noExplicitAny: the client's send is overloaded per command type
-      await this.client.send(command as any);
+      return await this.client.send(command as any, { abortSignal });
     } catch (cause) {
       const name = (cause as Error)?.name ?? 'Error';
       if (expected.includes(name)) throw cause;

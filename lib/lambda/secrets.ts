@@ -238,6 +238,36 @@ export function parseWebhookSecret(secretId: string, value: unknown): WebhookSec
   });
 }
 
+export interface TelegramSecret {
+  botToken: string;
+  /** The chats every message goes to: ids (`-1001234567890`) or channel names (`@desk_alerts`). */
+  chatIds: string[];
+}
+
+/** A bot token as BotFather issues it: `<bot id>:<secret>`. */
+const BOT_TOKEN = /^\d{5,}:[\w-]{30,}$/;
+const CHAT_ID = /^(-?\d{1,20}|@\w{4,64})$/;
+
+/**
+ * The Telegram secret: `{botToken, chatIds}`. Other fields are accepted and left for the features that use
+ * them (a webhook token, the user ids allowed to command).
+ */
+export function parseTelegramSecret(secretId: string, value: unknown): TelegramSecret {
+  if (!isObject(value)) throw new SecretError(secretId, 'must be a JSON object');
+  const { botToken, chatIds } = value;
+  if (typeof botToken !== 'string' || !BOT_TOKEN.test(botToken)) {
+    throw new SecretError(secretId, '"botToken" must be a bot token as BotFather gives it (<digits>:<text>)');
+  }
+  const ids = Array.isArray(chatIds) ? chatIds.map((id) => (typeof id === 'number' ? String(id) : id)) : [];
+  if (ids.length === 0 || !ids.every((id) => typeof id === 'string' && CHAT_ID.test(id))) {
+    throw new SecretError(
+      secretId,
+      '"chatIds" must be a non-empty list of chat ids (e.g. "-1001234567890") or channel names ("@name")',
+    );
+  }
+  return { botToken, chatIds: [...new Set(ids as string[])] };
+}
+
 function keyPair(secretId: string, value: unknown, where: string): Credentials {
   if (!isObject(value))
     throw new SecretError(secretId, `${where} must be an object with apiKey and apiSecret or privateKey`);

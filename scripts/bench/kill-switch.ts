@@ -1,5 +1,8 @@
 // Kill-switch latency: the real cancel-all handler, warm, answering the EventBridge kill-switch event over
 // 3 accounts and the default scope, against the naive peer's sequential cancel-all loop; 50 ms per request.
+// The handler records its report in a state table (dynalite) and publishes it to a reports topic (the SNS
+// stand-in), both on loopback in the stack's process, as a deployed stack always does: the time is the whole
+// invocation, and `aftermathMs` is the part after the kill switch's own report was final.
 // The book is extended with coins no default setting names (inverse XRP, DOT, a SOL future; SOL options):
 // the widest listings must find them. The ideal critical path: the 700-order scope's cancel-all and its
 // repeat, the listing, and (its own cancels were acknowledged) the second listing after the pause. The same
@@ -47,7 +50,15 @@ export interface KillSwitchResult {
   idealMs: number;
   /** Orders per account on coins outside the configured lists (found by the widest listings). */
   outsideConfigured: number;
-  ours: { ms: number[]; medianMs: number; requests: number; left: number[]; failures: string[] };
+  ours: {
+    ms: number[];
+    medianMs: number;
+    requests: number;
+    left: number[];
+    failures: string[];
+    /** What the invocation took after the kill switch's report was final (log, record, notify), median. */
+    aftermathMs?: number;
+  };
   peer: { ms: number[]; medianMs: number; requests: number; left: number[]; failures: number };
 }
 
@@ -84,10 +95,10 @@ export function seedsFor(accountIndex: number): OrderSeed[] {
 }
 
 export async function measureKillSwitch(): Promise<KillSwitchResult> {
-  const stack = await startRemoteStack({
-    accounts: KILL_SWITCH_ACCOUNTS,
-    emulator: { latencyMs: LATENCY_MS },
-  });
+  const stack = await startRemoteStack(
+    { accounts: KILL_SWITCH_ACCOUNTS, emulator: { latencyMs: LATENCY_MS } },
+    { reporting: true },
+  );
   try {
     Object.assign(process.env, stack.env);
     const { handler } = await import('../../handlers/cancel-all.ts');
@@ -129,11 +140,13 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
     };
     const oursRequests: number[] = [];
     const peerRequests: number[] = [];
+    const aftermath: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const ours = await timedRun(stack, invoke, seedAll);
       result.ordersPerRun = ours.orders;
       if (ours.failure) result.ours.failures.push(ours.failure);
       result.ours.ms.push(ours.ms);
+      if (ours.aftermathMs !== undefined) aftermath.push(ours.aftermathMs);
       result.ours.left.push(ours.left);
       oursRequests.push(ours.stats.total);
 
@@ -150,6 +163,7 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
     result.peer.medianMs = median(result.peer.ms);
     result.ours.requests = median(oursRequests);
     result.peer.requests = median(peerRequests);
+    if (aftermath.length > 0) result.ours.aftermathMs = median(aftermath);
     return result;
   } finally {
     await stack.close();
@@ -213,10 +227,10 @@ export interface StrategyKillSwitchResult {
 
 /** The same kill switch on the same book, with strategy orders on every account: ours only (the peer has no notion of them). */
 export async function measureKillSwitchWithStrategies(): Promise<StrategyKillSwitchResult> {
-  const stack = await startRemoteStack({
-    accounts: KILL_SWITCH_ACCOUNTS,
-    emulator: { latencyMs: LATENCY_MS },
-  });
+  const stack = await startRemoteStack(
+    { accounts: KILL_SWITCH_ACCOUNTS, emulator: { latencyMs: LATENCY_MS } },
+    { reporting: true },
+  );
   try {
     Object.assign(process.env, stack.env);
     const { handler } = await import('../../handlers/cancel-all.ts');
@@ -285,13 +299,24 @@ async function timedRun(stack: RemoteStack, invoke: Invoke, seedAll: () => Promi
   const context = lambdaContext(60_000);
   const started = performance.now();
   let failure: string | undefined;
+  let report: { durationMs?: number } | undefined;
   try {
-    await invoke(event, context);
+    report = (await invoke(event, context)) as typeof report;
   } catch (error) {
     failure = `${(error as Error).name}: ${(error as Error).message}`;
+    report = (error as { report?: typeof report }).report;
   }
   const ms = performance.now() - started;
-  return { orders, ms, failure, left: await stack.openCount(), stats: await stack.requestStats() };
+  // The part after the report was final: logging it, recording it, publishing its message.
+  const aftermathMs = typeof report?.durationMs === 'number' ? ms - report.durationMs : undefined;
+  return {
+    orders,
+    ms,
+    aftermathMs,
+    failure,
+    left: await stack.openCount(),
+    stats: await stack.requestStats(),
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -63,10 +63,20 @@ const READY_TIMEOUT_MS = 20_000;
 const CALL_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 5_000;
 
-/** Starts test/support/stack.ts's stack in a fresh Node process (this one's binary). */
-export async function startRemoteStack(options: StackOptions = {}): Promise<RemoteStack> {
+/**
+ * Starts test/support/stack.ts's stack in a fresh Node process (this one's binary); with `reporting`, also the
+ * state table and the reports topic there (their env comes with the stack's).
+ */
+export async function startRemoteStack(
+  options: StackOptions = {},
+  { reporting = false } = {},
+): Promise<RemoteStack> {
   const child = fork(new URL('./stack-process.ts', import.meta.url), [], {
-    env: { ...process.env, BENCH_STACK_OPTIONS: JSON.stringify(options) },
+    env: {
+      ...process.env,
+      BENCH_STACK_OPTIONS: JSON.stringify(options),
+      BENCH_STACK_REPORTING: reporting ? '1' : '0',
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();

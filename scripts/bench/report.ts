@@ -98,9 +98,21 @@ function killSwitchRows(r: KillSwitchResult): { rows: Row[]; notes: string[] } {
       oursLeft === 0 ? 'met (peer: missed)' : `missed: ${count(oursLeft)} left`,
     ],
     ['Kill switch: requests per run (median)', count(r.ours.requests), count(r.peer.requests), '—', '—', '—'],
+    ...(r.ours.aftermathMs !== undefined
+      ? [
+          [
+            'Kill switch: of its wall time, after its report was final (log, state table, reports topic; loopback)',
+            ms(r.ours.aftermathMs),
+            '—',
+            '—',
+            '— (reported)',
+            '—',
+          ] as Row,
+        ]
+      : []),
   ];
   const notes = [
-    `Kill switch: the real \`handlers/cancel-all.ts\`, warm (one invocation before the timed ones), invoked with \`events/kill-switch.json\`; the default scope is ${r.scopesPerAccount} cancel-all scopes per account (linear USDT and USDC, inverse BTC and ETH, spot's five order filters, option). Every account has orders of every kind, ${count(r.outsideConfigured ?? 0)} of them on coins no default setting names (inverse XRPUSD, DOTUSD, SOLUSDH27; a SOL option), which only the widest listings find; one account has ${count(r.largestScope)} linear USDT orders, so its scope needs a second cancel-all (Bybit cancels at most 500 per call). Runs start with the option cancel-all window (1/s) free, as a real kill switch would. The peer calls \`cancelAllOrders\` once per scope, account after account, and stops there: it leaves whatever was beyond 500 and on coins it does not name (${count(peerLeft)} orders per run here) and reports success${r.peer.failures > 0 ? `; ${r.peer.failures} of its answers were failures it did not retry` : ''}.`,
+    `Kill switch: the real \`handlers/cancel-all.ts\`, warm (one invocation before the timed ones), invoked with \`events/kill-switch.json\`; the default scope is ${r.scopesPerAccount} cancel-all scopes per account (linear USDT and USDC, inverse BTC and ETH, spot's five order filters, option). Every account has orders of every kind, ${count(r.outsideConfigured ?? 0)} of them on coins no default setting names (inverse XRPUSD, DOTUSD, SOLUSDH27; a SOL option), which only the widest listings find; one account has ${count(r.largestScope)} linear USDT orders, so its scope needs a second cancel-all (Bybit cancels at most 500 per call). Runs start with the option cancel-all window (1/s) free, as a real kill switch would. As deployed, it then records its report in the state table and publishes it to the reports topic (dynalite and the SNS stand-in on loopback, in the emulator's process); its wall time includes that. The peer calls \`cancelAllOrders\` once per scope, account after account, and stops there: it leaves whatever was beyond 500 and on coins it does not name (${count(peerLeft)} orders per run here) and reports success${r.peer.failures > 0 ? `; ${r.peer.failures} of its answers were failures it did not retry` : ''}.`,
   ];
   if (r.ours.failures.length > 0)
     notes.push(`Kill switch failures (ours): ${[...new Set(r.ours.failures)].join('; ')}.`);

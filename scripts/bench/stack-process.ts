@@ -1,9 +1,13 @@
 // The local stack (exchange emulator + Secrets Manager endpoint) in a process of its own, so that the
 // emulator's CPU does not count against the function being measured. Driven by remote-stack.ts over IPC:
 // it starts with BENCH_STACK_OPTIONS (StackOptions as JSON), sends `ready` with the functions' environment,
-// answers one message per call, and stops when the parent disconnects.
+// answers one message per call, and stops when the parent disconnects. With BENCH_STACK_REPORTING=1 it also
+// runs the state table (dynalite) and the reports topic (the SNS stand-in), as a deployed stack has them.
 
+import { stateTableDefinition } from '../../lib/lambda/state.ts';
 import type { OrderSeed, RateLimits, StrategySeed } from '../../test/emulator/index.ts';
+import { startDynamo } from '../../test/support/dynamodb.ts';
+import { startSns } from '../../test/support/sns.ts';
 import { startStack } from '../../test/support/stack.ts';
 import type { StackCall } from './remote-stack.ts';
 
@@ -12,6 +16,21 @@ const send = process.send.bind(process);
 
 const stack = await startStack(JSON.parse(process.env.BENCH_STACK_OPTIONS ?? '{}'));
 const { emulator } = stack;
+const reporting = process.env.BENCH_STACK_REPORTING === '1' ? await startReporting() : undefined;
+
+/** The state table and the reports topic, and the environment that points the functions at them. */
+async function startReporting() {
+  const table = stateTableDefinition('bybit-cancel-bench-state');
+  const dynamo = await startDynamo({ tables: [table] });
+  const sns = await startSns();
+  const env = {
+    STATE_TABLE: table.TableName,
+    REPORTS_TOPIC_ARN: sns.createTopic('bybit-cancel-bench-reports'),
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.url,
+    AWS_ENDPOINT_URL_SNS: sns.url,
+  };
+  return { env, close: () => Promise.all([dynamo.close(), sns.close()]) };
+}
 
 /** What the parent can ask; answers are plain JSON (no live emulator objects cross the channel). */
 const calls = {
@@ -56,9 +75,9 @@ process.on('message', (message: { id: number; call: StackCall; args: unknown[] }
   }
 });
 process.on('disconnect', () => {
-  stack.close().then(
+  Promise.all([stack.close(), reporting?.close()]).then(
     () => process.exit(0),
     () => process.exit(1),
   );
 });
-send({ id: 0, ready: { env: stack.env, accounts: stack.accounts } });
+send({ id: 0, ready: { env: { ...stack.env, ...reporting?.env }, accounts: stack.accounts } });

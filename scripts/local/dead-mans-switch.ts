@@ -9,6 +9,7 @@ import type { StepOutcome } from './demo.ts';
 import type { LocalExchange } from './exchange.ts';
 import { type Invocation, invokeFunction } from './invoke.ts';
 import type { Reporter } from './progress.ts';
+import { type LocalReporting, printMessages } from './reporting.ts';
 import { postSigned, signHeaders } from './webhook.ts';
 
 /** 120 s of schedule time pass in 6 s here; the product's own 120 s minimum stays. */
@@ -62,6 +63,7 @@ export interface DeadMansSwitchDemo {
   scheduler: LocalScheduler;
   httpUrl: string;
   report: Reporter;
+  reporting: LocalReporting;
 }
 
 /** The demo step: arm, beat once more, go quiet, and check the kill switch it fires against the emulator. */
@@ -94,6 +96,7 @@ export async function deadMansSwitchStep(ctx: DeadMansSwitchDemo, n: string): Pr
         signHeaders(exchange.webhookSecret, body),
         HTTP_TIMEOUT_MS,
       );
+    const mark = ctx.reporting.mark();
     const fired = scheduler.endpoint.nextFire(FIRE_TIMEOUT_MS);
     fired.catch(() => undefined);
     const first = await report.wait('      first heartbeat (arms it)', beat);
@@ -131,6 +134,12 @@ export async function deadMansSwitchStep(ctx: DeadMansSwitchDemo, n: string): Pr
     );
     check(left === 0, `${left} order(s) still open after the dead man's switch fired`);
     outcome.cancelled = seeded - left;
+    const received = ctx.reporting.messagesSince(mark);
+    printMessages(report, received);
+    check(
+      received.messages.length === 1 && /dead man’s switch/.test(received.messages[0]?.message ?? ''),
+      "no message says the dead man's switch fired",
+    );
   } catch (error) {
     check(false, (error as Error).message);
   }

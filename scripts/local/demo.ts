@@ -15,6 +15,7 @@ import { drillStep } from './drill-step.ts';
 import type { LocalExchange } from './exchange.ts';
 import { type Invocation, invokeFunction } from './invoke.ts';
 import type { Reporter } from './progress.ts';
+import { type LocalReporting, printMessages } from './reporting.ts';
 import { WEBHOOK_ORDER } from './seed.ts';
 import { ROOT } from './state.ts';
 import { postSigned, signHeaders } from './webhook.ts';
@@ -26,6 +27,8 @@ export interface DemoContext {
   functions: { cancel: string; cancelAll: string; drill: string };
   sweep: { maxAgeSeconds: number; prefix: string };
   report: Reporter;
+  /** Where the reports go; the kill switch step prints the message a person receives. */
+  reporting: LocalReporting;
 }
 
 export interface StepOutcome {
@@ -178,6 +181,7 @@ async function killSwitch(ctx: DemoContext, outcome: StepOutcome, check: Check, 
     .filter((id): id is string => id !== undefined);
   exchange.emulator.setSurvivors({ orderIds: survivors, times: 1 });
   exchange.emulator.resetRequests();
+  const mark = ctx.reporting.mark();
   report.line(
     `${n} Kill switch: the cancelAll function gets the kill-switch EventBridge event (events/kill-switch.json)`,
   );
@@ -209,6 +213,9 @@ async function killSwitch(ctx: DemoContext, outcome: StepOutcome, check: Check, 
   );
   check(left === 0, `${left} order(s) still open after the kill switch`);
   outcome.cancelled = before.length - left;
+  const received = ctx.reporting.messagesSince(mark);
+  printMessages(report, received);
+  check(received.messages.length === 1, `${received.messages.length} message(s) for one kill switch`);
 }
 
 /** The result of a successful invocation; a failed one is recorded and shows as an empty result. */

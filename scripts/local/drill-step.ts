@@ -6,6 +6,7 @@
 import { defaults as configDefaults } from '../../lib/lambda/config.ts';
 import type { DemoContext, StepOutcome } from './demo.ts';
 import { invokeFunction } from './invoke.ts';
+import { printMessages } from './reporting.ts';
 import { DEMO_ACCOUNTS, DRILL_DEMO_EXPIRY_DAYS } from './seed.ts';
 
 const INVOKE_TIMEOUT_MS = 60_000;
@@ -26,6 +27,7 @@ export async function drillStep(ctx: DemoContext, outcome: StepOutcome, check: C
     `      ${expiring.join(', ')}'s key is bound to no IP and expires in ${DRILL_DEMO_EXPIRY_DAYS} days: within KILL_SWITCH_DRILL_EXPIRY_DAYS (${configDefaults.KILL_SWITCH_DRILL_EXPIRY_DAYS}), a problem`,
   );
   const sent = exchange.emulator.requests.length;
+  const mark = ctx.reporting.mark();
   const answer = await report.wait(`      ${ctx.functions.drill}`, () =>
     invokeFunction(ctx.lambdaUrl, ctx.functions.drill, event, INVOKE_TIMEOUT_MS),
   );
@@ -49,4 +51,7 @@ export async function drillStep(ctx: DemoContext, outcome: StepOutcome, check: C
     );
   }
   check(reasons.length === expiring.length, `the drill reported ${reasons.length} problem(s)`);
+  const received = ctx.reporting.messagesSince(mark);
+  printMessages(report, received, true);
+  check(received.messages.length === 1, `${received.messages.length} message(s) for one failed drill`);
 }

@@ -27,6 +27,14 @@ export interface LocalState {
   functions: { cancel: string; cancelAll: string; drill: string };
   emulatorUrl: string;
   secretsUrl: string;
+  /** The region the functions run in (what local clients sign for). */
+  region: string;
+  /** The Scheduler endpoint (the dead man's switch), DynamoDB (the state table), SNS and Telegram. */
+  schedulerUrl: string;
+  stateUrl: string;
+  stateTable: string;
+  snsUrl: string;
+  telegramUrl: string;
   webhookSecret: string;
   maxSkewSeconds: number;
   logFile: string;

@@ -1,10 +1,11 @@
 // A local Serverless plugin that narrows the IAM resources the framework and plain YAML cannot express exactly:
 //   - the shared role's log permissions name the log groups of the functions that use it, and no other: the
 //     framework writes `/aws/lambda/<service>-<stage>*`, which also matches every stage whose name starts
-//     with this one's and every function with a role of its own (cancel's, the heartbeat's, the drill's);
+//     with this one's and every function with a role of its own (cancel's, the drill's, the heartbeat's, …);
 //   - GetSecretValue names each configured secret, given as a name or an ARN (Secrets Manager appends six
-//     random characters to a secret's name in its ARN; a full ARN already has them, a partial one does not),
-//     for the shared role and for the roles of their own listed in ROLE_SECRETS.
+//     random characters to a secret's name in its ARN; a full ARN already has them, a partial one does not);
+//     the Telegram secret only when TELEGRAM_SECRET_ID is set; for the shared role and for the roles of their
+//     own listed in ROLE_SECRETS.
 'use strict';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
@@ -12,9 +13,12 @@ const LOGS_PREFIX = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
 const SECRET_PREFIX = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:';
 /** The environment settings that hold secret ids the functions read. */
-const SECRET_SETTINGS = ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID'];
+const SECRET_SETTINGS = ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID', 'TELEGRAM_SECRET_ID'];
 /** Roles of their own (serverless.yml resources) and the secrets each may read: the drill, never the webhook key. */
-const ROLE_SECRETS = { CancelRole: ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID'], DrillRole: ['BYBIT_SECRET_ID'] };
+const ROLE_SECRETS = {
+  CancelRole: ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID', 'TELEGRAM_SECRET_ID'],
+  DrillRole: ['BYBIT_SECRET_ID', 'TELEGRAM_SECRET_ID'],
+};
 
 /** The IAM resources that match the secret `id` (a name, a partial ARN or a full ARN) and nothing wider. */
 function secretResources(id) {
@@ -69,10 +73,9 @@ class BoundedIam {
       own.Properties.Policies[0].PolicyDocument.Statement.push({
         Effect: 'Allow',
         Action: ['secretsmanager:GetSecretValue'],
-        Resource: settings
-          .map((name) => environment[name])
-          .filter(Boolean)
-          .flatMap(secretResources),
+        Resource: [...new Set(settings.map((name) => environment[name]).filter(Boolean))].flatMap(
+          secretResources,
+        ),
       });
     }
   }

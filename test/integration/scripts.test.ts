@@ -1,7 +1,8 @@
 // The two commands for people, run as child processes the way `npm run sign` and `npm run kill-switch` run
 // them: what `sign` prints verifies with the functions' own check; `kill-switch` refuses bad arguments, puts
-// the right event on EventBridge (a wire-level endpoint on loopback, reached by the real AWS SDK client), and
-// fires the local stack's kill switch through serverless-offline's Lambda endpoint.
+// the right event on EventBridge (a wire-level endpoint on loopback serving the packaged template's rule,
+// reached by the real AWS SDK client), and fires the local stack's kill switch through serverless-offline's
+// Lambda endpoint. Waiting for a deployed kill switch's report: kill-switch-cli.test.ts.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,8 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { authenticateWebhook } from '../../lib/lambda/webhook-auth.ts';
+import { type FakeEventBridge, startEventBridge, templateRule } from '../support/eventbridge.ts';
 import {
   childEnv,
   freePortArgs,
@@ -138,6 +140,17 @@ describe('npm run kill-switch: arguments', () => {
       ['--drill', '--stage', 'local', '--reason', 'x'],
       '--reason is for the kill switch',
     ],
+    [
+      'an account for the status',
+      ['--status', '--stage', 'prod', '--account', 'main'],
+      '--account is for firing the kill switch or the drill, not --status',
+    ],
+    ['--json without --status', ['--stage', 'prod', '--json'], '--json is for --status'],
+    [
+      '--no-wait for a drill',
+      ['--drill', '--stage', 'prod', '--no-wait'],
+      '--no-wait is for the kill switch',
+    ],
   ])('refuses %s with exit status 2, sending nothing', async (_, args, message) => {
     const events = await startEventBridge();
     try {
@@ -158,26 +171,31 @@ describe('npm run kill-switch: arguments', () => {
 });
 
 describe('npm run kill-switch: a deployed stage', () => {
+  // The stage the template was packaged for, and the rule it deploys (what AWS would list).
+  const rule = templateRule(inject('packaged').template);
+  const stage = /^bybit-cancel-(.+)-kill-switch$/.exec(rule.Name)?.[1] as string;
   let events: FakeEventBridge;
   beforeAll(async () => {
     events = await startEventBridge();
   });
   afterAll(() => events.close());
 
-  it('puts the kill-switch event on the default bus and names the rule that routes it', async () => {
+  it('puts the kill-switch event on the default bus and names the rule the stack deploys (--no-wait)', async () => {
     events.calls.length = 0;
-    events.rules = [rule('bybit-cancel-prod-cancelAll-rule-2', 'ENABLED')];
-    const args = ['--stage', 'prod', '--region', 'eu-west-1', '--account', 'main', '--account', 'hedge'];
+    // Another stage's rule, whose name starts with this one's, must not be taken for it.
+    events.rules = [{ ...rule, Name: `${rule.Name}-2`, State: 'DISABLED' }, rule];
+    const args = ['--stage', stage, '--region', 'eu-west-1', '--account', 'main', '--account', 'hedge'];
     const result = await runScript(
       'kill-switch',
-      [...args, '--reason', 'drawdown'],
+      [...args, '--reason', 'drawdown', '--no-wait'],
       TIMEOUT_MS,
       awsEnv(events.url),
     );
 
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const [put, list] = events.calls;
+    const [put, list, ...more] = events.calls;
+    expect(more).toEqual([]);
     expect(put?.target).toBe('AWSEvents.PutEvents');
     expect(put?.body).toEqual({
       Entries: [
@@ -185,25 +203,27 @@ describe('npm run kill-switch: a deployed stage', () => {
           EventBusName: 'default',
           Source: 'bybit.killswitch',
           DetailType: 'Kill Switch',
-          Detail: JSON.stringify({ accounts: ['main', 'hedge'], reason: 'drawdown' }),
+          Detail: JSON.stringify({ accounts: ['main', 'hedge'], reason: 'drawdown', origin: 'cli' }),
         },
       ],
     });
     expect(put?.region).toBe('eu-west-1');
     expect(list?.target).toBe('AWSEvents.ListRules');
-    expect(list?.body).toMatchObject({ NamePrefix: 'bybit-cancel-prod-cancelAll-rule' });
+    expect(list?.body).toMatchObject({ NamePrefix: rule.Name });
     expect(result.stdout).toContain(`EventBridge accepted the event: entry id ${events.eventId}`);
     expect(result.stdout).toContain(
-      'Rule bybit-cancel-prod-cancelAll-rule-2 (ENABLED) sends it to bybit-cancel-prod-cancelAll',
+      `Rule ${rule.Name} (ENABLED) sends it to bybit-cancel-${stage}-cancelAll`,
     );
-    expect(result.stdout).toContain('npx serverless logs -f cancelAll --stage prod --region eu-west-1');
+    expect(result.stdout).toContain('Lambda does not retry it');
+    expect(result.stdout).not.toMatch(/retries a failed run/);
+    expect(result.stdout).toContain(`npm run kill-switch -- --status --stage ${stage} --region eu-west-1`);
   });
 
   it('fails (exit 1) when EventBridge refuses the entry', async () => {
     events.calls.length = 0;
     events.failEntry = { ErrorCode: 'InternalFailure', ErrorMessage: 'try again' };
     try {
-      const result = await runScript('kill-switch', ['--stage', 'prod'], TIMEOUT_MS, awsEnv(events.url));
+      const result = await runScript('kill-switch', ['--stage', stage], TIMEOUT_MS, awsEnv(events.url));
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('EventBridge refused the event: InternalFailure try again');
       expect(events.calls.map((c) => c.target)).toEqual(['AWSEvents.PutEvents']);
@@ -215,13 +235,14 @@ describe('npm run kill-switch: a deployed stage', () => {
   });
 
   it('fails (exit 1) when no enabled rule of the stage matches the event: nothing would run', async () => {
-    for (const rules of [[], [rule('bybit-cancel-prod-cancelAll-rule-2', 'DISABLED')]]) {
+    const other = { ...rule, Name: `${rule.Name}-2` };
+    for (const rules of [[], [other], [{ ...rule, State: 'DISABLED' }]]) {
       events.rules = rules;
-      const result = await runScript('kill-switch', ['--stage', 'prod'], TIMEOUT_MS, awsEnv(events.url));
+      const result = await runScript('kill-switch', ['--stage', stage], TIMEOUT_MS, awsEnv(events.url));
       expect(result.code).toBe(1);
       expect(result.stdout).toContain('EventBridge accepted the event');
       expect(result.stderr).toMatch(
-        /no rule of bybit-cancel-prod-cancelAll in ap-southeast-1 matches|is DISABLED/,
+        new RegExp(`no rule ${rule.Name} in ap-southeast-1 matches|${rule.Name} matches but is DISABLED`),
       );
     }
   });
@@ -373,7 +394,7 @@ describe('against the running local stack', () => {
     );
     expect(fired.stderr).toBe('');
     expect(fired.code).toBe(0);
-    expect(fired.stdout).toContain('detail {"reason":"test"}');
+    expect(fired.stdout).toContain('detail {"reason":"test","origin":"cli"}');
     expect(fired.stdout).toMatch(/^ {2}grid\s+linear settleCoin=USDT\s+\d{3,}\s+0$/m);
     expect(fired.stdout).toContain(
       `✔ Cancelled ${seeded - 1} order(s) in 3 account(s); nothing is left open`,
@@ -385,57 +406,6 @@ describe('against the running local stack', () => {
     expect(again.stdout).toContain('✔ Cancelled 0 order(s) in 3 account(s); nothing is left open');
   });
 });
-
-interface Call {
-  target: string;
-  region: string | undefined;
-  body: Record<string, unknown>;
-}
-
-interface FakeEventBridge {
-  url: string;
-  calls: Call[];
-  eventId: string;
-  rules: { Name: string; State: string; EventPattern: string }[];
-  failEntry?: { ErrorCode: string; ErrorMessage: string };
-  close(): Promise<void>;
-}
-
-function rule(name: string, state: string) {
-  const EventPattern = JSON.stringify({ source: ['bybit.killswitch'], 'detail-type': ['Kill Switch'] });
-  return { Name: name, State: state, EventPattern };
-}
-
-/** EventBridge's awsJson1_1 wire protocol for PutEvents and ListRules, on loopback. */
-async function startEventBridge(): Promise<FakeEventBridge> {
-  const fake: Omit<FakeEventBridge, 'url' | 'close'> = { calls: [], eventId: crypto.randomUUID(), rules: [] };
-  const server: Server = createServer(async (request: IncomingMessage, response) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const target = String(request.headers['x-amz-target']);
-    // SigV4's credential scope names the region the client signed for.
-    const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(request.headers.authorization))?.[1];
-    fake.calls.push({ target, region, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') });
-    const reply =
-      target === 'AWSEvents.PutEvents'
-        ? fake.failEntry
-          ? { FailedEntryCount: 1, Entries: [fake.failEntry] }
-          : { FailedEntryCount: 0, Entries: [{ EventId: fake.eventId }] }
-        : { Rules: fake.rules.map((r) => ({ ...r, EventBusName: 'default' })) };
-    response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-    response.end(JSON.stringify(reply));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return Object.assign(fake, {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  });
-}
 
 interface FakeLambda {
   url: string;

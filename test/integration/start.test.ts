@@ -43,8 +43,8 @@ async function expectNothingLeft(result: Finished, pid: number | undefined) {
   const { group, ports, serviceDir } = leftovers(result, pid);
   expect(group).toBeGreaterThan(0);
   expect(groupExists(group)).toBe(false);
-  // HTTP API, Lambda invoke, emulator, Secrets Manager, Scheduler.
-  expect(ports).toHaveLength(5);
+  // HTTP API, Lambda invoke, emulator, Secrets Manager, Scheduler, DynamoDB, SNS, Telegram.
+  expect(ports).toHaveLength(8);
   for (const port of ports) expect(await portIsFree(port)).toBe(true);
   expect(existsSync(serviceDir)).toBe(false);
   expect(existsSync(stateFile)).toBe(false);
@@ -77,16 +77,26 @@ describe('npm start --once', () => {
           '[4/6] Kill-switch drill: the drill function, invoked with {"drill":true}',
           '✘ hedge: the key expires in 10 day(s)',
           'emulator: 0 POST requests during the drill',
+          'message on the reports topic (and 1 Telegram message(s)):',
+          '│ Kill-switch drill FAILED: 1 problem on hedge (local)',
           '[5/6] Kill switch',
           'emulator: 0 open orders',
+          '│ Fired by: an EventBridge kill-switch event',
+          '│ Log group: /aws/lambda/bybit-cancel-local-cancelAll',
           "[6/6] Dead man's switch: a bot sends POST /heartbeat",
           'Scheduler calls: UpdateSchedule 404, CreateSchedule 200, UpdateSchedule 200',
           '→ fired bybit-cancel-local-dead-mans-switch; the kill switch (origin deadMansSwitch) cancelled',
           "reason: dead man's switch: no heartbeat since",
           'emulator: 0 open orders; the schedule deleted itself',
+          '│ Fired by: the dead man’s switch (no heartbeat in time)',
         ]) {
           expect(result.stdout).toContain(step);
         }
+        // The two kill switches (the event's and the dead man's switch's) each reached a person as all clear.
+        const subjects = result.stdout.match(
+          /^ {6}│ Kill switch: all clear - 3 accounts, [1-9]\d* orders, [\d.]+ s \(local\)$/gm,
+        );
+        expect(subjects).toHaveLength(2);
         // The account: six steps, each ✔, the kill switch and the dead man's switch leaving 0 open.
         const table = result.stdout.match(/^ {2}\d \S.*$/gm) ?? [];
         expect(table).toHaveLength(6);

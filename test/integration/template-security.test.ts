@@ -70,7 +70,7 @@ function envOf(logicalId: string): Record<string, string> {
     | undefined;
   return environment?.Variables ?? {};
 }
-const functionId = (name: 'cancel' | 'cancelAll' | 'heartbeat') =>
+const functionId = (name: 'cancel' | 'cancelAll' | 'heartbeat' | 'status') =>
   `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`;
 
 describe('the packaged CloudFormation template', () => {
@@ -78,12 +78,13 @@ describe('the packaged CloudFormation template', () => {
     expect(await validateTemplate(template)).toEqual([]);
   });
 
-  it('has the four functions, all reading the same two secret ids', () => {
+  it('has the five functions, all reading the same two secret ids', () => {
     expect(functions.map(([id]) => id).sort()).toEqual([
       'CancelAllLambdaFunction',
       'CancelLambdaFunction',
       'DrillLambdaFunction',
       'HeartbeatLambdaFunction',
+      'StatusLambdaFunction',
     ]);
     const ids = functions.map(([id]) => [envOf(id).BYBIT_SECRET_ID, envOf(id).WEBHOOK_SECRET_ID]);
     expect(new Set(ids.map((pair) => pair.join(' '))).size).toBe(1);
@@ -152,7 +153,9 @@ describe('secrets stay out of the deployment', () => {
       );
       expect(secretish).toEqual(expect.arrayContaining(['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID']));
       for (const name of secretish) {
-        if (name.endsWith('_SECRET_ID')) expect(env[name]).toMatch(/^[\w/+=.@-]{1,512}$/);
+        // The Telegram secret is optional: empty unless TELEGRAM_SECRET_ID is set.
+        if (name === 'TELEGRAM_SECRET_ID') expect(env[name]).toBe('');
+        else if (name.endsWith('_SECRET_ID')) expect(env[name]).toMatch(/^[\w/+=.@-]{1,512}$/);
         else expect(env[name]).toMatch(/^(\d+|true|false)$/);
       }
       expect(env.WEBHOOK_PASSPHRASE_MODE).toBe('false');
@@ -172,7 +175,7 @@ describe('the HTTP API', () => {
     expect(settings.ThrottlingBurstLimit).toBeGreaterThan(0);
   });
 
-  it('serves exactly POST /cancel and POST /cancel-all, each by its own function', () => {
+  it('serves exactly POST /cancel, /cancel-all, /heartbeat and /status, each by its own function', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
       const integrationId = flatten(r.Properties?.Target).replace(/^integrations\/<(.+)>$/, '$1');
       const integration = template.Resources[integrationId]?.Properties;
@@ -182,6 +185,7 @@ describe('the HTTP API', () => {
       ['POST /cancel', '<CancelLambdaFunction.Arn>'],
       ['POST /cancel-all', '<CancelAllLambdaFunction.Arn>'],
       ['POST /heartbeat', '<HeartbeatLambdaFunction.Arn>'],
+      ['POST /status', '<StatusLambdaFunction.Arn>'],
     ]);
   });
 
@@ -390,19 +394,23 @@ describe("the dead man's switch", () => {
   );
   const schedulerRoleId = flatten(heartbeatEnv.DEAD_MANS_SWITCH_ROLE_ARN).replace(/^<(.+)\.Arn>$/, '$1');
 
-  it('grants Scheduler rights on that schedule name only, and only to the heartbeat function', () => {
+  it('grants Scheduler rights on that schedule name only: changes to the heartbeat function, a read to the status one', () => {
     expect(schedule).toBe(`bybit-cancel-${heartbeatEnv.STAGE}-dead-mans-switch`);
     const schedulerStatements = roleStatements().filter((s) =>
       list(s.Action).some((a) => a.toLowerCase().startsWith('scheduler:')),
     );
-    expect(schedulerStatements).toHaveLength(1);
-    expect(policyOf(heartbeatRoleId)).toContainEqual(schedulerStatements[0]);
-    expect(list(schedulerStatements[0]?.Action).sort()).toEqual([
+    expect(schedulerStatements).toHaveLength(2);
+    const [changes] = schedulerStatements.filter((s) => !list(s.Action).includes('scheduler:GetSchedule'));
+    expect(policyOf(heartbeatRoleId)).toContainEqual(changes);
+    expect(list(changes?.Action).sort()).toEqual([
       'scheduler:CreateSchedule',
       'scheduler:DeleteSchedule',
       'scheduler:UpdateSchedule',
     ]);
-    expect(list(schedulerStatements[0]?.Resource).map(flatten)).toEqual([scheduleArn]);
+    const [read] = schedulerStatements.filter((s) => list(s.Action).includes('scheduler:GetSchedule'));
+    expect(list(read?.Action)).toEqual(['scheduler:GetSchedule']);
+    expect(policyOf('StatusRole')).toContainEqual(read);
+    for (const s of schedulerStatements) expect(list(s.Resource).map(flatten)).toEqual([scheduleArn]);
   });
 
   it("grants iam:PassRole on the scheduler's role only, and only to pass it to the scheduler", () => {
@@ -595,6 +603,7 @@ describe('bounded IAM resources', () => {
       '/aws/lambda/bybit-cancel-dev-cancelAll',
       '/aws/lambda/bybit-cancel-dev-drill',
       '/aws/lambda/bybit-cancel-dev-heartbeat',
+      '/aws/lambda/bybit-cancel-dev-status',
     ]);
     const logStatements = roleStatements().filter((s) => list(s.Action).some((a) => a.startsWith('logs:')));
     expect(logStatements.length).toBeGreaterThan(0);
@@ -681,7 +690,7 @@ describe('bounded IAM resources', () => {
       expect(secretResources.sort()).toEqual([exchangeArn, `${exchangeArn}-??????`].sort());
     });
 
-    it("grants kms:Decrypt on that key only, through Secrets Manager only, to the exchange functions' roles", () => {
+    it('grants kms:Decrypt on that key only, through Secrets Manager only, to the roles that read the secrets', () => {
       const conditions = (packaged.template as { Conditions: Json }).Conditions;
       expect(conditions.HasSecretsKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [keyArn, ''] }] });
       const policy = resourcesOf().SecretsKmsDecryptPolicy?.Properties as Json;
@@ -689,6 +698,7 @@ describe('bounded IAM resources', () => {
         '<IamRoleLambdaExecution>',
         '<CancelRole>',
         '<DrillRole>',
+        '<StatusRole>',
       ]);
       const [statement, ...others] = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
       expect(others).toEqual([]);

@@ -72,3 +72,14 @@ export function parseBody(raw: string, errorType: string): Body {
     throw new AwsApiError(400, errorType, 'Request body is not a JSON object');
   return body as Body;
 }
+
+/** Resolves with the next value a waiter list is given (push the returned waiter's trigger), or rejects after `timeoutMs`. */
+export function nextOf<T>(waiters: ((value: T) => void)[], timeoutMs: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms`)), timeoutMs);
+    waiters.push((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}

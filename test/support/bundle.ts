@@ -16,7 +16,7 @@ export interface PackagedService {
   /** Where `serverless package` wrote the zips and templates. */
   dir: string;
   template: Record<string, unknown>;
-  /** Unpacked function directories by function name (`cancel`, `cancelAll`, `drill`, `heartbeat`). */
+  /** Unpacked function directories by function name (`cancel`, `cancelAll`, `drill`, `heartbeat`, `status`). */
   functions: Record<string, string>;
 }
 
@@ -36,7 +36,7 @@ export async function packageService(args: string[] = []): Promise<PackagedServi
   );
   const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
   const functions: Record<string, string> = {};
-  for (const name of ['cancel', 'cancelAll', 'drill', 'heartbeat']) {
+  for (const name of ['cancel', 'cancelAll', 'drill', 'heartbeat', 'status']) {
     const target = join(dir, `${name}-unzipped`);
     mkdirSync(target);
     await run('unzip', ['-q', join(dir, `${name}.zip`), '-d', target]);
@@ -120,11 +120,18 @@ export async function invokeBundle(
     [runner, moduleFile, 'handler', eventFile, String(remainingMs)],
     {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', ...env },
+      // Lambda gives a function strings only: a template value CloudFormation would resolve (a Ref) is left out.
+      env: { PATH: process.env.PATH ?? '', ...stringsOf(env) },
       timeout: remainingMs + 10_000,
     },
   );
   const lines = stdout.trim().split('\n');
   const last = JSON.parse(lines.pop() ?? '{}');
   return { ...last, logs: lines };
+}
+
+function stringsOf(env: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }

@@ -8,7 +8,8 @@ export type SecretKind =
   | 'privateKey'
   | 'webhookSecret'
   | 'passphrase'
-  | 'awsSecretKey';
+  | 'awsSecretKey'
+  | 'botToken';
 
 /** Shorter values would match by chance; the stack's secrets are all far longer. */
 const MIN_LENGTH = 8;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IncompleteCancelError } from '../../lib/errors.ts';
 import { json } from '../../lib/lambda/http.ts';
-import { emfLine, metricsOf } from '../../lib/lambda/metrics.ts';
+import { emfLine, METRIC_NAMES, metricsOf } from '../../lib/lambda/metrics.ts';
 
 describe('metricsOf', () => {
   it('reads a kill-switch report', () => {
@@ -64,6 +64,7 @@ describe('emfLine', () => {
       Dimensions: [['Operation']],
     });
     expect(line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual([
+      'Runs',
       'OrdersCancelled',
       'OrdersLeftOpen',
       'Failures',
@@ -71,11 +72,53 @@ describe('emfLine', () => {
     ]);
     expect(line).toMatchObject({
       Operation: 'sweep',
+      Runs: 1,
       OrdersCancelled: 4,
       OrdersLeftOpen: 1,
       Failures: 0,
       Duration: 10,
     });
+    // What did not happen is not written (each metric with data costs a month): no budget or stack metrics.
+    expect(line._aws.CloudWatchMetrics).toHaveLength(1);
+    expect('IpBudgetWaits' in line || 'NotifyFailures' in line).toBe(false);
+  });
+
+  it('declares the notification and state-table failures once for the whole stack, without a dimension', () => {
+    const metrics = {
+      ...metricsOf({ result: { operation: 'killSwitch', ok: true } }, 10, 'unknown'),
+      notifyFailures: 2,
+      stateFailures: 1,
+      ipBudgetWaits: 7,
+      ipRefusals: 1,
+    };
+    const line = JSON.parse(emfLine('BybitCancel/prod', metrics, 1));
+    expect(line._aws.CloudWatchMetrics[1]).toEqual({
+      Namespace: 'BybitCancel/prod',
+      Dimensions: [[]],
+      Metrics: [
+        { Name: 'NotifyFailures', Unit: 'Count' },
+        { Name: 'StateFailures', Unit: 'Count' },
+      ],
+    });
+    expect(line).toMatchObject({ NotifyFailures: 2, StateFailures: 1, IpBudgetWaits: 7, IpRefusals: 1 });
+    expect(line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toContain(
+      'IpRefusals',
+    );
+  });
+
+  it('names in METRIC_NAMES every metric a line declares, and no other', () => {
+    const drill = { operation: 'drill', ok: true, accounts: [] };
+    const metrics = {
+      ...metricsOf({ result: drill }, 1, 'unknown'),
+      ipBudgetWaits: 1,
+      ipRefusals: 1,
+      notifyFailures: 1,
+    };
+    const line = JSON.parse(emfLine('n', metrics, 1));
+    const declared = line._aws.CloudWatchMetrics.flatMap((d: { Metrics: { Name: string }[] }) =>
+      d.Metrics.map((m) => m.Name),
+    );
+    expect([...declared].sort()).toEqual([...METRIC_NAMES].sort());
   });
 });
 
@@ -96,6 +139,7 @@ describe('drill metrics', () => {
     const line = JSON.parse(emfLine('BybitCancel/prod', metrics, 1));
     expect(line).toMatchObject({ Operation: 'drill', Failures: 1, DrillProblems: 3, DrillWarnings: 2 });
     expect(line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toEqual([
+      'Runs',
       'OrdersCancelled',
       'OrdersLeftOpen',
       'Failures',

@@ -1,0 +1,54 @@
+// What the stack remembers of its runs, in the state table (state.ts). Every partition key is a named
+// prefix, so that each kind of record lives apart and an IAM condition can name the ones a function may use:
+//   event#<event id>   sk `report`             a kill switch's record, by its EventBridge event id (or the
+//                                              request id), kept 30 days: `npm run kill-switch` waits for it
+//   last               sk <operation>          the last record of each operation (killSwitch, drill, sweep, …)
+//   drills             sk <ISO time>#<req id>  the recent drills, newest first, kept 30 days
+// Taken by later features, keep them apart: `halt#<account>`, `signature#<hash>`, `telegram-update#<id>`,
+// `nonce#<id>`, `accounts`.
+
+import type { Operation } from './metrics.ts';
+import type { StateKey } from './state.ts';
+
+export const PARTITIONS = { event: 'event#', last: 'last', drills: 'drills' } as const;
+
+const DAY_SECONDS = 86_400;
+/** How long a kill switch's record and a drill's stay findable. */
+export const RECORD_TTL_SECONDS = 30 * DAY_SECONDS;
+
+/** The sort key of a kill switch's record in its event partition. */
+const EVENT_REPORT = 'report';
+
+export const recordKeys = {
+  /** A kill switch's record by the id of the event that fired it (or the invocation's request id). */
+  event: (id: string): StateKey => ({ pk: `${PARTITIONS.event}${id}`, sk: EVENT_REPORT }),
+  /** The last record of an operation. */
+  last: (operation: Operation): StateKey => ({ pk: PARTITIONS.last, sk: operation }),
+  /** One drill, sorted by time. */
+  drill: (at: string, requestId: string): StateKey => ({ pk: PARTITIONS.drills, sk: `${at}#${requestId}` }),
+};
+
+/** One run as the stack remembers it (and `npm run kill-switch` and the status read it). */
+export interface RunRecord {
+  operation: Operation;
+  /** True when the run did everything it was asked: all clear, or a drill without a problem. */
+  ok: boolean;
+  /** When the run started (ISO). */
+  at: string;
+  durationMs: number;
+  requestId: string;
+  /** The EventBridge event that fired it, when one did. */
+  eventId?: string;
+  /** What started the run: `eventBridge`, `webhook`, `schedule` or `direct`. */
+  trigger: string;
+  /** Who fired it, when the event says (`deadMansSwitch`, `cli`). */
+  origin?: string;
+  reason?: string;
+  functionName: string;
+  /** Where its log lines are (CloudWatch Logs). */
+  logGroup: string;
+  /** The run's report, shortened to fit an item if it had to be; absent when the run failed before one. */
+  report?: Record<string, unknown>;
+  /** Why the run failed, when it did. */
+  error?: { type: string; message: string };
+}

@@ -1,0 +1,251 @@
+// The stack's memory: one DynamoDB table (`bybit-cancel-<stage>-state`, STATE_TABLE), partition key `pk`,
+// sort key `sk`, and a TTL attribute `expiresAt` (epoch seconds). Each item keeps its value as JSON text in
+// `value`, so any record fits without a schema of its own. Every call ends by the invocation's deadline (or a
+// fixed limit when there is none), and a failure is a StateError naming the call and the table, never an item.
+// The SDK is loaded on first use: a cancel must never wait for it at cold start.
+//
+// DynamoDB deletes expired items lazily (within days): reads treat an item past `expiresAt` as absent, and
+// "put if absent" overwrites it, so a TTL means what it says the moment it passes.
+
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { StateError } from '../errors.ts';
+
+/** The table's key and TTL attributes (serverless.yml's StateTable; local runs create it the same way). */
+export const STATE_ATTRIBUTES = { partition: 'pk', sort: 'sk', ttl: 'expiresAt', value: 'value' } as const;
+
+/** The table definition CreateTable takes (local runs and tests; serverless.yml declares the same). */
+export function stateTableDefinition(tableName: string) {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    KeySchema: [
+      { AttributeName: STATE_ATTRIBUTES.partition, KeyType: 'HASH' as const },
+      { AttributeName: STATE_ATTRIBUTES.sort, KeyType: 'RANGE' as const },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: STATE_ATTRIBUTES.partition, AttributeType: 'S' as const },
+      { AttributeName: STATE_ATTRIBUTES.sort, AttributeType: 'S' as const },
+    ],
+  };
+}
+
+export interface StateKey {
+  pk: string;
+  sk: string;
+}
+
+export interface StateItem<T = unknown> extends StateKey {
+  value: T;
+  /** Epoch seconds after which the item is gone; absent: kept until deleted. */
+  expiresAt?: number;
+}
+
+export interface WriteOptions {
+  /** The item expires this many seconds from now. */
+  ttlSeconds?: number;
+}
+
+export interface QueryOptions {
+  /** At most this many items (default 20). */
+  limit?: number;
+  /** Sort keys are compared as strings: ISO times sort by time. Default true (newest first). */
+  newestFirst?: boolean;
+}
+
+/** The one method of the SDK client this store uses (tests pass their own). */
+export type StateClient = Pick<DynamoDBClient, 'send'>;
+
+export interface StateStoreOptions {
+  /** Empty: the store is disabled, and every call throws (check `enabled`). */
+  tableName: string;
+  /** Defaults to the SDK client, which follows AWS_ENDPOINT_URL_DYNAMODB and the standard region settings. */
+  client?: StateClient;
+  now?: () => number;
+}
+
+const defaults = {
+  /** No call waits longer than this, deadline or not (start-up, tools). */
+  callLimitMs: 5000,
+  maxAttempts: 3,
+  connectionTimeoutMs: 1000,
+  requestTimeoutMs: 2000,
+  queryLimit: 20,
+};
+
+/** Error types that say DynamoDB did not answer in time. */
+const TIMEOUTS = new Set(['TimeoutError', 'AbortError', 'RequestTimeout']);
+
+/** Error types mapped to what an operator should check. */
+const SDK_ERRORS: Record<string, string> = {
+  ResourceNotFoundException: 'the table does not exist (check STATE_TABLE and the region)',
+  AccessDeniedException: "access denied (check the function's IAM policy on the table)",
+  ProvisionedThroughputExceededException: 'throttled; retries were exhausted',
+  ThrottlingException: 'throttled; retries were exhausted',
+  RequestLimitExceeded: 'throttled; retries were exhausted',
+  InternalServerError: 'DynamoDB failed; retries were exhausted',
+  ValidationException: 'DynamoDB refused the request as invalid',
+};
+
+type Sdk = typeof import('@aws-sdk/client-dynamodb');
+type AttributeMap = Record<string, AttributeValue>;
+
+export class StateStore {
+  readonly tableName: string;
+  /** Epoch ms by which every call must have ended: the current invocation's deadline, set when it starts. */
+  deadline: number | undefined;
+  private client: StateClient | undefined;
+  private sdk: Promise<Sdk> | undefined;
+  private readonly now: () => number;
+
+  constructor(options: StateStoreOptions) {
+    this.tableName = options.tableName;
+    this.client = options.client;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** False when no table is configured: callers skip recording instead of failing. */
+  get enabled(): boolean {
+    return this.tableName !== '';
+  }
+
+  /** The item, or undefined when there is none (or it has expired). */
+  async get<T>(key: StateKey): Promise<StateItem<T> | undefined> {
+    const sdk = await this.load();
+    const answer = (await this.send(
+      'GetItem',
+      new sdk.GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true }),
+    )) as { Item?: AttributeMap };
+    return answer.Item ? this.itemOf<T>(answer.Item) : undefined;
+  }
+
+  /** Writes the item whole, replacing any item with the same key. */
+  async put(key: StateKey, value: unknown, options: WriteOptions = {}): Promise<void> {
+    const sdk = await this.load();
+    await this.send(
+      'PutItem',
+      new sdk.PutItemCommand({ TableName: this.tableName, Item: this.attributes(key, value, options) }),
+    );
+  }
+
+  /**
+   * Writes the item only if there is none with this key (or it has expired): true when written, false when
+   * it exists. For what must happen once: a replayed signature, a redelivered update, a used nonce.
+   */
+  async putIfAbsent(key: StateKey, value: unknown, options: WriteOptions = {}): Promise<boolean> {
+    const sdk = await this.load();
+    const { partition, ttl } = STATE_ATTRIBUTES;
+    try {
+      await this.send(
+        'PutItem',
+        new sdk.PutItemCommand({
+          TableName: this.tableName,
+          Item: this.attributes(key, value, options),
+          ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :now',
+          ExpressionAttributeNames: { '#pk': partition, '#ttl': ttl },
+          ExpressionAttributeValues: { ':now': { N: String(this.nowSeconds()) } },
+        }),
+        ['ConditionalCheckFailedException'],
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error)?.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async delete(key: StateKey): Promise<void> {
+    const sdk = await this.load();
+    await this.send('DeleteItem', new sdk.DeleteItemCommand({ TableName: this.tableName, Key: keyOf(key) }));
+  }
+
+  /** The partition's items by sort key, newest (greatest) first unless told otherwise; expired ones left out. */
+  async query<T>(pk: string, options: QueryOptions = {}): Promise<StateItem<T>[]> {
+    const sdk = await this.load();
+    const answer = (await this.send(
+      'Query',
+      new sdk.QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': STATE_ATTRIBUTES.partition },
+        ExpressionAttributeValues: { ':pk': { S: pk } },
+        ScanIndexForward: options.newestFirst === false,
+        Limit: options.limit ?? defaults.queryLimit,
+        ConsistentRead: true,
+      }),
+    )) as { Items?: AttributeMap[] };
+    return (answer.Items ?? [])
+      .map((item) => this.itemOf<T>(item))
+      .filter((item): item is StateItem<T> => item !== undefined);
+  }
+
+  private attributes(key: StateKey, value: unknown, options: WriteOptions): AttributeMap {
+    const item: AttributeMap = {
+      ...keyOf(key),
+      [STATE_ATTRIBUTES.value]: { S: JSON.stringify(value ?? null) },
+    };
+    if (options.ttlSeconds !== undefined) {
+      item[STATE_ATTRIBUTES.ttl] = { N: String(this.nowSeconds() + Math.ceil(options.ttlSeconds)) };
+    }
+    return item;
+  }
+
+  private itemOf<T>(item: AttributeMap): StateItem<T> | undefined {
+    const expiresAt = item[STATE_ATTRIBUTES.ttl]?.N;
+    if (expiresAt !== undefined && Number(expiresAt) <= this.nowSeconds()) return undefined;
+    let value: T;
+    try {
+      value = JSON.parse(item[STATE_ATTRIBUTES.value]?.S ?? 'null') as T;
+    } catch {
+      throw new StateError('read', this.tableName, 'an item holds a value that is not JSON');
+    }
+    return {
+      pk: item[STATE_ATTRIBUTES.partition]?.S ?? '',
+      sk: item[STATE_ATTRIBUTES.sort]?.S ?? '',
+      value,
+      ...(expiresAt !== undefined ? { expiresAt: Number(expiresAt) } : {}),
+    };
+  }
+
+  private nowSeconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+
+  private load(): Promise<Sdk> {
+    if (!this.enabled) return Promise.reject(new StateError('load', '(unset)', 'no state table configured'));
+    this.sdk ??= import('@aws-sdk/client-dynamodb');
+    return this.sdk;
+  }
+
+  /** Sends a command by the deadline; an SDK failure becomes a StateError, except the ones the caller handles. */
+  private async send(operation: string, command: unknown, expected: string[] = []): Promise<unknown> {
+    const sdk = await this.load();
+    this.client ??= new sdk.DynamoDBClient({
+      maxAttempts: defaults.maxAttempts,
+      // Without these a hung connection would hold the invocation; the SDK only warns unless told to throw.
+      requestHandler: {
+        connectionTimeout: defaults.connectionTimeoutMs,
+        requestTimeout: defaults.requestTimeoutMs,
+        throwOnRequestTimeout: true,
+      },
+    });
+    const now = this.now();
+    const until = Math.min(this.deadline ?? Number.POSITIVE_INFINITY, now + defaults.callLimitMs);
+    try {
+      const abortSignal = AbortSignal.timeout(Math.max(1, until - now));
+      // biome-ignore lint/suspicious/noExplicitAny: the client's send is overloaded per command type
+      return await this.client.send(command as any, { abortSignal });
+    } catch (cause) {
+      const name = (cause as Error)?.name ?? 'Error';
+      if (expected.includes(name)) throw cause;
+      const why =
+        TIMEOUTS.has(name) || this.now() >= until
+          ? `no answer from DynamoDB within ${Math.max(0, until - now)} ms`
+          : (SDK_ERRORS[name] ?? `failed (${name})`);
+      throw new StateError(operation, this.tableName, why, { cause });
+    }
+  }
+}
+
+function keyOf(key: StateKey): AttributeMap {
+  return { [STATE_ATTRIBUTES.partition]: { S: key.pk }, [STATE_ATTRIBUTES.sort]: { S: key.sk } };
+}

@@ -1,0 +1,40 @@
+// Reading the packaged CloudFormation template in tests: its resources by type, and IAM statements.
+
+export type Json = Record<string, unknown>;
+
+export interface TemplateResource {
+  Type: string;
+  Condition?: string;
+  Properties?: Json;
+}
+
+export interface PolicyStatement {
+  Effect: string;
+  Action: string | string[];
+  Resource?: unknown;
+  Principal?: unknown;
+  Condition?: Json;
+}
+
+/** A value CloudFormation allows as one item or a list, as a list. */
+export function list<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** The template's resources of one type, with their logical ids. */
+export function resourcesOfType(
+  template: Record<string, unknown>,
+  type: string,
+): [string, TemplateResource][] {
+  return Object.entries(template.Resources as Record<string, TemplateResource>).filter(
+    ([, r]) => r.Type === type,
+  );
+}
+
+/** The statements of a role's inline policies. */
+export function roleStatements(template: Record<string, unknown>, roleId: string): PolicyStatement[] {
+  const role = (template.Resources as Record<string, TemplateResource>)[roleId]?.Properties as
+    | { Policies?: { PolicyDocument: { Statement: PolicyStatement | PolicyStatement[] } }[] }
+    | undefined;
+  return list(role?.Policies).flatMap((p) => list(p.PolicyDocument.Statement));
+}
