@@ -36,7 +36,7 @@ describe('serverless package', () => {
       const output = await refusal([param]);
       expect(output).toContain('the deployment would not work as configured');
       expect(output).toContain(message);
-      expect(output).toMatch(/\(function cancel, cancelAll, drill, heartbeat\)/);
+      expect(output).toMatch(/\(function cancel, cancelAll, drill, heartbeat, status\)/);
     },
     120_000,
   );

@@ -329,7 +329,7 @@ describe('the drill function', () => {
     expect(flatten(template.Resources.CancelAllLambdaFunction?.Properties?.Role)).not.toBe('<DrillRole.Arn>');
   });
 
-  it('may read the exchange keys but never the webhook key, and write its own log and the failure queue only', () => {
+  it('may read the exchange keys but never the webhook key; writes its own log, the failure queue and its reports only', () => {
     const { BYBIT_SECRET_ID, WEBHOOK_SECRET_ID } = envOf('DrillLambdaFunction');
     const secrets = statements
       .filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))
@@ -339,11 +339,21 @@ describe('the drill function', () => {
     ]);
     expect(JSON.stringify(statements)).not.toContain(String(WEBHOOK_SECRET_ID));
     expect(statements.flatMap((s) => list(s.Action)).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',
+      'sns:Publish',
       'sqs:SendMessage',
     ]);
+    // Its reports: its own records only, as every function's (the same statements as the shared role's).
+    const records = statements.find((s) => list(s.Action).includes('dynamodb:PutItem'));
+    expect(records?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*', 'last', 'drills'] },
+    });
   });
 
   it('is what cancelAll hands a webhook drill to: only the shared role may invoke it, and it has no HTTP route', () => {
@@ -628,6 +638,7 @@ describe('bounded IAM resources', () => {
       'DrillRole',
       'HeartbeatRole',
       'IamRoleLambdaExecution',
+      'StatusRole',
     ]);
     for (const [roleId, groups] of byRole) {
       // One function per role: a shared role would let each write the other's log.
