@@ -41,6 +41,8 @@ const roleOf = (functionId: string) => {
   return (ref(role) ?? getAtt(role)[0]) as string;
 };
 const roles = ofType('AWS::IAM::Role').map(([id]) => id);
+/** The roles of the functions that report (cancel, cancelAll, drill), as the template gives them. */
+const EXCHANGE_ROLES = ['CancelLambdaFunction', 'CancelAllLambdaFunction', 'DrillLambdaFunction'].map(roleOf);
 const touching = (statements: Statement[], service: string) =>
   statements.filter((s) => list(s.Action).some((a) => a.startsWith(`${service}:`)));
 
@@ -61,20 +63,23 @@ describe('the state table', () => {
   });
 
   it('lets the exchange functions get and put only their own partitions, the status function only read, and no one else touch it', () => {
-    const shared = touching(statementsOf('IamRoleLambdaExecution'), 'dynamodb');
-    expect(shared).toHaveLength(1);
-    expect(list(shared[0]?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-    expect(getAtt(shared[0]?.Resource)).toEqual([tableId, 'Arn']);
-    expect(shared[0]?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*', 'last', 'drills'] },
-    });
+    // Each exchange function has a role of its own (cancelAll's is the shared one): the same statement in each.
+    for (const role of EXCHANGE_ROLES) {
+      const shared = touching(statementsOf(role), 'dynamodb');
+      expect(shared, role).toHaveLength(1);
+      expect(list(shared[0]?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+      expect(getAtt(shared[0]?.Resource)).toEqual([tableId, 'Arn']);
+      expect(shared[0]?.Condition).toEqual({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*', 'last', 'drills'] },
+      });
+    }
     const status = touching(statementsOf(roleOf('StatusLambdaFunction')), 'dynamodb');
     expect(status).toHaveLength(1);
     expect(list(status[0]?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
     expect(status[0]?.Condition).toEqual({
       'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['last', 'drills'] },
     });
-    for (const role of roles.filter((r) => !['IamRoleLambdaExecution', 'StatusRole'].includes(r))) {
+    for (const role of roles.filter((r) => ![...EXCHANGE_ROLES, 'StatusRole'].includes(r))) {
       expect(touching(statementsOf(role), 'dynamodb'), role).toEqual([]);
     }
   });
@@ -86,17 +91,19 @@ describe('the reports topic', () => {
     expect(topic.TopicName).toBe(`bybit-cancel-${env.STAGE}-reports`);
     const alarmTopic = template.Resources.AlarmTopic?.Properties as Json;
     expect(ref(topic.KmsMasterKeyId)).toBe(ref(alarmTopic.KmsMasterKeyId));
-    const shared = statementsOf('IamRoleLambdaExecution');
-    const publish = touching(shared, 'sns');
-    expect(publish).toHaveLength(1);
-    expect(list(publish[0]?.Action)).toEqual(['sns:Publish']);
-    expect(ref(publish[0]?.Resource)).toBe(topicId);
-    const kms = touching(shared, 'kms');
-    expect(kms).toHaveLength(1);
-    expect(list(kms[0]?.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
-    expect(getAtt(kms[0]?.Resource)).toEqual([ref(topic.KmsMasterKeyId), 'Arn']);
-    expect(JSON.stringify(kms[0]?.Condition)).toContain('sns.${AWS::Region}.amazonaws.com');
-    for (const role of roles.filter((r) => r !== 'IamRoleLambdaExecution')) {
+    for (const role of EXCHANGE_ROLES) {
+      const shared = statementsOf(role);
+      const publish = touching(shared, 'sns');
+      expect(publish, role).toHaveLength(1);
+      expect(list(publish[0]?.Action)).toEqual(['sns:Publish']);
+      expect(ref(publish[0]?.Resource)).toBe(topicId);
+      const kms = touching(shared, 'kms');
+      expect(kms, role).toHaveLength(1);
+      expect(list(kms[0]?.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+      expect(getAtt(kms[0]?.Resource)).toEqual([ref(topic.KmsMasterKeyId), 'Arn']);
+      expect(JSON.stringify(kms[0]?.Condition)).toContain('sns.${AWS::Region}.amazonaws.com');
+    }
+    for (const role of roles.filter((r) => !EXCHANGE_ROLES.includes(r))) {
       expect(touching(statementsOf(role), 'sns'), role).toEqual([]);
     }
   });
