@@ -24,7 +24,13 @@ import { type Operation, staleSecretLine } from './metrics.ts';
 import { type FetchLike, Notifier, type SnsSender } from './notify.ts';
 import { type Aftermath, afterRun } from './reporting.ts';
 import { EventBridgeSchedule, type SchedulerSender } from './scheduler.ts';
-import { exchangeCredentials, parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
+import {
+  exchangeCredentials,
+  masterKey,
+  parseWebhookSecret,
+  type SecretReader,
+  SecretStore,
+} from './secrets.ts';
 import { type StateClient, StateStore } from './state.ts';
 import { DRILL_ACTION, type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
 import { authenticateWebhook, sourceAllowlist } from './webhook-auth.ts';
@@ -98,6 +104,8 @@ export function createApp(overrides: AppOverrides = {}): App {
   });
   const exchange = new Exchange({
     credentials: exchangeCredentials(secrets, config.bybitSecretId),
+    // Read only when a halt first needs it.
+    ...(config.haltMasterSecretId ? { master: masterKey(secrets, config.haltMasterSecretId) } : {}),
     client: {
       baseUrl: config.baseUrl,
       recvWindow: config.recvWindow,
