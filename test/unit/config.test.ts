@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/errors.ts';
-import { type Config, loadConfig, readSettings, settingProblems, settingsFor } from '../../lib/lambda/config.ts';
+import {
+  type Config,
+  loadConfig,
+  readSettings,
+  settingProblems,
+  settingsFor,
+} from '../../lib/lambda/config.ts';
 
 describe('loadConfig', () => {
   it('applies the named defaults to an empty environment', () => {
