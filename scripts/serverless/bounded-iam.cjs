@@ -3,7 +3,8 @@
 //     `/aws/lambda/<service>-<stage>*`, which also matches every stage whose name starts with this one's;
 //   - GetSecretValue names each configured secret, given as a name or an ARN (Secrets Manager appends six
 //     random characters to a secret's name in its ARN; a full ARN already has them, a partial one does not);
-//     the Telegram secret only when TELEGRAM_SECRET_ID is set.
+//     the Telegram secret only when TELEGRAM_SECRET_ID is set; for the shared role and for the roles of their
+//     own listed in ROLE_SECRETS.
 'use strict';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
@@ -12,6 +13,8 @@ const LOGS_PREFIX = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}
 const SECRET_PREFIX = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:';
 /** The environment settings that hold secret ids the functions read. */
 const SECRET_SETTINGS = ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID', 'TELEGRAM_SECRET_ID'];
+/** Roles of their own (serverless.yml resources) and the secrets each may read: the webhook key, never the exchange keys. */
+const ROLE_SECRETS = { HeartbeatRole: ['WEBHOOK_SECRET_ID'], StatusRole: ['WEBHOOK_SECRET_ID'] };
 
 /** The IAM resources that match the secret `id` (a name, a partial ARN or a full ARN) and nothing wider. */
 function secretResources(id) {
@@ -52,6 +55,19 @@ class BoundedIam {
       Action: ['secretsmanager:GetSecretValue'],
       Resource: ids.flatMap(secretResources),
     });
+    for (const [logicalId, settings] of Object.entries(ROLE_SECRETS)) {
+      // The roles of serverless.yml's resources join the compiled template after this hook.
+      const own = resources[logicalId] ?? service.resources?.Resources?.[logicalId];
+      if (!own) continue;
+      own.Properties.Policies[0].PolicyDocument.Statement.push({
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue'],
+        Resource: settings
+          .map((name) => environment[name])
+          .filter(Boolean)
+          .flatMap(secretResources),
+      });
+    }
   }
 }
 
