@@ -214,7 +214,7 @@ async function drillLocal(options: Options): Promise<void> {
   const answer = await postSigned(
     `${state.httpUrl}/cancel-all`,
     body,
-    signHeaders(state.webhookSecret, body),
+    signHeaders(state.webhookSecret, '/cancel-all', body),
     INVOKE_TIMEOUT_MS,
   );
   // 200: no problem; 502: the drill found some, and the answer still carries the whole report.

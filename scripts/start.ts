@@ -317,12 +317,12 @@ function printTryIt(state: LocalState, reseeded: number) {
     `Cancel one order (signed now: valid ${state.maxSkewSeconds} s, until ${until}; npm run sign -- '<json body>' signs any body):`,
   );
   report.line(
-    `  ${curlCommand(`${state.httpUrl}/cancel`, cancelBody, signHeaders(state.webhookSecret, cancelBody, now))}`,
+    `  ${curlCommand(`${state.httpUrl}/cancel`, cancelBody, signHeaders(state.webhookSecret, '/cancel', cancelBody, now))}`,
   );
   report.line();
   report.line('Cancel every spot TP/SL order of the hedge account:');
   report.line(
-    `  ${curlCommand(`${state.httpUrl}/cancel-all`, scopeBody, signHeaders(state.webhookSecret, scopeBody, now))}`,
+    `  ${curlCommand(`${state.httpUrl}/cancel-all`, scopeBody, signHeaders(state.webhookSecret, '/cancel-all', scopeBody, now))}`,
   );
   report.line();
   report.line('Fire the kill switch (the EventBridge event, delivered to the local cancelAll function):');
@@ -351,7 +351,7 @@ function printTryIt(state: LocalState, reseeded: number) {
     'terminal says so. Send it again to move it; npm run sign -- \'{"disarm":true}\' signs the disarm:',
   );
   report.line(
-    `  ${curlCommand(`${state.httpUrl}/heartbeat`, heartbeatBody, signHeaders(state.webhookSecret, heartbeatBody, now))}`,
+    `  ${curlCommand(`${state.httpUrl}/heartbeat`, heartbeatBody, signHeaders(state.webhookSecret, '/heartbeat', heartbeatBody, now))}`,
   );
   report.line();
 }

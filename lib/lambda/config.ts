@@ -19,6 +19,8 @@ export const defaults = {
   DEADLINE_MARGIN_MS: 1500,
   WEBHOOK_MAX_SKEW_SECONDS: 300,
   WEBHOOK_PASSPHRASE_MODE: false,
+  /** `/cancel` and `/cancel-all` also accept the signature of `<timestamp>.<body>`, made before routes were signed. */
+  WEBHOOK_LEGACY_SIGNATURE: true,
   MAX_BODY_BYTES: 16 * 1024,
   SCOPE_CATEGORIES: [...CATEGORIES] as Category[],
   SCOPE_LINEAR_SETTLE_COINS: ['USDT', 'USDC'],
@@ -65,6 +67,8 @@ export interface Config {
   deadlineMarginMs: number;
   webhookMaxSkewMs: number;
   webhookPassphraseMode: boolean;
+  /** `/cancel` and `/cancel-all` also accept the legacy signature, which covers no route. */
+  webhookLegacySignature: boolean;
   /** Addresses and CIDR ranges a webhook may come from; empty = any. */
   webhookAllowedSourceIps: string[];
   maxBodyBytes: number;
@@ -134,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxSkewMs:
       read.integer('WEBHOOK_MAX_SKEW_SECONDS', defaults.WEBHOOK_MAX_SKEW_SECONDS, 1, 3600) * 1000,
     webhookPassphraseMode: read.boolean('WEBHOOK_PASSPHRASE_MODE', defaults.WEBHOOK_PASSPHRASE_MODE),
+    webhookLegacySignature: read.boolean('WEBHOOK_LEGACY_SIGNATURE', defaults.WEBHOOK_LEGACY_SIGNATURE),
     webhookAllowedSourceIps: read
       .list('WEBHOOK_ALLOWED_SOURCE_IPS', defaults.WEBHOOK_ALLOWED_SOURCE_IPS)
       .map((entry) => sourceRange(entry)),

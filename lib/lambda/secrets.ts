@@ -140,8 +140,15 @@ export function parseExchangeSecret(secretId: string, value: unknown): AccountKe
   return new Map([[DEFAULT_ACCOUNT, keyPair(secretId, value, 'the secret')]]);
 }
 
-/** The exchange secret as the domain's source of keys: read through the store's cache, parsed once a value. */
-export function exchangeCredentials(store: SecretStore, secretId: string): CredentialsSource {
+/**
+ * The exchange secret as the domain's source of keys: read through the store's cache, parsed once a value.
+ * `onParsed` hears the account names each time a new value is parsed (names only, never a key).
+ */
+export function exchangeCredentials(
+  store: SecretStore,
+  secretId: string,
+  onParsed: (names: string[]) => void = () => undefined,
+): CredentialsSource {
   const parsed = new WeakMap<object, AccountKeys>();
   return {
     id: secretId,
@@ -153,6 +160,7 @@ export function exchangeCredentials(store: SecretStore, secretId: string): Crede
       if (!accounts) {
         accounts = parseExchangeSecret(secretId, value);
         parsed.set(value, accounts);
+        onParsed([...accounts.keys()]);
       }
       return accounts;
     },

@@ -29,7 +29,12 @@ export async function drillStep(ctx: DemoContext, outcome: StepOutcome, check: C
   const sent = exchange.emulator.requests.length;
   const mark = ctx.reporting.mark();
   const answer = await report.wait('      signed with the webhook key', () =>
-    postSigned(`${ctx.httpUrl}/cancel-all`, body, signHeaders(exchange.webhookSecret, body), HTTP_TIMEOUT_MS),
+    postSigned(
+      `${ctx.httpUrl}/cancel-all`,
+      body,
+      signHeaders(exchange.webhookSecret, '/cancel-all', body),
+      HTTP_TIMEOUT_MS,
+    ),
   );
   const requests = exchange.emulator.requests.slice(sent);
   const drill = answer.body as unknown as DrillReport;

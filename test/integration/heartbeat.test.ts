@@ -144,24 +144,31 @@ describe('POST /heartbeat', () => {
     expect(scheduler.calls).toEqual([]);
   });
 
-  it('accepts the passphrase instead of a signature when passphrase mode is on, like every route', async () => {
+  it('refuses the passphrase even when passphrase mode is on: 401 before any secret read or Scheduler call', async () => {
     process.env.WEBHOOK_PASSPHRASE_MODE = 'true';
     vi.resetModules();
     try {
       const fresh = (await import('../../handlers/heartbeat.ts')).handler as Handler;
-      const withPassphrase = (passphrase: string) => {
+      const withPassphrase = (body: object) => {
         const event = loadEvent('http-v2-heartbeat.json');
         delete event.headers['x-timestamp'];
         delete event.headers['x-signature'];
-        event.body = JSON.stringify({ ttlSeconds: 300, passphrase });
+        event.body = JSON.stringify(body);
         return fresh(event, lambdaContext()) as Promise<APIGatewayProxyResult>;
       };
-      expect((await withPassphrase('wrong-passphrase-0000')).statusCode).toBe(401);
+      const reads = stack.secrets.reads();
+      for (const body of [
+        { ttlSeconds: 86_400, passphrase: stack.passphrase },
+        { disarm: true, passphrase: stack.passphrase },
+      ]) {
+        const response = await withPassphrase(body);
+        expect(response.statusCode).toBe(401);
+        expect(bodyOf(response).message).toBe(
+          'POST /heartbeat accepts only a signed request (x-timestamp, x-signature); never the passphrase',
+        );
+      }
+      expect(stack.secrets.reads()).toBe(reads);
       expect(scheduler.calls).toEqual([]);
-      const response = await withPassphrase(stack.passphrase);
-      expect(response.statusCode).toBe(200);
-      expect(bodyOf(response)).toMatchObject({ armed: true, ttlSeconds: 300 });
-      expect(scheduler.get(SCHEDULE)).toBeDefined();
     } finally {
       process.env.WEBHOOK_PASSPHRASE_MODE = 'false';
       vi.resetModules();

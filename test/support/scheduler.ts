@@ -79,6 +79,11 @@ export interface SchedulerEndpoint {
   readonly fired: readonly FiredSchedule[];
   /** Resolves with the next schedule to fire. */
   nextFire(timeoutMs: number): Promise<FiredSchedule>;
+  /**
+   * Holds the next call of `operation` for `ms` before handling it, as a slow connection would deliver it late
+   * (a heartbeat still in flight).
+   */
+  hold(operation: SchedulerCall['operation'], ms: number): void;
   /** Forgets calls, fired schedules and the schedules themselves (their timers too). */
   reset(): void;
   close(): Promise<void>;
@@ -116,6 +121,8 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
   const calls: SchedulerCall[] = [];
   const fired: FiredSchedule[] = [];
   let waiters: ((fire: FiredSchedule) => void)[] = [];
+  const holds = new Map<SchedulerCall['operation'], number>();
+  const OPERATIONS = { POST: 'CreateSchedule', PUT: 'UpdateSchedule', DELETE: 'DeleteSchedule' } as const;
   const key = (group: string, name: string) => `${group}/${name}`;
 
   function arm(schedule: StoredSchedule): void {
@@ -278,6 +285,13 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
       if (!match || !NAME.test(name))
         throw new AwsApiError(400, 'ValidationException', `Invalid schedule path ${url.pathname}`);
       const body = parseBody(raw, 'ValidationException');
+      const held = OPERATIONS[method as keyof typeof OPERATIONS] ?? 'GetSchedule';
+      const delay = holds.get(held);
+      if (delay !== undefined) {
+        holds.delete(held);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        call.at = options.now();
+      }
       const group = (
         method === 'GET' || method === 'DELETE' ? url.searchParams.get('groupName') : body.GroupName
       ) as string | null | undefined;
@@ -289,10 +303,7 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
         error instanceof AwsApiError
           ? error
           : new AwsApiError(500, 'InternalServerException', 'Test endpoint failure');
-      call.operation =
-        ({ POST: 'CreateSchedule', PUT: 'UpdateSchedule', DELETE: 'DeleteSchedule' } as const)[
-          method as 'POST'
-        ] ?? 'GetSchedule';
+      call.operation = OPERATIONS[method as keyof typeof OPERATIONS] ?? 'GetSchedule';
       call.status = failure.status;
       reply(failure.status, { Message: failure.message }, failure.type);
     }
@@ -321,8 +332,12 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
           resolve(fire);
         });
       }),
+    hold: (operation, ms) => {
+      holds.set(operation, ms);
+    },
     reset: () => {
       clearTimers();
+      holds.clear();
       schedules.clear();
       calls.length = 0;
       fired.length = 0;
