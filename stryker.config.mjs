@@ -1,5 +1,6 @@
-// Mutation testing of the domain (lib/cancel) and the Bybit client (lib/bybit): `npm run test:mutation`.
-// Accepted survivors and the last score are listed in docs/development/testing.md.
+// Mutation testing of the three rooms: how AWS reaches us (lib/lambda), the domain (lib/cancel) and the
+// Bybit client (lib/bybit): `npm run test:mutation`. Accepted survivors and the last score are listed in
+// docs/development/testing.md.
 // @ts-check
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -8,7 +9,7 @@ export default {
   vitest: { configFile: 'vitest.mutation.config.ts' },
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
-  mutate: ['lib/cancel/**/*.ts', 'lib/bybit/**/*.ts'],
+  mutate: ['lib/lambda/**/*.ts', 'lib/cancel/**/*.ts', 'lib/bybit/**/*.ts'],
   coverageAnalysis: 'perTest',
   // Reruns only test what changed since the last run. The file is a local cache, not committed
   // (see docs/development/testing.md): CI restores it from its own cache when it has one.

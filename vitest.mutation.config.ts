@@ -1,4 +1,5 @@
-// The tests Stryker runs for each mutant of lib/cancel and lib/bybit (stryker.config.mjs): the unit tests.
+// The tests Stryker runs for each mutant of lib/lambda, lib/cancel and lib/bybit (stryker.config.mjs): the
+// unit tests (lib/lambda's with fake SDK clients and transports: no sockets).
 // The integration tests (emulator, Secrets Manager endpoint, handlers) cover the same code, but each costs
 // seconds to start and they cover nearly every mutant of the client: measured at about 17 s a mutant on two
 // shared cores (495 mutants of lib/bybit alone: over two hours). They stay in `npm test`, and each planted

@@ -31,6 +31,8 @@ function runDrill({ accounts }: DrillRequest, { app, deadline }: Invocation) {
     categories: app.config.scope.categories,
     settleCoins: discoveredSettleCoins(app.exchange, app.config.scope),
     expiryDays: app.config.drill.expiryDays,
+    // The enforced halt's master key, when HALT_MASTER_SECRET_ID names one.
+    master: () => app.exchange.masterClient(),
   };
   return drill(app.exchange, options, accounts ? { accounts } : {}, deadline, app.clock);
 }

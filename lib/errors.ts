@@ -187,11 +187,14 @@ export class DeadlineExceededError extends Error {
 /** A cancel-all or kill switch finished with orders still open or scopes failed. Carries the full report. */
 export class IncompleteCancelError extends Error {
   readonly report: { remaining: number; failedScopes?: string[] } & Record<string, unknown>;
+  /** What failed, when it was not the cancels (every order gone, the halt incomplete). */
+  readonly summary?: string;
   /**
    * `reasons` (why scopes failed, e.g. `ghost: *: no account "ghost" in the secret`) go into the message,
-   * because an asynchronous invocation's failure shows only the error type and message.
+   * because an asynchronous invocation's failure shows only the error type and message. `summary` replaces
+   * the opening "not everything was cancelled" when the orders are gone and something else failed.
    */
-  constructor(report: IncompleteCancelError['report'], reasons: string[] = []) {
+  constructor(report: IncompleteCancelError['report'], reasons: string[] = [], summary?: string) {
     const failed = report.failedScopes?.length ? `; failed: ${report.failedScopes.join(', ')}` : '';
     const why = reasons.length ? `; reasons: ${reasons.join('; ')}` : '';
     // A refused IP failed every scope at once: say so first, before the list of scopes cuts the message.
@@ -199,13 +202,14 @@ export class IncompleteCancelError extends Error {
     const lead = refusal ? `${refusal}: ` : '';
     // Scopes that could not be listed add nothing to `remaining`: the count is a floor, the scopes are named.
     super(
-      `${lead}not everything was cancelled: at least ${report.remaining} order(s) still open${failed}${why}`.slice(
+      `${lead}${summary ?? `not everything was cancelled: at least ${report.remaining} order(s) still open`}${failed}${why}`.slice(
         0,
         2000,
       ),
     );
     this.name = 'IncompleteCancelError';
     this.report = report;
+    if (summary !== undefined) this.summary = summary;
   }
 }
 
@@ -273,6 +277,17 @@ export class DrillFailedError extends Error {
   constructor(report: Record<string, unknown>, reasons: string[]) {
     super(`kill-switch drill failed: ${reasons.join('; ')}`.slice(0, 2000));
     this.name = 'DrillFailedError';
+    this.report = report;
+  }
+}
+
+/** A halt reset could not restore every key the halt made read-only: those accounts stay halted. Carries the report. */
+export class HaltResetError extends Error {
+  readonly report: Record<string, unknown>;
+  /** `reasons` name each account and key (masked), because an asynchronous failure shows only the message. */
+  constructor(report: Record<string, unknown>, reasons: string[]) {
+    super(`halt reset incomplete: ${reasons.join('; ')}`.slice(0, 2000));
+    this.name = 'HaltResetError';
     this.report = report;
   }
 }

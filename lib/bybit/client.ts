@@ -1,6 +1,7 @@
 // A small Bybit V5 REST client: the endpoints this product needs, signed, paced, retried, and never
 // running past the caller's deadline.
 
+import { randomUUID } from 'node:crypto';
 import {
   BybitApiError,
   DeadlineExceededError,
@@ -22,6 +23,7 @@ import type {
   CancelBatchParams,
   CancelOrderParams,
   Category,
+  CreateOrderParams,
   Endpoint,
   InstrumentsPage,
   InstrumentsParams,
@@ -33,6 +35,11 @@ import type {
   Strategy,
   StrategyListParams,
   StrategyPage,
+  SubApiKey,
+  SubApiKeySettings,
+  SubApiKeysPage,
+  SubApiKeysParams,
+  UpdateSubApiKeyParams,
 } from './types.ts';
 
 export const MAINNET_URL = 'https://api.bybit.com';
@@ -301,6 +308,74 @@ export class BybitClient {
     return readApiKeyInfo(result);
   }
 
+  /**
+   * One page (up to 20) of a sub UID's API keys (`GET /v5/user/sub-apikeys`, master key only). The keys are
+   * `result.result`, as docs/v5/user/list-sub-apikeys.mdx nests them. An answer without that list or its
+   * cursor, or a key without `apiKey` or `readOnly`, is an error; a key whose `ips` or `permissions` cannot
+   * be read comes back marked `unreadable`, so that nothing changes it.
+   */
+  async subApiKeys(params: SubApiKeysParams, call?: CallOptions): Promise<SubApiKeysPage> {
+    const result = await this.call<{ result: Record<string, unknown>[]; nextPageCursor: string }>(
+      {
+        endpoint: 'sub-apikeys',
+        method: 'GET',
+        path: '/v5/user/sub-apikeys',
+        params,
+        category: 'linear',
+        shape: subApiKeysListed,
+      },
+      call,
+    );
+    return { list: result.result.map(readSubApiKey), nextPageCursor: result.nextPageCursor };
+  }
+
+  /**
+   * Changes a sub-account key's `readOnly` through the master key (`POST /v5/user/update-sub-api`), sending
+   * the `ips` it must keep and no `permissions` (left out, they stay). Answers the key's settings after the
+   * change; an answer that lacks them, or names another key, is an error.
+   */
+  async updateSubApiKey(params: UpdateSubApiKeyParams, call?: CallOptions): Promise<SubApiKeySettings> {
+    const { apikey, readOnly, ips } = params;
+    const result = await this.call<Record<string, unknown>>(
+      {
+        endpoint: 'update-sub-api',
+        method: 'POST',
+        path: '/v5/user/update-sub-api',
+        params: { apikey, readOnly, ips },
+        category: 'linear',
+        shape: subApiKeyUpdated(apikey),
+      },
+      call,
+    );
+    return {
+      apiKey: apikey,
+      readOnly: readFlag(result.readOnly) as boolean,
+      ips: result.ips as string[],
+      permissions: readPermissions(result.permissions) as Record<string, string[]>,
+    };
+  }
+
+  /**
+   * Places an order (`POST /v5/order/create`). For tools and tests only: no Lambda function places orders.
+   * An `orderLinkId` is always sent (generated when not given), so that a retry of a request that did land
+   * is refused as a duplicate (110072) rather than placing a second order.
+   */
+  async createOrder(params: CreateOrderParams, call?: CallOptions): Promise<OrderRef> {
+    const body = { ...params, orderLinkId: params.orderLinkId ?? randomUUID() };
+    const result = await this.call<OrderRef>(
+      {
+        endpoint: 'create',
+        method: 'POST',
+        path: '/v5/order/create',
+        params: body,
+        category: params.category,
+        shape: acknowledgement,
+      },
+      call,
+    );
+    return { orderId: result.orderId, orderLinkId: result.orderLinkId };
+  }
+
   /** The exchange's clock in epoch ms (public endpoint, unsigned). */
   async serverTime(call?: CallOptions): Promise<number> {
     const envelope = await this.callEnvelope(
@@ -342,9 +417,11 @@ export class BybitClient {
     const wanted = orderId
       ? (o: OrderState) => o.orderId === orderId
       : (o: OrderState) => o.orderLinkId === orderLinkId;
-    if (!orders.every(wanted)) throw malformed('the answer lists another order');
+    // Only the order asked for answers; an answer that holds none of it, but others, is no answer.
+    const matching = orders.filter(wanted);
+    if (orders.length > 0 && matching.length === 0) throw malformed('the answer lists another order');
     // Newest first: a reused orderLinkId names its latest order.
-    return orders[0];
+    return matching[0];
   }
 
   private async call<T>(request: Omit<Request, 'cost' | 'signed'>, call?: CallOptions): Promise<T> {
@@ -542,7 +619,7 @@ export class BybitClient {
 function readApiKeyInfo(result: Record<string, unknown>): ApiKeyInfo {
   const lacking = (field: string) =>
     new BybitApiError('query-api', -1, `answer lacks a valid ${field}`, 'rejected');
-  const { readOnly, permissions, ips, uta, deadlineDay, expiredAt } = result;
+  const { readOnly, permissions, ips, uta, deadlineDay, expiredAt, isMaster, parentUid, userID } = result;
   if (readOnly !== 0 && readOnly !== 1) throw lacking('readOnly');
   if (uta !== 0 && uta !== 1) throw lacking('uta');
   if (!isStringList(ips)) throw lacking('ips');
@@ -556,6 +633,10 @@ function readApiKeyInfo(result: Record<string, unknown>): ApiKeyInfo {
   if (deadlineDay !== undefined && !Number.isFinite(deadlineDay)) throw lacking('deadlineDay');
   if (expiredAt !== undefined && (typeof expiredAt !== 'string' || Number.isNaN(Date.parse(expiredAt))))
     throw lacking('expiredAt');
+  if (isMaster !== undefined && typeof isMaster !== 'boolean') throw lacking('isMaster');
+  if (parentUid !== undefined && typeof parentUid !== 'string') throw lacking('parentUid');
+  if (userID !== undefined && !(typeof userID === 'number' || typeof userID === 'string'))
+    throw lacking('userID');
   return {
     readOnly,
     uta,
@@ -563,7 +644,48 @@ function readApiKeyInfo(result: Record<string, unknown>): ApiKeyInfo {
     permissions: groups,
     ...(deadlineDay !== undefined ? { deadlineDay: deadlineDay as number } : {}),
     ...(expiredAt !== undefined ? { expiredAt: expiredAt as string } : {}),
+    ...(isMaster !== undefined ? { isMaster } : {}),
+    ...(parentUid !== undefined ? { parentUid } : {}),
+    ...(userID !== undefined ? { userId: String(userID) } : {}),
   };
+}
+
+/**
+ * A boolean Bybit writes either way: the key listing documents `readOnly` as `true`/`false`, query-api and
+ * update-sub-api as `0`/`1` (and bybit-api types the listing's as `0 | 1`). Anything else: undefined.
+ */
+function readFlag(value: unknown): boolean | undefined {
+  if (value === true || value === 1) return true;
+  if (value === false || value === 0) return false;
+  return undefined;
+}
+
+/** A permissions object (group → granted permissions), or undefined when it is not one. */
+function readPermissions(value: unknown): Record<string, string[]> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const groups: Record<string, string[]> = {};
+  for (const [group, granted] of Object.entries(value)) {
+    if (!isStringList(granted)) return undefined;
+    groups[group] = [...granted];
+  }
+  return groups;
+}
+
+/**
+ * A listed sub key. `ips` must be a non-empty list: an unbound key is listed as `["*"]`
+ * (docs/v5/user/list-sub-apikeys.mdx), and an empty or absent list says nothing we could send back safely.
+ */
+function readSubApiKey(item: Record<string, unknown>): SubApiKey {
+  const created = typeof item.createdAt === 'string' ? Date.parse(item.createdAt) : Number.NaN;
+  const key: SubApiKey = {
+    apiKey: item.apiKey as string,
+    readOnly: readFlag(item.readOnly) as boolean,
+    ...(Number.isFinite(created) ? { createdAt: created } : {}),
+  };
+  const permissions = readPermissions(item.permissions);
+  if (!isStringList(item.ips) || item.ips.length === 0) return { ...key, unreadable: 'ips' };
+  if (!permissions) return { ...key, ips: [...item.ips], unreadable: 'permissions' };
+  return { ...key, ips: [...item.ips], permissions };
 }
 
 function isStringList(value: unknown): value is string[] {
@@ -651,6 +773,34 @@ const strategyPage: Shape = (envelope) => {
   }
   return undefined;
 };
+
+/** A key listing: `result.result` an array of keys, each naming its `apiKey` and `readOnly`, and a cursor. */
+const subApiKeysListed: Shape = (envelope) => {
+  const result = resultOf(envelope);
+  if (!result) return 'result is missing or not an object';
+  const keys = result.result;
+  if (!Array.isArray(keys)) return 'result.result is missing or not an array';
+  if (typeof result.nextPageCursor !== 'string') return 'result.nextPageCursor is missing or not a string';
+  for (const item of keys) {
+    const key = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    if (typeof key.apiKey !== 'string' || key.apiKey === '') return 'a key lacks its apiKey';
+    if (readFlag(key.readOnly) === undefined) return 'a key lacks a valid readOnly';
+  }
+  return undefined;
+};
+
+/** update-sub-api's answer: the changed key's `readOnly`, `ips` and `permissions`, and no other key's. */
+function subApiKeyUpdated(apikey: string): Shape {
+  return (envelope) => {
+    const result = resultOf(envelope);
+    if (!result) return 'result is missing or not an object';
+    if (result.apiKey !== undefined && result.apiKey !== apikey) return 'the answer names another key';
+    if (readFlag(result.readOnly) === undefined) return 'result.readOnly is missing or not 0 or 1';
+    if (!isStringList(result.ips)) return 'result.ips is missing or not a list';
+    if (!readPermissions(result.permissions)) return 'result.permissions is missing or malformed';
+    return undefined;
+  };
+}
 
 /**
  * A strategy item, or what it lacks. The docs type `status` and the `…E3` times as integers, and their own

@@ -31,10 +31,23 @@ const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
   // rate-limit.mdx: /v5/strategy/list 200/s and /v5/strategy/stop 100/s, the same in every column.
   'strategy-list': { linear: 200, inverse: 200, option: 200, spot: 200 },
   'strategy-stop': { linear: 100, inverse: 100, option: 100, spot: 100 },
+  // docs/v5/rate-limit/rate-limit.mdx, "User": sub-apikeys 10 req/s, update-sub-api 5 req/s (the master's UID).
+  'sub-apikeys': { linear: 10, inverse: 10, option: 10, spot: 10 },
+  'update-sub-api': { linear: 5, inverse: 5, option: 5, spot: 5 },
+  // The same table, "Trade": /v5/order/create 10/s for futures and option, 20/s for spot.
+  create: { linear: 10, inverse: 10, option: 10, spot: 20 },
 };
 
-/** Endpoints with one window whatever the category (strategies take no order category at all). */
-const UNCATEGORISED = new Set<Endpoint>(['realtime', 'time', 'query-api', 'strategy-list', 'strategy-stop']);
+/** Endpoints with one window whatever the category (strategies and API keys take no order category at all). */
+const UNCATEGORISED = new Set<Endpoint>([
+  'realtime',
+  'time',
+  'query-api',
+  'strategy-list',
+  'strategy-stop',
+  'sub-apikeys',
+  'update-sub-api',
+]);
 
 export interface LimitHeaders {
   limit?: number;

@@ -28,13 +28,34 @@ export type Transport = (url: string, init: WireRequest) => Promise<WireResponse
  * may have dropped them, and a request on a dead socket costs a retry.
  */
 const IDLE_SOCKET_MS = 4000;
-const agents = {
-  http: new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
-  https: new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
-};
+
+export interface NodeTransportOptions {
+  /** Certificate authorities to trust instead of Node's own (a test's loopback TLS server); PEM. */
+  ca?: string;
+}
+
+/** A transport on keep-alive sockets of its own; `nodeTransport` is the one production uses. */
+export function createNodeTransport({ ca }: NodeTransportOptions = {}): Transport {
+  const agents: Agents = {
+    http: new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
+    https: new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, ca }),
+  };
+  return (url, init) => send(agents, url, init);
+}
 
 /** Sends one request and reads the whole answer; rejects on a network error, or with the signal's abort. */
-export const nodeTransport: Transport = (url, { method, headers, body, signal }) => {
+export const nodeTransport: Transport = createNodeTransport();
+
+interface Agents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+function send(
+  agents: Agents,
+  url: string,
+  { method, headers, body, signal }: WireRequest,
+): Promise<WireResponse> {
   const target = new URL(url);
   const secure = target.protocol === 'https:';
   return new Promise((resolve, reject) => {
@@ -66,7 +87,7 @@ export const nodeTransport: Transport = (url, { method, headers, body, signal })
     request.on('error', fail);
     request.end(body);
   });
-};
+}
 
 function headerValue(value: string | string[] | undefined): string | null {
   if (value === undefined) return null;

@@ -22,7 +22,10 @@ export type Endpoint =
   | 'query-api'
   | 'instruments'
   | 'strategy-list'
-  | 'strategy-stop';
+  | 'strategy-stop'
+  | 'sub-apikeys'
+  | 'update-sub-api'
+  | 'create';
 
 export interface CancelOrderParams {
   category: Category;
@@ -200,6 +203,87 @@ export interface ApiKeyInfo {
   expiredAt?: string;
   /** 1 unified trading account, 0 regular (classic) account. */
   uta: 0 | 1;
+  /** Whether the key belongs to the master account (`isMaster`); absent when the answer does not say. */
+  isMaster?: boolean;
+  /** The master account's UID, `"0"` when the key is the master's own (`parentUid`). */
+  parentUid?: string;
+  /** The UID the key belongs to (`userID`). */
+  userId?: string;
+}
+
+/** `GET /v5/user/sub-apikeys` (docs/v5/user/list-sub-apikeys.mdx): master account only, any permission. */
+export interface SubApiKeysParams {
+  subMemberId: string;
+  /** 1..20, default 20. */
+  limit?: number;
+  cursor?: string;
+}
+
+/** `ips` as the listing and update-sub-api give it when a key is bound to no address. */
+export const UNBOUND_IPS = '*';
+
+/**
+ * One API key of a sub UID. `ips` and `permissions` are what a change must send back to keep them; a key
+ * whose answer lacks either readably carries `unreadable` instead, and must not be changed (an update
+ * without `ips` unbinds the key: docs/v5/user/modify-sub-apikey.mdx).
+ */
+export interface SubApiKey {
+  apiKey: string;
+  readOnly: boolean;
+  /** The bound IPs; `['*']` when bound to none. */
+  ips?: string[];
+  permissions?: Record<string, string[]>;
+  /** When the key was created (epoch ms), when the listing gives a readable `createdAt`. */
+  createdAt?: number;
+  /** The documented field the answer lacked or gave in a shape we cannot read. */
+  unreadable?: string;
+}
+
+export interface SubApiKeysPage {
+  list: SubApiKey[];
+  nextPageCursor: string;
+}
+
+/**
+ * `POST /v5/user/update-sub-api` as a master key calls it (docs/v5/user/modify-sub-apikey.mdx): `apikey`
+ * names the sub key; `readOnly` defaults to 0 (read-write) when left out; `ips` is a comma-separated string,
+ * and leaving it out (or `*`) binds the key to no address; `permissions` left out keeps them. This client
+ * never sends `permissions`, and always sends `readOnly` and `ips`.
+ */
+export interface UpdateSubApiKeyParams {
+  apikey: string;
+  readOnly: 0 | 1;
+  ips: string;
+}
+
+/** What update-sub-api answers: the key's settings after the change. */
+export interface SubApiKeySettings {
+  apiKey: string;
+  readOnly: boolean;
+  ips: string[];
+  permissions: Record<string, string[]>;
+}
+
+/**
+ * `POST /v5/order/create` (docs/v5/order/create-order.mdx), the fields the tools and the emulator's bots
+ * use. No Lambda function places orders.
+ */
+export interface CreateOrderParams {
+  category: Category;
+  symbol: string;
+  side: 'Buy' | 'Sell';
+  orderType: 'Limit' | 'Market';
+  qty: string;
+  price?: string;
+  timeInForce?: 'GTC' | 'IOC' | 'FOK' | 'PostOnly';
+  /** Sent always: generated when not given, so that a retried request cannot place a second order (110072). */
+  orderLinkId?: string;
+  /** Spot only: `Order` (default), `tpslOrder`, `StopOrder`. */
+  orderFilter?: 'Order' | 'tpslOrder' | 'StopOrder';
+  triggerPrice?: string;
+  triggerDirection?: 1 | 2;
+  reduceOnly?: boolean;
+  positionIdx?: 0 | 1 | 2;
 }
 
 /** Strategy categories (`docs/v5/strategy/strategy-list.mdx`): not the order categories. */

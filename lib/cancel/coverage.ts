@@ -72,11 +72,15 @@ export class SettleCoinDiscovery {
 }
 
 async function readListed(client: BybitClient, deadline: number, priority: Priority): Promise<Listed> {
-  // Orders rest on trading and on pre-market contracts: both listings, at once.
-  const [trading, preMarket] = await Promise.all([
+  // Orders rest on trading and on pre-market contracts: both listings, at once. When one fails, the other
+  // still ends first: a read left running would go on after the invocation, into the next one.
+  const [readTrading, readPreMarket] = await Promise.allSettled([
     allInstruments(client, { category: 'linear' }, deadline, priority),
     allInstruments(client, { category: 'linear', status: 'PreLaunch' }, deadline, priority),
   ]);
+  if (readTrading.status === 'rejected') throw readTrading.reason;
+  if (readPreMarket.status === 'rejected') throw readPreMarket.reason;
+  const [trading, preMarket] = [readTrading.value, readPreMarket.value];
   const coins = [...trading, ...preMarket].map((i) => i.settleCoin).filter(isCoin);
   return {
     linearSettleCoins: [...new Set(coins)].sort(),

@@ -7,7 +7,10 @@
 //      a listing that fails is a problem (the kill switch could not verify that scope either);
 //   3. list the strategy orders that can still trade (strategies.ts), counting them by status; a strategy
 //      listing that fails is a problem (the kill switch could not stop what it cannot see);
-//   4. report every account; any problem fails the drill, so the alarms and the failure queue hear of it.
+//   4. with a master key configured (the enforced halt), check it: valid, the master account's, allowed to
+//      change sub-account keys, IP-bound, and no Withdrawal permission; and list each sub UID's keys, as a
+//      halt would, to see that the account's own key is among them;
+//   5. report every account; any problem fails the drill, so the alarms and the failure queue hear of it.
 // Every request is a GET, at background priority, one at a time and spaced out, so that a kill switch
 // running at the same moment keeps the IP budget.
 
@@ -18,6 +21,7 @@ import { OPEN_ORDERS_PAGE_LIMIT } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { BybitApiError, DeadlineExceededError, DrillFailedError } from '../errors.ts';
 import type { Exchange } from './exchange.ts';
+import { listSubApiKeys, maskKey } from './halt.ts';
 import { type Coverage, scopeLabel, widestListings } from './scopes.ts';
 import { liveStrategies, statusName } from './strategies.ts';
 
@@ -58,9 +62,25 @@ export type ProblemCode =
   | 'keyExpiresSoon'
   | 'keyExpiryUnknown'
   | 'listingFailed'
-  | 'strategyListingFailed';
+  | 'strategyListingFailed'
+  | 'subUidMalformed'
+  | 'noMasterKey'
+  | 'subKeysUnlisted'
+  | 'subUidMismatch'
+  | 'subKeyUnreadable';
 
 export type WarningCode = 'noIpBound' | 'walletPermission' | 'notUnified';
+
+export type MasterProblemCode =
+  | 'masterKeyFailed'
+  | 'notMaster'
+  | 'masterReadOnly'
+  | 'masterMissingPermission'
+  | 'masterWithdrawal'
+  | 'masterNotIpBound'
+  | 'masterExpiresSoon';
+
+export type MasterWarningCode = 'masterBroaderThanNeeded' | 'masterTradePermission' | 'masterUnused';
 
 export interface Finding<C extends string = string> {
   code: C;
@@ -91,12 +111,25 @@ export interface AccountDrill {
    * any status the docs do not name); null when the strategy list could not be read.
    */
   strategies: Record<string, number> | null;
+  /** The enforced halt, for a sub-account: its sub UID's keys, and how many a halt would make read-only. */
+  halt?: { subUid: string; keys: number; wouldFlip: number };
+}
+
+/** The master key the enforced halt uses (HALT_MASTER_SECRET_ID). */
+export interface MasterDrill {
+  ok: boolean;
+  problems: Finding<MasterProblemCode>[];
+  warnings: Finding<MasterWarningCode>[];
+  /** The Wallet permissions it holds. */
+  walletPermissions: string[];
 }
 
 export interface DrillReport {
   operation: 'drill';
   ok: boolean;
   accounts: AccountDrill[];
+  /** Present when a master key is configured, or when an account asks for the enforced halt. */
+  master?: MasterDrill;
   durationMs: number;
 }
 
@@ -122,6 +155,8 @@ export interface DrillOptions {
   expiryDays?: number;
   minIntervalMs?: number;
   maxPages?: number;
+  /** The master account's client (the enforced halt); answering undefined when none is configured. */
+  master?: () => Promise<BybitClient | undefined>;
 }
 
 export interface DrillRequest {
@@ -166,17 +201,188 @@ export async function drill(
     }),
   );
 
+  const master = await drillHalt(exchange, settings, reports, call, gate, deadline, clock);
   const report: DrillReport = {
     operation: 'drill',
-    ok: reports.every((r) => r.ok),
+    ok: reports.every((r) => r.ok) && (master?.ok ?? true),
     accounts: reports,
+    ...(master ? { master } : {}),
     durationMs: clock.now() - started,
   };
   if (!report.ok) {
-    const reasons = reports.flatMap((r) => r.problems.map((p) => `${r.account}: ${p.message}`));
+    const reasons = [
+      ...(master?.problems ?? []).map((p) => `master key: ${p.message}`),
+      ...reports.flatMap((r) => r.problems.map((p) => `${r.account}: ${p.message}`)),
+    ];
     throw new DrillFailedError({ ...report }, reasons);
   }
   return report;
+}
+
+/**
+ * The Wallet permissions with which a master key may change a sub-account key, narrowest first
+ * (docs/v5/user/modify-sub-apikey.mdx: "master API Key: "Account Transfer", "Sub Member Transfer",
+ * "Withdrawal"", named as query-api lists them, docs/v5/user/apikey-info.mdx). Account Transfer moves funds
+ * only between the master's own wallets; Sub Member Transfer between master and sub-accounts; Withdrawal off
+ * the exchange.
+ */
+export const MASTER_UPDATE_PERMISSIONS = ['AccountTransfer', 'SubMemberTransfer', 'Withdraw'] as const;
+const TRADE_GROUPS = ['ContractTrade', 'Spot', 'Options', 'Derivatives'];
+
+/**
+ * Step 3: the master key and each sub-account's key listing. Problems with a sub-account's listing are the
+ * account's (its halt would fail); problems with the key are the master's. Undefined when not given a master
+ * source, or when no master key is configured and no account asks for the enforced halt.
+ */
+async function drillHalt(
+  exchange: Exchange,
+  settings: { expiryDays: number; master?: DrillOptions['master'] },
+  reports: AccountDrill[],
+  call: CallOptions,
+  gate: Gate,
+  deadline: number,
+  clock: Clock,
+): Promise<MasterDrill | undefined> {
+  // Not asked to look (no master source given): the halt is not part of this drill.
+  if (!settings.master) return undefined;
+  const subs = await exchange.subAccounts();
+  const inReport = (account: string) => reports.find((r) => r.account === account);
+  const problem = (account: string, finding: Finding<ProblemCode>) => {
+    const report = inReport(account);
+    if (!report) return;
+    report.problems.push(finding);
+    report.ok = false;
+  };
+  for (const [account, subUid] of subs.subUids) {
+    if (subUid instanceof Error) problem(account, { code: 'subUidMalformed', message: subUid.message });
+  }
+  const wanted = [...subs.subUids].filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string' && inReport(entry[0]) !== undefined,
+  );
+
+  let client: BybitClient | undefined;
+  const master: MasterDrill = { ok: true, problems: [], warnings: [], walletPermissions: [] };
+  try {
+    client = await settings.master?.();
+  } catch (error) {
+    master.problems.push({
+      code: 'masterKeyFailed',
+      message: `the master key cannot be read: ${messageOf(error)}`,
+    });
+  }
+  if (!client) {
+    if (master.problems.length === 0 && wanted.length === 0) return undefined;
+    for (const [account] of wanted) {
+      problem(account, {
+        code: 'noMasterKey',
+        message:
+          'the account names a subUid, but no master key is configured (HALT_MASTER_SECRET_ID): a kill switch could not make its keys read-only',
+      });
+    }
+    master.ok = master.problems.length === 0;
+    return master.problems.length > 0 ? master : undefined;
+  }
+
+  try {
+    const info = await gate.run(() => client.apiKeyInfo(call), deadline);
+    judgeMasterKey(info, master, clock.now(), settings.expiryDays);
+  } catch (error) {
+    master.problems.push({ ...keyProblem(error), code: 'masterKeyFailed' });
+  }
+  if (wanted.length === 0) {
+    master.warnings.push({
+      code: 'masterUnused',
+      message: 'a master key is configured, but no account of the exchange secret names a subUid',
+    });
+  }
+  for (const [account, subUid] of wanted) {
+    const report = inReport(account) as AccountDrill;
+    try {
+      const keys = await listSubApiKeys(client, subUid, call, (send) => gate.run(send, deadline));
+      const own = subs.keyOf.get(account);
+      const others = keys.filter((k) => !subs.ownKeys.has(k.apiKey));
+      report.halt = { subUid, keys: keys.length, wouldFlip: others.filter((k) => !k.readOnly).length };
+      if (!keys.some((k) => k.apiKey === own)) {
+        problem(account, {
+          code: 'subUidMismatch',
+          message: `the account's key is not among the keys of sub UID ${subUid}: subUid names another sub-account, so a halt would make no key read-only`,
+        });
+      }
+      for (const k of others.filter((k) => k.unreadable && !k.readOnly)) {
+        problem(account, {
+          code: 'subKeyUnreadable',
+          message: `key ${maskKey(k.apiKey)} is listed without a readable ${k.unreadable}: a halt would leave it read-write`,
+        });
+      }
+    } catch (error) {
+      problem(account, {
+        code: 'subKeysUnlisted',
+        message: `the master key cannot list the keys of sub UID ${subUid}, so a halt could not make them read-only: ${messageOf(error)}`,
+      });
+    }
+  }
+  master.ok = master.problems.length === 0;
+  return master;
+}
+
+/** What the master key's description says about the enforced halt. */
+export function judgeMasterKey(info: ApiKeyInfo, into: MasterDrill, now: number, expiryDays: number): void {
+  const wallet = info.permissions.Wallet ?? [];
+  into.walletPermissions = [...wallet];
+  if (info.isMaster !== true || (info.parentUid !== undefined && info.parentUid !== '0')) {
+    into.problems.push({
+      code: 'notMaster',
+      message: `the key does not belong to the master account (isMaster ${info.isMaster ?? 'not stated'}, parentUid ${info.parentUid ?? 'not stated'}): only a master key can change its sub-accounts' keys`,
+    });
+  }
+  if (info.readOnly === 1) {
+    into.problems.push({
+      code: 'masterReadOnly',
+      message: 'the key is read-only: it cannot make sub-account keys read-only (update-sub-api)',
+    });
+  }
+  const granted = MASTER_UPDATE_PERMISSIONS.filter((p) => wallet.includes(p));
+  if (granted.length === 0) {
+    into.problems.push({
+      code: 'masterMissingPermission',
+      message:
+        'the key lacks a Wallet permission update-sub-api requires: give it Account Transfer (the narrowest that works)',
+    });
+  }
+  if (wallet.includes('Withdraw')) {
+    into.problems.push({
+      code: 'masterWithdrawal',
+      message:
+        'the key holds the Withdrawal permission, which the halt never needs and a leaked key would use to move funds off the exchange: replace it with Wallet → Account Transfer only (the narrowest permission update-sub-api accepts)',
+    });
+  } else if (wallet.includes('SubMemberTransfer') && !wallet.includes('AccountTransfer')) {
+    into.warnings.push({
+      code: 'masterBroaderThanNeeded',
+      message:
+        'the key holds Sub Member Transfer; Account Transfer is enough for the halt and narrower (funds stay in the master account)',
+    });
+  }
+  const trading = TRADE_GROUPS.filter((group) => (info.permissions[group] ?? []).length > 0);
+  if (trading.length > 0) {
+    into.warnings.push({
+      code: 'masterTradePermission',
+      message: `the key holds trading permissions (${trading.join(', ')}), which the halt never needs`,
+    });
+  }
+  if (info.ips.length === 0 || info.ips.includes('*')) {
+    into.problems.push({
+      code: 'masterNotIpBound',
+      message:
+        "the key is bound to no IP address: bind it to the functions' egress IP in Bybit's API management page (since 2026-02-10 a master key's IPs cannot be set through the API)",
+    });
+  }
+  const expiresAt = expiryOf(info, now);
+  if (expiresAt !== undefined && expiresAt - now <= expiryDays * DAY_MS) {
+    into.problems.push({
+      code: 'masterExpiresSoon',
+      message: `the key expires ${expiresAt <= now ? 'or has expired' : `on ${new Date(expiresAt).toISOString().slice(0, 10)}`}, within the ${expiryDays}-day warning period`,
+    });
+  }
 }
 
 export interface KeyJudgement {
@@ -265,7 +471,7 @@ function expiryOf(info: ApiKeyInfo, now: number): number | undefined {
 
 async function listAll(
   client: BybitClient,
-  settings: Required<Omit<DrillOptions, 'settleCoins'>> & Pick<DrillOptions, 'settleCoins'>,
+  settings: Required<Omit<DrillOptions, 'settleCoins' | 'master'>> & Pick<DrillOptions, 'settleCoins'>,
   call: CallOptions,
   gate: Gate,
   deadline: number,

@@ -17,8 +17,14 @@ export function isRotationRefusal(error: unknown): boolean {
 
 export type ClientSettings = Omit<BybitClientOptions, 'credentials'>;
 
+/**
+ * An account's key pair and, when the account is a sub-account that gets the enforced halt, its sub UID
+ * (a malformed one is the error that names it: the account's cancels still run).
+ */
+export type AccountCredentials = Credentials & { subUid?: string | SecretError };
+
 /** Key pairs by account name; an entry the secret holds malformed is the error that names it. */
-export type AccountKeys = Map<string, Credentials | SecretError>;
+export type AccountKeys = Map<string, AccountCredentials | SecretError>;
 
 /** Where the accounts' keys come from: the exchange secret, in production (lib/lambda/secrets.ts). */
 export interface CredentialsSource {
@@ -28,8 +34,27 @@ export interface CredentialsSource {
   accounts(options?: { refresh?: boolean }): Promise<AccountKeys>;
 }
 
+/** Where the master account's key comes from (HALT_MASTER_SECRET_ID, in production). */
+export interface MasterKeySource {
+  /** Names the source in errors (the secret id); never its content. */
+  readonly id: string;
+  credentials(): Promise<Credentials>;
+}
+
+/** What the secret says about sub-accounts: each account's sub UID, and every key the kill switch uses. */
+export interface SubAccounts {
+  /** Sub UID by account name, for the accounts that name one. */
+  subUids: Map<string, string | SecretError>;
+  /** The public half of each account's key, by account name (usable entries only). */
+  keyOf: Map<string, string>;
+  /** The public half of every usable key in the secret: the kill switch's own keys, never made read-only. */
+  ownKeys: ReadonlySet<string>;
+}
+
 export interface ExchangeOptions {
   credentials: CredentialsSource;
+  /** The master account's key, for the enforced halt; without it, sub-accounts get the cooperative halt. */
+  master?: MasterKeySource;
   client: ClientSettings;
   /** What the exchange lists (settle coins), cached for the container's life; one is made if not given. */
   discovery?: SettleCoinDiscovery;
@@ -38,6 +63,7 @@ export interface ExchangeOptions {
 export class Exchange {
   readonly discovery: SettleCoinDiscovery;
   private readonly clients = new Map<string, { id: string; client: BybitClient }>();
+  private master: { id: string; client: BybitClient } | undefined;
   private readonly options: ExchangeOptions;
 
   constructor(options: ExchangeOptions) {
@@ -90,6 +116,40 @@ export class Exchange {
     if (!fresh || fresh instanceof Error) return undefined;
     if (this.clients.get(account)?.id === fingerprint(fresh)) return undefined;
     return this.client(account, fresh);
+  }
+
+  /**
+   * The accounts that name a sub UID, and every key the secret holds. `refresh` reads the secret again (the
+   * halt does, so that a key rotated since the cache was filled is known as the kill switch's own); when that
+   * read fails, the cached one answers.
+   */
+  async subAccounts(options: { refresh?: boolean } = {}): Promise<SubAccounts> {
+    const keys = options.refresh
+      ? await this.accounts({ refresh: true }).catch(() => this.accounts())
+      : await this.accounts();
+    const subUids = new Map<string, string | SecretError>();
+    const keyOf = new Map<string, string>();
+    for (const [account, key] of keys) {
+      if (key instanceof Error) continue;
+      keyOf.set(account, key.apiKey);
+      if (key.subUid !== undefined) subUids.set(account, key.subUid);
+    }
+    return { subUids, keyOf, ownKeys: new Set(keyOf.values()) };
+  }
+
+  /** The master account's client (built once per key), or undefined when no master key is configured. */
+  async masterClient(): Promise<BybitClient | undefined> {
+    const source = this.options.master;
+    if (!source) return undefined;
+    const credentials = await source.credentials();
+    const id = fingerprint(credentials);
+    if (this.master?.id === id) return this.master.client;
+    try {
+      this.master = { id, client: new BybitClient({ ...this.options.client, credentials }) };
+      return this.master.client;
+    } catch (cause) {
+      throw new SecretError(source.id, 'the master key cannot be parsed', { cause });
+    }
   }
 
   private async resolve(name: string | undefined): Promise<string> {

@@ -14,6 +14,8 @@
 //   4. report per account and listing. The run succeeds only when every widest listing showed nothing
 //      after the last cancel, the strategy list showed none able to trade after the last stop, and the
 //      exchange confirmed the coverage; anything else throws.
+// With a halt store, every account is also halted (halt.ts): started right after the account's first-wave
+// cancel-alls are sent, and its verification listings wait until its sub-account keys are read-only.
 
 import type { BybitClient, CallOptions } from '../bybit/client.ts';
 import {
@@ -32,6 +34,7 @@ import { cancelAllOf, isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scop
 import { type CoverageReport, discoverCoverage, preMarketPhases, whyUncancellable } from './coverage.ts';
 import { DEAD_MANS_SWITCH_ORIGIN } from './dead-mans-switch.ts';
 import { type Exchange, isRotationRefusal } from './exchange.ts';
+import { Halt, type HaltReport, type HaltSetup } from './halt.ts';
 import { placerOf } from './placers.ts';
 import {
   type Coverage,
@@ -57,6 +60,10 @@ export interface KillSwitchRequest {
   origin?: string;
   /** What the caller asked for that was ignored (a lenient event covers more instead); echoed in the report. */
   ignored?: string[];
+  /** `false`: a routine clean-up, no halt (the dead man's switch halts regardless). */
+  halt?: boolean;
+  /** The kill-switch event's id, recorded with the halt. */
+  eventId?: string;
 }
 
 export interface ScopeReport {
@@ -103,6 +110,8 @@ export interface KillSwitchReport {
   strategies: StrategyReport[];
   /** What a person must still do (bots whose orders showed up may place them again). */
   warnings: string[];
+  /** The halt set on the accounts (absent when no halt store is configured and none was declined). */
+  halt?: HaltReport;
 }
 
 /**
@@ -125,13 +134,17 @@ function accountsToCover(
   return { accounts: known, ignored };
 }
 
-/** Cancels everything the exchange lists and verifies it; throws IncompleteCancelError (with the report) unless all clear. */
+/**
+ * Cancels everything the exchange lists and verifies it, and halts the accounts when given a halt store;
+ * throws IncompleteCancelError (with the report) unless all clear and every halt is set.
+ */
 export async function killSwitch(
   exchange: Exchange,
   coverage: Coverage,
   request: KillSwitchRequest,
   deadline: number,
   clock: Clock = systemClock,
+  haltSetup?: HaltSetup,
 ): Promise<KillSwitchReport> {
   const started = clock.now();
   const known = await exchange.accountNames();
@@ -142,11 +155,12 @@ export async function killSwitch(
   };
   // Started with the first wave, never in front of it.
   const discovery = discoverCoverage(exchange, plan, deadline, 'verify');
+  const halt = startHalt(exchange, request, deadline, clock, haltSetup);
 
   const outcomes = await Promise.all(
     accounts.map((account): AccountOutcome | Promise<AccountOutcome> =>
       known.includes(account)
-        ? clearAccount(exchange, account, plan, discovery, deadline, clock)
+        ? clearAccount(exchange, account, plan, discovery, deadline, clock, () => halt?.keysSettled(account))
         : {
             scopes: [
               accountFailure(account, {
@@ -159,6 +173,12 @@ export async function killSwitch(
     ),
   );
   const covered = await discovery;
+  // Accounts whose cancels never started (a malformed key) are halted too.
+  const haltReport: HaltReport | undefined = halt
+    ? await halt.report(accounts.filter((a) => known.includes(a)))
+    : declined(request)
+      ? { set: false, why: 'the kill switch said "halt": false', accounts: [] }
+      : undefined;
 
   const scopes = outcomes.flatMap((o) => o.scopes);
   const uncancellable = outcomes.flatMap((o) => o.uncancellable);
@@ -168,6 +188,9 @@ export async function killSwitch(
   const unstopped = strategies.filter((r) => !r.verified || r.remaining.length > 0);
   failedScopes.push(...unstopped.map((r) => `${r.account}: strategies`));
   if (!covered.confirmed) failedScopes.push('coverage: linear settle coins not confirmed by the exchange');
+  const haltFailures = (haltReport?.accounts ?? []).filter((a) => a.failed.length > 0);
+  const cancelsClear = failedScopes.length === 0;
+  failedScopes.push(...haltFailures.map((a) => `${a.account}: halt`));
   const result: KillSwitchReport = {
     operation: 'killSwitch',
     ok: failedScopes.length === 0,
@@ -185,6 +208,7 @@ export async function killSwitch(
     scopes,
     strategies,
     warnings: strategies.flatMap(botWarnings),
+    ...(haltReport ? { halt: haltReport } : {}),
   };
   if (!result.ok) {
     const reasons = [
@@ -193,8 +217,14 @@ export async function killSwitch(
       ...failed.flatMap(placedRemaining),
       ...uncancellable.map((u) => `${u.account}: ${u.category} ${u.symbol} ${u.orderId}: ${u.why}`),
       ...(covered.confirmed ? [] : [`coverage: ${covered.error?.errorMessage ?? 'not confirmed'}`]),
+      ...haltFailures.flatMap((a) =>
+        a.failed.map((f) => `${a.account}: halt: ${f.key ? `key ${f.key}: ` : ''}${f.error}`),
+      ),
     ];
-    throw new IncompleteCancelError({ ...result }, reasons);
+    const summary = cancelsClear
+      ? 'every order was cancelled and verified, but the halt is incomplete'
+      : undefined;
+    throw new IncompleteCancelError({ ...result }, reasons, summary);
   }
   return result;
 }
@@ -216,6 +246,12 @@ interface ListingOutcome {
 /** Acknowledged cancels by listing label; kept across a key rotation so that no count is lost. */
 type Acknowledged = Map<string, Set<string>>;
 
+/**
+ * Starts once, right after the account's first-wave requests are sent, and settles (never rejects) when
+ * the verification listings may begin: the account's halt, when there is one.
+ */
+type AfterFirstWave = () => Promise<unknown> | undefined;
+
 async function clearAccount(
   exchange: Exchange,
   account: string,
@@ -223,18 +259,28 @@ async function clearAccount(
   discovery: Promise<CoverageReport>,
   deadline: number,
   clock: Clock,
+  afterFirstWave: AfterFirstWave,
 ): Promise<AccountOutcome> {
   const acknowledged: Acknowledged = new Map();
   const strategies = new StrategyWatch(plan.categories);
   try {
     let outcomes = await exchange.withAccount(account, (client) =>
-      clearWith(client, plan, discovery, deadline, clock, acknowledged, strategies),
+      clearWith(client, plan, discovery, deadline, clock, acknowledged, strategies, afterFirstWave),
     );
     // A refused key fails its scopes, not the account's report; a rotated key gets one more run.
     if (outcomes.some((o) => isRotationRefusal(o.error))) {
       const rotated = await exchange.rotated(account).catch(() => undefined);
       if (rotated)
-        outcomes = await clearWith(rotated, plan, discovery, deadline, clock, acknowledged, strategies);
+        outcomes = await clearWith(
+          rotated,
+          plan,
+          discovery,
+          deadline,
+          clock,
+          acknowledged,
+          strategies,
+          afterFirstWave,
+        );
     }
     return {
       scopes: outcomes.map((o) => scopeReport(account, o, acknowledged)),
@@ -265,6 +311,7 @@ async function clearWith(
   clock: Clock,
   acknowledged: Acknowledged,
   strategies: StrategyWatch,
+  afterFirstWave: AfterFirstWave,
 ): Promise<ListingOutcome[]> {
   const acked = (label: string) => {
     const ids = acknowledged.get(label) ?? new Set<string>();
@@ -283,6 +330,8 @@ async function clearWith(
   const waveOf = (label: string) => Promise.all(waves.get(label) ?? []);
   // Beside the first wave, never in front of it: queued after the account's cancel-alls.
   const phase = strategies.start(client, deadline, clock);
+  // So is the halt; the verification listings wait for its flips.
+  const halted = afterFirstWave() ?? Promise.resolve();
 
   // The first wave names inverse coins; this listing shows the others while it runs.
   const inverseSeen = plan.categories.includes('inverse')
@@ -300,6 +349,7 @@ async function clearWith(
       async () => {
         await before();
         await phase.ready;
+        await halted;
       },
       () => settled,
       acked(scopeLabel(listing)),
@@ -549,4 +599,22 @@ function accountFailure(account: string, error: Fields): ScopeReport {
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
+}
+
+/** The halt of this kill switch, unless there is no store or the request declines it (the dead man's switch cannot). */
+function startHalt(
+  exchange: Exchange,
+  request: KillSwitchRequest,
+  deadline: number,
+  clock: Clock,
+  setup: HaltSetup | undefined,
+): Halt | undefined {
+  if (!setup || declined(request)) return undefined;
+  const origin = { origin: request.origin ?? 'killSwitch', reason: request.reason, eventId: request.eventId };
+  return new Halt(exchange, setup, origin, deadline, clock);
+}
+
+/** A routine clean-up that asks for no halt; the dead man's switch always halts. */
+function declined(request: KillSwitchRequest): boolean {
+  return request.halt === false && request.origin !== DEAD_MANS_SWITCH_ORIGIN;
 }

@@ -19,7 +19,13 @@ import { type FetchLike, Notifier, type SnsSender } from './notify.ts';
 import { type Claim, releaseSignature, takeSignature } from './replay.ts';
 import { type Aftermath, afterRun } from './reporting.ts';
 import { EventBridgeSchedule, type SchedulerSender } from './scheduler.ts';
-import { exchangeCredentials, parseWebhookSecret, type SecretReader, SecretStore } from './secrets.ts';
+import {
+  exchangeCredentials,
+  masterKey,
+  parseWebhookSecret,
+  type SecretReader,
+  SecretStore,
+} from './secrets.ts';
 import { type StateClient, StateStore } from './state.ts';
 import { DRILL_ACTION, type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
 import { type Authentication, authenticateWebhook, sourceAllowlist } from './webhook-auth.ts';
@@ -85,6 +91,8 @@ export function createApp(overrides: AppOverrides = {}): App {
   const accountNames = new AccountNames();
   const exchange = new Exchange({
     credentials: exchangeCredentials(secrets, config.bybitSecretId, (names) => accountNames.parsed(names)),
+    // Read only when a halt first needs it.
+    ...(config.haltMasterSecretId ? { master: masterKey(secrets, config.haltMasterSecretId) } : {}),
     client: {
       baseUrl: config.baseUrl,
       recvWindow: config.recvWindow,

@@ -56,6 +56,11 @@ export interface Config {
   bybitSecretId: string;
   /** Secrets Manager id of the webhook signing key; HTTP requests are refused without it. */
   webhookSecretId: string;
+  /**
+   * Secrets Manager id of the master account's key, for the enforced halt of sub-accounts (accounts of the
+   * exchange secret with a `subUid`); empty: every account gets the cooperative halt only.
+   */
+  haltMasterSecretId: string;
   baseUrl: string;
   recvWindow: number;
   requestTimeoutMs: number;
@@ -121,6 +126,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     bybitSecretId: read.string('BYBIT_SECRET_ID', ''),
     webhookSecretId: read.string('WEBHOOK_SECRET_ID', ''),
+    haltMasterSecretId: read.string('HALT_MASTER_SECRET_ID', ''),
     baseUrl: read.url('BYBIT_BASE_URL', defaults.BYBIT_BASE_URL),
     recvWindow: read.integer('BYBIT_RECV_WINDOW', defaults.BYBIT_RECV_WINDOW, 1, 60_000),
     requestTimeoutMs: read.integer(

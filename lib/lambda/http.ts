@@ -109,7 +109,7 @@ export function errorResponse(
   if (error instanceof IncompleteCancelError) {
     // A refused IP is what the caller must act on first (wait, do not retry): it leads, as in the error.
     const refusal = [...IpRefusedError.messages].find((m) => error.message.startsWith(m));
-    const message = 'not everything was cancelled; the report names what is left';
+    const message = error.summary ?? 'not everything was cancelled; the report names what is left';
     return failure(502, error.name, refusal ? `${refusal}: ${message}` : message, { ...error.report });
   }
   if (error instanceof DrillFailedError) {

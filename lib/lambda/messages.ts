@@ -5,7 +5,13 @@
 //
 // A new kind of message is one function here that fills a `Draft`, and one decision in reporting.ts.
 
-import type { AccountDrill, DrillReport, ProblemCode } from '../cancel/drill.ts';
+import type {
+  AccountDrill,
+  DrillReport,
+  MasterDrill,
+  MasterProblemCode,
+  ProblemCode,
+} from '../cancel/drill.ts';
 import type { KillSwitchReport, ScopeReport, UncancellableOrder } from '../cancel/kill-switch.ts';
 import type { Operation } from './metrics.ts';
 import type { RunRecord } from './records.ts';
@@ -64,10 +70,16 @@ export function drillFailedMessage(record: RunRecord, context: MessageContext): 
   const report = record.report as Partial<DrillReport> | undefined;
   const accounts = report?.accounts ?? [];
   const failing = accounts.filter((a) => !a.ok);
-  const problems = failing.reduce((n, a) => n + a.problems.length, 0);
+  const master = report?.master;
+  const masterProblems = master?.problems ?? [];
+  const problems = failing.reduce((n, a) => n + a.problems.length, 0) + masterProblems.length;
+  const where = [...failing.map((a) => a.account), ...(masterProblems.length ? ['the master key'] : [])];
   const subject = report
-    ? `Kill-switch drill FAILED: ${plural(problems, 'problem')} on ${names(failing.map((a) => a.account))}`
+    ? `Kill-switch drill FAILED: ${plural(problems, 'problem')} on ${names(where)}`
     : `Kill-switch drill FAILED: ${record.error?.type ?? 'it could not run'}`;
+  const masterLead = masterProblems.length
+    ? ' The master key of the enforced halt has problems: a kill switch could not make sub-account keys read-only.'
+    : '';
   return compose({
     kind: 'drillFailed',
     ok: false,
@@ -75,17 +87,19 @@ export function drillFailedMessage(record: RunRecord, context: MessageContext): 
     context,
     record,
     lead: report
-      ? `The drill found problems: the kill switch would fail on ${failing.length} of ${plural(accounts.length, 'account')}. Nothing was cancelled (the drill only reads).`
+      ? `The drill found problems: the kill switch would fail on ${failing.length} of ${plural(accounts.length, 'account')}.${masterLead} Nothing was cancelled (the drill only reads).`
       : `The drill could not run: ${record.error?.message ?? 'no report'}. Nothing was cancelled.`,
     sections: [
       facts(record, context, false),
       drillLines(accounts),
+      masterLines(master),
       context.ipRefusal ? [context.ipRefusal] : [],
     ],
     actions: [
       ...failing.flatMap((a) =>
         a.problems.map((p) => `${a.account}: ${PROBLEM_ACTIONS[p.code] ?? p.message}`),
       ),
+      ...masterProblems.map((p) => `master key: ${MASTER_PROBLEM_ACTIONS[p.code] ?? p.message}`),
       `Check again once fixed: npm run kill-switch -- --drill --stage ${context.stage}`,
     ],
   });
@@ -301,6 +315,31 @@ function drillLines(accounts: AccountDrill[]): string[] {
   ];
 }
 
+/** The master key of the enforced halt, when the drill checked one. */
+function masterLines(master: MasterDrill | undefined): string[] {
+  if (!master) return [];
+  return [
+    `Master key (enforced halt): ${master.ok ? 'ok' : plural(master.problems.length, 'PROBLEM')}`,
+    ...master.problems.map((p) => `    problem: ${p.message}`),
+    ...master.warnings.map((w) => `    warning: ${w.message}`),
+  ];
+}
+
+/** What to do for each problem with the master key (docs/guides/halt.md says the same). */
+const MASTER_PROBLEM_ACTIONS: Record<MasterProblemCode, string> = {
+  masterKeyFailed:
+    'the master key could not be read or checked: check HALT_MASTER_SECRET_ID, the secret, and that Bybit accepts the key.',
+  notMaster:
+    'the key is not the master account’s: create one in the master account (API management) and put it in the master secret.',
+  masterReadOnly: 'the key is read-only: make it read-write with Wallet → Account Transfer only.',
+  masterMissingPermission: 'give the key Wallet → Account Transfer (nothing else is needed).',
+  masterWithdrawal:
+    'remove the Withdrawal permission now: make a new master key with Wallet → Account Transfer only, and delete this one.',
+  masterNotIpBound:
+    'bind the key to your egress IP in Bybit’s API management page (the API cannot bind a master key).',
+  masterExpiresSoon: 'make a new master key before this one expires, and put it in the master secret.',
+};
+
 /** What to do for each problem the drill finds (docs/operations/runbook.md says the same). */
 const PROBLEM_ACTIONS: Record<ProblemCode, string> = {
   unknownAccount: 'the exchange secret has no such account: check the names the drill was given.',
@@ -322,6 +361,15 @@ const PROBLEM_ACTIONS: Record<ProblemCode, string> = {
     'a listing failed: run the drill again; if it repeats, check the key’s permissions and Bybit’s status.',
   strategyListingFailed:
     'the strategy list failed, so a kill switch could not stop strategies: run the drill again; if it repeats, check the key and Bybit’s status.',
+  subUidMalformed: 'fix the account’s "subUid" in the exchange secret: the sub-account’s UID, digits only.',
+  noMasterKey:
+    'the account names a subUid but no master key is configured: set HALT_MASTER_SECRET_ID, or remove the subUid.',
+  subKeysUnlisted:
+    'the master key cannot list this sub-account’s keys: check the subUid and that the key is the master’s.',
+  subUidMismatch:
+    'the account’s key is not a key of the sub UID the secret names: correct its "subUid" in the exchange secret.',
+  subKeyUnreadable:
+    'Bybit lists one of the sub-account’s keys without readable IPs or permissions: check it in API management.',
 };
 
 const OPERATIONS: Partial<Record<Operation, string>> = {

@@ -131,6 +131,7 @@ interface Report {
   remaining?: number;
   orderId?: string;
   accounts?: unknown;
+  master?: unknown;
 }
 
 /** The report of a run: its result, the JSON body of its HTTP answer, or the report its error carries. */
@@ -161,11 +162,15 @@ export function metricsOf(
     ...(refused ? { refused } : {}),
     durationMs,
     ...(typeof report?.origin === 'string' ? { origin: report.origin } : {}),
-    ...(report?.operation === 'drill' ? drillCounts(report.accounts) : {}),
+    ...(report?.operation === 'drill' ? drillCounts([...listOf(report.accounts), report.master]) : {}),
   };
 }
 
-/** Problems and warnings over a drill report's accounts. */
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** Problems and warnings over a drill report's accounts and its master key. */
 function drillCounts(accounts: unknown): Pick<InvocationMetrics, 'drillProblems' | 'drillWarnings'> {
   const list = Array.isArray(accounts) ? (accounts as { problems?: unknown; warnings?: unknown }[]) : [];
   const count = (field: 'problems' | 'warnings') =>

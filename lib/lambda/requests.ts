@@ -13,6 +13,7 @@ import {
 } from '../bybit/types.ts';
 import type { CancelOrderCommand } from '../cancel/cancel-order.ts';
 import {
+  DEAD_MANS_SWITCH_ORIGIN,
   HEARTBEAT_REASON_MAX,
   type HeartbeatRequest,
   isAllowedTtl,
@@ -28,7 +29,15 @@ export type CancelRequest = CancelOrderCommand;
 /** Cancel-all of one scope, or (no category) everything: the kill switch. */
 export type CancelAllRequest =
   | { kind: 'scope'; account?: string; params: CancelAllParams }
-  | { kind: 'everything'; accounts?: string[]; categories?: Category[]; reason?: string; origin?: string }
+  | {
+      kind: 'everything';
+      accounts?: string[];
+      categories?: Category[];
+      reason?: string;
+      origin?: string;
+      /** `false`: a routine clean-up that sets no halt. */
+      halt?: boolean;
+    }
   | DrillRequest;
 
 /** The kill-switch drill: read-only checks of every account (or the ones named). */
@@ -80,10 +89,11 @@ export function parseCancelAllRequest(input: unknown): CancelAllRequest {
     'categories',
     'reason',
     'drill',
+    'halt',
   ]);
   if (body.drill !== undefined) return drill(body);
   if (body.category === undefined) return everything(body);
-  for (const field of ['accounts', 'categories'] as const) {
+  for (const field of ['accounts', 'categories', 'halt'] as const) {
     if (body[field] !== undefined)
       throw new ValidationError(field, `${field} is only valid without category`);
   }
@@ -134,12 +144,15 @@ function everything(body: Record<string, unknown>): CancelAllRequest {
   const accounts =
     body.account !== undefined ? [account(body.account) as string] : list(body.accounts, 'accounts', account);
   const categories = list(body.categories, 'categories', categoryOf);
+  if (body.halt !== undefined && typeof body.halt !== 'boolean')
+    throw new ValidationError('halt', 'halt must be true or false (false: a clean-up that sets no halt)');
   return withoutUndefined({
     kind: 'everything',
     accounts,
     categories,
     reason: reason(body.reason),
     origin: origin(body.origin),
+    halt: body.halt as boolean | undefined,
   });
 }
 
@@ -205,6 +218,12 @@ const KILL_SWITCH_FIELDS: Record<string, (value: unknown, into: KillSwitchDetail
     into.origin = name;
     return undefined;
   },
+  // `false` for a routine clean-up; anything unreadable halts, the safe side.
+  halt: (value, into) => {
+    if (typeof value !== 'boolean') return 'halt is not true or false: the accounts are halted';
+    into.halt = value;
+    return undefined;
+  },
   reason: (value, into) => {
     if (typeof value !== 'string') return 'reason is not a string: dropped';
     into.reason = value.slice(0, REASON_MAX);
@@ -215,8 +234,8 @@ const KILL_SWITCH_FIELDS: Record<string, (value: unknown, into: KillSwitchDetail
 };
 
 /**
- * Reads the `detail` of a kill-switch event (`{account?, accounts?, categories?, reason?, origin?}`) and never
- * refuses it: its caller is not waiting for an answer, and in an emergency cancelling more is the safe
+ * Reads the `detail` of a kill-switch event (`{account?, accounts?, categories?, reason?, origin?, halt?}`)
+ * and never refuses it: its caller is not waiting for an answer, and in an emergency cancelling more is the safe
  * side. Unknown fields and unreadable values are ignored and listed in `ignored`; a malformed narrowing
  * covers everything. HTTP and direct callers get parseCancelAllRequest's 400s instead.
  */
@@ -237,6 +256,10 @@ export function parseKillSwitchDetail(input: unknown): KillSwitchDetail {
   }
   // One unreadable account narrowing voids the others: covering every account is the safe side.
   if (malformed.has('accounts')) delete request.accounts;
+  if (request.halt === false && request.origin === DEAD_MANS_SWITCH_ORIGIN) {
+    delete request.halt;
+    request.ignored.push("halt: false is ignored: the dead man's switch always halts");
+  }
   return request;
 }
 

@@ -3,7 +3,12 @@
 
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Credentials } from '../bybit/sign.ts';
-import type { AccountKeys, CredentialsSource } from '../cancel/exchange.ts';
+import type {
+  AccountCredentials,
+  AccountKeys,
+  CredentialsSource,
+  MasterKeySource,
+} from '../cancel/exchange.ts';
 import { SecretError, SecretUnavailableError } from '../errors.ts';
 
 /** The name an account gets when the secret holds a single key pair. */
@@ -118,7 +123,9 @@ export class SecretStore {
 /**
  * Exchange keys: one pair `{apiKey, apiSecret}` (HMAC) or `{apiKey, privateKey}` (RSA, PEM), or named
  * accounts `{accounts: {name: pair, …}}`. Returns the accounts by name. A malformed named pair fails that
- * account alone (its entry is the SecretError), so one bad entry never disables the others.
+ * account alone (its entry is the SecretError), so one bad entry never disables the others. A pair may name
+ * the sub UID it belongs to (`subUid`): that account gets the enforced halt. A malformed `subUid` fails the
+ * account's halt, never its cancels.
  */
 export function parseExchangeSecret(secretId: string, value: unknown): AccountKeys {
   if (!isObject(value)) throw new SecretError(secretId, 'must be a JSON object');
@@ -130,14 +137,25 @@ export function parseExchangeSecret(secretId: string, value: unknown): AccountKe
     return new Map(
       Object.entries(accounts).map(([name, pair]): [string, Credentials | SecretError] => {
         try {
-          return [name, keyPair(secretId, pair, `accounts.${name}`)];
+          return [name, accountKey(secretId, pair, `accounts.${name}`)];
         } catch (error) {
           return [name, error as SecretError];
         }
       }),
     );
   }
-  return new Map([[DEFAULT_ACCOUNT, keyPair(secretId, value, 'the secret')]]);
+  return new Map([[DEFAULT_ACCOUNT, accountKey(secretId, value, 'the secret')]]);
+}
+
+/** The master account's key (HALT_MASTER_SECRET_ID): `{apiKey, apiSecret}` (HMAC) or `{apiKey, privateKey}` (RSA). */
+export function parseMasterSecret(secretId: string, value: unknown): Credentials {
+  return keyPair(secretId, value, 'the secret');
+}
+
+/** The master secret as the domain's source of the master key: read through the store's cache, parsed once a value. */
+export function masterKey(store: SecretStore, secretId: string): MasterKeySource {
+  const read = parsedOnce(store, secretId, parseMasterSecret);
+  return { id: secretId, credentials: () => read() };
 }
 
 /**
@@ -149,21 +167,27 @@ export function exchangeCredentials(
   secretId: string,
   onParsed: (names: string[]) => void = () => undefined,
 ): CredentialsSource {
-  const parsed = new WeakMap<object, AccountKeys>();
-  return {
-    id: secretId,
-    async accounts({ refresh = false } = {}) {
-      const value = await store.getJson(secretId, { refresh });
-      // The store hands back the same object while it is cached: parse it once, not on every call.
-      if (typeof value !== 'object' || value === null) return parseExchangeSecret(secretId, value);
-      let accounts = parsed.get(value);
-      if (!accounts) {
-        accounts = parseExchangeSecret(secretId, value);
-        parsed.set(value, accounts);
-        onParsed([...accounts.keys()]);
-      }
-      return accounts;
-    },
+  const read = parsedOnce(store, secretId, (id, value) => {
+    const accounts = parseExchangeSecret(id, value);
+    onParsed([...accounts.keys()]);
+    return accounts;
+  });
+  return { id: secretId, accounts: ({ refresh = false } = {}) => read(refresh) };
+}
+
+/** Reads a secret through the store and parses it, once per value the store hands back. */
+function parsedOnce<T>(store: SecretStore, secretId: string, parse: (secretId: string, value: unknown) => T) {
+  const parsed = new WeakMap<object, T>();
+  return async (refresh = false): Promise<T> => {
+    const value = await store.getJson(secretId, { refresh });
+    // The store hands back the same object while it is cached: parse it once, not on every call.
+    if (typeof value !== 'object' || value === null) return parse(secretId, value);
+    let result = parsed.get(value);
+    if (result === undefined) {
+      result = parse(secretId, value);
+      parsed.set(value, result);
+    }
+    return result;
   };
 }
 
@@ -179,19 +203,33 @@ export interface WebhookSecret {
 export function parseWebhookSecret(secretId: string, value: unknown): WebhookSecret {
   if (!isObject(value)) throw new SecretError(secretId, 'must be a JSON object');
   const { webhookSecret, previousWebhookSecret, passphrase } = value;
-  if (typeof webhookSecret !== 'string' || webhookSecret.length < 16) {
-    throw new SecretError(secretId, '"webhookSecret" must be a string of at least 16 characters');
-  }
-  for (const [name, key] of Object.entries({ previousWebhookSecret, passphrase })) {
-    if (key !== undefined && (typeof key !== 'string' || key.length < 16)) {
-      throw new SecretError(secretId, `"${name}" must be a string of at least 16 characters`);
+  for (const [name, key] of Object.entries({ webhookSecret, previousWebhookSecret, passphrase })) {
+    // Only the current key is required; a key that is given must be one (anyone can sign with a blank).
+    if (key === undefined && name !== 'webhookSecret') continue;
+    if (!isKey(key) || key.length < 16) {
+      throw new SecretError(secretId, `"${name}" must be a string of at least 16 characters, not all blank`);
     }
   }
   return withoutUndefined({
-    webhookSecret,
+    webhookSecret: webhookSecret as string,
     previousWebhookSecret: previousWebhookSecret as string | undefined,
     passphrase: passphrase as string | undefined,
   });
+}
+
+/** Sub UIDs are Bybit user ids: digits, as a string or a whole number. */
+const SUB_UID = /^[1-9]\d{0,19}$/;
+
+function accountKey(secretId: string, value: unknown, where: string): AccountCredentials {
+  const credentials = keyPair(secretId, value, where);
+  const subUid = (value as Record<string, unknown>).subUid;
+  if (subUid === undefined) return credentials;
+  const text = typeof subUid === 'number' && Number.isSafeInteger(subUid) ? String(subUid) : subUid;
+  if (typeof text === 'string' && SUB_UID.test(text)) return { ...credentials, subUid: text };
+  return {
+    ...credentials,
+    subUid: new SecretError(secretId, `${where}: "subUid" must be the sub-account's UID (digits)`),
+  };
 }
 
 export interface TelegramSecret {
@@ -224,6 +262,11 @@ export function parseTelegramSecret(secretId: string, value: unknown): TelegramS
   return { botToken, chatIds: [...new Set(ids as string[])] };
 }
 
+/** A secret that can sign or verify: a string with more than whitespace in it. */
+export function isKey(value: unknown): value is string {
+  return typeof value === 'string' && value.trim() !== '';
+}
+
 function keyPair(secretId: string, value: unknown, where: string): Credentials {
   if (!isObject(value))
     throw new SecretError(secretId, `${where} must be an object with apiKey and apiSecret or privateKey`);
@@ -233,7 +276,7 @@ function keyPair(secretId: string, value: unknown, where: string): Credentials {
   if (typeof privateKey === 'string' && privateKey.includes('PRIVATE KEY')) return { apiKey, privateKey };
   if (privateKey !== undefined)
     throw new SecretError(secretId, `${where}: "privateKey" is not a PEM private key`);
-  if (typeof apiSecret === 'string' && apiSecret !== '') return { apiKey, apiSecret };
+  if (isKey(apiSecret)) return { apiKey, apiSecret };
   throw new SecretError(secretId, `${where}: needs "apiSecret" (HMAC) or "privateKey" (RSA)`);
 }
 

@@ -9,7 +9,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import { AuthenticationError, SignatureMismatchError, SourceNotAllowedError } from '../errors.ts';
-import type { WebhookSecret } from './secrets.ts';
+import { isKey, type WebhookSecret } from './secrets.ts';
 
 export interface WebhookAuthOptions {
   maxSkewMs: number;
@@ -53,7 +53,7 @@ export function authenticateWebhook(
   const timestamp = headers['x-timestamp'];
   const signature = headers['x-signature'];
   if (timestamp === undefined && signature === undefined && options.passphraseMode) {
-    if (secret.passphrase && sameSecret(passphraseOf(body), secret.passphrase)) return 'passphrase';
+    if (isKey(secret.passphrase) && sameSecret(passphraseOf(body), secret.passphrase)) return 'passphrase';
     throw new SignatureMismatchError('missing signature headers or wrong passphrase');
   }
   if (!timestamp || !signature)
@@ -64,8 +64,9 @@ export function authenticateWebhook(
   if (Math.abs(now - Number(timestamp)) > options.maxSkewMs) {
     throw new AuthenticationError(`x-timestamp is more than ${options.maxSkewMs / 1000} s from now`);
   }
-  // During a rotation both keys sign valid requests: compare with each, and never stop early on one.
-  const keys = [secret.webhookSecret, secret.previousWebhookSecret].filter((k): k is string => !!k);
+  // During a rotation both keys sign valid requests: compare with each, and never stop early on one. An
+  // absent, empty or blank key is no key: anyone could sign with it.
+  const keys = [secret.webhookSecret, secret.previousWebhookSecret].filter(isKey);
   const signedWith = (sign: (key: string) => string) =>
     keys.map((key) => sameSecret(signature, sign(key))).includes(true);
   if (signedWith((key) => routeSignature(key, timestamp, options.route, body))) return 'signature';

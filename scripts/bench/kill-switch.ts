@@ -7,11 +7,17 @@
 // the widest listings must find them, and the ideal critical path stays three request latencies. The same
 // book with strategy orders on every account makes a second measurement: there the critical path is four
 // request latencies (strategy list, stop, strategy list, then the order listing that must follow them).
+// The first measurement also runs the same kill switch with the enforced halt on: the accounts are
+// sub-accounts, each with a bot key beside the kill switch's own, which the master key makes read-only
+// beside the first wave.
 
+import { randomBytes } from 'node:crypto';
+import { killSwitch } from '../../lib/cancel/kill-switch.ts';
 import { everythingScopes } from '../../lib/cancel/scopes.ts';
 import { loadConfig } from '../../lib/lambda/config.ts';
 import type { OrderSeed, StrategySeed } from '../../test/emulator/index.ts';
 import { lambdaContext, loadEvent } from '../../test/support/events.ts';
+import { MemoryHaltStore } from '../../test/support/halt-store.ts';
 import { peerClient, peerKillSwitch } from './peer.ts';
 import { type RemoteStack, startRemoteStack } from './remote-stack.ts';
 import { median } from './stats.ts';
@@ -28,6 +34,11 @@ const OUTSIDE_INVERSE_ORDERS = 9;
 const OUTSIDE_OPTION_ORDERS = 2;
 /** Our client remembers the option cancel-all window (1/s): a run starts after it has freed, as a real one would. */
 export const WINDOW_GAP_MS = 1100;
+/**
+ * A state-table write in the region (DynamoDB PutItem/UpdateItem, a few ms at p50): the in-memory halt store
+ * takes this long per write, so the write ahead of each flip counts on the halted path.
+ */
+const STORE_WRITE_MS = 10;
 
 export interface KillSwitchResult {
   latencyMs: number;
@@ -50,6 +61,26 @@ export interface KillSwitchResult {
     aftermathMs?: number;
   };
   peer: { ms: number[]; medianMs: number; requests: number; left: number[]; failures: number };
+  /** The same kill switch with the enforced halt on (absent in results of older runs). */
+  halted?: HaltedResult;
+}
+
+export interface HaltedResult {
+  /** Bot keys made read-only per run (one per account). */
+  keysPerRun: number;
+  storeWriteMs: number;
+  /**
+   * The critical path with the halt: per account, listing the sub UID's keys, the write ahead and the flip run
+   * beside the first wave (cancel-all and its repeat past 500); the verification listing follows the longer.
+   */
+  idealMs: number;
+  ms: number[];
+  medianMs: number;
+  requests: number;
+  left: number[];
+  /** Keys still read-write after a run (should be none), worst run. */
+  unflipped: number[];
+  failures: string[];
 }
 
 /** Orders of every kind the default scope covers; the first account has one scope over the 500 cap. */
@@ -86,7 +117,11 @@ export function seedsFor(accountIndex: number): OrderSeed[] {
 
 export async function measureKillSwitch(): Promise<KillSwitchResult> {
   const stack = await startRemoteStack(
-    { accounts: KILL_SWITCH_ACCOUNTS, emulator: { latencyMs: LATENCY_MS } },
+    {
+      accounts: KILL_SWITCH_ACCOUNTS,
+      subAccounts: KILL_SWITCH_ACCOUNTS,
+      emulator: { latencyMs: LATENCY_MS },
+    },
     { reporting: true },
   );
   try {
@@ -104,12 +139,40 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
       return count;
     };
 
+    // A bot key beside the kill switch's own on every sub-account: what the halt makes read-only.
+    const master = stack.master;
+    if (!master) throw new Error('the stack has no master account');
+    const bots = stack.accounts.map(() => ({
+      apiKey: `key-bench-bot-${randomBytes(6).toString('hex')}`,
+      apiSecret: randomBytes(18).toString('hex'),
+    }));
+    for (const [i, account] of stack.accounts.entries()) {
+      await stack.addAccount({ uid: account.uid, parentUid: master.uid, ...(bots[i] as (typeof bots)[0]) });
+    }
+    // Bots trade on keys made long ago (a key made today may be a rotation of the kill switch's own).
+    const createdAt = Date.now() - 30 * 86_400_000;
+    const readWriteAgain = () => Promise.all(bots.map((b) => stack.setKey(b.apiKey, { createdAt })));
+    await readWriteAgain();
+    const { currentApp } = await import('../../lib/lambda/app.ts');
+    const halted = async () => {
+      const app = currentApp();
+      const store = new MemoryHaltStore({ latencyMs: STORE_WRITE_MS });
+      const setup = { store, master: () => app.exchange.masterClient() };
+      const deadline = Date.now() + 60_000;
+      return killSwitch(app.exchange, app.config.scope, { reason: 'bench' }, deadline, app.clock, setup);
+    };
+
     // Warm both: the function's first invocation reads the secret and opens connections; so does the peer.
     await seedAll();
     await invoke(loadEvent('kill-switch.json'), lambdaContext(60_000));
     await stack.reset();
     await seedAll();
     await peerKillSwitch(peers, scopes);
+    // And the halt: the master's secret, client and connection.
+    await stack.reset();
+    await seedAll();
+    await halted();
+    await readWriteAgain();
 
     const result: KillSwitchResult = {
       latencyMs: LATENCY_MS,
@@ -124,9 +187,27 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
       outsideConfigured: OUTSIDE_INVERSE_ORDERS + OUTSIDE_OPTION_ORDERS,
       ours: { ms: [], medianMs: 0, requests: 0, left: [], failures: [] },
       peer: { ms: [], medianMs: 0, requests: 0, left: [], failures: 0 },
+      halted: {
+        keysPerRun: bots.length,
+        storeWriteMs: STORE_WRITE_MS,
+        // Verification after the longer of: cancel-all + repeats past 500, or key listing + write ahead + flip.
+        idealMs:
+          Math.max(
+            (1 + Math.floor(LARGE_SCOPE_ORDERS / FUTURES_CANCEL_ALL_CAP)) * LATENCY_MS,
+            2 * LATENCY_MS + STORE_WRITE_MS,
+          ) + LATENCY_MS,
+        ms: [],
+        medianMs: 0,
+        requests: 0,
+        left: [],
+        unflipped: [],
+        failures: [],
+      },
     };
+    const halt = result.halted as HaltedResult;
     const oursRequests: number[] = [];
     const peerRequests: number[] = [];
+    const haltedRequests: number[] = [];
     const aftermath: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const ours = await timedRun(stack, invoke, seedAll);
@@ -145,7 +226,26 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
       result.peer.left.push(await stack.openCount());
       result.peer.failures += peer.failures;
       peerRequests.push((await stack.requestStats()).total);
+
+      await stack.reset();
+      await seedAll();
+      await readWriteAgain();
+      await sleep(WINDOW_GAP_MS);
+      const haltStarted = performance.now();
+      let flipped = 0;
+      try {
+        const report = await halted();
+        flipped = (report.halt?.accounts ?? []).reduce((n, a) => n + a.flipped.length, 0);
+      } catch (error) {
+        halt.failures.push(`${(error as Error).name}: ${(error as Error).message}`);
+      }
+      halt.ms.push(performance.now() - haltStarted);
+      halt.left.push(await stack.openCount());
+      halt.unflipped.push(bots.length - flipped);
+      haltedRequests.push((await stack.requestStats()).total);
     }
+    halt.medianMs = median(halt.ms);
+    halt.requests = median(haltedRequests);
     result.ours.medianMs = median(result.ours.ms);
     result.peer.medianMs = median(result.peer.ms);
     result.ours.requests = median(oursRequests);

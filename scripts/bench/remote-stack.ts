@@ -1,7 +1,7 @@
 // The parent side of stack-process.ts: starts the local stack in a child process and calls into it.
 
 import { type ChildProcess, fork } from 'node:child_process';
-import type { OrderSeed, RateLimits, StrategySeed } from '../../test/emulator/index.ts';
+import type { EmulatorKeySettings, OrderSeed, RateLimits, StrategySeed } from '../../test/emulator/index.ts';
 import type { StackAccount, StackOptions } from '../../test/support/stack.ts';
 
 export type StackCall =
@@ -16,7 +16,8 @@ export type StackCall =
   | 'reset'
   | 'resetRequests'
   | 'requestStats'
-  | 'requestLog';
+  | 'requestLog'
+  | 'setKey';
 
 export interface RequestStats {
   total: number;
@@ -39,7 +40,12 @@ export interface RemoteStack {
   /** Environment for the functions: emulator URL, Secrets Manager endpoint, secret ids. */
   env: Record<string, string>;
   accounts: StackAccount[];
-  addAccount(account: { uid: string; apiKey: string; apiSecret: string }): Promise<void>;
+  /** The master account's key, when the stack has sub-accounts. */
+  master?: StackAccount;
+  /** `parentUid`: a key of a sub UID of that master. */
+  addAccount(account: { uid: string; apiKey: string; apiSecret: string; parentUid?: string }): Promise<void>;
+  /** Sets what a key may do (read-only, IPs, permissions), from now on. */
+  setKey(apiKey: string, settings: EmulatorKeySettings): Promise<void>;
   /** Seeds orders; returns their order ids. */
   addOrders(apiKey: string, seeds: OrderSeed[]): Promise<string[]>;
   /** Seeds strategy orders; returns their ids. */
@@ -57,6 +63,13 @@ export interface RemoteStack {
   /** Every request since the last reset. */
   requestLog(): Promise<LoggedRequest[]>;
   close(): Promise<void>;
+}
+
+/** What the stack process says when it is up: the functions' environment, the accounts, the master key. */
+interface Ready {
+  env: Record<string, string>;
+  accounts: StackAccount[];
+  master?: StackAccount;
 }
 
 const READY_TIMEOUT_MS = 20_000;
@@ -81,7 +94,7 @@ export async function startRemoteStack(
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
-  const ready = new Promise<{ env: Record<string, string>; accounts: StackAccount[] }>((resolve, reject) => {
+  const ready = new Promise<Ready>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error('the stack process did not start in time')),
       READY_TIMEOUT_MS,
@@ -136,6 +149,7 @@ export async function startRemoteStack(
   return {
     env: started.env,
     accounts: started.accounts,
+    ...(started.master ? { master: started.master } : {}),
     addAccount: (account) => call('addAccount', account),
     addOrders: (apiKey, seeds) => call('addOrders', apiKey, seeds),
     addStrategies: (apiKey, seeds) => call('addStrategies', apiKey, seeds),
@@ -148,6 +162,7 @@ export async function startRemoteStack(
     resetRequests: () => call('resetRequests'),
     requestStats: (apiKey) => call('requestStats', apiKey),
     requestLog: () => call('requestLog'),
+    setKey: (apiKey, settings) => call('setKey', apiKey, settings),
     close: () => stop(child),
   };
 }

@@ -4,7 +4,7 @@ import type { ColdStartResult, Variant } from './cold-start.ts';
 import type { ConfirmedCancelResult } from './confirmed-cancel.ts';
 import type { FleetResult } from './fleet.ts';
 import type { HotKillSwitchResult } from './hot-kill-switch.ts';
-import type { KillSwitchResult, StrategyKillSwitchResult } from './kill-switch.ts';
+import type { HaltedResult, KillSwitchResult, StrategyKillSwitchResult } from './kill-switch.ts';
 import type { SweepResult } from './sweep.ts';
 import { markdownTable } from './table.ts';
 import type { TransportResult } from './transport.ts';
@@ -116,6 +116,50 @@ function killSwitchRows(r: KillSwitchResult): { rows: Row[]; notes: string[] } {
   ];
   if (r.ours.failures.length > 0)
     notes.push(`Kill switch failures (ours): ${[...new Set(r.ours.failures)].join('; ')}.`);
+  if (r.halted) {
+    const halted = haltedRows(r, r.halted);
+    rows.push(...halted.rows);
+    notes.push(...halted.notes);
+  }
+  return { rows, notes };
+}
+
+function haltedRows(r: KillSwitchResult, h: HaltedResult): { rows: Row[]; notes: string[] } {
+  const ofIdeal = h.medianMs / h.idealMs;
+  const left = Math.max(...h.left);
+  const unflipped = Math.max(...h.unflipped);
+  const rows: Row[] = [
+    [
+      `Kill switch with the enforced halt vs its ideal critical path: max(cancel-all + repeat past 500, key listing + ${h.storeWriteMs} ms write ahead + flip) + verification = ${ms(h.idealMs)}`,
+      `${fixed(ofIdeal)}× ideal (${ms(h.medianMs)})`,
+      '— (no halt)',
+      `ours/ideal ${fixed(ofIdeal)}×`,
+      '≤ 1.3× ideal',
+      verdict(ofIdeal, 1.3, 'atMost'),
+    ],
+    [
+      'Kill switch with the enforced halt: orders still open, bot keys still read-write (worst run)',
+      `${count(left)}, ${count(unflipped)}`,
+      '—',
+      '—',
+      'none, none',
+      left === 0 && unflipped === 0 && h.failures.length === 0 ? 'met' : 'missed',
+    ],
+    [
+      'Kill switch with the enforced halt: wall time against the same kill switch without it (median)',
+      `${fixed(h.medianMs / r.ours.medianMs)}× (${ms(h.medianMs)} / ${ms(r.ours.medianMs)})`,
+      '—',
+      '—',
+      '— (reported)',
+      '—',
+    ],
+    ['Kill switch with the enforced halt: requests per run (median)', count(h.requests), '—', '—', '—', '—'],
+  ];
+  const notes = [
+    `Kill switch with the enforced halt: the same accounts and book, each account a sub-account of one master with a bot key beside the kill switch's own (${h.keysPerRun} keys to make read-only per run, within update-sub-api's 5 per second). \`killSwitch\` is called directly in the warm function's process with the master key (HALT_MASTER_SECRET_ID) and the in-memory halt store, each write taking ${h.storeWriteMs} ms as a state-table write would; the routes come with the state table. Per account the halt lists the sub UID's keys, writes each key's prior state, then flips it, beside the first wave; that account's verification waits for its flips. The bot keys are a month old, as in steady state: a key made within a day would first cost a fresh read of the exchange secret (it may be the kill switch's own, just rotated in). At ${r.latencyMs} ms per request the key listing, the write and the flip (${ms(2 * r.latencyMs + h.storeWriteMs)}) outlast the first wave's cancel-all and its repeat, so the halt adds the write to the ideal, nothing more.`,
+  ];
+  if (h.failures.length > 0)
+    notes.push(`Kill switch with the enforced halt, failures: ${[...new Set(h.failures)].join('; ')}.`);
   return { rows, notes };
 }
 

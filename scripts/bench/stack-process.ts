@@ -5,7 +5,7 @@
 // runs the state table (dynalite) and the reports topic (the SNS stand-in), as a deployed stack has them.
 
 import { stateTableDefinition } from '../../lib/lambda/state.ts';
-import type { OrderSeed, RateLimits, StrategySeed } from '../../test/emulator/index.ts';
+import type { EmulatorKeySettings, OrderSeed, RateLimits, StrategySeed } from '../../test/emulator/index.ts';
 import { startDynamo } from '../../test/support/dynamodb.ts';
 import { startSns } from '../../test/support/sns.ts';
 import { startStack } from '../../test/support/stack.ts';
@@ -34,7 +34,9 @@ async function startReporting() {
 
 /** What the parent can ask; answers are plain JSON (no live emulator objects cross the channel). */
 const calls = {
-  addAccount: (account: { uid: string; apiKey: string; apiSecret: string }) => emulator.addAccount(account),
+  addAccount: (account: { uid: string; apiKey: string; apiSecret: string; parentUid?: string }) =>
+    emulator.addAccount(account),
+  setKey: (apiKey: string, settings: EmulatorKeySettings) => emulator.setKey(apiKey, settings),
   addOrders: (apiKey: string, seeds: OrderSeed[]) => emulator.addOrders(apiKey, seeds).map((o) => o.orderId),
   addStrategies: (apiKey: string, seeds: StrategySeed[]) =>
     emulator.addStrategies(apiKey, seeds).map((s) => s.strategyId),
@@ -80,4 +82,11 @@ process.on('disconnect', () => {
     () => process.exit(1),
   );
 });
-send({ id: 0, ready: { env: { ...stack.env, ...reporting?.env }, accounts: stack.accounts } });
+send({
+  id: 0,
+  ready: {
+    env: { ...stack.env, ...reporting?.env },
+    accounts: stack.accounts,
+    ...(stack.master ? { master: stack.master } : {}),
+  },
+});

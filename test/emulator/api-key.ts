@@ -7,9 +7,9 @@ import type { Endpoint } from './endpoints.ts';
 import { ORDER_CATEGORY } from './strategies.ts';
 import type { Category, EmulatorKeySettings, StrategyCategory } from './types.ts';
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 /** docs/v5/user/create-subuid-apikey.mdx: "No ip bound api key will be invalid after 90 days". */
-const UNBOUND_KEY_DAYS = 90;
+export const UNBOUND_KEY_DAYS = 90;
 const LOOPBACK = '127.0.0.1';
 
 /** Every permission group of the documented answer, each with what a trading key is given by default. */
@@ -46,6 +46,9 @@ export interface KeyState {
   expiresAt?: number;
 }
 
+/** The documented permission groups, each empty: what update-sub-api's `permissions` starts from. */
+export const PERMISSION_GROUPS: readonly string[] = Object.keys(DEFAULT_PERMISSIONS);
+
 export function keyState(settings: EmulatorKeySettings = {}, now = Date.now()): KeyState {
   const ips = settings.ips ?? [LOOPBACK];
   const days =
@@ -55,12 +58,12 @@ export function keyState(settings: EmulatorKeySettings = {}, now = Date.now()): 
     permissions: { ...DEFAULT_PERMISSIONS, ...settings.permissions },
     ips,
     uta: settings.uta ?? 1,
-    createdAt: now,
+    createdAt: settings.createdAt ?? now,
     ...(days !== undefined && days !== null ? { expiresAt: now + days * DAY_MS } : {}),
   };
 }
 
-function bound(ips: string[]): boolean {
+export function bound(ips: string[]): boolean {
   return ips.length > 0 && !ips.includes('*');
 }
 
@@ -119,14 +122,16 @@ export const apiKeyInfo: Endpoint = (ctx) => {
     mktMakerLevel: '0',
     affiliateID: 0,
     rsaPublicKey: rsa ?? '',
-    isMaster: true,
-    parentUid: '0',
+    // "isMaster: If this api key belongs to master account or not"; "parentUid: The main account uid.
+    // Returns "0" when the endpoint is called by main account" (docs/v5/user/apikey-info.mdx).
+    isMaster: ctx.credential.parentUid === undefined,
+    parentUid: ctx.credential.parentUid ?? '0',
     kycLevel: 'LEVEL_DEFAULT',
     kycRegion: '',
   };
   return { retCode: 0, retMsg: '', result, retExtInfo: {}, rate };
 };
 
-function isoSeconds(ms: number): string {
+export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -12,6 +12,8 @@ const FUTURE_TOLERANCE_MS = 1000;
 export interface Credential {
   uid: string;
   apiKey: string;
+  /** The master's UID when this is a key of a sub UID. */
+  parentUid?: string;
   secret?: string;
   publicKey?: KeyObject;
   /** The RSA public key as uploaded (query-api's `rsaPublicKey`). */
@@ -27,10 +29,12 @@ export type AuthOutcome =
 /** Parses an account once, so that a malformed RSA key fails when it is added rather than on first use. */
 export function toCredential(account: EmulatorAccount): Credential {
   if (!account.uid || !account.apiKey) throw new Error('an account needs a uid and an apiKey');
+  const parent = account.parentUid === undefined ? {} : { parentUid: account.parentUid };
   if (account.publicKeyPem) {
     return {
       uid: account.uid,
       apiKey: account.apiKey,
+      ...parent,
       publicKey: createPublicKey(account.publicKeyPem),
       rsa: account.publicKeyPem,
       revoked: false,
@@ -41,6 +45,7 @@ export function toCredential(account: EmulatorAccount): Credential {
   return {
     uid: account.uid,
     apiKey: account.apiKey,
+    ...parent,
     secret: account.apiSecret,
     revoked: false,
     key: keyState(account.key),

@@ -16,7 +16,9 @@ import type { Random } from './random.ts';
 import type { RateLimiter, RateStatus } from './rate-limit.ts';
 import { RET, type Ret } from './responses.ts';
 import type { StrategyBook } from './strategies.ts';
+import { subApiKeys, updateSubApiKey } from './sub-keys.ts';
 import type { Survivors } from './survivors.ts';
+import { deriveCoins } from './symbols.ts';
 import {
   type AnswerShapes,
   type Category,
@@ -38,6 +40,8 @@ export type Params = Record<string, unknown>;
 export interface EndpointContext {
   uid: string;
   credential: Credential;
+  /** Every key the exchange holds, by apiKey (a master manages its sub-accounts' keys). */
+  accounts: ReadonlyMap<string, Credential>;
   now: number;
   book: OrderBook;
   instruments: Instruments;
@@ -58,6 +62,8 @@ export interface Outcome extends Ret {
   retExtInfo: unknown;
   rate?: RateStatus;
   batchSize?: number;
+  /** Orders a cancel-all cancelled (for tests: a repeat past Bybit's 500 shows as a second call). */
+  cancelled?: number;
 }
 
 export type Endpoint = (ctx: EndpointContext, params: Params) => Outcome;
@@ -133,7 +139,7 @@ export const cancelAll: Endpoint = (ctx, params) => {
   if (category === 'spot' && ctx.shapes.spotCancelAll === 'successOnly')
     return ok({ success: '1' }, {}, rate);
   const list = targets.map((o) => ({ orderId: o.orderId, orderLinkId: o.orderLinkId }));
-  return ok({ list, success: '1' }, {}, rate);
+  return { ...ok({ list, success: '1' }, {}, rate), cancelled: list.length };
 };
 
 /**
@@ -242,6 +248,72 @@ export const openOrders: Endpoint = (ctx, params) => {
   return ok({ category, list, nextPageCursor }, {}, rate);
 };
 
+/** create-order.mdx: "a max of 36 characters. Combinations of numbers, letters (upper and lower cases), dashes, and underscores". */
+const ORDER_LINK_ID = /^[A-Za-z0-9_-]{1,36}$/;
+const DECIMAL = /^\d+(\.\d+)?$/;
+
+/**
+ * `POST /v5/order/create` (docs/v5/order/create-order.mdx): enough of it to model a running bot. A limit
+ * order rests `New`; a market order executes at once (Bybit turns it into an IOC limit order), so it is
+ * `Filled`. `triggerPrice` makes a conditional order (`Untriggered`); on spot `orderFilter` picks the kind.
+ * A read-only key never gets here: the server refuses it first (10005).
+ */
+export const createOrder: Endpoint = (ctx, params) => {
+  const category = params.category;
+  if (!isCategory(category)) return fail(RET.params('category'));
+  const rate = ctx.limiter.take(ctx.uid, 'create', category, 1, ctx.now);
+  if (rate.granted === 0) return fail(RET.tooManyVisits, rate);
+
+  const symbol = text(params.symbol);
+  if (!symbol || symbol !== symbol.toUpperCase()) return fail(RET.params('symbol'), rate);
+  let coins: { baseCoin: string; settleCoin: string };
+  try {
+    coins = deriveCoins(category, symbol);
+  } catch {
+    return fail(RET.params(`symbol invalid: ${symbol}`), rate);
+  }
+  if (params.side !== 'Buy' && params.side !== 'Sell') return fail(RET.params('side'), rate);
+  const orderType = params.orderType;
+  if (orderType !== 'Limit' && orderType !== 'Market') return fail(RET.params('orderType'), rate);
+  const qty = text(params.qty);
+  if (!qty || !DECIMAL.test(qty) || !(Number(qty) > 0)) return fail(RET.params('qty'), rate);
+  const price = text(params.price);
+  if (orderType === 'Limit' && (!price || !DECIMAL.test(price) || !(Number(price) > 0)))
+    return fail(RET.params('price is required for a limit order'), rate);
+  const orderLinkId = text(params.orderLinkId);
+  // "Options orderLinkId rules: required param".
+  if (category === 'option' && !orderLinkId) return fail(RET.params('orderLinkId is required'), rate);
+  if (orderLinkId !== undefined && !ORDER_LINK_ID.test(orderLinkId))
+    return fail(RET.params('orderLinkId'), rate);
+  // "always unique": 110072 "OrderLinkedID is duplicate", spot 170141 "Duplicate clientOrderId" (error.mdx).
+  if (
+    orderLinkId &&
+    ctx.book.ordersOf(ctx.uid).some((o) => o.category === category && o.orderLinkId === orderLinkId)
+  ) {
+    const duplicate =
+      category === 'spot'
+        ? { retCode: 170141, retMsg: 'Duplicate clientOrderId' }
+        : { retCode: 110072, retMsg: 'OrderLinkedID is duplicate' };
+    return fail(duplicate, rate);
+  }
+  // "orderFilter … Valid for `spot` only": `Order` (default), `tpslOrder`, `StopOrder`.
+  const spotKind = category === 'spot' ? orderFilter(params.orderFilter, 'Order') : 'Order';
+  if (spotKind === undefined || spotKind === 'any' || !['Order', 'tpslOrder', 'StopOrder'].includes(spotKind))
+    return fail(RET.params('orderFilter'), rate);
+  const conditional = category !== 'spot' && text(params.triggerPrice) !== undefined;
+  const kind: OrderKind = conditional ? 'StopOrder' : spotKind;
+  if (ctx.processing) return fail(RET.processing(category), rate);
+
+  const [order] = ctx.book.add(
+    ctx.uid,
+    [{ category, symbol, qty, kind, ...coins, ...(orderLinkId ? { orderLinkId } : {}) }],
+    ctx.now,
+  );
+  const placed = order as StoredOrder;
+  if (orderType === 'Market' && kind === 'Order') ctx.book.fill(placed, undefined, ctx.now);
+  return ok({ orderId: placed.orderId, orderLinkId: placed.orderLinkId }, {}, rate);
+};
+
 export const PRIVATE_ENDPOINTS: Record<
   string,
   { method: string; endpoint: Endpoint; limit: RateLimitedEndpoint }
@@ -251,6 +323,9 @@ export const PRIVATE_ENDPOINTS: Record<
   '/v5/order/cancel-batch': { method: 'POST', endpoint: cancelBatch, limit: 'cancel-batch' },
   '/v5/order/realtime': { method: 'GET', endpoint: openOrders, limit: 'realtime' },
   '/v5/user/query-api': { method: 'GET', endpoint: apiKeyInfo, limit: 'query-api' },
+  '/v5/user/sub-apikeys': { method: 'GET', endpoint: subApiKeys, limit: 'sub-apikeys' },
+  '/v5/user/update-sub-api': { method: 'POST', endpoint: updateSubApiKey, limit: 'update-sub-api' },
+  '/v5/order/create': { method: 'POST', endpoint: createOrder, limit: 'create' },
 };
 
 /**

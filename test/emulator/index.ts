@@ -18,6 +18,7 @@ export type {
   Emulator,
   EmulatorAccount,
   EmulatorKeySettings,
+  EmulatorKeyView,
   EmulatorOptions,
   FaultKind,
   FaultPlan,
@@ -75,6 +76,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     clockSkewMs: options.clockSkewMs,
     timeoutHoldMs: options.timeoutHoldMs,
     requests: [],
+    listeners: new Set(),
   };
   for (const account of options.accounts ?? []) state.accounts.set(account.apiKey, toCredential(account));
 
@@ -149,7 +151,25 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     setKey: (apiKey, settings) => {
       const credential = state.accounts.get(apiKey);
       if (!credential) throw new Error(`unknown apiKey ${apiKey}`);
-      credential.key = keyState(settings, serverNow(state));
+      // A key's creation date does not change with its settings.
+      credential.key = keyState({ createdAt: credential.key.createdAt, ...settings }, serverNow(state));
+    },
+    keySettings: (apiKey) => {
+      const credential = state.accounts.get(apiKey);
+      if (!credential) throw new Error(`unknown apiKey ${apiKey}`);
+      const { key, uid, parentUid } = credential;
+      return structuredClone({
+        uid,
+        ...(parentUid === undefined ? {} : { parentUid }),
+        readOnly: key.readOnly,
+        ips: key.ips,
+        permissions: key.permissions,
+        ...(key.expiresAt === undefined ? {} : { expiresAt: key.expiresAt }),
+      });
+    },
+    onRequest: (listener) => {
+      state.listeners.add(listener);
+      return () => state.listeners.delete(listener);
     },
     get requests() {
       return state.requests;

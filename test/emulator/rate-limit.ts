@@ -13,6 +13,10 @@ const DEFAULT_LIMITS: Record<RateLimitedEndpoint, Record<Category, number>> = {
   'strategy-create': { linear: 100, inverse: 100, option: 100, spot: 100 },
   'strategy-list': { linear: 200, inverse: 200, option: 200, spot: 200 },
   'strategy-stop': { linear: 100, inverse: 100, option: 100, spot: 100 },
+  // "User": sub-apikeys 10 req/s, update-sub-api 5 req/s; "Trade": create 10/s (futures, option), 20/s spot.
+  'sub-apikeys': { linear: 10, inverse: 10, option: 10, spot: 10 },
+  'update-sub-api': { linear: 5, inverse: 5, option: 5, spot: 5 },
+  create: { linear: 10, inverse: 10, option: 10, spot: 20 },
 };
 
 /** Endpoints with one budget per UID whatever the category. */
@@ -22,6 +26,8 @@ const SHARED = new Set<RateLimitedEndpoint>([
   'strategy-create',
   'strategy-list',
   'strategy-stop',
+  'sub-apikeys',
+  'update-sub-api',
 ]);
 
 /** What the `X-Bapi-Limit*` headers report. */

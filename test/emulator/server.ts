@@ -35,6 +35,8 @@ export interface EmulatorState {
   clockSkewMs: number;
   timeoutHoldMs: number;
   requests: RequestRecord[];
+  /** Told of each request as it arrives. */
+  listeners: Set<(record: RequestRecord) => void>;
   /** Acknowledged cancels take effect this much later. */
   cancelDelayMs?: number;
   strategies: StrategyBook;
@@ -158,7 +160,11 @@ function handle(
   if (apiKey !== undefined) record.apiKey = apiKey;
   if (uid !== undefined) record.uid = uid;
   if (typeof params?.category === 'string') record.category = params.category;
+  if (path === '/v5/user/update-sub-api' && typeof params?.apikey === 'string')
+    record.subApiKey = params.apikey;
+  if (typeof params?.settleCoin === 'string') record.settleCoin = params.settleCoin;
   state.requests.push(record);
+  for (const listener of state.listeners) listener(record);
 
   // The IP limit counts every request, whatever its path or key, before anything else looks at it.
   const action: Action = state.ipLimiter.admit(Date.now())
@@ -254,6 +260,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
     {
       uid: auth.credential.uid,
       credential: auth.credential,
+      accounts: state.accounts,
       now,
       book: state.book,
       instruments: state.instruments,
@@ -268,6 +275,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
     params,
   );
   if (outcome.batchSize !== undefined) record.batchSize = outcome.batchSize;
+  if (outcome.cancelled !== undefined) record.cancelled = outcome.cancelled;
   return { kind: 'envelope', outcome };
 }
 

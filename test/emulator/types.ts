@@ -4,10 +4,15 @@ export type Category = 'linear' | 'inverse' | 'spot' | 'option';
 
 export type OrderKind = 'Order' | 'StopOrder' | 'tpslOrder' | 'OcoOrder' | 'BidirectionalTpslOrder';
 
-/** An API key of one UID: HMAC (`apiSecret`) or RSA (`publicKeyPem`, SPKI PEM). */
+/**
+ * An API key of one UID: HMAC (`apiSecret`) or RSA (`publicKeyPem`, SPKI PEM). Several keys may share a UID.
+ * A key of a sub-account names its master's UID in `parentUid`; a key without one belongs to a master account.
+ */
 export interface EmulatorAccount {
   uid: string;
   apiKey: string;
+  /** The master account's UID, for a key of a sub UID. */
+  parentUid?: string;
   apiSecret?: string;
   publicKeyPem?: string;
   /** What the key may do; by default read-write, bound to loopback, unified, every trading permission. */
@@ -25,6 +30,8 @@ export interface EmulatorKeySettings {
   expiresInDays?: number | null;
   /** 1 unified trading account (default), 0 classic. */
   uta?: 0 | 1;
+  /** When the key was created (epoch ms): now for a new key; setKey keeps the key's own unless given. */
+  createdAt?: number;
 }
 
 export interface OrderSeed {
@@ -190,7 +197,10 @@ export type RateLimitedEndpoint =
   | 'query-api'
   | 'strategy-create'
   | 'strategy-list'
-  | 'strategy-stop';
+  | 'strategy-stop'
+  | 'sub-apikeys'
+  | 'update-sub-api'
+  | 'create';
 
 export type RateLimits =
   | number
@@ -226,11 +236,27 @@ export interface RequestRecord {
   apiKey?: string;
   uid?: string;
   category?: string;
+  settleCoin?: string;
   /** 0 when no HTTP answer was sent ('reset', 'timeout', or the emulator closed first). */
   httpStatus: number;
   retCode?: number;
   fault?: FaultKind;
   batchSize?: number;
+  /** The sub-account key an update-sub-api names (`apikey`). */
+  subApiKey?: string;
+  /** Orders a cancel-all cancelled. */
+  cancelled?: number;
+}
+
+/** A key's settings as the exchange holds them now (what update-sub-api changes). */
+export interface EmulatorKeyView {
+  uid: string;
+  parentUid?: string;
+  readOnly: boolean;
+  ips: string[];
+  permissions: Record<string, string[]>;
+  /** Epoch ms; absent when the key does not expire. */
+  expiresAt?: number;
 }
 
 export interface Emulator {
@@ -265,6 +291,10 @@ export interface Emulator {
   revokeKey(apiKey: string): void;
   /** Changes what a key may do, from now on (an expiry counts from now). */
   setKey(apiKey: string, settings: EmulatorKeySettings): void;
+  /** A key's settings now (a copy). */
+  keySettings(apiKey: string): EmulatorKeyView;
+  /** Calls `listener` with each request's record as it arrives, before it is answered; returns the unsubscribe. */
+  onRequest(listener: (record: RequestRecord) => void): () => void;
   readonly requests: RequestRecord[];
   resetRequests(): void;
   /** Switches answer variants (until reset()). */

@@ -35,13 +35,6 @@ const invoke = async (handler: typeof cancel, event: AnyEvent) =>
 const bodyOf = (response: APIGatewayProxyResult) => JSON.parse(response.body);
 const signed = (name: string, body: unknown, options = {}) =>
   signedHttpEvent(name, body, stack.webhookSecret, options);
-/** Every string anywhere in a decoded JSON value. */
-const stringsIn = (value: unknown): string[] =>
-  typeof value === 'string'
-    ? [value]
-    : typeof value === 'object' && value !== null
-      ? Object.values(value).flatMap(stringsIn)
-      : [];
 const exchangeReads = () => stack.secrets.reads(stack.exchangeSecretId);
 
 function seed() {
@@ -287,6 +280,8 @@ describe('requests refused before the exchange', () => {
       'a signature by another key',
       () => signedHttpEvent('http-v2-cancel.json', valid, 'another-webhook-key-0123456789'),
     ],
+    // The secret holds no previous key: a missing key must never act as the empty one.
+    ['a signature by the empty key', () => signedHttpEvent('http-v2-cancel.json', valid, '')],
     // Read the clock when the event is made: a time taken earlier drifts by however long setup took.
     ['a timestamp 301 s old', () => signed('http-v2-cancel.json', valid, { now: Date.now() - 301_000 })],
     ['a timestamp 301 s ahead', () => signed('http-v2-cancel.json', valid, { now: Date.now() + 301_000 })],
@@ -387,20 +382,42 @@ describe('exchange failures', () => {
     expect(response.statusCode).toBe(504);
   });
 
-  it('never puts a stack trace, key or signature in a response', async () => {
+  it('never puts a stack trace, key or signature in a response: each field is one it names', async () => {
     stack.emulator.failNext('invalidKey', 1);
-    const responses = [
+    const [refused, invalid, forged] = [
       await invoke(cancel, signed('http-v2-cancel.json', body)),
       await invoke(cancel, signed('http-v2-cancel.json', '{')),
       await invoke(cancel, signed('http-v2-cancel.json', body, { signature: 'f'.repeat(64) })),
     ];
-    // A stack trace in a JSON body is a string value: look at the decoded strings, not the escaped text.
-    const stackTrace = /\n\s+at |\.ts:\d+/;
-    expect(String(new Error('probe').stack)).toMatch(stackTrace);
-    for (const response of responses) {
-      for (const text of stringsIn(JSON.parse(response.body))) expect(text).not.toMatch(stackTrace);
+    const requestId = expect.stringMatching(/^[\w-]+$/);
+    expect(refused?.statusCode).toBe(502);
+    expect(bodyOf(refused as APIGatewayProxyResult)).toEqual({
+      error: 'BybitApiError',
+      message: 'the exchange refused the request',
+      operation: 'cancel',
+      requestId,
+      retCode: 10003,
+      retMsg: expect.any(String),
+    });
+    expect(invalid?.statusCode).toBe(400);
+    expect(bodyOf(invalid as APIGatewayProxyResult)).toEqual({
+      error: 'ValidationError',
+      field: 'body',
+      message: 'the body is not valid JSON',
+      requestId,
+    });
+    expect(forged?.statusCode).toBe(401);
+    expect(bodyOf(forged as APIGatewayProxyResult)).toEqual({
+      error: 'SignatureMismatchError',
+      message: 'x-signature does not match',
+      requestId,
+    });
+    // The one free-text field is the exchange's own message: no stack frame in it either.
+    const retMsg = bodyOf(refused as APIGatewayProxyResult).retMsg as string;
+    expect(retMsg).not.toMatch(/\n\s+at |\.ts:\d+/);
+    for (const response of [refused, invalid, forged]) {
       for (const secret of [apiKey(), stack.accounts[0]?.apiSecret as string, stack.webhookSecret]) {
-        expect(response.body).not.toContain(secret);
+        expect(response?.body).not.toContain(secret);
       }
     }
   });
@@ -441,15 +458,37 @@ describe('secrets', () => {
 });
 
 describe('logs', () => {
-  it('carry the request id and never a key, secret or signature', () => {
+  it('carry the request id and never a key, secret or signature', async () => {
+    // This test's own invocations: a cancel, a refused signature, a refused key, a bad body.
+    const from = output.length;
+    seed();
+    stack.emulator.failNext('invalidKey', 1);
+    const body = { category: 'linear', symbol: 'BTCUSDT', orderLinkId: 'tv-btc-long-1' };
+    const statuses = [
+      await invoke(cancel, signed('http-v2-cancel.json', body)),
+      await invoke(cancel, signed('http-v2-cancel.json', body)),
+      await invoke(cancel, signed('http-v2-cancel.json', body, { signature: 'f'.repeat(64) })),
+      await invoke(cancel, signed('http-v2-cancel.json', '{')),
+    ].map((r) => r.statusCode);
+    expect(statuses).toEqual([502, 200, 401, 400]);
     const lines = output
+      .slice(from)
       .join('')
       .split('\n')
-      .filter((l) => l.startsWith('{'));
-    expect(lines.length).toBeGreaterThan(10);
-    expect(lines.every((l) => 'requestId' in JSON.parse(l))).toBe(true);
-    for (const secret of [stack.accounts[0]?.apiSecret as string, stack.webhookSecret, stack.passphrase]) {
-      expect(lines.join('\n')).not.toContain(secret);
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // Each invocation: at least its outcome line, its end line and its metrics line.
+    expect(lines.length).toBeGreaterThanOrEqual(4 * 3);
+    expect(lines.filter((l) => typeof l.requestId !== 'string')).toEqual([]);
+    expect(new Set(lines.map((l) => l.requestId)).size).toBe(4);
+    const text = JSON.stringify(lines);
+    for (const secret of [
+      apiKey(),
+      stack.accounts[0]?.apiSecret as string,
+      stack.webhookSecret,
+      stack.passphrase,
+    ]) {
+      expect(text).not.toContain(secret);
     }
   });
 });

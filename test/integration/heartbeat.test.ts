@@ -4,9 +4,8 @@
 
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseAtExpression } from '../../lib/cancel/dead-mans-switch.ts';
 import { type AnyEvent, lambdaContext, loadEvent, signedHttpEvent } from '../support/events.ts';
-import { type SchedulerEndpoint, startScheduler } from '../support/scheduler.ts';
+import { atTime, type SchedulerEndpoint, startScheduler } from '../support/scheduler.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -68,11 +67,26 @@ const send = async (
   event: AnyEvent = signedHttpEvent('http-v2-heartbeat.json', body, stack.webhookSecret),
 ) => (await heartbeat(event, lambdaContext())) as APIGatewayProxyResult;
 const bodyOf = (response: APIGatewayProxyResult) => JSON.parse(response.body);
+/** The time the stored schedule names, to the second. */
+const scheduledAt = () => atTime(scheduler.get(SCHEDULE)?.ScheduleExpression ?? '');
+/** The next whole second at or after `ms`: `at()` names seconds, and the switch must not fire before the ttl. */
+const secondUp = (ms: number) => Math.ceil(ms / 1000) * 1000;
+
+/** Sends a heartbeat and the seconds its schedule may name: now + ttl, rounded up, for any now during it. */
+async function timedSend(body: { ttlSeconds?: number } & Record<string, unknown>, ttlSeconds = 300) {
+  const before = Date.now();
+  const response = await send(body);
+  const after = Date.now();
+  return {
+    response,
+    earliest: secondUp(before + ttlSeconds * 1000),
+    latest: secondUp(after + ttlSeconds * 1000),
+  };
+}
 
 describe('POST /heartbeat', () => {
   it('arms with a signed heartbeat: exactly that schedule, at(now + ttl), flexible window OFF, deleted after it runs', async () => {
-    const before = Date.now();
-    const response = await send({ ttlSeconds: 300 });
+    const { response, earliest, latest } = await timedSend({ ttlSeconds: 300 });
     expect(response.statusCode).toBe(200);
     const answer = bodyOf(response);
     expect(answer).toMatchObject({ operation: 'heartbeat', armed: true, ttlSeconds: 300 });
@@ -83,10 +97,11 @@ describe('POST /heartbeat', () => {
     ]);
     const schedule = scheduler.get(SCHEDULE);
     expect(schedule).toBeDefined();
-    const at = parseAtExpression(schedule?.ScheduleExpression ?? '')?.getTime() as number;
-    expect(at).toBeGreaterThanOrEqual(before + 300_000 - 1000);
-    expect(at).toBeLessThanOrEqual(Date.now() + 300_000 + 60_000);
-    expect(new Date(answer.firesAt).getTime()).toBe(at);
+    const at = scheduledAt() as number;
+    expect(at).toBeGreaterThanOrEqual(earliest);
+    expect(at).toBeLessThanOrEqual(latest);
+    expect(schedule?.ScheduleExpressionTimezone).toBe('UTC');
+    expect(answer.firesAt).toBe(new Date(at).toISOString());
     expect(schedule).toMatchObject({
       FlexibleTimeWindow: { Mode: 'OFF' },
       ActionAfterCompletion: 'DELETE',
@@ -105,16 +120,52 @@ describe('POST /heartbeat', () => {
   });
 
   it('moves the same schedule with each heartbeat, one Scheduler call each, to the default ttl', async () => {
-    await send({ ttlSeconds: 120 });
-    const first = parseAtExpression(scheduler.get(SCHEDULE)?.ScheduleExpression ?? '') as Date;
+    const first = await timedSend({ ttlSeconds: 120 }, 120);
+    expect(scheduledAt()).toBeGreaterThanOrEqual(first.earliest);
+    expect(scheduledAt()).toBeLessThanOrEqual(first.latest);
     const seen = scheduler.calls.length;
-    const response = await send({});
+    const { response, earliest, latest } = await timedSend({});
     expect(bodyOf(response)).toMatchObject({ armed: true, ttlSeconds: 300 });
     expect(scheduler.calls.slice(seen).map((c) => [c.operation, c.name, c.status])).toEqual([
       ['UpdateSchedule', SCHEDULE, 200],
     ]);
-    const moved = parseAtExpression(scheduler.get(SCHEDULE)?.ScheduleExpression ?? '') as Date;
-    expect(moved.getTime() - first.getTime()).toBeGreaterThanOrEqual(179_000);
+    expect(scheduledAt()).toBeGreaterThanOrEqual(earliest);
+    expect(scheduledAt()).toBeLessThanOrEqual(latest);
+  });
+
+  it.each([
+    ['a refusal (AccessDeniedException)', { status: 400, type: 'AccessDeniedException' }, 1],
+    ['a failure on every retry (500)', { status: 500, type: 'InternalServerException' }, 3],
+  ])(
+    'never says armed when the schedule did not move: %s answers 5xx and leaves it where it was',
+    async (_, failure, times) => {
+      await send({ ttlSeconds: 600 });
+      const armedAt = scheduler.get(SCHEDULE)?.ScheduleExpression;
+      expect(armedAt).toMatch(/^at\(/);
+      scheduler.failNext('UpdateSchedule', failure, times);
+      const response = await send({ ttlSeconds: 120 });
+      expect(response.statusCode).toBe(500);
+      const answer = bodyOf(response);
+      expect(answer).not.toHaveProperty('armed');
+      expect(answer).toMatchObject({ error: 'InternalError', operation: 'heartbeat' });
+      expect(scheduler.get(SCHEDULE)?.ScheduleExpression).toBe(armedAt);
+      expect(scheduler.calls.filter((c) => c.operation === 'UpdateSchedule').map((c) => c.status)).toEqual([
+        404,
+        ...Array(times).fill(failure.status),
+      ]);
+    },
+  );
+
+  it('never says armed when there was no schedule and creating one failed', async () => {
+    scheduler.failNext('CreateSchedule', { status: 400, type: 'AccessDeniedException' });
+    const response = await send({ ttlSeconds: 120 });
+    expect(response.statusCode).toBe(500);
+    expect(bodyOf(response)).not.toHaveProperty('armed');
+    expect(scheduler.get(SCHEDULE)).toBeUndefined();
+    expect(scheduler.calls.map((c) => [c.operation, c.status])).toEqual([
+      ['UpdateSchedule', 404],
+      ['CreateSchedule', 400],
+    ]);
   });
 
   it('answers 401 to an unsigned or forged heartbeat and makes no Scheduler call', async () => {

@@ -157,11 +157,13 @@ describe('npm start', () => {
           /^\d{4}-\d\d-\d\dT[\d:.]+Z The dead man's switch fired \(bybit-cancel-local-dead-mans-switch, no heartbeat in time\): the kill switch cancelled [1-9]\d*, remaining 0, ok true\. The emulator holds 0 open orders/,
         );
       } finally {
-        const result = await child.stop('SIGINT', 30_000);
-        expect(result.code).toBe(0);
-        expect(result.stdout).toContain('SIGINT: stopping');
-        await expectNothingLeft(result, child.child.pid);
+        // Only the stop here: an expect in a finally would hide the failure that brought us to it.
+        await child.stop('SIGINT', 30_000);
       }
+      const result = await child.finished;
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('SIGINT: stopping');
+      await expectNothingLeft(result, child.child.pid);
     },
     2 * RUN_TIMEOUT_MS,
   );

@@ -4,7 +4,8 @@
 // compared with the emulator's order book:
 //   - a run that returns must leave nothing open in its scope (for the sweep: no selected stale order);
 //   - a run that throws must be an IncompleteCancelError naming every account and scope still holding one.
-// Required: 100% truthful at every rate; at 30%, at least 99% of kill switches clear everything.
+// Required at every rate: 100% truthful, the faults really injected at about that rate, and nearly every run
+// clearing everything (the floors below).
 //
 // `npm test` runs a small seeded campaign (FAULT_RUNS default below); `npm run test:faults` runs 200 per rate
 // and writes docs/development/reliability-results.md. FAULT_SEED replays a campaign (FAULT_SEED=random draws a new one).
@@ -36,9 +37,31 @@ const KINDS: FaultKind[] = [
   'processing',
 ];
 const ACCOUNTS = ['alpha', 'beta', 'gamma'];
-const REQUIRED_CLEARED_AT_30 = 0.99;
-/** The sweep must also clear, not only report truthfully (200-run campaign: 100%, 100% and 98% cleared). */
-const REQUIRED_SWEEP_CLEARED = { 0.1: 0.99, 0.3: 0.99, 0.5: 0.9 } as Record<number, number>;
+/**
+ * Both must also clear, not only report truthfully, at every rate. The 200-run campaign cleared 100% of the
+ * kill switches at every rate, and 100%, 100% and 98% of the sweeps (reliability-results.md).
+ */
+const REQUIRED_CLEARED = new Map([
+  [0.1, { killSwitch: 0.99, sweep: 0.99 }],
+  [0.3, { killSwitch: 0.99, sweep: 0.99 }],
+  [0.5, { killSwitch: 0.95, sweep: 0.9 }],
+]);
+/** A campaign whose faults did not land is no test of them: the share faulted stays near the rate. */
+const FAULT_SHARE = { min: 0.8, max: 1.1 };
+
+/** The clearing floors of a rate; a rate without them is a mistake in this file, not a pass. */
+function requiredAt(rate: number) {
+  const required = REQUIRED_CLEARED.get(rate);
+  if (!required) throw new Error(`no clearing floor for the fault rate ${rate}`);
+  return required;
+}
+
+/** The campaign's faults landed at about its rate. */
+function expectFaultsNear(tally: Tally, rate: number): void {
+  expect(tally.requests).toBeGreaterThan(0);
+  expect(tally.faults / tally.requests).toBeGreaterThanOrEqual(rate * FAULT_SHARE.min);
+  expect(tally.faults / tally.requests).toBeLessThanOrEqual(rate * FAULT_SHARE.max);
+}
 
 /** The functions' timeouts in serverless.yml: each run gets the Lambda deadline it would have in production. */
 const KILL_SWITCH_TIMEOUT_MS = 60_000;
@@ -274,7 +297,8 @@ describe.each(RATES)('at a fault rate of %s', (rate) => {
       });
       expect(killSwitch.problems).toEqual([]);
       expect(killSwitch.truthful).toBe(RUNS);
-      if (rate === 0.3) expect(killSwitch.cleared / RUNS).toBeGreaterThanOrEqual(REQUIRED_CLEARED_AT_30);
+      expect(killSwitch.cleared / RUNS).toBeGreaterThanOrEqual(requiredAt(rate).killSwitch);
+      expectFaultsNear(killSwitch, rate);
     },
     CAMPAIGN_TIMEOUT_MS,
   );
@@ -306,8 +330,8 @@ describe.each(RATES)('at a fault rate of %s', (rate) => {
       expect(sweep.problems).toEqual([]);
       expect(sweep.truthful).toBe(RUNS);
       expect(wronglyCancelled).toEqual([]);
-      const required = REQUIRED_SWEEP_CLEARED[rate];
-      if (required !== undefined) expect(sweep.cleared / RUNS).toBeGreaterThanOrEqual(required);
+      expect(sweep.cleared / RUNS).toBeGreaterThanOrEqual(requiredAt(rate).sweep);
+      expectFaultsNear(sweep, rate);
     },
     CAMPAIGN_TIMEOUT_MS,
   );

@@ -10,10 +10,10 @@
 // demo (0.05: a schedule 120 s ahead fires after 6 s); the product's own rules stay as they are.
 //
 // Signature V4 is NOT verified: any Authorization header is accepted; a request without one is refused.
+// `failNext` makes the next calls of an operation fail as Scheduler would (AccessDeniedException, a 500).
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseAtExpression } from '../../lib/cancel/dead-mans-switch.ts';
 import { AwsApiError, type Body, listen, parseBody, readBody } from './aws-endpoint.ts';
 
 export interface StoredSchedule {
@@ -84,7 +84,13 @@ export interface SchedulerEndpoint {
    * (a heartbeat still in flight).
    */
   hold(operation: SchedulerCall['operation'], ms: number): void;
-  /** Forgets calls, fired schedules and the schedules themselves (their timers too). */
+  /** The next `times` calls of `operation` fail with that error, before they touch any schedule. */
+  failNext(
+    operation: SchedulerCall['operation'],
+    failure: { status: number; type: string },
+    times?: number,
+  ): void;
+  /** Forgets calls, fired schedules, failures to come and the schedules themselves (their timers too). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -113,6 +119,29 @@ const ACCOUNT_ID = '123456789012';
 const DEFAULT_GROUP = 'default';
 const NAME = /^[0-9a-zA-Z-_.]{1,64}$/;
 
+/**
+ * The time of a one-time schedule's `at(yyyy-mm-ddThh:mm:ss)` expression (UTC here: the product sets
+ * ScheduleExpressionTimezone UTC), to the second, or undefined when it names no such moment. Written from
+ * the Scheduler user guide ("Schedule types": one-time schedules), not taken from the product's own reader.
+ */
+export function atTime(expression: string): number | undefined {
+  const match = /^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$/.exec(expression);
+  if (!match) return undefined;
+  const fields = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = fields;
+  const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC rolls 2026-02-30 over into March: a field out of its range reads back as another moment.
+  const back = [
+    time.getUTCFullYear(),
+    time.getUTCMonth() + 1,
+    time.getUTCDate(),
+    time.getUTCHours(),
+    time.getUTCMinutes(),
+    time.getUTCSeconds(),
+  ];
+  return back.join() === fields.join() ? time.getTime() : undefined;
+}
+
 /** Starts the endpoint; resolves once it listens. */
 export async function startScheduler(opts: SchedulerOptions = {}): Promise<SchedulerEndpoint> {
   const options = { ...defaults, ...opts };
@@ -122,19 +151,19 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
   const fired: FiredSchedule[] = [];
   let waiters: ((fire: FiredSchedule) => void)[] = [];
   const holds = new Map<SchedulerCall['operation'], number>();
-  const OPERATIONS = { POST: 'CreateSchedule', PUT: 'UpdateSchedule', DELETE: 'DeleteSchedule' } as const;
+  const failures: { operation: SchedulerCall['operation']; status: number; type: string }[] = [];
   const key = (group: string, name: string) => `${group}/${name}`;
 
   function arm(schedule: StoredSchedule): void {
     const id = key(schedule.GroupName, schedule.Name);
     clearTimeout(timers.get(id));
     timers.delete(id);
-    const time = parseAtExpression(schedule.ScheduleExpression);
-    if (!time || schedule.State === 'DISABLED') return;
-    const delay = Math.max(0, (time.getTime() - options.now()) * options.timeScale);
+    const time = atTime(schedule.ScheduleExpression);
+    if (time === undefined || schedule.State === 'DISABLED') return;
+    const delay = Math.max(0, (time - options.now()) * options.timeScale);
     timers.set(
       id,
-      setTimeout(() => void fire(schedule, time.getTime()), delay),
+      setTimeout(() => void fire(schedule, time), delay),
     );
   }
 
@@ -172,7 +201,7 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
     const expression = body.ScheduleExpression;
     if (typeof expression !== 'string' || !/^(at|rate|cron)\(.+\)$/.test(expression))
       throw new AwsApiError(400, 'ValidationException', 'Invalid Schedule Expression');
-    if (expression.startsWith('at(') && !parseAtExpression(expression))
+    if (expression.startsWith('at(') && atTime(expression) === undefined)
       throw new AwsApiError(400, 'ValidationException', `Invalid Schedule Expression ${expression}`);
     const window = body.FlexibleTimeWindow as StoredSchedule['FlexibleTimeWindow'] | undefined;
     if (!window || !['OFF', 'FLEXIBLE'].includes(window.Mode))
@@ -285,16 +314,20 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
       if (!match || !NAME.test(name))
         throw new AwsApiError(400, 'ValidationException', `Invalid schedule path ${url.pathname}`);
       const body = parseBody(raw, 'ValidationException');
-      const held = OPERATIONS[method as keyof typeof OPERATIONS] ?? 'GetSchedule';
-      const delay = holds.get(held);
+      const delay = holds.get(operationOf(method));
       if (delay !== undefined) {
-        holds.delete(held);
+        holds.delete(operationOf(method));
         await new Promise((resolve) => setTimeout(resolve, delay));
         call.at = options.now();
       }
       const group = (
         method === 'GET' || method === 'DELETE' ? url.searchParams.get('groupName') : body.GroupName
       ) as string | null | undefined;
+      const planned = failures.findIndex((f) => f.operation === operationOf(method));
+      if (planned >= 0) {
+        const [failure] = failures.splice(planned, 1) as [(typeof failures)[number]];
+        throw new AwsApiError(failure.status, failure.type, `Injected ${failure.type}`);
+      }
       const [operation, answer] = handleOperation(method, name, group || DEFAULT_GROUP, body);
       call.operation = operation;
       reply(200, answer);
@@ -303,12 +336,17 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
         error instanceof AwsApiError
           ? error
           : new AwsApiError(500, 'InternalServerException', 'Test endpoint failure');
-      call.operation = OPERATIONS[method as keyof typeof OPERATIONS] ?? 'GetSchedule';
+      call.operation = operationOf(method);
       call.status = failure.status;
       reply(failure.status, { Message: failure.message }, failure.type);
     }
     calls.push(call);
   }
+
+  const operationOf = (method: string): SchedulerCall['operation'] =>
+    (({ POST: 'CreateSchedule', PUT: 'UpdateSchedule', DELETE: 'DeleteSchedule' }) as const)[
+      method as 'POST'
+    ] ?? 'GetSchedule';
 
   const server = await listen(options.host, options.port, handle);
 
@@ -335,8 +373,12 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
     hold: (operation, ms) => {
       holds.set(operation, ms);
     },
+    failNext: (operation, failure, times = 1) => {
+      for (let i = 0; i < times; i++) failures.push({ operation, ...failure });
+    },
     reset: () => {
       clearTimers();
+      failures.length = 0;
       holds.clear();
       schedules.clear();
       calls.length = 0;

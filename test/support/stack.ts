@@ -10,6 +10,8 @@ export interface StackAccount {
   name: string;
   uid: string;
   apiKey: string;
+  /** A sub-account's UID, named in the exchange secret (`subUid`) for the enforced halt. */
+  subUid?: string;
   /** HMAC secret, or (RSA accounts) the PEM private key. */
   apiSecret?: string;
   privateKey?: string;
@@ -25,6 +27,9 @@ export interface LocalStack {
   env: Record<string, string>;
   exchangeSecretId: string;
   webhookSecretId: string;
+  /** The master account's key (HALT_MASTER_SECRET_ID), when the stack has sub-accounts. */
+  master?: StackAccount;
+  masterSecretId?: string;
   /** Puts the exchange secret back in the documented format for the current accounts. */
   writeExchangeSecret(): void;
   close(): Promise<void>;
@@ -38,7 +43,16 @@ export interface StackOptions {
   emulator?: EmulatorOptions;
   env?: Record<string, string>;
   secretsPort?: number;
+  /**
+   * Names of accounts that are sub-accounts of one master account: their UIDs are sub UIDs of the master's,
+   * the exchange secret names them (`subUid`), and a master key (Wallet: Account Transfer, bound to loopback)
+   * is stored under HALT_MASTER_SECRET_ID.
+   */
+  subAccounts?: string[];
 }
+
+/** The master account's UID when the stack has sub-accounts (theirs count up from 100001). */
+const MASTER_UID = '100000';
 
 export async function startStack(options: StackOptions = {}): Promise<LocalStack> {
   const names = options.accounts ?? ['main'];
@@ -52,9 +66,28 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     });
     return { ...base, privateKey };
   });
+  const subs = new Set(options.subAccounts ?? []);
+  for (const a of accounts) if (subs.has(a.name)) a.subUid = a.uid;
+  const master: StackAccount | undefined =
+    subs.size > 0
+      ? {
+          name: 'master',
+          uid: MASTER_UID,
+          apiKey: `key-master-${randomBytes(6).toString('hex')}`,
+          apiSecret: randomBytes(18).toString('hex'),
+        }
+      : undefined;
   const emulator = await startEmulator({
     ...options.emulator,
-    accounts: accounts.map((a) => ({ uid: a.uid, apiKey: a.apiKey, ...emulatorKey(a) })),
+    accounts: [
+      ...accounts.map((a) => ({
+        uid: a.uid,
+        apiKey: a.apiKey,
+        ...(a.subUid ? { parentUid: MASTER_UID } : {}),
+        ...emulatorKey(a),
+      })),
+      ...(master ? [masterKey(master)] : []),
+    ],
   });
   const secrets = await startSecretsManager({ port: options.secretsPort });
   const exchangeSecretId = 'bybit-cancel/test/exchange-keys';
@@ -64,6 +97,12 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   secrets.put(webhookSecretId, { webhookSecret, passphrase });
   registerSecret('webhookSecret', webhookSecret);
   registerSecret('passphrase', passphrase);
+  const masterSecretId = master ? 'bybit-cancel/test/halt-master' : undefined;
+  if (master && masterSecretId) {
+    secrets.put(masterSecretId, { apiKey: master.apiKey, apiSecret: master.apiSecret });
+    registerSecret('apiKey', master.apiKey);
+    registerSecret('apiSecret', master.apiSecret);
+  }
 
   const stack: LocalStack = {
     emulator,
@@ -73,6 +112,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     passphrase,
     exchangeSecretId,
     webhookSecretId,
+    ...(master ? { master, masterSecretId } : {}),
     env: {
       BYBIT_SECRET_ID: exchangeSecretId,
       WEBHOOK_SECRET_ID: webhookSecretId,
@@ -83,13 +123,16 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       AWS_ACCESS_KEY_ID: 'AKIDLOCALSTACK',
       AWS_SECRET_ACCESS_KEY: 'local-stack-not-a-secret',
       LOG_LEVEL: 'warn',
+      ...(masterSecretId ? { HALT_MASTER_SECRET_ID: masterSecretId } : {}),
       ...options.env,
     },
     writeExchangeSecret() {
-      const pair = (a: StackAccount) =>
-        a.privateKey
+      const pair = (a: StackAccount) => ({
+        ...(a.privateKey
           ? { apiKey: a.apiKey, privateKey: a.privateKey }
-          : { apiKey: a.apiKey, apiSecret: a.apiSecret };
+          : { apiKey: a.apiKey, apiSecret: a.apiSecret }),
+        ...(a.subUid ? { subUid: a.subUid } : {}),
+      });
       const value =
         accounts.length === 1 && accounts[0]
           ? pair(accounts[0])
@@ -114,5 +157,17 @@ function emulatorKey(account: StackAccount) {
   if (!account.privateKey) return { apiSecret: account.apiSecret };
   return {
     publicKeyPem: createPublicKey(account.privateKey).export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+/** The master's key in the emulator: it may change its sub-accounts' keys (Wallet: Account Transfer). */
+function masterKey(master: StackAccount) {
+  return {
+    uid: master.uid,
+    apiKey: master.apiKey,
+    apiSecret: master.apiSecret,
+    key: {
+      permissions: { ContractTrade: [], Spot: [], Options: [], Derivatives: [], Wallet: ['AccountTransfer'] },
+    },
   };
 }

@@ -2,7 +2,7 @@
 // client: what the caller gets back, and what is thrown when the order or the scope does not clear.
 
 import { describe, expect, it } from 'vitest';
-import type { BybitClient } from '../../lib/bybit/client.ts';
+import { BybitClient } from '../../lib/bybit/client.ts';
 import { cancelOrder, cancelScope } from '../../lib/cancel/cancel-order.ts';
 import type { Exchange } from '../../lib/cancel/exchange.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -218,6 +218,50 @@ describe('cancelOrder', () => {
       },
     });
     await expect(cancelOrder(refusing, command, 1e12, virtualClock().clock)).rejects.toBe(refused);
+  });
+});
+
+describe('cancelOrder reading back through the client', () => {
+  /** The real client on a scripted exchange: the cancel's acknowledgement, then every read-back answers `list`. */
+  function scriptedExchange(list: object[]) {
+    const transport = async (url: string) => {
+      const result = url.includes('/v5/order/cancel')
+        ? { orderId: 'o1', orderLinkId: 'tv-1' }
+        : { category: 'linear', list, nextPageCursor: '' };
+      return new Response(JSON.stringify({ retCode: 0, retMsg: 'OK', result, retExtInfo: {}, time: 1 }));
+    };
+    const { clock } = virtualClock();
+    const client = new BybitClient({
+      credentials: { apiKey: 'KEY', apiSecret: 'secret' },
+      baseUrl: 'http://exchange.test',
+      transport: transport as unknown as typeof globalThis.fetch,
+      now: clock.now,
+      sleep: clock.sleep,
+    });
+    return { ...exchangeWith(client), clock };
+  }
+  const other = (orderStatus: string) => ({ ...state(orderStatus), orderId: 'o9', orderLinkId: 'tv-9' });
+
+  it('confirms the order asked for when the read-back lists another order first', async () => {
+    const { exchange, clock } = scriptedExchange([other('New'), state('Cancelled')]);
+    const result = await cancelOrder(exchange, command, 10_000, clock);
+    expect(result).toMatchObject({
+      orderId: 'o1',
+      orderLinkId: 'tv-1',
+      orderStatus: 'Cancelled',
+      confirmed: true,
+    });
+  });
+
+  it('never confirms an order that is still open because another order listed first is cancelled', async () => {
+    const { exchange, clock } = scriptedExchange([other('Cancelled'), state('New')]);
+    const result = await cancelOrder(exchange, command, 10_000, clock);
+    expect(result).toMatchObject({
+      orderId: 'o1',
+      orderLinkId: 'tv-1',
+      orderStatus: 'New',
+      confirmed: false,
+    });
   });
 });
 

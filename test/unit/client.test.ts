@@ -233,6 +233,26 @@ describe('BybitClient reading one order back by id', () => {
     expect(order).toEqual(closed);
   });
 
+  it.each([
+    ['after another order', (wanted: object, other: object) => [other, wanted]],
+    ['before another order', (wanted: object, other: object) => [wanted, other]],
+  ])('returns the order asked for when the answer lists it %s, never the other one', async (_, list) => {
+    const open = { ...closed, orderId: 'o2', orderLinkId: 'link-2', orderStatus: 'New', cumExecQty: '0' };
+    const byId = scripted([ok({ category: 'linear', list: list(closed, open), nextPageCursor: '' })]);
+    expect(await byId.client.orderById(query)).toEqual(closed);
+    const byLink = scripted([ok({ category: 'linear', list: list(closed, open), nextPageCursor: '' })]);
+    const linkQuery = { category: 'linear', symbol: 'BTCUSDT', orderLinkId: 'link-1' } as const;
+    expect(await byLink.client.orderById(linkQuery)).toEqual(closed);
+  });
+
+  it('returns the newest of the orders a reused orderLinkId names (the exchange lists newest first)', async () => {
+    const older = { ...closed, orderId: 'o0', orderStatus: 'Cancelled' };
+    const { client } = scripted([ok({ category: 'linear', list: [closed, older], nextPageCursor: '' })]);
+    expect(await client.orderById({ category: 'linear', symbol: 'BTCUSDT', orderLinkId: 'link-1' })).toEqual(
+      closed,
+    );
+  });
+
   it('returns undefined only when the answer lists no order', async () => {
     const { client } = scripted([ok({ category: 'linear', list: [], nextPageCursor: '' })]);
 

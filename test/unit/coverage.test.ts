@@ -229,6 +229,28 @@ describe('coverage discovery: paging, caching, what counts as a settle coin', ()
     expect(calls).toHaveLength(4);
   });
 
+  it('leaves no listing running when it fails: the other one ends first, and the first failure is the answer', async () => {
+    let finishPreMarket: (page: object) => void = () => undefined;
+    const failure = new Error('instruments-info refused');
+    const client = {
+      instrumentsInfo: (params: InstrumentsParams) =>
+        params.status === 'PreLaunch'
+          ? new Promise((resolve) => {
+              finishPreMarket = resolve;
+            })
+          : Promise.reject(failure),
+    } as unknown as BybitClient;
+    let settled = false;
+    const read = new SettleCoinDiscovery().listed(client, 0, 'verify').finally(() => {
+      settled = true;
+    });
+    read.catch(() => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    finishPreMarket({ list: [], nextPageCursor: '' });
+    await expect(read).rejects.toBe(failure);
+  });
+
   it('takes only well-formed settle coins and symbols from the listing', async () => {
     const { client } = single(
       [

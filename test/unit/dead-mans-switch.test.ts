@@ -139,6 +139,16 @@ describe('heartbeat', () => {
     ]);
   });
 
+  it('says nothing is armed when the schedule did not move: the failure is the answer', async () => {
+    const failure = new SchedulerError('UpdateSchedule', 'failed (AccessDeniedException)');
+    const schedule: DeadMansSwitchSchedule = {
+      arm: () => Promise.reject(failure),
+      disarm: () => Promise.reject(failure),
+    };
+    await expect(heartbeat({ ttlSeconds: 300, disarm: false }, context({ schedule }))).rejects.toBe(failure);
+    await expect(heartbeat({ ttlSeconds: 300, disarm: true }, context({ schedule }))).rejects.toBe(failure);
+  });
+
   it('disarms without arming, in its turn', async () => {
     const { calls, schedule } = fakeSchedule();
     const turns = fakeTurns();
@@ -322,6 +332,14 @@ describe('EventBridgeSchedule', () => {
   };
   const plan = armPlan({ ttlSeconds: 300, disarm: false }, NOW);
   const named = (name: string) => Object.assign(new Error(name), { name });
+  /** A heartbeat's context around this schedule, its turn always free. */
+  const through = (schedule: DeadMansSwitchSchedule): HeartbeatContext => ({
+    schedule,
+    turns: { take: async () => ({ kind: 'taken' }), end: async () => undefined },
+    accounts: { names: async () => undefined },
+    at: NOW.getTime(),
+    deadline: NOW.getTime() + 8000,
+  });
 
   /** A client answering each command in turn from `answers` (an Error is thrown). */
   function fakeClient(answers: (Error | object)[]) {
@@ -422,6 +440,41 @@ describe('EventBridgeSchedule', () => {
     );
   });
 
+  it.each([
+    ['the move is refused', [named('AccessDeniedException')], 'UpdateSchedule'],
+    [
+      'there is none and creating it is refused',
+      [named('ResourceNotFoundException'), named('AccessDeniedException')],
+      'CreateSchedule',
+    ],
+    [
+      'another heartbeat created it and moving that one fails',
+      [named('ResourceNotFoundException'), named('ConflictException'), named('ThrottlingException')],
+      'UpdateSchedule',
+    ],
+  ])(
+    'fails a heartbeat through it when %s: never armed without a schedule that moved',
+    async (_, answers, operation) => {
+      const { client } = fakeClient(answers);
+      const schedule = new EventBridgeSchedule({ ...options, client });
+      const error = await heartbeat({ ttlSeconds: 300, disarm: false }, through(schedule)).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(SchedulerError);
+      expect((error as SchedulerError).operation).toBe(operation);
+    },
+  );
+
+  it('fails a disarm through it when the delete fails for any reason but "there is none"', async () => {
+    const { client } = fakeClient([named('AccessDeniedException')]);
+    const schedule = new EventBridgeSchedule({ ...options, client });
+    const error = await heartbeat({ ttlSeconds: 300, disarm: true }, through(schedule)).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SchedulerError);
+    expect((error as SchedulerError).operation).toBe('DeleteSchedule');
+  });
+
   it('disarms: true when it deleted the schedule, false when there was none', async () => {
     const { client, sent } = fakeClient([{}, named('ResourceNotFoundException')]);
     const schedule = new EventBridgeSchedule({ ...options, client });
@@ -431,6 +484,46 @@ describe('EventBridgeSchedule', () => {
       command: 'DeleteScheduleCommand',
       input: { Name: options.name, GroupName: 'default' },
     });
+  });
+
+  it('asks the scheduler to retry the bus for an hour, keeps the SDK error as the cause, and cuts a long description', async () => {
+    const { client, sent } = fakeClient([{}]);
+    const long = { ...plan, detail: { ...plan.detail, reason: 'r'.repeat(600) } };
+    await new EventBridgeSchedule({ ...options, client }).arm(long);
+    expect(sent[0]?.input).toMatchObject({
+      Target: { RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 } },
+      State: 'ENABLED',
+    });
+    const description = sent[0]?.input.Description as string;
+    expect(description).toHaveLength(512);
+    expect(description.startsWith("bybit-cancel dead man's switch: rrr")).toBe(true);
+    const denied = named('AccessDeniedException');
+    const failing = fakeClient([denied]);
+    const error = await new EventBridgeSchedule({ ...options, client: failing.client })
+      .arm(plan)
+      .catch((e: unknown) => e);
+    expect((error as Error & { cause?: unknown }).cause).toBe(denied);
+  });
+
+  it('names a failure that carries no name "Error"', async () => {
+    const client: SchedulerSender = {
+      send: (async () => Promise.reject(undefined)) as unknown as SchedulerSender['send'],
+    };
+    const error = await new EventBridgeSchedule({ ...options, client }).disarm().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchedulerError);
+    expect((error as Error).message).toBe(
+      'DeleteSchedule: bybit-cancel-test-dead-mans-switch failed (Error)',
+    );
+  });
+
+  it('says which setting is missing when the bus or the role is not configured', async () => {
+    const { client } = fakeClient([]);
+    await expect(new EventBridgeSchedule({ ...options, busArn: '', client }).arm(plan)).rejects.toThrow(
+      new ConfigError('DEAD_MANS_SWITCH_BUS_ARN is not set'),
+    );
+    await expect(new EventBridgeSchedule({ ...options, roleArn: '', client }).arm(plan)).rejects.toThrow(
+      new ConfigError('DEAD_MANS_SWITCH_ROLE_ARN is not set'),
+    );
   });
 
   it('refuses to arm without the bus or the role, before any call', async () => {

@@ -13,6 +13,8 @@ import {
   discoveredSettleCoins,
   drill,
   judgeKey,
+  judgeMasterKey,
+  type MasterDrill,
 } from '../../lib/cancel/drill.ts';
 import type { Exchange } from '../../lib/cancel/exchange.ts';
 import { BybitApiError, type DrillFailedError } from '../../lib/errors.ts';
@@ -550,6 +552,70 @@ describe('drill: what it reports as healthy or not', () => {
       inverseCoins: [],
     });
     expect(await source({} as BybitClient, {})).toEqual(['USDT', 'USDC']);
+  });
+});
+
+describe('judgeMasterKey: the master key of the enforced halt', () => {
+  const master = (overrides: Partial<ApiKeyInfo> = {}): ApiKeyInfo => ({
+    readOnly: 0,
+    uta: 1,
+    ips: ['203.0.113.7'],
+    permissions: { ContractTrade: [], Spot: [], Wallet: ['AccountTransfer'] },
+    isMaster: true,
+    parentUid: '0',
+    deadlineDay: -2,
+    expiredAt: '1970-01-01T00:00:00Z',
+    ...overrides,
+  });
+  const judged = (info: ApiKeyInfo) => {
+    const into: MasterDrill = { ok: true, problems: [], warnings: [], walletPermissions: [] };
+    judgeMasterKey(info, into, NOW, 14);
+    return into;
+  };
+  const codes = (info: ApiKeyInfo) => {
+    const { problems, warnings } = judged(info);
+    return { problems: problems.map((p) => p.code), warnings: warnings.map((w) => w.code) };
+  };
+
+  it('passes a read-write, IP-bound master key with Account Transfer alone', () => {
+    expect(judged(master())).toEqual({
+      ok: true,
+      problems: [],
+      warnings: [],
+      walletPermissions: ['AccountTransfer'],
+    });
+  });
+
+  it('reports Withdrawal as a problem, recommending the narrowest permission that works', () => {
+    const report = judged(master({ permissions: { Wallet: ['AccountTransfer', 'Withdraw'] } }));
+    expect(report.problems.map((p) => p.code)).toEqual(['masterWithdrawal']);
+    expect(report.problems[0]?.message).toContain('Wallet → Account Transfer only');
+  });
+
+  it.each([
+    ['a sub-account key', master({ isMaster: false, parentUid: '8000' }), ['notMaster']],
+    ['an answer that does not say', master({ isMaster: undefined }), ['notMaster']],
+    ['a read-only key', master({ readOnly: 1 }), ['masterReadOnly']],
+    ['no Wallet permission', master({ permissions: { Wallet: [] } }), ['masterMissingPermission']],
+    [
+      'a key bound to no IP',
+      master({ ips: ['*'], deadlineDay: 80, expiredAt: '2027-02-19T00:00:00Z' }),
+      ['masterNotIpBound'],
+    ],
+    ['a key expiring in 5 days', master({ expiredAt: '2026-12-06T00:00:00Z' }), ['masterExpiresSoon']],
+  ])('reports %s', (_, info, problems) => {
+    expect(codes(info).problems).toEqual(problems);
+  });
+
+  it('warns of Sub Member Transfer where Account Transfer would do, and of trading permissions', () => {
+    expect(codes(master({ permissions: { Wallet: ['SubMemberTransfer'] } }))).toEqual({
+      problems: [],
+      warnings: ['masterBroaderThanNeeded'],
+    });
+    expect(codes(master({ permissions: { Spot: ['SpotTrade'], Wallet: ['AccountTransfer'] } }))).toEqual({
+      problems: [],
+      warnings: ['masterTradePermission'],
+    });
   });
 });
 

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BybitClient } from '../../lib/bybit/client.ts';
-import {
-  BAN_HOLD_MS,
-  IP_WINDOW_MS,
-  IpBudget,
-  type IpTicket,
-  type Priority,
-} from '../../lib/bybit/ip-budget.ts';
+import { IpBudget, type IpTicket, type Priority } from '../../lib/bybit/ip-budget.ts';
 import {
   DeadlineExceededError,
   IpBlockedRegionError,
@@ -15,6 +9,11 @@ import {
 } from '../../lib/errors.ts';
 
 const START = 1_700_000_000_000;
+
+// Bybit's figures, written here and never taken from the product (docs/v5/rate-limit/rate-limit.mdx): "600
+// requests within a 5-second window per IP"; after "403, access too frequent" "wait for at least 10 minutes".
+const BYBIT_IP_WINDOW_MS = 5_000;
+const BYBIT_BAN_MS = 10 * 60_000;
 
 /** A virtual clock whose timers run only when the test advances it. */
 function virtualTime() {
@@ -60,7 +59,7 @@ describe('IpBudget', () => {
     await time.advance(0);
     expect(granted).toHaveLength(10);
     for (const ticket of granted) budget.release(ticket);
-    await time.advance(IP_WINDOW_MS - 1);
+    await time.advance(BYBIT_IP_WINDOW_MS - 1);
     expect(granted).toHaveLength(10);
     await time.advance(100);
     expect(granted).toHaveLength(20);
@@ -74,7 +73,7 @@ describe('IpBudget', () => {
     void budget.acquire('b', 'routine', FAR).then(() => {
       granted = true;
     });
-    await time.advance(IP_WINDOW_MS + 500);
+    await time.advance(BYBIT_IP_WINDOW_MS + 500);
     expect(granted).toBe(false);
     await time.advance(1000);
     expect(granted).toBe(true);
@@ -123,7 +122,7 @@ describe('IpBudget', () => {
     expect(log).toHaveLength(6);
   });
 
-  it('fails every queued request at once with the refusal, and every later one, until the hold has passed', async () => {
+  it('fails every queued request at once with the refusal, and every later one: still refused 9 min 59 s after the 403, free at 10 min', async () => {
     const time = virtualTime();
     const budget = new IpBudget({ requestsPer5s: 2, maxInFlight: 2, ...time });
     await budget.acquire('a', 'first-wave', FAR);
@@ -133,7 +132,8 @@ describe('IpBudget', () => {
     budget.refuse(ban);
     for (const waiter of queued) await expect(waiter).rejects.toBe(ban);
     await expect(budget.acquire('d', 'first-wave', FAR)).rejects.toBe(ban);
-    await time.advance(BAN_HOLD_MS - 1000);
+    await time.advance(BYBIT_BAN_MS - 1000);
+    expect(budget.refused).toBe(ban);
     await expect(budget.acquire('d', 'first-wave', FAR)).rejects.toBe(ban);
     await time.advance(1000);
     expect(budget.refused).toBeUndefined();
@@ -215,6 +215,36 @@ describe('BybitClient behind the IP budget', () => {
     const error = await (clients[0] as BybitClient).cancelAll(scope).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(IpRateLimitBanError);
     expect(error).toBeInstanceOf(IpRefusedError);
+  });
+
+  it('gives back a unit handed over just as a 403 lands: nothing is sent, and after the hold the budget grants again', async () => {
+    const time = virtualTime();
+    const budget = new IpBudget({ requestsPer5s: 10, maxInFlight: 1, ...time });
+    const sent: string[] = [];
+    const client = new BybitClient({
+      credentials: { apiKey: 'KEY', apiSecret: 'secret' },
+      baseUrl: 'http://exchange.test',
+      transport: (async (url: string) => {
+        sent.push(url);
+        return new Response(JSON.stringify({ retCode: 0, retMsg: 'OK', result: { timeNano: '1' }, time: 1 }));
+      }) as unknown as typeof globalThis.fetch,
+      ipBudget: budget,
+      now: time.now,
+      sleep: time.sleep,
+    });
+    const held = await budget.acquire('other account', 'routine', FAR);
+    const caught = client.serverTime().catch((e: unknown) => e);
+    await time.advance(0);
+    // The only socket frees and goes to the queued request; a 403 lands before that request resumes.
+    budget.release(held);
+    const ban = new IpRateLimitBanError('cancel-all');
+    budget.refuse(ban);
+    expect(await caught).toBe(ban);
+    await time.advance(BYBIT_BAN_MS);
+    const after = outcomeOf(client.serverTime());
+    await time.advance(60_000);
+    expect(await after).toBe('granted');
+    expect(sent).toHaveLength(1);
   });
 
   it('counts unsigned requests (the clock) against the budget too', async () => {
@@ -302,7 +332,7 @@ describe('IpBudget, queue and window details', () => {
     await time.advance(60_000);
     budget.refuse(new IpRateLimitBanError('open-orders'));
     await expect(budget.acquire('a', 'first-wave', FAR)).rejects.toBe(first);
-    await time.advance(BAN_HOLD_MS - 60_000);
+    await time.advance(BYBIT_BAN_MS - 60_000);
     expect(budget.refused).toBeUndefined();
   });
 
@@ -314,7 +344,7 @@ describe('IpBudget, queue and window details', () => {
     void budget.acquire('b', 'routine', FAR).then(() => {
       granted = true;
     });
-    await time.advance(IP_WINDOW_MS + 49);
+    await time.advance(BYBIT_IP_WINDOW_MS + 49);
     expect(granted).toBe(false);
     await time.advance(1);
     expect(granted).toBe(true);
@@ -330,7 +360,7 @@ describe('IpBudget, queue and window details', () => {
     void budget.acquire('c', 'routine', FAR).then(() => {
       granted = true;
     });
-    await time.advance(IP_WINDOW_MS + 50 - 1000);
+    await time.advance(BYBIT_IP_WINDOW_MS + 50 - 1000);
     expect(granted).toBe(true);
   });
 
@@ -374,7 +404,7 @@ describe('IpBudget, queue and window details', () => {
     for (let i = 0; i < 50; i++) void budget.acquire(`w${i}`, 'routine', FAR).then((t) => granted.push(t));
     await clock.time.advance(0);
     expect(clock.sleeps).toHaveLength(1);
-    await clock.time.advance(IP_WINDOW_MS + 50);
+    await clock.time.advance(BYBIT_IP_WINDOW_MS + 50);
     expect(granted).toHaveLength(1);
   });
 });

@@ -274,6 +274,36 @@ describe('drill messages', () => {
     expect(message.body).toContain('npm run kill-switch -- --drill --stage prod');
   });
 
+  it('a drill failed by the master key of the enforced halt says so, and what to do', () => {
+    const passing = accounts.map((a) => ({ ...a, ok: true, problems: [] }));
+    const master = {
+      ok: false,
+      problems: [
+        {
+          code: 'masterWithdrawal' as const,
+          message: 'the key holds the Withdrawal permission, which the halt never needs',
+        },
+      ],
+      warnings: [],
+      walletPermissions: ['Withdraw'],
+    };
+    const message = drillFailedMessage(
+      record({
+        operation: 'drill',
+        ok: false,
+        trigger: 'schedule',
+        report: { operation: 'drill', ok: false, accounts: passing, master },
+      }),
+      context,
+    );
+    expect(message.subject).toBe('Kill-switch drill FAILED: 1 problem on the master key (prod)');
+    expect(message.body).toContain('The master key of the enforced halt has problems');
+    expect(message.body).toContain(
+      'Master key (enforced halt): 1 PROBLEM\n    problem: the key holds the Withdrawal permission',
+    );
+    expect(message.body).toContain('- master key: remove the Withdrawal permission now');
+  });
+
   it('a drill that passes again says so, and when the failed one was', () => {
     const passing = accounts.map((a) => ({ ...a, ok: true, problems: [] }));
     const message = drillRecoveredMessage(

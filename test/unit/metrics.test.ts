@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IncompleteCancelError } from '../../lib/errors.ts';
 import { json } from '../../lib/lambda/http.ts';
-import { emfLine, METRIC_NAMES, metricsOf } from '../../lib/lambda/metrics.ts';
+import { emfLine, METRIC_NAMES, metricsOf, requestedCancelAll } from '../../lib/lambda/metrics.ts';
 
 describe('metricsOf', () => {
   it('reads a kill-switch report', () => {
@@ -181,5 +181,98 @@ describe('drill metrics', () => {
     });
     const sweep = JSON.parse(emfLine('n', metricsOf({ result: { operation: 'sweep' } }, 1, 'unknown'), 1));
     expect('DrillProblems' in sweep).toBe(false);
+  });
+});
+
+describe('the EMF document, field by field', () => {
+  const base = {
+    operation: 'killSwitch',
+    ordersCancelled: 3,
+    ordersLeftOpen: 1,
+    failed: true,
+    durationMs: 42,
+  } as const;
+
+  it('names every metric with its unit, under Operation, and per origin when there is one', () => {
+    const plain = JSON.parse(emfLine('BybitCancel-prod', base, 1_700_000_000_000, 'req-1'));
+    expect(plain).toEqual({
+      requestId: 'req-1',
+      _aws: {
+        Timestamp: 1_700_000_000_000,
+        CloudWatchMetrics: [
+          {
+            Namespace: 'BybitCancel-prod',
+            Dimensions: [['Operation']],
+            Metrics: [
+              { Name: 'Runs', Unit: 'Count' },
+              { Name: 'OrdersCancelled', Unit: 'Count' },
+              { Name: 'OrdersLeftOpen', Unit: 'Count' },
+              { Name: 'Failures', Unit: 'Count' },
+              { Name: 'Duration', Unit: 'Milliseconds' },
+            ],
+          },
+        ],
+      },
+      Operation: 'killSwitch',
+      Runs: 1,
+      OrdersCancelled: 3,
+      OrdersLeftOpen: 1,
+      Failures: 1,
+      Duration: 42,
+    });
+    const fired = JSON.parse(emfLine('N', { ...base, failed: false, origin: 'deadMansSwitch' }, 0));
+    expect(fired._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Operation'], ['Operation', 'Origin']]);
+    expect(fired).toMatchObject({ Origin: 'deadMansSwitch', Failures: 0 });
+  });
+
+  it('adds the drill metrics when either drill count is there, with 0 for the other', () => {
+    for (const counts of [{ drillProblems: 2 }, { drillWarnings: 5 }]) {
+      const line = JSON.parse(emfLine('N', { ...base, operation: 'drill', ...counts }, 0));
+      expect(line._aws.CloudWatchMetrics[0].Metrics.slice(5)).toEqual([
+        { Name: 'DrillProblems', Unit: 'Count' },
+        { Name: 'DrillWarnings', Unit: 'Count' },
+      ]);
+      expect(line).toMatchObject({
+        DrillProblems: counts.drillProblems ?? 0,
+        DrillWarnings: counts.drillWarnings ?? 0,
+      });
+    }
+  });
+});
+
+describe('metricsOf, edges', () => {
+  it('keeps the origin a report names, and counts a 500 answer as failed but a 499 not', () => {
+    const report = { operation: 'killSwitch', origin: 'deadMansSwitch', cancelled: 2, remaining: 0 };
+    expect(metricsOf({ result: report }, 1, 'unknown')).toMatchObject({ origin: 'deadMansSwitch' });
+    expect(metricsOf({ result: { ...report, origin: 7 } }, 1, 'unknown')).not.toHaveProperty('origin');
+    expect(metricsOf({ result: json(500, { error: 'InternalError' }) }, 1, 'cancel').failed).toBe(true);
+    expect(metricsOf({ result: json(499, { error: 'x' }) }, 1, 'cancel').failed).toBe(false);
+  });
+
+  it('reads no report from an HTTP answer whose body is not JSON', () => {
+    const answer = { statusCode: 502, body: 'not json' };
+    expect(metricsOf({ result: answer }, 1, 'cancelAll')).toEqual({
+      operation: 'cancelAll',
+      ordersCancelled: 0,
+      ordersLeftOpen: 0,
+      failed: true,
+      durationMs: 1,
+    });
+  });
+
+  it('counts drill problems over accounts, skipping entries that are not accounts', () => {
+    const report = { operation: 'drill', accounts: [null, { problems: ['a', 'b'] }, { warnings: 'x' }] };
+    expect(metricsOf({ result: report }, 1, 'unknown')).toMatchObject({ drillProblems: 2, drillWarnings: 0 });
+  });
+});
+
+describe('requestedCancelAll', () => {
+  it('tells the drill, a scope and the kill switch apart by the body', () => {
+    expect(requestedCancelAll({ drill: true })).toBe('drill');
+    expect(requestedCancelAll({ drill: 'true', category: 'linear' })).toBe('cancelAll');
+    expect(requestedCancelAll({ category: 'spot' })).toBe('cancelAll');
+    expect(requestedCancelAll({})).toBe('killSwitch');
+    expect(requestedCancelAll(undefined)).toBe('killSwitch');
+    expect(requestedCancelAll(null)).toBe('killSwitch');
   });
 });

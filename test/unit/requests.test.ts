@@ -128,6 +128,39 @@ describe('parseCancelAllRequest', () => {
   });
 });
 
+describe('halt', () => {
+  it('takes "halt": false for a kill switch without a category, and refuses it anywhere else', () => {
+    expect(parseCancelAllRequest({ halt: false, reason: 'end of day' })).toEqual({
+      kind: 'everything',
+      halt: false,
+      reason: 'end of day',
+    });
+    expect(parseCancelAllRequest({ halt: true })).toEqual({ kind: 'everything', halt: true });
+    expect(field(() => parseCancelAllRequest({ halt: 'no' }))).toBe('halt');
+    expect(field(() => parseCancelAllRequest({ category: 'spot', halt: false }))).toBe('halt');
+    expect(field(() => parseCancelAllRequest({ drill: true, halt: false }))).toBe('halt');
+  });
+
+  it('reads halt from a kill-switch event, halting when it cannot be read', () => {
+    expect(parseKillSwitchDetail({ halt: false })).toEqual({ kind: 'everything', halt: false, ignored: [] });
+    const unreadable = parseKillSwitchDetail({ halt: 'false' });
+    expect(unreadable).not.toHaveProperty('halt');
+    expect(unreadable.ignored).toEqual(['halt is not true or false: the accounts are halted']);
+  });
+
+  it("ignores halt: false from the dead man's switch, and says so", () => {
+    for (const detail of [
+      { origin: 'deadMansSwitch', halt: false },
+      { halt: false, origin: 'deadMansSwitch' },
+    ]) {
+      const request = parseKillSwitchDetail(detail);
+      expect(request).not.toHaveProperty('halt');
+      expect(request.origin).toBe('deadMansSwitch');
+      expect(request.ignored).toEqual(["halt: false is ignored: the dead man's switch always halts"]);
+    }
+  });
+});
+
 describe('kill-switch detail and sweep input', () => {
   it('reads an empty or narrowed kill-switch detail', () => {
     expect(parseKillSwitchDetail(undefined)).toEqual({ kind: 'everything', ignored: [] });

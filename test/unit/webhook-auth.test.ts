@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { AuthenticationError } from '../../lib/errors.ts';
-import { authenticateWebhook, routeSignature, webhookSignature } from '../../lib/lambda/webhook-auth.ts';
+import {
+  AuthenticationError,
+  SecretError,
+  SignatureMismatchError,
+  SourceNotAllowedError,
+} from '../../lib/errors.ts';
+import { parseWebhookSecret, type WebhookSecret } from '../../lib/lambda/secrets.ts';
+import {
+  authenticateWebhook,
+  routeSignature,
+  sourceAllowlist,
+  webhookSignature,
+} from '../../lib/lambda/webhook-auth.ts';
 
 // The worked examples of docs/reference/http-api.md, computed independently with:
 //   printf '%s' '1795253400000.POST /cancel.<body>' | openssl dgst -sha256 -hmac 'example-webhook-key-do-not-use-7f3a9c' -hex
@@ -110,5 +121,247 @@ describe('authenticateWebhook', () => {
         passphraseMode: true,
       }),
     ).toThrow();
+  });
+});
+
+describe('authenticateWebhook, message by message', () => {
+  const given = { webhookSecret: key, passphrase: 'tradingview-passphrase-123456' };
+  const refusal = (headers: Record<string, string>, passphraseMode = false, raw = body) => {
+    try {
+      authenticateWebhook(headers, Buffer.from(raw), given, { ...options, passphraseMode });
+    } catch (error) {
+      return [(error as Error).name, (error as Error).message];
+    }
+    return undefined;
+  };
+
+  it.each([
+    ['no headers', {}, 'AuthenticationError', 'x-timestamp and x-signature headers are required'],
+    [
+      'an empty signature',
+      { 'x-timestamp': timestamp, 'x-signature': '' },
+      'AuthenticationError',
+      'x-timestamp and x-signature headers are required',
+    ],
+    [
+      'letters before the timestamp',
+      { 'x-timestamp': `x${timestamp}`, 'x-signature': signature },
+      'AuthenticationError',
+      'x-timestamp must be Unix time in milliseconds',
+    ],
+    [
+      'letters after the timestamp',
+      { 'x-timestamp': `${timestamp}x`, 'x-signature': signature },
+      'AuthenticationError',
+      'x-timestamp must be Unix time in milliseconds',
+    ],
+    [
+      'a timestamp of 17 digits',
+      { 'x-timestamp': '1'.repeat(17), 'x-signature': signature },
+      'AuthenticationError',
+      'x-timestamp must be Unix time in milliseconds',
+    ],
+    [
+      'a wrong signature',
+      { 'x-timestamp': timestamp, 'x-signature': 'ab'.repeat(32) },
+      'SignatureMismatchError',
+      'x-signature does not match: sign "<x-timestamp>.POST /cancel.<body>"',
+    ],
+  ])('refuses %s, saying why', (_, headers, name, message) => {
+    expect(refusal(headers)).toEqual([name, message]);
+  });
+
+  it('in passphrase mode, takes a request with one signature header for a signed one, never for a passphrase', () => {
+    const withPassphrase = JSON.stringify({ ...JSON.parse(body), passphrase: given.passphrase });
+    expect(refusal({ 'x-timestamp': timestamp }, true, withPassphrase)).toEqual([
+      'AuthenticationError',
+      'x-timestamp and x-signature headers are required',
+    ]);
+    expect(refusal({ 'x-signature': signature }, true, withPassphrase)).toEqual([
+      'AuthenticationError',
+      'x-timestamp and x-signature headers are required',
+    ]);
+    expect(refusal({}, true, JSON.stringify({ passphrase: 'wrong-passphrase-000000' }))).toEqual([
+      'SignatureMismatchError',
+      'missing signature headers or wrong passphrase',
+    ]);
+    expect(refusal({}, true, 'not json')).toEqual([
+      'SignatureMismatchError',
+      'missing signature headers or wrong passphrase',
+    ]);
+    expect(refusal({}, true, JSON.stringify({ passphrase: 12345 }))).toEqual([
+      'SignatureMismatchError',
+      'missing signature headers or wrong passphrase',
+    ]);
+    expect(refusal({}, true, 'null')).toEqual([
+      'SignatureMismatchError',
+      'missing signature headers or wrong passphrase',
+    ]);
+  });
+
+  it('accepts a timestamp of 16 digits and a signed request in passphrase mode', () => {
+    const far = '1'.repeat(16);
+    const ok = { 'x-timestamp': far, 'x-signature': routeSignature(key, far, 'POST /cancel', body) };
+    expect(authenticateWebhook(ok, Buffer.from(body), given, { ...options, now: () => Number(far) })).toBe(
+      'signature',
+    );
+    expect(refusal({ 'x-timestamp': timestamp, 'x-signature': signature }, true)).toBeUndefined();
+  });
+});
+
+describe('keys that are no keys', () => {
+  const blanks = [
+    ['absent', undefined],
+    ['empty', ''],
+    ['whitespace', ' \t\n  '],
+  ] as const;
+  const signedWith = (k: string) => ({
+    'x-timestamp': timestamp,
+    'x-signature': routeSignature(k, timestamp, 'POST /cancel', body),
+  });
+  const auth = (headers: Record<string, string>, given: WebhookSecret, opts = options, raw = body) =>
+    authenticateWebhook(headers, Buffer.from(raw), given, opts);
+
+  it.each(blanks)(
+    'a previous key that is %s authenticates nothing, while the current key still works',
+    (_, blank) => {
+      const given = { webhookSecret: key, ...(blank === undefined ? {} : { previousWebhookSecret: blank }) };
+      for (const forged of ['', ' ', blank ?? '']) {
+        expect(() => auth(signedWith(forged), given)).toThrow(SignatureMismatchError);
+      }
+      expect(auth(signedWith(key), given)).toBe('signature');
+    },
+  );
+
+  it.each([
+    ['empty', ''],
+    ['whitespace', ' \t\n  '],
+  ])('a current key that is %s authenticates nothing, not even a request signed with it', (_, blank) => {
+    for (const forged of ['', blank]) {
+      expect(() => auth(signedWith(forged), { webhookSecret: blank })).toThrow(SignatureMismatchError);
+    }
+  });
+
+  it.each(blanks)('a passphrase that is %s authenticates nothing in passphrase mode', (_, blank) => {
+    const given = { webhookSecret: key, ...(blank === undefined ? {} : { passphrase: blank }) };
+    const passphraseMode = { ...options, passphraseMode: true };
+    for (const sent of ['', ' ', blank ?? '']) {
+      const raw = JSON.stringify({ ...JSON.parse(body), passphrase: sent });
+      expect(() => auth({}, given, passphraseMode, raw)).toThrow(SignatureMismatchError);
+    }
+    expect(() => auth({}, given, passphraseMode, body)).toThrow(SignatureMismatchError);
+  });
+});
+
+describe('parseWebhookSecret', () => {
+  const parse = (value: unknown) => parseWebhookSecret('webhook-id', value);
+
+  it('keeps the keys it is given and leaves out the ones it is not', () => {
+    expect(parse({ webhookSecret: key })).toEqual({ webhookSecret: key });
+    const full = { webhookSecret: key, previousWebhookSecret: `old-${key}`, passphrase: 'p'.repeat(16) };
+    expect(parse(full)).toEqual(full);
+  });
+
+  it.each([
+    ['no webhookSecret', {}, 'webhookSecret'],
+    ['an empty webhookSecret', { webhookSecret: '' }, 'webhookSecret'],
+    ['a blank webhookSecret of 16 spaces', { webhookSecret: ' '.repeat(16) }, 'webhookSecret'],
+    ['a webhookSecret of 15 characters', { webhookSecret: 'k'.repeat(15) }, 'webhookSecret'],
+    ['a webhookSecret that is a number', { webhookSecret: 1234567890123456 }, 'webhookSecret'],
+    [
+      'an empty previousWebhookSecret',
+      { webhookSecret: key, previousWebhookSecret: '' },
+      'previousWebhookSecret',
+    ],
+    [
+      'a blank previousWebhookSecret',
+      { webhookSecret: key, previousWebhookSecret: '\t'.repeat(16) },
+      'previousWebhookSecret',
+    ],
+    [
+      'a null previousWebhookSecret',
+      { webhookSecret: key, previousWebhookSecret: null },
+      'previousWebhookSecret',
+    ],
+    ['an empty passphrase', { webhookSecret: key, passphrase: '' }, 'passphrase'],
+    ['a blank passphrase', { webhookSecret: key, passphrase: ' '.repeat(20) }, 'passphrase'],
+    ['a passphrase of 15 characters', { webhookSecret: key, passphrase: 'p'.repeat(15) }, 'passphrase'],
+  ])('refuses %s, naming the field and never its value', (_, value, field) => {
+    const error = (() => {
+      try {
+        parse(value);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(SecretError);
+    expect((error as Error).message).toBe(
+      `secret webhook-id: "${field}" must be a string of at least 16 characters, not all blank`,
+    );
+  });
+
+  it.each([
+    ['an array', [key]],
+    ['null', null],
+    ['a string', key],
+  ])('refuses %s', (_, value) => {
+    expect(() => parse(value)).toThrow(new SecretError('webhook-id', 'must be a JSON object'));
+  });
+});
+
+describe('sourceAllowlist', () => {
+  const admits = (entries: string[], address: string | undefined) => {
+    try {
+      sourceAllowlist(entries)(address);
+      return true;
+    } catch (error) {
+      expect(error).toBeInstanceOf(SourceNotAllowedError);
+      return false;
+    }
+  };
+
+  it('admits every address, and none at all, when the list is empty', () => {
+    for (const address of ['203.0.113.7', '2001:db8::1', undefined, '', 'not an address']) {
+      expect(admits([], address)).toBe(true);
+    }
+  });
+
+  it('admits an address listed alone, and not its neighbours', () => {
+    const list = ['52.89.214.238'];
+    expect(admits(list, '52.89.214.238')).toBe(true);
+    expect(admits(list, '52.89.214.239')).toBe(false);
+    expect(admits(list, '52.89.214.237')).toBe(false);
+  });
+
+  it('admits the whole of an IPv4 range, to its edges, and nothing past them', () => {
+    const list = ['203.0.113.0/24'];
+    for (const address of ['203.0.113.0', '203.0.113.128', '203.0.113.255'])
+      expect(admits(list, address)).toBe(true);
+    for (const address of ['203.0.112.255', '203.0.114.0']) expect(admits(list, address)).toBe(false);
+  });
+
+  it('admits an IPv6 range and address, and never an IPv4 address that shares their bits', () => {
+    const list = ['2001:db8::/32', '::1'];
+    expect(admits(list, '2001:db8:ffff::1')).toBe(true);
+    expect(admits(list, '::1')).toBe(true);
+    expect(admits(list, '2001:db9::1')).toBe(false);
+    // 2001:0db8 read as IPv4.
+    expect(admits(list, '32.1.13.184')).toBe(false);
+  });
+
+  it('reads an IPv4-mapped IPv6 address as the IPv4 address it carries', () => {
+    const list = ['203.0.113.0/24'];
+    expect(admits(list, '::ffff:203.0.113.7')).toBe(true);
+    expect(admits(list, '::FFFF:203.0.113.7')).toBe(true);
+    expect(admits(list, '::ffff:203.0.114.7')).toBe(false);
+  });
+
+  it('refuses a request whose source address is missing or not an address', () => {
+    const list = ['0.0.0.0/0', '::/0'];
+    expect(admits(list, '198.51.100.1')).toBe(true);
+    expect(admits(list, 'fe80::1')).toBe(true);
+    for (const address of [undefined, '', 'localhost', '203.0.113.7, 10.0.0.1']) {
+      expect(admits(list, address)).toBe(false);
+    }
   });
 });
