@@ -134,20 +134,33 @@ describe('POST /heartbeat', () => {
   });
 
   it.each([
-    ['a refusal (AccessDeniedException)', { status: 400, type: 'AccessDeniedException' }, 1],
-    ['a failure on every retry (500)', { status: 500, type: 'InternalServerException' }, 3],
+    [
+      'a refusal (AccessDeniedException)',
+      { status: 400, type: 'AccessDeniedException' },
+      1,
+      500,
+      'InternalError',
+    ],
+    [
+      'a failure on every retry (500)',
+      { status: 500, type: 'InternalServerException' },
+      3,
+      503,
+      'SchedulerUnavailableError',
+    ],
   ])(
     'never says armed when the schedule did not move: %s answers 5xx and leaves it where it was',
-    async (_, failure, times) => {
+    async (_, failure, times, statusCode, error) => {
       await send({ ttlSeconds: 600 });
       const armedAt = scheduler.get(SCHEDULE)?.ScheduleExpression;
       expect(armedAt).toMatch(/^at\(/);
       scheduler.failNext('UpdateSchedule', failure, times);
       const response = await send({ ttlSeconds: 120 });
-      expect(response.statusCode).toBe(500);
+      // A refusal is ours to fix (500); a Scheduler that kept failing is one to retry (503).
+      expect(response.statusCode).toBe(statusCode);
       const answer = bodyOf(response);
       expect(answer).not.toHaveProperty('armed');
-      expect(answer).toMatchObject({ error: 'InternalError', operation: 'heartbeat' });
+      expect(answer).toMatchObject({ error, operation: 'heartbeat' });
       expect(scheduler.get(SCHEDULE)?.ScheduleExpression).toBe(armedAt);
       expect(scheduler.calls.filter((c) => c.operation === 'UpdateSchedule').map((c) => c.status)).toEqual([
         404,

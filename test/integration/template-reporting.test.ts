@@ -60,21 +60,42 @@ describe('the state table', () => {
     expect(ofType('AWS::DynamoDB::Table')).toHaveLength(1);
   });
 
-  it('lets the exchange functions get and put only their own partitions, the status function only read, and no one else touch it', () => {
-    const shared = touching(statementsOf('IamRoleLambdaExecution'), 'dynamodb');
-    expect(shared).toHaveLength(1);
-    expect(list(shared[0]?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-    expect(getAtt(shared[0]?.Resource)).toEqual([tableId, 'Arn']);
-    expect(shared[0]?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*', 'last', 'drills'] },
-    });
-    const status = touching(statementsOf(roleOf('StatusLambdaFunction')), 'dynamodb');
-    expect(status).toHaveLength(1);
-    expect(list(status[0]?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
-    expect(status[0]?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['last', 'drills'] },
-    });
-    for (const role of roles.filter((r) => !['IamRoleLambdaExecution', 'StatusRole'].includes(r))) {
+  it('lets each function use only its own partitions: the exchange functions their records, names and signatures; the status function a read and its signatures; the heartbeat its order and signatures', () => {
+    /** A role's state-table statements as [actions, leading keys], each on the table. */
+    const rights = (role: string) =>
+      touching(statementsOf(role), 'dynamodb').map((s) => {
+        expect(getAtt(s.Resource)).toEqual([tableId, 'Arn']);
+        const keys = (s.Condition?.['ForAllValues:StringLike'] as Json | undefined)?.['dynamodb:LeadingKeys'];
+        return [list(s.Action).sort(), keys];
+      });
+    expect(rights('IamRoleLambdaExecution')).toEqual([
+      [
+        ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        ['event#*', 'last', 'drills', 'accounts', 'signature#*'],
+      ],
+      // Only to give a signature back after a failure.
+      [['dynamodb:DeleteItem'], ['signature#*']],
+    ]);
+    expect(rights(roleOf('StatusLambdaFunction'))).toEqual([
+      [
+        ['dynamodb:GetItem', 'dynamodb:Query'],
+        ['last', 'drills'],
+      ],
+      [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], ['signature#*']],
+    ]);
+    expect(rights(roleOf('HeartbeatLambdaFunction'))).toEqual([
+      [
+        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        ['dead-mans-switch', 'signature#*'],
+      ],
+      [['dynamodb:GetItem'], ['accounts']],
+    ]);
+    const users = [
+      'IamRoleLambdaExecution',
+      roleOf('StatusLambdaFunction'),
+      roleOf('HeartbeatLambdaFunction'),
+    ];
+    for (const role of roles.filter((r) => !users.includes(r))) {
       expect(touching(statementsOf(role), 'dynamodb'), role).toEqual([]);
     }
   });
