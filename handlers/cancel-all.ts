@@ -6,7 +6,7 @@
 import middy from '@middy/core';
 import { cancelScope } from '../lib/cancel/cancel-order.ts';
 import { killSwitch } from '../lib/cancel/kill-switch.ts';
-import { type Invocation, route, warmUp } from '../lib/lambda/app.ts';
+import { type Invocation, type Routes, route, warmUp } from '../lib/lambda/app.ts';
 import { requestedCancelAll } from '../lib/lambda/metrics.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
 import {
@@ -26,7 +26,8 @@ function cancelAll(request: CancelAllRequest, run: Invocation) {
   return killSwitch(app.exchange, app.config.scope, { ...everything, ignored }, deadline, app.clock);
 }
 
-const cancelAllHandler = route({
+/** The triggers this function serves (exported so that tests can run them on an app of their own). */
+export const cancelAllRoutes: Routes = {
   request: (body, run) => cancelAll(parseCancelAllRequest(body), run),
   killSwitch: (detail, run) => {
     // Never refused: what cannot be read is ignored, logged, and said in the report.
@@ -38,9 +39,9 @@ const cancelAllHandler = route({
     return cancelAll(request, run);
   },
   operation: requestedCancelAll,
-});
+};
 
 // A provisioned environment reads the keys and lists the instruments now, before the kill switch arrives.
 await warmUp();
 
-export const handler = middy(cancelAllHandler).use(invocationLog());
+export const handler = middy(route(cancelAllRoutes)).use(invocationLog());

@@ -260,6 +260,53 @@ export class DrillStartError extends Error {
   }
 }
 
+/** EventBridge Scheduler did not answer in time, or kept throttling or failing: retry (HTTP 503). */
+export class SchedulerUnavailableError extends SchedulerError {
+  constructor(operation: string, message: string, options?: ErrorOptions) {
+    super(operation, message, options);
+    this.name = 'SchedulerUnavailableError';
+  }
+}
+
+/**
+ * The same signed request (the same `x-signature`) came before, within the skew window: it was not done again
+ * (HTTP 409). `firstRequestId` is the request id of the first one, whose answer and logs have the outcome.
+ */
+export class DuplicateRequestError extends Error {
+  readonly firstRequestId: string;
+  constructor(firstRequestId: string) {
+    super(
+      `this signed request was already received (request id ${firstRequestId}) and was not done again; sign it anew (a new x-timestamp) to send it again`,
+    );
+    this.name = 'DuplicateRequestError';
+    this.firstRequestId = firstRequestId;
+  }
+}
+
+/**
+ * A heartbeat or disarm made before the last one applied (by `x-timestamp`, or invocation time without one):
+ * it changed nothing (HTTP 409).
+ */
+export class StaleHeartbeatError extends Error {
+  /** When the heartbeat or disarm was made that was applied after this one (ISO). */
+  readonly newerAt: string;
+  constructor(newerAt: string) {
+    super(
+      `a heartbeat or disarm made at ${newerAt}, later than this one, was applied first: this one changed nothing`,
+    );
+    this.name = 'StaleHeartbeatError';
+    this.newerAt = newerAt;
+  }
+}
+
+/** Another heartbeat held the dead man's switch until this one's deadline (HTTP 503): retry. */
+export class HeartbeatBusyError extends Error {
+  constructor() {
+    super("another heartbeat was moving the dead man's switch until the deadline; retry");
+    this.name = 'HeartbeatBusyError';
+  }
+}
+
 /** A kill-switch drill found a problem: some account's kill switch would fail now or soon. Carries the report. */
 export class DrillFailedError extends Error {
   readonly report: Record<string, unknown>;

@@ -319,15 +319,15 @@ function printTryIt(state: LocalState, reseeded: number) {
   );
   report.line();
   report.line(
-    `Cancel one order (signed now: valid ${state.maxSkewSeconds} s, until ${until}; npm run sign -- '<json body>' signs any body):`,
+    `Cancel one order (signed now, for that route: valid once, for ${state.maxSkewSeconds} s, until ${until}; npm run sign -- '<json body>' signs any body):`,
   );
   report.line(
-    `  ${curlCommand(`${state.httpUrl}/cancel`, cancelBody, signHeaders(state.webhookSecret, cancelBody, now))}`,
+    `  ${curlCommand(`${state.httpUrl}/cancel`, cancelBody, signHeaders(state.webhookSecret, '/cancel', cancelBody, now))}`,
   );
   report.line();
   report.line('Cancel every spot TP/SL order of the hedge account:');
   report.line(
-    `  ${curlCommand(`${state.httpUrl}/cancel-all`, scopeBody, signHeaders(state.webhookSecret, scopeBody, now))}`,
+    `  ${curlCommand(`${state.httpUrl}/cancel-all`, scopeBody, signHeaders(state.webhookSecret, '/cancel-all', scopeBody, now))}`,
   );
   report.line();
   report.line('Fire the kill switch (the EventBridge event, delivered to the local cancelAll function):');
@@ -353,10 +353,11 @@ function printTryIt(state: LocalState, reseeded: number) {
     "Last, arm the dead man's switch: after 300 s of silence (15 s here) it fires the kill switch, and this",
   );
   report.line(
-    'terminal says so. Send it again to move it; npm run sign -- \'{"disarm":true}\' signs the disarm:',
+    'terminal says so. Each signed request is served once: npm run sign -- \'{"ttlSeconds":300}\' signs a new',
   );
+  report.line('heartbeat to move it, npm run sign -- \'{"disarm":true}\' the disarm:');
   report.line(
-    `  ${curlCommand(`${state.httpUrl}/heartbeat`, heartbeatBody, signHeaders(state.webhookSecret, heartbeatBody, now))}`,
+    `  ${curlCommand(`${state.httpUrl}/heartbeat`, heartbeatBody, signHeaders(state.webhookSecret, '/heartbeat', heartbeatBody, now))}`,
   );
   report.line();
 }

@@ -116,6 +116,26 @@ export interface KillSwitchReport {
 }
 
 /**
+ * The accounts a kill switch covers: the ones it names, or every account. A dead man's switch whose narrowing
+ * names an account the secret does not hold covers every account instead: it fires when nobody is watching, and
+ * a misspelt name must not leave the bot's orders on the book (an unknown name in any other kill switch fails
+ * alone and is reported).
+ */
+function accountsToCover(
+  request: KillSwitchRequest,
+  known: string[],
+): { accounts: string[]; ignored: string[] } {
+  const ignored = [...(request.ignored ?? [])];
+  if (!request.accounts) return { accounts: known, ignored };
+  const unknown = request.accounts.filter((account) => !known.includes(account));
+  if (request.origin !== DEAD_MANS_SWITCH_ORIGIN || unknown.length === 0)
+    return { accounts: request.accounts, ignored };
+  const names = unknown.map((account) => `"${account}"`).join(', ');
+  ignored.push(`accounts ${names} not in the secret: the dead man's switch covers every account`);
+  return { accounts: known, ignored };
+}
+
+/**
  * Cancels everything the exchange lists and verifies it, and halts the accounts when given a halt store;
  * throws IncompleteCancelError (with the report) unless all clear and every halt is set.
  */
@@ -129,7 +149,7 @@ export async function killSwitch(
 ): Promise<KillSwitchReport> {
   const started = clock.now();
   const known = await exchange.accountNames();
-  const accounts = request.accounts ?? known;
+  const { accounts, ignored } = accountsToCover(request, known);
   const plan: Coverage = {
     ...coverage,
     categories: coverage.categories.filter((c) => !request.categories || request.categories.includes(c)),
@@ -177,7 +197,7 @@ export async function killSwitch(
     ok: failedScopes.length === 0,
     reason: request.reason,
     ...(request.origin ? { origin: request.origin } : {}),
-    ...(request.ignored?.length ? { ignored: request.ignored } : {}),
+    ...(ignored.length ? { ignored } : {}),
     accounts,
     cancelled: sum(scopes.map((r) => r.cancelled)),
     // A floor: a scope whose last listing failed is named in failedScopes, not counted here.

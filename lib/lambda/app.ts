@@ -1,6 +1,7 @@
 // The composition root and the one invocation flow every handler shares: read the trigger, give the work a
-// deadline inside the Lambda's remaining time, and, for HTTP, authenticate and validate before anything
-// touches the exchange or its secret; once the work has its final report, log, record and tell (reporting.ts).
+// deadline inside the Lambda's remaining time, and, for HTTP, authenticate, take the signature (each is served
+// once: replay.ts) and validate before anything touches the exchange or its secret; once the work has its final
+// report, log, record and tell (reporting.ts), and keep the account names the work read (accounts.ts).
 
 import type { Context } from 'aws-lambda';
 import { IpBudget } from '../bybit/ip-budget.ts';
@@ -8,8 +9,9 @@ import type { Transport } from '../bybit/transport.ts';
 import { discoverCoverage } from '../cancel/coverage.ts';
 import { Exchange } from '../cancel/exchange.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { AuthenticationError, SignatureMismatchError } from '../errors.ts';
+import { AuthenticationError, DuplicateRequestError, SignatureMismatchError } from '../errors.ts';
 import { createLogger, describeError, type Logger } from '../log.ts';
+import { AccountNames } from './accounts.ts';
 import {
   type Config,
   initializationType,
@@ -22,6 +24,7 @@ import { DrillFunction, type LambdaSender } from './drill-function.ts';
 import { decodeBody, errorResponse, parseJsonBody, resultResponse, scopeErrors } from './http.ts';
 import { type Operation, staleSecretLine } from './metrics.ts';
 import { type FetchLike, Notifier, type SnsSender } from './notify.ts';
+import { type Claim, releaseSignature, takeSignature } from './replay.ts';
 import { type Aftermath, afterRun } from './reporting.ts';
 import { EventBridgeSchedule, type SchedulerSender } from './scheduler.ts';
 import {
@@ -33,7 +36,7 @@ import {
 } from './secrets.ts';
 import { type StateClient, StateStore } from './state.ts';
 import { DRILL_ACTION, type HttpTrigger, readTrigger, type Trigger } from './triggers.ts';
-import { authenticateWebhook, sourceAllowlist } from './webhook-auth.ts';
+import { type Authentication, authenticateWebhook, sourceAllowlist } from './webhook-auth.ts';
 
 export interface App {
   config: Config;
@@ -61,6 +64,10 @@ export interface App {
   admitSource: (sourceIp: string | undefined) => void;
   /** When this container last re-read the webhook key after a signature mismatch. */
   webhookRereadAt: number;
+  /** The exchange secret's account names as last parsed, kept in the state table after a run. */
+  accountNames: AccountNames;
+  /** Logs a state-table call that failed and counts it in this invocation's StateFailures (never throws). */
+  stateFailed: (what: string, error: unknown) => void;
 }
 
 export interface AppOverrides {
@@ -102,8 +109,9 @@ export function createApp(overrides: AppOverrides = {}): App {
     now: clock.now,
     sleep: clock.sleep,
   });
+  const accountNames = new AccountNames();
   const exchange = new Exchange({
-    credentials: exchangeCredentials(secrets, config.bybitSecretId),
+    credentials: exchangeCredentials(secrets, config.bybitSecretId, (names) => accountNames.parsed(names)),
     // Read only when a halt first needs it.
     ...(config.haltMasterSecretId ? { master: masterKey(secrets, config.haltMasterSecretId) } : {}),
     client: {
@@ -126,6 +134,7 @@ export function createApp(overrides: AppOverrides = {}): App {
     deadLetterArn: config.deadMansSwitch.deadLetterArn,
     source: config.killSwitch.source,
     detailType: config.killSwitch.detailType,
+    now: clock.now,
   });
   const drillFunction = new DrillFunction({
     client: overrides.lambdaClient,
@@ -147,7 +156,7 @@ export function createApp(overrides: AppOverrides = {}): App {
     fetch: overrides.fetch,
     now: clock.now,
   });
-  return {
+  const app: App = {
     config,
     settingProblems,
     logger,
@@ -163,7 +172,13 @@ export function createApp(overrides: AppOverrides = {}): App {
     ipBudget,
     admitSource,
     webhookRereadAt: Number.NEGATIVE_INFINITY,
+    accountNames,
+    stateFailed: (what, error) => {
+      app.reported.stateFailures++;
+      logger.error('state table call failed', { what, ...describeError(error) });
+    },
   };
+  return app;
 }
 
 let shared: App | undefined;
@@ -237,6 +252,13 @@ export interface Invocation {
   app: App;
   /** Epoch ms by which the work must be done. */
   deadline: number;
+  /** The Lambda request id: every answer carries it. */
+  requestId: string;
+  /**
+   * When the request was made (epoch ms): its signed `x-timestamp`, or when the invocation started. The dead
+   * man's switch applies heartbeats in this order.
+   */
+  at: number;
   /** What the work was asked to do (set before it starts). */
   operation?: Operation;
   /** What the work returned or threw, once it ran (an HTTP request refused before it has none). */
@@ -258,6 +280,13 @@ export interface Routes {
   signedOnly?: boolean;
   /** False for a function no HTTP route reaches (the drill): an HTTP event is refused before any secret read. */
   http?: boolean;
+  /** Only the route-bound signature authenticates this route, whatever WEBHOOK_LEGACY_SIGNATURE says. */
+  routeBoundOnly?: boolean;
+  /**
+   * A direct invocation gets the answer an HTTP request would, as `{statusCode, …body}`, refusals and failures
+   * included, instead of a result or a thrown error: its caller (a bot) acts on the status either way.
+   */
+  directAnswers?: boolean;
 }
 
 /**
@@ -287,22 +316,30 @@ export function route(routes: Routes, app: () => App = currentApp) {
       app: current,
       deadline: deadlineOf(current, context, trigger),
       ignoredSettings: [],
+      requestId: context.awsRequestId,
+      at: startedAt,
     };
-    // Every secret read and state call of this invocation ends by its deadline, wherever in the work it happens.
+    // Every secret read, state call and Scheduler call of this invocation ends by its deadline, wherever in the
+    // work it happens.
     current.secrets.deadline = run.deadline;
     current.state.deadline = run.deadline;
+    current.deadMansSwitch.deadline = run.deadline;
     const refusals = current.ipBudget.refusals;
     try {
-      return await dispatch(trigger, run, routes, context.awsRequestId);
+      return await dispatch(trigger, run, routes);
     } finally {
       // Once the work has its final outcome: log, record and tell (never before, never throwing).
-      if (run.outcome) current.reported = await aftermath(run, trigger, event, context, startedAt, refusals);
+      if (run.outcome) {
+        const after = await aftermath(run, trigger, event, context, startedAt, refusals);
+        current.reported.notifyFailures += after.notifyFailures;
+        current.reported.stateFailures += after.stateFailures;
+      }
     }
   };
 }
 
 /** The run's aftermath (reporting.ts), given what the function has left, and for HTTP, API Gateway's wait. */
-function aftermath(
+async function aftermath(
   run: Invocation,
   trigger: Trigger,
   event: unknown,
@@ -314,7 +351,18 @@ function aftermath(
   const remaining = context.getRemainingTimeInMillis?.() ?? HTTP_ANSWER_MS;
   let until = app.clock.now() + remaining - AFTERMATH_SAFETY_MS;
   if (trigger.type === 'http') until = Math.min(until, startedAt + HTTP_ANSWER_MS);
-  return afterRun(
+  // The account names the work read, for the heartbeat to check its accounts against (accounts.ts).
+  const names = app.accountNames.sync(app.state, app.clock.now()).then(
+    () => 0,
+    (error: unknown) => {
+      app.logger.error('state table call failed', {
+        what: 'record the account names',
+        ...describeError(error),
+      });
+      return 1;
+    },
+  );
+  const reported = afterRun(
     { ...app, stage: app.config.stage },
     {
       trigger,
@@ -329,15 +377,18 @@ function aftermath(
       ipRefusal: app.ipBudget.refusals > refusalsBefore ? app.ipBudget.refused : undefined,
     },
   );
+  const [counts, namesFailed] = await Promise.all([reported, names]);
+  return { ...counts, stateFailures: counts.stateFailures + namesFailed };
 }
 
-async function dispatch(trigger: Trigger, run: Invocation, routes: Routes, requestId: string) {
+async function dispatch(trigger: Trigger, run: Invocation, routes: Routes) {
   switch (trigger.type) {
     case 'http':
       if (routes.http === false) throw new Error('this function does not handle HTTP requests');
-      return serveHttp(trigger, run, routes, requestId);
+      return serveHttp(trigger, run, routes);
     case 'direct':
       run.operation = routes.operation?.(trigger.body);
+      if (routes.directAnswers) return serveDirect(trigger.body, run, routes);
       admitSettings(run, run.operation ?? 'unknown');
       return settle(run, () => routes.request(trigger.body, run));
     case 'schedule':
@@ -369,23 +420,29 @@ async function settle(run: Invocation, work: () => Promise<unknown>): Promise<un
 }
 
 /**
- * Admitted by source address, authenticated, validated, answered in JSON: a caller's mistake is a 4xx, never
- * an exchange call. Steps: source allowlist (before anything else), body size, webhook key and signature,
- * JSON, the work.
+ * Admitted by source address, authenticated, taken once, validated, answered in JSON: a caller's mistake is a
+ * 4xx, never an exchange call. Steps: source allowlist (before anything else), body size, webhook key and
+ * signature (bound to this route where the route says so), the signature taken in the state table (a replay is a
+ * duplicate), JSON, the work; a 5xx gives the signature back, so that the same request may be sent again.
  */
-async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, requestId: string) {
+async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes) {
   const { config, logger } = run.app;
   let operation: Operation = 'unknown';
+  let claim: Claim | undefined;
   try {
     // The HTTP settings first: without them no request can be admitted safely.
     settingsFor(run.app.settingProblems, 'http');
     run.app.admitSource(trigger.sourceIp);
     const body = decodeBody(trigger, config.maxBodyBytes);
     operation = routes.operation?.(peekJson(body)) ?? 'unknown';
-    const how = await authenticate(trigger, body, run.app, routes.signedOnly === true);
+    const how = await authenticate(trigger, body, run.app, routes);
     // The passphrase sits in every TradingView alert: it may cancel, never start what it has no use for.
     if (how === 'passphrase' && PASSPHRASE_REFUSED.has(operation))
       throw new AuthenticationError(`${operation} needs a signed request: the passphrase cannot start it`);
+    if (how !== 'passphrase') {
+      run.at = Number(trigger.headers['x-timestamp']);
+      claim = await takeOnce(trigger, run);
+    }
     const request = parseJsonBody(body);
     admitSettings(run, operation);
     if (how === 'passphrase') delete (request as { passphrase?: unknown }).passphrase;
@@ -394,7 +451,7 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, 
     logger.info('request served', { statusCode: response.statusCode, authenticatedBy: how });
     return response;
   } catch (error) {
-    const response = errorResponse(error, requestId, operation);
+    const response = errorResponse(error, run.requestId, operation);
     const level = response.statusCode >= 500 ? 'error' : 'warn';
     // The answer shows per-scope errors reduced to type and fixed message; the log keeps all of them.
     const scopes = scopeErrors(error);
@@ -403,18 +460,95 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes, 
       ...describeError(error),
       ...(scopes.length > 0 ? { scopes } : {}),
     });
+    if (response.statusCode >= 500 && claim?.first) await giveBack(run, claim.key);
     return response;
   }
 }
 
-/** Checks the signature; on a mismatch, reads the key once more (rate-limited) in case it was just rotated. */
-async function authenticate(trigger: HttpTrigger, body: Buffer, app: App, signedOnly: boolean) {
+/**
+ * A direct invocation answered as HTTP is (`{statusCode, …body}`): IAM authenticated it, so it is neither
+ * signed nor taken; the work runs as it would for a request.
+ */
+async function serveDirect(body: unknown, run: Invocation, routes: Routes) {
+  try {
+    admitSettings(run, run.operation ?? 'unknown');
+    const response = resultResponse(await settle(run, () => routes.request(body, run)));
+    return { statusCode: response.statusCode, ...JSON.parse(response.body) };
+  } catch (error) {
+    const response = errorResponse(error, run.requestId, run.operation);
+    const level = response.statusCode >= 500 ? 'error' : 'warn';
+    run.app.logger[level]('invocation refused', { statusCode: response.statusCode, ...describeError(error) });
+    return { statusCode: response.statusCode, ...JSON.parse(response.body) };
+  }
+}
+
+/**
+ * Takes the request's signature in the state table: a second request with it is a duplicate (409), and nothing
+ * is done again. When the table cannot be reached the request is served unchecked, logged and counted: never
+ * refuse a kill switch, nor fire the dead man's switch, over a detail of bookkeeping.
+ */
+async function takeOnce(trigger: HttpTrigger, run: Invocation): Promise<Claim | undefined> {
+  const { app } = run;
+  // Without a table (a local run that names none) there is nothing to keep signatures in.
+  if (!app.state.enabled) return undefined;
+  let claim: Claim;
+  try {
+    claim = await takeSignature(
+      app.state,
+      {
+        signature: trigger.headers['x-signature'] as string,
+        timestamp: run.at,
+        route: trigger.route,
+        requestId: run.requestId,
+      },
+      app.config.webhookMaxSkewMs,
+      app.clock.now(),
+    );
+  } catch (error) {
+    app.stateFailed('take the signature (the request was served without the replay check)', error);
+    return undefined;
+  }
+  if (!claim.first) throw new DuplicateRequestError(claim.firstRequestId);
+  return claim;
+}
+
+/** Gives a signature back after a 5xx; a failure is logged and counted, never thrown. */
+async function giveBack(run: Invocation, key: Parameters<typeof releaseSignature>[1]) {
+  try {
+    await releaseSignature(run.app.state, key);
+  } catch (error) {
+    run.app.stateFailed('give the signature back after a failure', error);
+  }
+}
+
+/**
+ * Checks the signature (route-bound, or also the legacy one where the route and WEBHOOK_LEGACY_SIGNATURE allow
+ * it); on a mismatch, reads the key once more (rate-limited) in case it was just rotated.
+ */
+async function authenticate(
+  trigger: HttpTrigger,
+  body: Buffer,
+  app: App,
+  routes: Routes,
+): Promise<Authentication> {
   const { config, secrets, clock } = app;
+  const signedOnly = routes.signedOnly === true;
+  // The passphrase sits in every TradingView alert: a route it must never reach refuses it before any secret read.
+  if (
+    signedOnly &&
+    trigger.headers['x-timestamp'] === undefined &&
+    trigger.headers['x-signature'] === undefined
+  )
+    throw new AuthenticationError(
+      `${trigger.route} accepts only a signed request (x-timestamp, x-signature); never the passphrase`,
+    );
   const check = async (refresh: boolean) => {
     const value = await secrets.getJson(config.webhookSecretId, { refresh });
     return authenticateWebhook(trigger.headers, body, parseWebhookSecret(config.webhookSecretId, value), {
       maxSkewMs: config.webhookMaxSkewMs,
       passphraseMode: config.webhookPassphraseMode && !signedOnly,
+      route: trigger.route,
+      legacySignature: config.webhookLegacySignature && routes.routeBoundOnly !== true,
       now: clock.now,
     });
   };

@@ -21,6 +21,8 @@ export const defaults = {
   DEADLINE_MARGIN_MS: 1500,
   WEBHOOK_MAX_SKEW_SECONDS: 300,
   WEBHOOK_PASSPHRASE_MODE: false,
+  /** `/cancel` and `/cancel-all` also accept the signature of `<timestamp>.<body>`, made before routes were signed. */
+  WEBHOOK_LEGACY_SIGNATURE: true,
   MAX_BODY_BYTES: 16 * 1024,
   SCOPE_CATEGORIES: [...CATEGORIES] as Category[],
   SCOPE_LINEAR_SETTLE_COINS: ['USDT', 'USDC'],
@@ -72,6 +74,8 @@ export interface Config {
   deadlineMarginMs: number;
   webhookMaxSkewMs: number;
   webhookPassphraseMode: boolean;
+  /** `/cancel` and `/cancel-all` also accept the legacy signature, which covers no route. */
+  webhookLegacySignature: boolean;
   /** Addresses and CIDR ranges a webhook may come from; empty = any. */
   webhookAllowedSourceIps: string[];
   maxBodyBytes: number;
@@ -217,6 +221,7 @@ function readConfig(read: ReturnType<typeof reader>): Config {
     webhookMaxSkewMs:
       read.integer('WEBHOOK_MAX_SKEW_SECONDS', defaults.WEBHOOK_MAX_SKEW_SECONDS, 1, 3600) * 1000,
     webhookPassphraseMode: read.boolean('WEBHOOK_PASSPHRASE_MODE', defaults.WEBHOOK_PASSPHRASE_MODE),
+    webhookLegacySignature: read.boolean('WEBHOOK_LEGACY_SIGNATURE', defaults.WEBHOOK_LEGACY_SIGNATURE),
     webhookAllowedSourceIps: read.checked(
       'WEBHOOK_ALLOWED_SOURCE_IPS',
       [...defaults.WEBHOOK_ALLOWED_SOURCE_IPS],

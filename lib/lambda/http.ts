@@ -9,15 +9,19 @@ import {
   DeadlineExceededError,
   DrillFailedError,
   DrillStartError,
+  DuplicateRequestError,
   ExchangeUnavailableError,
+  HeartbeatBusyError,
   IncompleteCancelError,
   IpRefusedError,
   OrderNotFoundError,
   OrderNotOpenError,
   PayloadTooLargeError,
   RequestNotSentError,
+  SchedulerUnavailableError,
   SecretUnavailableError,
   SourceNotAllowedError,
+  StaleHeartbeatError,
   ValidationError,
 } from '../errors.ts';
 import type { Fields } from '../log.ts';
@@ -130,7 +134,10 @@ export function errorResponse(
   requestId: string,
   operation: Operation = 'unknown',
 ): APIGatewayProxyResult {
-  const answer = (status: number, body: Record<string, unknown>) => json(status, { ...body, requestId });
+  // A refusal names the operation asked for (what its Refusals metric counts under), when it is known.
+  const asked = operation === 'unknown' ? {} : { operation };
+  const answer = (status: number, body: Record<string, unknown>) =>
+    json(status, { ...body, ...asked, requestId });
   // A fixed message per kind: error messages can hold a secret's name or a foreign error's cause.
   const failure = (status: number, name: string, message: string, fields: Record<string, unknown> = {}) =>
     json(status, { error: name, message, ...fields, operation, requestId });
@@ -141,6 +148,13 @@ export function errorResponse(
   if (error instanceof AuthenticationError) return answer(401, { error: error.name, message: error.message });
   if (error instanceof PayloadTooLargeError)
     return answer(413, { error: error.name, message: error.message });
+  // 409: nothing was done, and doing it again would not help: the first request has the outcome, or a newer
+  // heartbeat already moved the switch. Not a 5xx or a 429, which a retrying sender would send again.
+  if (error instanceof DuplicateRequestError) {
+    return answer(409, { error: error.name, message: error.message, firstRequestId: error.firstRequestId });
+  }
+  if (error instanceof StaleHeartbeatError)
+    return answer(409, { error: error.name, message: error.message, newerAt: error.newerAt });
   if (error instanceof OrderNotFoundError) {
     return answer(404, {
       error: error.name,
@@ -192,6 +206,9 @@ export function errorResponse(
     return failure(503, error.name, 'the exchange could not be reached; retry or use the kill-switch event');
   if (error instanceof SecretUnavailableError)
     return failure(503, error.name, 'Secrets Manager did not answer in time; retry');
+  if (error instanceof SchedulerUnavailableError)
+    return failure(503, error.name, 'EventBridge Scheduler did not answer in time; retry');
+  if (error instanceof HeartbeatBusyError) return failure(503, error.name, error.message);
   if (error instanceof DeadlineExceededError)
     return failure(504, error.name, 'the deadline passed before the exchange answered');
   return failure(500, 'InternalError', 'the request failed inside the function; see its logs');

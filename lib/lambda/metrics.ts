@@ -18,6 +18,7 @@ export const METRIC_NAMES = [
   'OrdersCancelled',
   'OrdersLeftOpen',
   'Failures',
+  'Refusals',
   'Duration',
   'DrillProblems',
   'DrillWarnings',
@@ -34,6 +35,8 @@ export interface InvocationMetrics {
   /** Orders still open in scope at the end (a floor when a scope could not be listed). */
   ordersLeftOpen: number;
   failed: boolean;
+  /** The caller was refused (a 4xx answer): the operation did not run. */
+  refused?: boolean;
   durationMs: number;
   /** Who fired a kill switch, when its event says (`deadMansSwitch`). */
   origin?: string;
@@ -58,9 +61,13 @@ export function emfLine(
   const drill = metrics.drillProblems !== undefined || metrics.drillWarnings !== undefined;
   // Written only when they happened: CloudWatch bills each metric that has data in a month, and an
   // alarm or a graph reads a missing point as nothing happened.
-  const budget = { IpBudgetWaits: metrics.ipBudgetWaits ?? 0, IpRefusals: metrics.ipRefusals ?? 0 };
+  const occasional = {
+    Refusals: metrics.refused ? 1 : 0,
+    IpBudgetWaits: metrics.ipBudgetWaits ?? 0,
+    IpRefusals: metrics.ipRefusals ?? 0,
+  };
   const stack = { NotifyFailures: metrics.notifyFailures ?? 0, StateFailures: metrics.stateFailures ?? 0 };
-  const budgetMetrics = Object.entries(budget).filter(([, value]) => value > 0);
+  const occasionalMetrics = Object.entries(occasional).filter(([, value]) => value > 0);
   const stackFailed = stack.NotifyFailures > 0 || stack.StateFailures > 0;
   return JSON.stringify({
     requestId,
@@ -77,7 +84,7 @@ export function emfLine(
             { Name: 'OrdersLeftOpen', Unit: 'Count' },
             { Name: 'Failures', Unit: 'Count' },
             { Name: 'Duration', Unit: 'Milliseconds' },
-            ...budgetMetrics.map(([name]) => ({ Name: name, Unit: 'Count' })),
+            ...occasionalMetrics.map(([name]) => ({ Name: name, Unit: 'Count' })),
             ...(drill
               ? [
                   { Name: 'DrillProblems', Unit: 'Count' },
@@ -103,12 +110,13 @@ export function emfLine(
     },
     Operation: metrics.operation,
     ...(metrics.origin ? { Origin: metrics.origin } : {}),
-    Runs: 1,
+    // A refused request ran nothing: it counts in Refusals, not in Runs.
+    Runs: metrics.refused ? 0 : 1,
     OrdersCancelled: metrics.ordersCancelled,
     OrdersLeftOpen: metrics.ordersLeftOpen,
     Failures: metrics.failed ? 1 : 0,
     Duration: metrics.durationMs,
-    ...Object.fromEntries(budgetMetrics),
+    ...Object.fromEntries(occasionalMetrics),
     ...(stackFailed ? stack : {}),
     ...(drill
       ? { DrillProblems: metrics.drillProblems ?? 0, DrillWarnings: metrics.drillWarnings ?? 0 }
@@ -145,11 +153,13 @@ export function metricsOf(
 ): InvocationMetrics {
   const report = runReport(outcome) as Report | undefined;
   const failed = outcome.error !== undefined || isFailedHttp(outcome.result);
+  const refused = outcome.error === undefined && isRefusedHttp(outcome.result);
   return {
     operation: report?.operation ?? fallback,
-    ordersCancelled: report?.operation === 'cancel' && !failed ? 1 : (report?.cancelled ?? 0),
+    ordersCancelled: report?.operation === 'cancel' && !failed && !refused ? 1 : (report?.cancelled ?? 0),
     ordersLeftOpen: report?.remaining ?? 0,
     failed,
+    ...(refused ? { refused } : {}),
     durationMs,
     ...(typeof report?.origin === 'string' ? { origin: report.origin } : {}),
     ...(report?.operation === 'drill' ? drillCounts([...listOf(report.accounts), report.master]) : {}),
@@ -180,6 +190,12 @@ function reportOf(value: unknown): Report | undefined {
     }
   }
   return 'operation' in value ? (value as Report) : undefined;
+}
+
+/** True for an answer (HTTP, or a direct heartbeat's) with a 4xx status: the caller was refused. */
+export function isRefusedHttp(value: unknown): boolean {
+  const status = (value as { statusCode?: number } | undefined)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /** True for an HTTP answer with a 5xx status. */

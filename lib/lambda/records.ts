@@ -4,13 +4,25 @@
 //                                              request id), kept 30 days: `npm run kill-switch` waits for it
 //   last               sk <operation>          the last record of each operation (killSwitch, drill, sweep, …)
 //   drills             sk <ISO time>#<req id>  the recent drills, newest first, kept 30 days
-// Taken by later features, keep them apart: `halt#<account>`, `signature#<hash>`, `telegram-update#<id>`,
-// `nonce#<id>`, `accounts`.
+//   signature#<hash>   sk `seen`               a signed request taken (SHA-256 of its x-signature), until its
+//                                              timestamp leaves the skew window: each is served once (replay.ts)
+//   accounts           sk `names`              the account names of the exchange secret, names only, written by
+//                                              the functions that read the secret (accounts.ts)
+//   dead-mans-switch   sk `turn`               the last heartbeat or disarm applied to the schedule, and the
+//                                              lease of the one moving it now (heartbeat-turns.ts)
+// Taken by later features, keep them apart: `halt#<account>`, `telegram-update#<id>`, `nonce#<id>`.
 
 import type { Operation } from './metrics.ts';
 import type { StateKey } from './state.ts';
 
-export const PARTITIONS = { event: 'event#', last: 'last', drills: 'drills' } as const;
+export const PARTITIONS = {
+  event: 'event#',
+  last: 'last',
+  drills: 'drills',
+  signature: 'signature#',
+  accounts: 'accounts',
+  deadMansSwitch: 'dead-mans-switch',
+} as const;
 
 const DAY_SECONDS = 86_400;
 /** How long a kill switch's record and a drill's stay findable. */
@@ -26,6 +38,12 @@ export const recordKeys = {
   last: (operation: Operation): StateKey => ({ pk: PARTITIONS.last, sk: operation }),
   /** One drill, sorted by time. */
   drill: (at: string, requestId: string): StateKey => ({ pk: PARTITIONS.drills, sk: `${at}#${requestId}` }),
+  /** A signed request already taken, by the SHA-256 of its signature (never the signature itself). */
+  signature: (hash: string): StateKey => ({ pk: `${PARTITIONS.signature}${hash}`, sk: 'seen' }),
+  /** The account names of the exchange secret. */
+  accounts: (): StateKey => ({ pk: PARTITIONS.accounts, sk: 'names' }),
+  /** The order of the dead man's switch's heartbeats and disarms. */
+  heartbeatTurn: (): StateKey => ({ pk: PARTITIONS.deadMansSwitch, sk: 'turn' }),
 };
 
 /** One run as the stack remembers it (and `npm run kill-switch` and the status read it). */

@@ -210,9 +210,20 @@ export function masterKey(store: SecretStore, secretId: string): MasterKeySource
   return { id: secretId, credentials: () => read() };
 }
 
-/** The exchange secret as the domain's source of keys: read through the store's cache, parsed once a value. */
-export function exchangeCredentials(store: SecretStore, secretId: string): CredentialsSource {
-  const read = parsedOnce(store, secretId, parseExchangeSecret);
+/**
+ * The exchange secret as the domain's source of keys: read through the store's cache, parsed once a value.
+ * `onParsed` hears the account names each time a new value is parsed (names only, never a key).
+ */
+export function exchangeCredentials(
+  store: SecretStore,
+  secretId: string,
+  onParsed: (names: string[]) => void = () => undefined,
+): CredentialsSource {
+  const read = parsedOnce(store, secretId, (id, value) => {
+    const accounts = parseExchangeSecret(id, value);
+    onParsed([...accounts.keys()]);
+    return accounts;
+  });
   return { id: secretId, accounts: ({ refresh = false } = {}) => read(refresh) };
 }
 

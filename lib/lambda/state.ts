@@ -52,6 +52,12 @@ export interface QueryOptions {
   newestFirst?: boolean;
 }
 
+/** A lease's attributes, beside the item's value: until when it is held (epoch ms), by whom, at which version. */
+const LEASE_ATTRIBUTES = { held: 'heldUntil', holder: 'holder', version: 'version' } as const;
+
+/** What taking a lease gave: taken, or why not, with the item's version and value as they stand. */
+export type Lease<T> = { taken: true } | { taken: false; why: 'held' | 'stale'; version?: number; value?: T };
+
 /** The one method of the SDK client this store uses (tests pass their own). */
 export type StateClient = Pick<DynamoDBClient, 'send'>;
 
@@ -143,6 +149,97 @@ export class StateStore {
           ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :now',
           ExpressionAttributeNames: { '#pk': partition, '#ttl': ttl },
           ExpressionAttributeValues: { ':now': { N: String(this.nowSeconds()) } },
+        }),
+        ['ConditionalCheckFailedException'],
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error)?.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Takes the lease of the item `key` for `holder` until `until` (epoch ms), to change it to `version`: taken
+   * when nobody else's lease runs and the item holds an older version (or none). Otherwise says why, with the
+   * item as it stands: `held` (another lease runs) or `stale` (the item holds `version` or a newer one).
+   * For what must change in order, one at a time: the dead man's switch's heartbeats.
+   */
+  async lease<T>(key: StateKey, holder: string, until: number, version: number): Promise<Lease<T>> {
+    const sdk = await this.load();
+    const { held, holder: holderName, version: versionName } = LEASE_ATTRIBUTES;
+    try {
+      await this.send(
+        'UpdateItem',
+        new sdk.UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(key),
+          UpdateExpression: 'SET #held = :until, #holder = :holder',
+          ConditionExpression:
+            '(attribute_not_exists(#held) OR #held <= :now) AND (attribute_not_exists(#version) OR #version < :version)',
+          ExpressionAttributeNames: { '#held': held, '#holder': holderName, '#version': versionName },
+          ExpressionAttributeValues: {
+            ':until': { N: String(until) },
+            ':holder': { S: holder },
+            ':now': { N: String(this.now()) },
+            ':version': { N: String(version) },
+          },
+        }),
+        ['ConditionalCheckFailedException'],
+      );
+      return { taken: true };
+    } catch (error) {
+      if ((error as Error)?.name !== 'ConditionalCheckFailedException') throw error;
+    }
+    const answer = (await this.send(
+      'GetItem',
+      new sdk.GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true }),
+    )) as { Item?: AttributeMap };
+    const current = Number(answer.Item?.[versionName]?.N ?? Number.NEGATIVE_INFINITY);
+    const item = answer.Item ? this.itemOf<T>(answer.Item) : undefined;
+    return {
+      taken: false,
+      why: current >= version ? 'stale' : 'held',
+      ...(Number.isFinite(current) ? { version: current } : {}),
+      ...(item?.value !== undefined && item.value !== null ? { value: item.value } : {}),
+    };
+  }
+
+  /**
+   * Ends `holder`'s lease of `key`; with `commit`, the item becomes that version and value. False when the lease
+   * was no longer `holder`'s (it ran out and another took it): then nothing is written.
+   */
+  async release(
+    key: StateKey,
+    holder: string,
+    commit?: { version: number; value: unknown },
+  ): Promise<boolean> {
+    const sdk = await this.load();
+    const { held, holder: holderName, version: versionName } = LEASE_ATTRIBUTES;
+    const set = commit ? 'SET #held = :zero, #version = :version, #value = :value' : 'SET #held = :zero';
+    try {
+      await this.send(
+        'UpdateItem',
+        new sdk.UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(key),
+          UpdateExpression: set,
+          ConditionExpression: '#holder = :holder',
+          ExpressionAttributeNames: {
+            '#held': held,
+            '#holder': holderName,
+            ...(commit ? { '#version': versionName, '#value': STATE_ATTRIBUTES.value } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':zero': { N: '0' },
+            ':holder': { S: holder },
+            ...(commit
+              ? {
+                  ':version': { N: String(commit.version) },
+                  ':value': { S: JSON.stringify(commit.value ?? null) },
+                }
+              : {}),
+          },
         }),
         ['ConditionalCheckFailedException'],
       );

@@ -93,7 +93,7 @@ export async function deadMansSwitchStep(ctx: DeadMansSwitchDemo, n: string): Pr
       postSigned(
         `${ctx.httpUrl}/heartbeat`,
         body,
-        signHeaders(exchange.webhookSecret, body),
+        signHeaders(exchange.webhookSecret, '/heartbeat', body),
         HTTP_TIMEOUT_MS,
       );
     const mark = ctx.reporting.mark();

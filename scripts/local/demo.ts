@@ -84,7 +84,7 @@ async function webhookCancel(ctx: DemoContext, outcome: StepOutcome, check: Chec
 
   const calls = exchange.emulator.requests.length;
   const forged = await report.wait('      a forged signature first', () =>
-    postSigned(url, body, signHeaders(randomBytes(24).toString('hex'), body), HTTP_TIMEOUT_MS),
+    postSigned(url, body, signHeaders(randomBytes(24).toString('hex'), '/cancel', body), HTTP_TIMEOUT_MS),
   );
   const reached = exchange.emulator.requests.length - calls;
   report.line(
@@ -94,7 +94,7 @@ async function webhookCancel(ctx: DemoContext, outcome: StepOutcome, check: Chec
   check(reached === 0, `a forged request reached the exchange ${reached} time(s)`);
 
   const signed = await report.wait('      signed with the webhook key', () =>
-    postSigned(url, body, signHeaders(exchange.webhookSecret, body), HTTP_TIMEOUT_MS),
+    postSigned(url, body, signHeaders(exchange.webhookSecret, '/cancel', body), HTTP_TIMEOUT_MS),
   );
   report.line(`      → ${signed.status} ${answered(signed.body)}, orderId ${signed.body.orderId}`);
   check(signed.status === 200, `the signed cancel got HTTP ${signed.status}, expected 200`);
@@ -118,7 +118,12 @@ async function scopedCancelAll(ctx: DemoContext, outcome: StepOutcome, check: Ch
   const before = inScope();
   report.line(`${n} Scoped cancel-all: POST /cancel-all ${body} (${before} open in that scope)`);
   const answer = await report.wait('      signed with the webhook key', () =>
-    postSigned(`${ctx.httpUrl}/cancel-all`, body, signHeaders(exchange.webhookSecret, body), HTTP_TIMEOUT_MS),
+    postSigned(
+      `${ctx.httpUrl}/cancel-all`,
+      body,
+      signHeaders(exchange.webhookSecret, '/cancel-all', body),
+      HTTP_TIMEOUT_MS,
+    ),
   );
   report.line(
     `      → ${answer.status} cancelled ${answer.body.cancelled}, remaining ${answer.body.remaining} (verified by listing)`,

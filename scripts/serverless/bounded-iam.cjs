@@ -14,10 +14,15 @@ const LOGS_PREFIX = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}
 const SECRET_PREFIX = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:';
 /** The environment settings that hold secret ids the functions read. */
 const SECRET_SETTINGS = ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID', 'TELEGRAM_SECRET_ID'];
-/** Roles of their own (serverless.yml resources) and the secrets each may read: the drill, never the webhook key. */
+/**
+ * Roles of their own (serverless.yml resources) and the secrets each may read: the drill never the webhook key,
+ * the heartbeat and status functions the webhook key and never the exchange keys.
+ */
 const ROLE_SECRETS = {
   CancelRole: ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID', 'TELEGRAM_SECRET_ID'],
   DrillRole: ['BYBIT_SECRET_ID', 'TELEGRAM_SECRET_ID'],
+  HeartbeatRole: ['WEBHOOK_SECRET_ID'],
+  StatusRole: ['WEBHOOK_SECRET_ID'],
 };
 
 /** The IAM resources that match the secret `id` (a name, a partial ARN or a full ARN) and nothing wider. */

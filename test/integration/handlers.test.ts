@@ -404,12 +404,14 @@ describe('exchange failures', () => {
       error: 'ValidationError',
       field: 'body',
       message: 'the body is not valid JSON',
+      operation: 'cancel',
       requestId,
     });
     expect(forged?.statusCode).toBe(401);
     expect(bodyOf(forged as APIGatewayProxyResult)).toEqual({
       error: 'SignatureMismatchError',
-      message: 'x-signature does not match',
+      message: 'x-signature does not match: sign "<x-timestamp>.POST /cancel.<body>"',
+      operation: 'cancel',
       requestId,
     });
     // The one free-text field is the exchange's own message: no stack frame in it either.

@@ -52,10 +52,25 @@ describe('npm run sign', () => {
     const { timestamp, signature, curl } = signed(result.stdout);
     expect(timestamp).toBe('1767225600000');
     const headers = { 'x-timestamp': timestamp, 'x-signature': signature };
-    const options = { maxSkewMs: 300_000, passphraseMode: false, now: () => 1767225600000 + 299_000 };
+    const options = {
+      maxSkewMs: 300_000,
+      passphraseMode: false,
+      route: 'POST /cancel',
+      legacySignature: false,
+      now: () => 1767225600000 + 299_000,
+    };
     expect(authenticateWebhook(headers, Buffer.from(body), { webhookSecret: KEY }, options)).toBe(
       'signature',
     );
+    // Signed for POST /cancel: no other route takes it, the legacy signature allowed or not.
+    expect(() =>
+      authenticateWebhook(
+        headers,
+        Buffer.from(body),
+        { webhookSecret: KEY },
+        { ...options, route: 'POST /cancel-all', legacySignature: true },
+      ),
+    ).toThrow('x-signature does not match');
     // A different key, or the same body re-serialised, does not verify.
     expect(() =>
       authenticateWebhook(headers, Buffer.from(body), { webhookSecret: `${KEY}x` }, options),
@@ -84,7 +99,12 @@ describe('npm run sign', () => {
     expect(result.code).toBe(0);
     const { timestamp, signature, curl } = signed(result.stdout);
     const headers = { 'x-timestamp': timestamp, 'x-signature': signature };
-    const options = { maxSkewMs: 300_000, passphraseMode: false };
+    const options = {
+      maxSkewMs: 300_000,
+      passphraseMode: false,
+      route: 'POST /cancel-all',
+      legacySignature: false,
+    };
     expect(authenticateWebhook(headers, Buffer.from(body), { webhookSecret: KEY }, options)).toBe(
       'signature',
     );

@@ -62,24 +62,52 @@ describe('the state table', () => {
     expect(ofType('AWS::DynamoDB::Table')).toHaveLength(1);
   });
 
-  it('lets the exchange functions get and put only their own partitions, the status function only read, and no one else touch it', () => {
-    // Each exchange function has a role of its own (cancelAll's is the shared one): the same statement in each.
-    for (const role of EXCHANGE_ROLES) {
-      const shared = touching(statementsOf(role), 'dynamodb');
-      expect(shared, role).toHaveLength(1);
-      expect(list(shared[0]?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-      expect(getAtt(shared[0]?.Resource)).toEqual([tableId, 'Arn']);
-      expect(shared[0]?.Condition).toEqual({
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*', 'last', 'drills'] },
+  it('lets each function use only its own partitions: the exchange functions their records and names, the webhook ones their signatures; the status function a read and its signatures; the heartbeat its order and signatures', () => {
+    /** A role's state-table statements as [actions, leading keys], each on the table. */
+    const rights = (role: string) =>
+      touching(statementsOf(role), 'dynamodb').map((s) => {
+        expect(getAtt(s.Resource)).toEqual([tableId, 'Arn']);
+        const keys = (s.Condition?.['ForAllValues:StringLike'] as Json | undefined)?.['dynamodb:LeadingKeys'];
+        return [list(s.Action).sort(), keys];
       });
+    // cancel and cancelAll serve webhooks: each has a role of its own (cancelAll's is the shared one).
+    for (const role of [roleOf('CancelLambdaFunction'), roleOf('CancelAllLambdaFunction')]) {
+      expect(rights(role), role).toEqual([
+        [
+          ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          ['event#*', 'last', 'drills', 'accounts', 'signature#*'],
+        ],
+        // Only to give a signature back after a failure.
+        [['dynamodb:DeleteItem'], ['signature#*']],
+      ]);
     }
-    const status = touching(statementsOf(roleOf('StatusLambdaFunction')), 'dynamodb');
-    expect(status).toHaveLength(1);
-    expect(list(status[0]?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
-    expect(status[0]?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['last', 'drills'] },
-    });
-    for (const role of roles.filter((r) => ![...EXCHANGE_ROLES, 'StatusRole'].includes(r))) {
+    // No HTTP request reaches the drill: it takes no signature.
+    expect(rights(roleOf('DrillLambdaFunction'))).toEqual([
+      [
+        ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        ['event#*', 'last', 'drills', 'accounts'],
+      ],
+    ]);
+    expect(rights(roleOf('StatusLambdaFunction'))).toEqual([
+      [
+        ['dynamodb:GetItem', 'dynamodb:Query'],
+        ['last', 'drills'],
+      ],
+      [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], ['signature#*']],
+    ]);
+    expect(rights(roleOf('HeartbeatLambdaFunction'))).toEqual([
+      [
+        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        ['dead-mans-switch', 'signature#*'],
+      ],
+      [['dynamodb:GetItem'], ['accounts']],
+    ]);
+    const users = [
+      ...EXCHANGE_ROLES,
+      roleOf('StatusLambdaFunction'),
+      roleOf('HeartbeatLambdaFunction'),
+    ];
+    for (const role of roles.filter((r) => !users.includes(r))) {
       expect(touching(statementsOf(role), 'dynamodb'), role).toEqual([]);
     }
   });

@@ -120,8 +120,15 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets only API Gateway and EventBridge invoke the functions, each from its own source ARN', () => {
-    const permissions = ofType('AWS::Lambda::Permission');
+  it('lets only API Gateway and EventBridge invoke the functions, each from its own source ARN (and the bot its heartbeat)', () => {
+    // The heartbeat's IAM path: the principal HEARTBEAT_INVOKER_ARN names, on that function, only when one is
+    // named (template-heartbeat.test.ts packages one).
+    const [invoker, ...others] = ofType('AWS::Lambda::Permission').filter(
+      ([, p]) => (p as { Condition?: string }).Condition === 'HasHeartbeatInvoker',
+    );
+    expect(others).toEqual([]);
+    expect(flatten(invoker?.[1].Properties?.FunctionName)).toBe('<HeartbeatLambdaFunction.Arn>');
+    const permissions = ofType('AWS::Lambda::Permission').filter(([id]) => id !== invoker?.[0]);
     expect(permissions.length).toBeGreaterThanOrEqual(4);
     for (const [, p] of permissions) {
       expect(['apigateway.amazonaws.com', 'events.amazonaws.com']).toContain(p.Properties?.Principal);
@@ -471,6 +478,12 @@ describe("the dead man's switch", () => {
     const statements = policyOf(heartbeatRoleId);
     const actions = statements.flatMap((s) => list(s.Action)).sort();
     expect(actions).toEqual([
+      // Its order, its signatures and a read of the account names (template-reporting.test.ts).
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'iam:PassRole',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
@@ -709,6 +722,7 @@ describe('bounded IAM resources', () => {
         '<IamRoleLambdaExecution>',
         '<CancelRole>',
         '<DrillRole>',
+        '<HeartbeatRole>',
         '<StatusRole>',
       ]);
       const [statement, ...others] = (policy.PolicyDocument as { Statement: Statement[] }).Statement;

@@ -3,7 +3,8 @@
 // `POST /2015-03-31/functions/{FunctionName}/invocations`, the payload as the body, `X-Amz-Invocation-Type`
 // `Event` (answered 202 at once, the function run afterwards) or `RequestResponse` (answered 200 with the
 // function's result; `X-Amz-Function-Error: Unhandled` and `{errorType, errorMessage}` when it threw). An
-// unknown function is a 404 `ResourceNotFoundException`.
+// unknown function is a 404 `ResourceNotFoundException`; `throttle` refuses the next invocations 429
+// `TooManyRequestsException`, as Lambda refuses one beyond the function's concurrency.
 //
 // Signature V4 is NOT verified: any Authorization header is accepted; a request without one is refused.
 
@@ -27,6 +28,10 @@ export interface LambdaEndpoint {
   readonly url: string;
   /** Every invocation received, in order. */
   readonly invocations: readonly LambdaInvocation[];
+  /** The next `times` invocations (of any function) are refused: 429 TooManyRequestsException. */
+  throttle(times: number): void;
+  /** Invocations refused by `throttle` so far. */
+  readonly throttled: number;
   reset(): void;
   close(): Promise<void>;
 }
@@ -39,6 +44,7 @@ export async function startLambdaEndpoint(
   options: { host?: string; port?: number } = {},
 ): Promise<LambdaEndpoint> {
   const invocations: LambdaInvocation[] = [];
+  const limit = { refuse: 0, refused: 0 };
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const raw = await readBody(request);
@@ -50,6 +56,11 @@ export async function startLambdaEndpoint(
         throw new AwsApiError(404, 'UnknownOperationException', 'no such route');
       const body = functions[name];
       if (!body) throw new AwsApiError(404, 'ResourceNotFoundException', `Function not found: ${name}`);
+      if (limit.refuse > 0) {
+        limit.refuse--;
+        limit.refused++;
+        throw new AwsApiError(429, 'TooManyRequestsException', 'Rate Exceeded.');
+      }
       const invocationType = String(request.headers['x-amz-invocation-type'] ?? 'RequestResponse');
       const payload = raw === '' ? {} : JSON.parse(raw);
       const run = (): Promise<{ result?: unknown; error?: Error }> =>
@@ -105,8 +116,16 @@ export async function startLambdaEndpoint(
   return {
     url: server.url,
     invocations,
+    throttle: (times) => {
+      limit.refuse = times;
+    },
+    get throttled() {
+      return limit.refused;
+    },
     reset: () => {
       invocations.length = 0;
+      limit.refuse = 0;
+      limit.refused = 0;
     },
     close: () => server.close(),
   };
