@@ -102,11 +102,7 @@ describe('the state table', () => {
       ],
       [['dynamodb:GetItem'], ['accounts']],
     ]);
-    const users = [
-      ...EXCHANGE_ROLES,
-      roleOf('StatusLambdaFunction'),
-      roleOf('HeartbeatLambdaFunction'),
-    ];
+    const users = [...EXCHANGE_ROLES, roleOf('StatusLambdaFunction'), roleOf('HeartbeatLambdaFunction')];
     for (const role of roles.filter((r) => !users.includes(r))) {
       expect(touching(statementsOf(role), 'dynamodb'), role).toEqual([]);
     }

@@ -356,10 +356,10 @@ describe('the drill function', () => {
       'sns:Publish',
       'sqs:SendMessage',
     ]);
-    // Its reports: its own records only, as every function's (the same statements as the shared role's).
+    // Its reports: its own records and the account names it read only, never a signature (no request reaches it).
     const records = statements.find((s) => list(s.Action).includes('dynamodb:PutItem'));
     expect(records?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*', 'last', 'drills'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*', 'last', 'drills', 'accounts'] },
     });
   });
 
