@@ -1,12 +1,14 @@
 // Cancel-all of one scope (webhook `POST /cancel-all` with a category, or direct invocation), and the kill
-// switch: the same without a category, or the EventBridge kill-switch event. `{"drill": true}` (webhook or
+// switch: the same without a category, or the EventBridge kill-switch event; the kill switch also halts the
+// accounts it covers (lib/cancel/halt.ts), in the state table. `{"drill": true}` (webhook or
 // direct) and the drill schedule run the kill-switch drill instead: read-only, no cancel.
 
 import middy from '@middy/core';
 import { cancelScope } from '../lib/cancel/cancel-order.ts';
 import { discoveredSettleCoins, drill } from '../lib/cancel/drill.ts';
 import { killSwitch } from '../lib/cancel/kill-switch.ts';
-import { type Invocation, route, warmUp } from '../lib/lambda/app.ts';
+import { haltSetup, type Invocation, route, warmUp } from '../lib/lambda/app.ts';
+import { masterCheckOf } from '../lib/lambda/master-check.ts';
 import { requestedCancelAll } from '../lib/lambda/metrics.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
 import {
@@ -23,7 +25,16 @@ function cancelAll(request: CancelAllRequest, run: Invocation) {
   if (request.kind === 'scope')
     return cancelScope(app.exchange, request.account, request.params, deadline, app.clock);
   const { kind: _, ...everything } = request;
-  return killSwitch(app.exchange, app.config.scope, everything, deadline, app.clock);
+  // Every kill switch halts what it covers (unless it says "halt": false), recorded with its event's id.
+  const eventId = run.eventId ? { eventId: run.eventId } : {};
+  return killSwitch(
+    app.exchange,
+    app.config.scope,
+    { ...everything, ...eventId },
+    deadline,
+    app.clock,
+    haltSetup(app),
+  );
 }
 
 function runDrill({ accounts }: DrillRequest, { app, deadline }: Invocation) {
@@ -31,8 +42,13 @@ function runDrill({ accounts }: DrillRequest, { app, deadline }: Invocation) {
     categories: app.config.scope.categories,
     settleCoins: discoveredSettleCoins(app.exchange, app.config.scope),
     expiryDays: app.config.drill.expiryDays,
-    // The enforced halt's master key, when HALT_MASTER_SECRET_ID names one.
-    master: () => app.exchange.masterClient(),
+    // The enforced halt's master key, when HALT_MASTER_SECRET_ID names one: checked where it may be read.
+    master: masterCheckOf({
+      exchange: app.exchange,
+      expiryDays: app.config.drill.expiryDays,
+      clock: app.clock,
+      functionName: app.config.masterKeyCheckFunction,
+    }),
   };
   return drill(app.exchange, options, accounts ? { accounts } : {}, deadline, app.clock);
 }

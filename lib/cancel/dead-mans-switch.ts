@@ -6,6 +6,11 @@
 //      kill-switch detail it will deliver, naming this heartbeat's time;
 //   3. create or move the schedule, and say when it fires.
 // The scheduler invokes with 60-second precision: it fires between firesAt and firesAt + 60 s.
+// While an account the heartbeat covers is halted (halt.ts), nothing of this happens: the heartbeat is
+// refused (HaltedError, HTTP 423) and the schedule stays as it is, armed or not, until a person resets.
+
+import { HaltedError, type StandingHalt } from '../errors.ts';
+import type { HaltRecord } from './halt.ts';
 
 export const TTL_MIN_SECONDS = 120;
 export const TTL_MAX_SECONDS = 86_400;
@@ -99,12 +104,39 @@ export function armPlan(request: HeartbeatRequest, now: Date): ArmPlan {
   return { firesAt: time, expression: atExpression(time), detail };
 }
 
-/** One heartbeat: moves (or deletes, on disarm) the schedule and says where it stands. */
+/** The halts standing now (the state table, in production). */
+export type HaltReader = () => Promise<HaltRecord[]>;
+
+/**
+ * The halts that refuse a heartbeat: those of the accounts it names, or, when it names none, every halt. A
+ * heartbeat that names no account arms a switch that cancels every account, so any halt stops it.
+ */
+export function haltsCovering(halts: HaltRecord[], accounts: readonly string[] | undefined): StandingHalt[] {
+  return halts
+    .filter((h) => !accounts || accounts.includes(h.account))
+    .map(({ account, since, origin, reason }) => ({
+      account,
+      since,
+      origin,
+      ...(reason !== undefined ? { reason } : {}),
+    }));
+}
+
+/**
+ * One heartbeat: moves (or deletes, on disarm) the schedule and says where it stands. With `halts`, a heartbeat
+ * covering a halted account throws HaltedError before any Scheduler call; a halt that cannot be read throws
+ * too (the schedule stays: if the bot goes quiet, it fires, which is the safe side).
+ */
 export async function heartbeat(
   schedule: DeadMansSwitchSchedule,
   request: HeartbeatRequest,
   now: Date,
+  halts?: HaltReader,
 ): Promise<HeartbeatReport> {
+  if (halts) {
+    const standing = haltsCovering(await halts(), request.accounts);
+    if (standing.length > 0) throw new HaltedError(standing);
+  }
   if (request.disarm) {
     await schedule.disarm();
     return { operation: 'heartbeat', armed: false, firesAt: null, ttlSeconds: request.ttlSeconds };

@@ -9,6 +9,8 @@ import {
   DeadlineExceededError,
   DrillFailedError,
   ExchangeUnavailableError,
+  HaltedError,
+  HaltResetError,
   IncompleteCancelError,
   IpRefusedError,
   OrderNotFoundError,
@@ -16,6 +18,7 @@ import {
   PayloadTooLargeError,
   SecretUnavailableError,
   SourceNotAllowedError,
+  StateError,
   ValidationError,
 } from '../errors.ts';
 import type { Operation } from './metrics.ts';
@@ -76,6 +79,7 @@ export function errorResponse(
   if (error instanceof AuthenticationError) return answer(401, { error: error.name, message: error.message });
   if (error instanceof PayloadTooLargeError)
     return answer(413, { error: error.name, message: error.message });
+  if (error instanceof HaltedError) return haltedResponse(error, requestId);
   if (error instanceof OrderNotFoundError) {
     return answer(404, {
       error: error.name,
@@ -103,6 +107,11 @@ export function errorResponse(
       ...error.report,
     });
   }
+  if (error instanceof HaltResetError) {
+    return failure(502, error.name, 'the reset is incomplete; the report names what is still halted', {
+      ...error.report,
+    });
+  }
   if (error instanceof BybitApiError) {
     // A retryable code that outlasted our retries means the exchange is unavailable, not that it refused.
     const status = error.kind === 'retryable' ? 503 : 502;
@@ -119,5 +128,31 @@ export function errorResponse(
     return failure(503, error.name, 'Secrets Manager did not answer in time; retry');
   if (error instanceof DeadlineExceededError)
     return failure(504, error.name, 'the deadline passed before the exchange answered');
+  if (error instanceof StateError)
+    return failure(
+      503,
+      error.name,
+      'the state table could not be read or written; nothing was changed; retry',
+    );
   return failure(500, 'InternalError', 'the request failed inside the function; see its logs');
+}
+
+/**
+ * 423 Locked: trading is halted on an account the request covers. `since`, `origin` and `reason` are the
+ * earliest standing halt's; `halts` has each account's, for a bot that trades several.
+ */
+function haltedResponse(error: HaltedError, requestId: string): APIGatewayProxyResult {
+  const [first] = [...error.halts].sort((a, b) => a.since.localeCompare(b.since));
+  return json(423, {
+    halted: true,
+    since: first?.since,
+    origin: first?.origin,
+    reason: first?.reason ?? null,
+    accounts: error.halts.map((h) => h.account),
+    halts: error.halts,
+    error: error.name,
+    message:
+      'trading is halted: stop trading and tell your operator; nothing was changed (the dead man’s switch stays as it was) until a person resets the halt',
+    requestId,
+  });
 }

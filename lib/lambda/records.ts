@@ -4,13 +4,17 @@
 //                                              request id), kept 30 days: `npm run kill-switch` waits for it
 //   last               sk <operation>          the last record of each operation (killSwitch, drill, sweep, …)
 //   drills             sk <ISO time>#<req id>  the recent drills, newest first, kept 30 days
-// Taken by later features, keep them apart: `halt#<account>`, `signature#<hash>`, `telegram-update#<id>`,
-// `nonce#<id>`, `accounts`.
+//   halt               sk <account>            an account's halt (since, origin, reason, event id), kept until
+//                      sk <account>#key#<sha>  a reset; and each key it made read-only, with its prior state
+//                                              (lib/lambda/halts.ts): one Query lists every halt, and an IAM
+//                                              `dynamodb:LeadingKeys` condition names the partition exactly
+// Taken by later features, keep them apart: `signature#<hash>`, `telegram-update#<id>`, `nonce#<id>`,
+// `accounts`.
 
 import type { Operation } from './metrics.ts';
 import type { StateKey } from './state.ts';
 
-export const PARTITIONS = { event: 'event#', last: 'last', drills: 'drills' } as const;
+export const PARTITIONS = { event: 'event#', last: 'last', drills: 'drills', halt: 'halt' } as const;
 
 const DAY_SECONDS = 86_400;
 /** How long a kill switch's record and a drill's stay findable. */
@@ -19,6 +23,9 @@ export const RECORD_TTL_SECONDS = 30 * DAY_SECONDS;
 /** The sort key of a kill switch's record in its event partition. */
 const EVENT_REPORT = 'report';
 
+/** Between an account and a key's fingerprint in the sort key of a halted key. */
+const HALT_KEY_INFIX = '#key#';
+
 export const recordKeys = {
   /** A kill switch's record by the id of the event that fired it (or the invocation's request id). */
   event: (id: string): StateKey => ({ pk: `${PARTITIONS.event}${id}`, sk: EVENT_REPORT }),
@@ -26,6 +33,13 @@ export const recordKeys = {
   last: (operation: Operation): StateKey => ({ pk: PARTITIONS.last, sk: operation }),
   /** One drill, sorted by time. */
   drill: (at: string, requestId: string): StateKey => ({ pk: PARTITIONS.drills, sk: `${at}#${requestId}` }),
+  /** An account's halt. */
+  halt: (account: string): StateKey => ({ pk: PARTITIONS.halt, sk: account }),
+  /** A key the account's halt made read-only, by the SHA-256 of the key (never the key itself). */
+  haltKey: (account: string, fingerprint: string): StateKey => ({
+    pk: PARTITIONS.halt,
+    sk: `${account}${HALT_KEY_INFIX}${fingerprint}`,
+  }),
 };
 
 /** One run as the stack remembers it (and `npm run kill-switch` and the status read it). */
