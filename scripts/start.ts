@@ -349,7 +349,9 @@ function printTryIt(state: LocalState, reseeded: number) {
   );
   report.line('  npm run kill-switch -- --status --stage local');
   report.line();
-  report.line('A kill switch halts the accounts it covers; end the halt (it asks you to type the stage name):');
+  report.line(
+    'A kill switch halts the accounts it covers; end the halt (it asks you to type the stage name):',
+  );
   report.line('  npm run kill-switch -- --reset --stage local');
   report.line();
   report.line(

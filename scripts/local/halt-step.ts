@@ -13,12 +13,12 @@ import type { DemoContext, StepOutcome } from './demo.ts';
 import { eventBridgeEvent, invokeFunction } from './invoke.ts';
 import type { Reporter } from './progress.ts';
 import { type LocalReporting, printMessages } from './reporting.ts';
+import { RUNAWAY_BOT_ORDERS } from './seed.ts';
 import { postSigned, signHeaders } from './webhook.ts';
 
 const INVOKE_TIMEOUT_MS = 90_000;
 const HTTP_TIMEOUT_MS = 30_000;
-/** The bot's orders before the kill switch fires, one every BOT_INTERVAL_MS. */
-const BOT_ORDERS = 20;
+/** The bot's orders before the kill switch fires (RUNAWAY_BOT_ORDERS), one every BOT_INTERVAL_MS. */
 const BOT_INTERVAL_MS = 100;
 const BY = 'npm start (the demo)';
 
@@ -109,7 +109,7 @@ export async function runawayBotStep(ctx: DemoContext, n: string): Promise<StepO
     );
     const placed = await report.wait(`      it places an order every ${BOT_INTERVAL_MS} ms`, async () => {
       const ids: string[] = [];
-      for (let i = 0; i < BOT_ORDERS; i++) {
+      for (let i = 0; i < RUNAWAY_BOT_ORDERS; i++) {
         const answer = await place();
         if (answer.orderId) ids.push(answer.orderId);
         await new Promise((resolve) => setTimeout(resolve, BOT_INTERVAL_MS));
@@ -118,7 +118,10 @@ export async function runawayBotStep(ctx: DemoContext, n: string): Promise<StepO
     });
     const before = openOnAccount();
     report.line(`      → ${placed.length} orders placed; ${before} open on ${bot.account}`);
-    check(placed.length === BOT_ORDERS, `the bot placed ${placed.length} of ${BOT_ORDERS} orders`);
+    check(
+      placed.length === RUNAWAY_BOT_ORDERS,
+      `the bot placed ${placed.length} of ${RUNAWAY_BOT_ORDERS} orders`,
+    );
 
     const mark = ctx.reporting.mark();
     const detail = { accounts: [bot.account], reason: `runaway bot on ${bot.account}` };

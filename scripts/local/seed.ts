@@ -28,6 +28,8 @@ export const DEMO_ACCOUNTS: DemoAccount[] = [
 
 /** The sub-account the demo's runaway bot trades on, with a key of its own. */
 export const BOT_ACCOUNT = 'grid';
+/** The orders the runaway bot places before the kill switch fires. */
+export const RUNAWAY_BOT_ORDERS = 20;
 
 /** The orderLinkId prefix of the bot whose old orders the sweep cancels. */
 export const BOT_PREFIX = 'bot-';
