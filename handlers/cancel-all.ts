@@ -1,12 +1,13 @@
 // Cancel-all of one scope (webhook `POST /cancel-all` with a category, or direct invocation), and the kill
-// switch: the same without a category, or the EventBridge kill-switch event. `{"drill": true}` (webhook or
-// direct) is handed to the drill function (handlers/drill.ts) and answered at once: this function's one
-// container stays free for a kill switch.
+// switch: the same without a category, or the EventBridge kill-switch event; the kill switch also halts the
+// accounts it covers (lib/cancel/halt.ts), in the state table. `{"drill": true}` (webhook or direct) is handed
+// to the drill function (handlers/drill.ts) and answered at once: this function's one container stays free for
+// a kill switch.
 
 import middy from '@middy/core';
 import { cancelScope } from '../lib/cancel/cancel-order.ts';
 import { killSwitch } from '../lib/cancel/kill-switch.ts';
-import { type Invocation, type Routes, route, warmUp } from '../lib/lambda/app.ts';
+import { haltSetup, type Invocation, type Routes, route, warmUp } from '../lib/lambda/app.ts';
 import { requestedCancelAll } from '../lib/lambda/metrics.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
 import {
@@ -23,7 +24,16 @@ function cancelAll(request: CancelAllRequest, run: Invocation) {
   const { kind: _, ...everything } = request;
   // Never refused over a setting it does not need: the ones ignored are said in the report.
   const ignored = [...(everything.ignored ?? []), ...run.ignoredSettings];
-  return killSwitch(app.exchange, app.config.scope, { ...everything, ignored }, deadline, app.clock);
+  // Every kill switch halts what it covers (unless it says "halt": false), recorded with its event's id.
+  const eventId = run.eventId ? { eventId: run.eventId } : {};
+  return killSwitch(
+    app.exchange,
+    app.config.scope,
+    { ...everything, ignored, ...eventId },
+    deadline,
+    app.clock,
+    haltSetup(app),
+  );
 }
 
 /** The triggers this function serves (exported so that tests can run them on an app of their own). */

@@ -6,6 +6,7 @@
 import middy from '@middy/core';
 import { discoveredSettleCoins, drill } from '../lib/cancel/drill.ts';
 import { type Invocation, route } from '../lib/lambda/app.ts';
+import { masterCheckOf } from '../lib/lambda/master-check.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
 import { type DrillRequest, parseDrillInput, parseDrillRequest } from '../lib/lambda/requests.ts';
 
@@ -14,8 +15,13 @@ function runDrill({ accounts }: DrillRequest, { app, deadline }: Invocation) {
     categories: app.config.scope.categories,
     settleCoins: discoveredSettleCoins(app.exchange, app.config.scope),
     expiryDays: app.config.drill.expiryDays,
-    // The enforced halt's master key, when HALT_MASTER_SECRET_ID names one.
-    master: () => app.exchange.masterClient(),
+    // The enforced halt's master key, when HALT_MASTER_SECRET_ID names one: checked where it may be read.
+    master: masterCheckOf({
+      exchange: app.exchange,
+      expiryDays: app.config.drill.expiryDays,
+      clock: app.clock,
+      functionName: app.config.masterKeyCheckFunction,
+    }),
   };
   return drill(app.exchange, options, accounts ? { accounts } : {}, deadline, app.clock);
 }

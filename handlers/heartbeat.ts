@@ -1,7 +1,8 @@
 // The dead man's switch heartbeat: a direct invocation with the bot's own IAM identity (the default: nothing an
 // outsider can flood), or a signed `POST /heartbeat` (route-bound signature only, never the passphrase). Each
 // one moves the one-time schedule that fires the kill switch when the bot goes quiet; `"disarm": true` deletes
-// it. Both ways get the same answer, a direct invocation as `{statusCode, …}`.
+// it. Both ways get the same answer, a direct invocation as `{statusCode, …}`. While an account it covers is
+// halted, it answers 423 and changes nothing (lib/cancel/dead-mans-switch.ts).
 
 import middy from '@middy/core';
 import { heartbeat } from '../lib/cancel/dead-mans-switch.ts';
@@ -20,6 +21,7 @@ export const heartbeatRoutes: Routes = {
       at,
       deadline,
       clock: app.clock,
+      ...(app.state.enabled ? { halts: () => app.halts.list() } : {}),
     }),
   operation: () => 'heartbeat',
   signedOnly: true,

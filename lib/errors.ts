@@ -329,6 +329,30 @@ export class HaltResetError extends Error {
   }
 }
 
+/** A halt that stands on an account: when, by what, and why (lib/cancel/halt.ts). */
+export interface StandingHalt {
+  account: string;
+  since: string;
+  origin: string;
+  reason?: string;
+}
+
+/**
+ * Trading is halted on an account the request covers (HTTP 423): a heartbeat changes nothing until a person
+ * resets the halt. Carries the halts, which hold no secret.
+ */
+export class HaltedError extends Error {
+  readonly halts: StandingHalt[];
+  constructor(halts: StandingHalt[]) {
+    const accounts = halts.map((h) => h.account).join(', ');
+    super(
+      `trading is halted on ${accounts}: nothing was changed; a person must find out why and reset the halt`,
+    );
+    this.name = 'HaltedError';
+    this.halts = halts;
+  }
+}
+
 /** The state table could not be read or written. Names the operation and the table, never an item. */
 export class StateError extends Error {
   readonly operation: string;

@@ -5,9 +5,9 @@
 //   2. starts the functions behind serverless-offline (HTTP API + Lambda invoke endpoint), configured with
 //      stage parameters that point them at all of these, and an EventBridge Scheduler endpoint for the dead
 //      man's switch;
-//   3. shows a signed webhook cancel, a scoped cancel-all, a stale sweep, the drill, a kill switch and the
-//      dead man's switch, checked against the emulator, with the messages a person receives, and prints what
-//      happened;
+//   3. shows a signed webhook cancel, a scoped cancel-all, a stale sweep, the drill, a kill switch, the dead
+//      man's switch and a runaway bot halted and reset, checked against the emulator, with the messages a
+//      person receives, and prints what happened;
 //   4. stays up for trying it by hand (curl commands, `npm run sign`, `npm run kill-switch -- --stage local`)
 //      until Ctrl-C, saying when the dead man's switch fires, or exits with --once (or CI=true): 0 when
 //      everything was cancelled as it should be.
@@ -20,6 +20,7 @@ import { defaults as configDefaults } from '../lib/lambda/config.ts';
 import { deadMansSwitchStep, LOCAL_TARGETS, startLocalScheduler } from './local/dead-mans-switch.ts';
 import { runDemo, type StepOutcome } from './local/demo.ts';
 import { type LocalExchange, startLocalExchange } from './local/exchange.ts';
+import { runawayBotStep } from './local/halt-step.ts';
 import { groupExists, type Offline, startOffline } from './local/offline.ts';
 import { choosePort, portIsFree } from './local/ports.ts';
 import { createReporter } from './local/progress.ts';
@@ -110,6 +111,7 @@ async function main(): Promise<number> {
     cancel: `${service}-${LOCAL_STAGE}-cancel`,
     cancelAll: `${service}-${LOCAL_STAGE}-cancelAll`,
     drill: `${service}-${LOCAL_STAGE}-drill`,
+    reset: `${service}-${LOCAL_STAGE}-reset`,
   };
   const httpPort = await portFor('--port', options.port ?? defaults.httpPort, options.port !== undefined);
   const lambdaPort = await portFor(
@@ -145,7 +147,12 @@ async function main(): Promise<number> {
   report.line(
     `      Secrets Manager   ${exchange.secrets.url}  ${exchange.exchangeSecretId} (named accounts),`,
   );
-  report.line(`                        ${exchange.webhookSecretId}: demo keys generated for this run`);
+  report.line(
+    `                        ${exchange.webhookSecretId}, ${exchange.masterSecretId} (the master key of the`,
+  );
+  report.line(
+    `                        sub-account ${exchange.bot.account}, for the halt): demo keys generated for this run`,
+  );
   report.line(
     `      Scheduler         ${scheduler.endpoint.url}  the dead man's switch schedule; fires into cancelAll`,
   );
@@ -186,6 +193,7 @@ async function main(): Promise<number> {
           BYBIT_BASE_URL: exchange.emulator.url,
           BYBIT_SECRET_ID: exchange.exchangeSecretId,
           WEBHOOK_SECRET_ID: exchange.webhookSecretId,
+          HALT_MASTER_SECRET_ID: exchange.masterSecretId,
           STALE_ORDER_MAX_AGE_SECONDS: String(STALE_AFTER_SECONDS),
           STALE_ORDER_LINK_ID_PREFIX: BOT_PREFIX,
           // The demo and you run the sweep; a cron firing in the middle would muddle the counts.
@@ -212,9 +220,11 @@ async function main(): Promise<number> {
     report.line(`\nserverless-offline stopped on its own (${how}). Its last lines:\n${offline.tail()}`);
     await exit(1);
   });
-  report.line(`      HTTP API          ${offline.httpUrl}  POST /cancel, /cancel-all, /heartbeat, /status`);
   report.line(
-    `      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}, ${functions.drill}`,
+    `      HTTP API          ${offline.httpUrl}  POST /cancel, /cancel-all, /heartbeat, /status, /reset`,
+  );
+  report.line(
+    `      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}, ${functions.drill}, ${functions.reset}`,
   );
   report.line(`      function logs     ${shortPath(logFile)} (one JSON object a line)`);
   report.line(`      offline's own     ${shortPath(offlineLogFile)}`);
@@ -229,6 +239,7 @@ async function main(): Promise<number> {
     functions,
     emulatorUrl: exchange.emulator.url,
     secretsUrl: exchange.secrets.url,
+    exchangeSecretId: exchange.exchangeSecretId,
     region,
     schedulerUrl: scheduler.endpoint.url,
     stateUrl: reporting.dynamo.url,
@@ -246,25 +257,19 @@ async function main(): Promise<number> {
   report.line(
     'The demo: each step goes through the trigger AWS would use, then the emulator is asked what is open.',
   );
-  const outcomes = await runDemo(
-    {
-      exchange,
-      httpUrl: offline.httpUrl,
-      lambdaUrl: offline.lambdaUrl,
-      functions,
-      sweep: { maxAgeSeconds: STALE_AFTER_SECONDS, prefix: BOT_PREFIX },
-      report,
-      reporting,
-    },
-    1,
-  );
-  const total = outcomes.length + 1;
-  outcomes.push(
-    await deadMansSwitchStep(
-      { exchange, scheduler, httpUrl: offline.httpUrl, report, reporting },
-      `[${total}/${total}]`,
-    ),
-  );
+  const demo = {
+    exchange,
+    httpUrl: offline.httpUrl,
+    lambdaUrl: offline.lambdaUrl,
+    functions,
+    sweep: { maxAgeSeconds: STALE_AFTER_SECONDS, prefix: BOT_PREFIX },
+    report,
+    reporting,
+  };
+  const outcomes = await runDemo(demo, 2);
+  const total = outcomes.length + 2;
+  outcomes.push(await deadMansSwitchStep({ ...demo, scheduler }, `[${total - 1}/${total}]`));
+  outcomes.push(await runawayBotStep(demo, `[${total}/${total}]`));
   const ok = printOutcome(outcomes);
 
   if (options.once) return ok ? 0 : 1;
@@ -289,7 +294,9 @@ async function main(): Promise<number> {
 function printOutcome(outcomes: StepOutcome[]): boolean {
   const seconds = process.uptime().toFixed(1);
   const ok = outcomes.every((o) => o.ok);
-  const last = outcomes.at(-1);
+  // The last kill switch's book: the runaway bot's one order after its reset is the only one after it.
+  const killSwitches = outcomes.filter((o) => o.title === 'kill switch' || o.title === "dead man's switch");
+  const cleared = killSwitches.length > 0 && killSwitches.every((o) => o.openAfter === 0);
   report.line();
   report.line('What happened (open orders counted in the emulator after each step):');
   report.line(`  ${'step'.padEnd(26)}${'cancelled'.padStart(10)}${'open after'.padStart(12)}  result`);
@@ -298,15 +305,17 @@ function printOutcome(outcomes: StepOutcome[]): boolean {
       `  ${`${i + 1} ${o.title}`.padEnd(26)}${String(o.cancelled).padStart(10)}${String(o.openAfter).padStart(12)}  ${o.ok ? '✔' : `✘ ${o.problems.join('; ')}`}`,
     );
   }
-  if (ok && last?.openAfter === 0) {
-    report.line(`✔ All clear: 0 orders left open after the kill switch. Outcome ${seconds} s after start.`);
+  if (ok && cleared) {
+    report.line(
+      `✔ All clear: 0 orders left open after each kill switch, and the runaway bot stopped until its reset. Outcome ${seconds} s after start.`,
+    );
   } else {
     report.line(
       `✘ The demo did not end as it should (outcome ${seconds} s after start); function logs have details.`,
     );
   }
   report.line();
-  return ok && last?.openAfter === 0;
+  return ok && cleared;
 }
 
 function printTryIt(state: LocalState, reseeded: number) {
@@ -339,9 +348,19 @@ function printTryIt(state: LocalState, reseeded: number) {
   report.line('  npm run kill-switch -- --drill --stage local');
   report.line();
   report.line(
-    "How the stack stands: the dead man's switch, the last kill switch and drill (exits 1 while something needs you):",
+    "How the stack stands: the halt, the dead man's switch, the last kill switch and drill (exits 1 while something needs you):",
   );
   report.line('  npm run kill-switch -- --status --stage local');
+  report.line();
+  report.line(
+    'A kill switch halts the accounts it covers; end the halt (it asks you to type the stage name):',
+  );
+  report.line('  npm run kill-switch -- --reset --stage local');
+  report.line();
+  report.line(
+    'A live fire drill, the emulator playing testnet: real orders far from the market, the kill switch, the check, the reset:',
+  );
+  report.line('  npm run kill-switch -- --fire-drill --stage local');
   report.line();
   report.line('Run the stale-order sweep (the EventBridge Scheduled Event):');
   report.line(

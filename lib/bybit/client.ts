@@ -41,6 +41,8 @@ import type {
   SubApiKeySettings,
   SubApiKeysPage,
   SubApiKeysParams,
+  Ticker,
+  TickersParams,
   UpdateSubApiKeyParams,
 } from './types.ts';
 
@@ -296,6 +298,35 @@ export class BybitClient {
     );
     const result = envelope.result as InstrumentsPage;
     return { list: result.list, nextPageCursor: result.nextPageCursor };
+  }
+
+  /**
+   * The latest prices (`GET /v5/market/tickers`, public, unsigned). A ticker without a readable `lastPrice` is
+   * an error: a price read as nothing would put an order anywhere.
+   */
+  async tickers(params: TickersParams, call?: CallOptions): Promise<Ticker[]> {
+    const envelope = await this.callEnvelope(
+      {
+        endpoint: 'tickers',
+        method: 'GET',
+        path: '/v5/market/tickers',
+        params,
+        category: params.category,
+        cost: 1,
+        signed: false,
+        shape: tickersListed,
+      },
+      call,
+    );
+    return (envelope.result as { list: Ticker[] }).list.map(
+      ({ symbol, lastPrice, bid1Price, ask1Price, markPrice }) => ({
+        symbol,
+        lastPrice,
+        ...(bid1Price !== undefined ? { bid1Price } : {}),
+        ...(ask1Price !== undefined ? { ask1Price } : {}),
+        ...(markPrice !== undefined ? { markPrice } : {}),
+      }),
+    );
   }
 
   /**
@@ -767,6 +798,18 @@ function listed(paged: boolean): Shape {
     return undefined;
   };
 }
+
+/** Tickers: `result.list`, each with a symbol and a positive `lastPrice`. */
+const tickersListed: Shape = (envelope) => {
+  const result = resultOf(envelope);
+  if (!result || !Array.isArray(result.list)) return 'result.list is missing or not an array';
+  for (const item of result.list as Record<string, unknown>[]) {
+    if (typeof item?.symbol !== 'string') return 'a ticker has no symbol';
+    if (typeof item.lastPrice !== 'string' || !(Number(item.lastPrice) > 0))
+      return `ticker ${item.symbol} has no positive lastPrice`;
+  }
+  return undefined;
+};
 
 /** An acknowledgement names what it acknowledges: `result.<field>` is a string. */
 function named(field: string): Shape {

@@ -1,6 +1,8 @@
 // The dead man's switch: a bot that stops sending heartbeats gets everything cancelled. Each heartbeat moves
 // one one-time schedule to now + ttl; when the schedule fires, it delivers the kill-switch event. Steps of a
 // heartbeat:
+//   0. while an account the heartbeat covers is halted (halt.ts), nothing of what follows happens: it is
+//      refused (HaltedError, HTTP 423) and the schedule stays as it is, armed or not, until a person resets;
 //   1. a heartbeat naming accounts: check them against the names the stack knows (never the keys); an unknown
 //      one is refused by name, before anything moves;
 //   2. take the switch's turn, in the order the heartbeats were made (their signed x-timestamp, or the
@@ -15,7 +17,14 @@
 // firesAt and firesAt + 60 s.
 
 import { type Clock, systemClock } from '../clock.ts';
-import { HeartbeatBusyError, StaleHeartbeatError, ValidationError } from '../errors.ts';
+import {
+  HaltedError,
+  HeartbeatBusyError,
+  StaleHeartbeatError,
+  type StandingHalt,
+  ValidationError,
+} from '../errors.ts';
+import type { HaltRecord } from './halt.ts';
 
 export const TTL_MIN_SECONDS = 120;
 export const TTL_MAX_SECONDS = 86_400;
@@ -111,6 +120,8 @@ export interface HeartbeatContext {
   /** Epoch ms by which the heartbeat must have answered. */
   deadline: number;
   clock?: Clock;
+  /** The halts standing now; without it, no halt refuses the heartbeat (a local run without a table). */
+  halts?: HaltReader;
 }
 
 /** A turn is held this much past the holder's deadline: its last Scheduler call has ended by then. */
@@ -167,12 +178,38 @@ export function armPlan(request: HeartbeatRequest, now: Date): ArmPlan {
   return { firesAt: time, expression: atExpression(time), detail };
 }
 
-/** One heartbeat: moves (or deletes, on disarm) the schedule, in turn, and says where it stands. */
+/** The halts standing now (the state table, in production). */
+export type HaltReader = () => Promise<HaltRecord[]>;
+
+/**
+ * The halts that refuse a heartbeat: those of the accounts it names, or, when it names none, every halt. A
+ * heartbeat that names no account arms a switch that cancels every account, so any halt stops it.
+ */
+export function haltsCovering(halts: HaltRecord[], accounts: readonly string[] | undefined): StandingHalt[] {
+  return halts
+    .filter((h) => !accounts || accounts.includes(h.account))
+    .map(({ account, since, origin, reason }) => ({
+      account,
+      since,
+      origin,
+      ...(reason !== undefined ? { reason } : {}),
+    }));
+}
+
+/**
+ * One heartbeat: moves (or deletes, on disarm) the schedule, in turn, and says where it stands. With `halts`, a
+ * heartbeat covering a halted account throws HaltedError before anything else; a halt that cannot be read
+ * throws too (the schedule stays: if the bot goes quiet, it fires, which is the safe side).
+ */
 export async function heartbeat(
   request: HeartbeatRequest,
   context: HeartbeatContext,
 ): Promise<HeartbeatReport> {
   const clock = context.clock ?? systemClock;
+  if (context.halts) {
+    const standing = haltsCovering(await context.halts(), request.accounts);
+    if (standing.length > 0) throw new HaltedError(standing);
+  }
   const warnings = request.disarm ? [] : await checkAccounts(request.accounts, context.accounts);
   const turn = await takeTurn(context, clock);
   const now = new Date(clock.now());

@@ -8,6 +8,7 @@ import { IpBudget } from '../bybit/ip-budget.ts';
 import type { Transport } from '../bybit/transport.ts';
 import { discoverCoverage } from '../cancel/coverage.ts';
 import { Exchange } from '../cancel/exchange.ts';
+import type { HaltSetup } from '../cancel/halt.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { AuthenticationError, DuplicateRequestError, SignatureMismatchError } from '../errors.ts';
 import { createLogger, describeError, type Logger } from '../log.ts';
@@ -21,6 +22,7 @@ import {
   settingsFor,
 } from './config.ts';
 import { DrillFunction, type LambdaSender } from './drill-function.ts';
+import { StateHaltStore } from './halts.ts';
 import { decodeBody, errorResponse, parseJsonBody, resultResponse, scopeErrors } from './http.ts';
 import { type Operation, staleSecretLine } from './metrics.ts';
 import { type FetchLike, Notifier, type SnsSender } from './notify.ts';
@@ -53,6 +55,8 @@ export interface App {
   drillFunction: DrillFunction;
   /** The state table (STATE_TABLE); nothing is loaded until it is used. */
   state: StateStore;
+  /** The halt records, in the state table (lib/lambda/halts.ts). */
+  halts: StateHaltStore;
   /** The reports topic and Telegram; nothing is loaded until a message is sent. */
   notifier: Notifier;
   /** What the current invocation's aftermath could not do (for its metrics); reset when one starts. */
@@ -166,6 +170,7 @@ export function createApp(overrides: AppOverrides = {}): App {
     deadMansSwitch,
     drillFunction,
     state,
+    halts: new StateHaltStore(state),
     notifier,
     reported: { notifyFailures: 0, stateFailures: 0 },
     clock,
@@ -179,6 +184,16 @@ export function createApp(overrides: AppOverrides = {}): App {
     },
   };
   return app;
+}
+
+/**
+ * What a kill switch halts with, and a reset restores with: the halt records and the master key (read only
+ * when an enforced halt first needs it). Undefined without a state table: a halt nobody can read back would
+ * stop nothing, and no reset could find it.
+ */
+export function haltSetup(app: App): HaltSetup | undefined {
+  if (!app.state.enabled) return undefined;
+  return { store: app.halts, master: () => app.exchange.masterClient() };
 }
 
 let shared: App | undefined;
@@ -212,7 +227,7 @@ export async function warmUp(
     // A configuration error: the first invocation reports it, as it would without a warm-up.
     return;
   }
-  const { exchange, config, logger, clock, secrets } = current;
+  const { exchange, config, logger, clock, secrets, state } = current;
   const started = clock.now();
   const deadline = started + WARM_UP_MS;
   secrets.deadline = deadline;
@@ -221,6 +236,8 @@ export async function warmUp(
     const [clients, coverage] = await Promise.all([
       Promise.allSettled(accounts.map((account) => exchange.withAccount(account, async () => account))),
       discoverCoverage(exchange, config.scope, deadline, 'background'),
+      // The halt's first write must not load the DynamoDB client beside the first wave's answers.
+      state.enabled ? state.preload() : undefined,
     ]);
     logger.info('warmed up', {
       accounts: accounts.length,
@@ -261,6 +278,10 @@ export interface Invocation {
   at: number;
   /** What the work was asked to do (set before it starts). */
   operation?: Operation;
+  /** The id of the EventBridge event that fired it (a kill-switch event). */
+  eventId?: string;
+  /** How it was invoked. */
+  trigger: Trigger['type'];
   /** What the work returned or threw, once it ran (an HTTP request refused before it has none). */
   outcome?: { result?: unknown; error?: unknown };
   /** Malformed settings this invocation's operation does not read, already logged: a kill switch reports them. */
@@ -318,6 +339,8 @@ export function route(routes: Routes, app: () => App = currentApp) {
       ignoredSettings: [],
       requestId: context.awsRequestId,
       at: startedAt,
+      trigger: trigger.type,
+      ...(trigger.type === 'killSwitch' && trigger.eventId ? { eventId: trigger.eventId } : {}),
     };
     // Every secret read, state call and Scheduler call of this invocation ends by its deadline, wherever in the
     // work it happens.

@@ -63,6 +63,11 @@ export interface Config {
    * exchange secret with a `subUid`); empty: every account gets the cooperative halt only.
    */
   haltMasterSecretId: string;
+  /**
+   * The function the drill asks to check the master key (the reset function, which may read it); empty: the
+   * check runs in this function, which must then be allowed to read the master secret.
+   */
+  masterKeyCheckFunction: string;
   baseUrl: string;
   recvWindow: number;
   requestTimeoutMs: number;
@@ -175,6 +180,8 @@ export type SettingsReader =
   | 'cancelAll'
   | 'killSwitch'
   | 'status'
+  | 'reset'
+  | 'masterCheck'
   | 'unknown';
 
 const GROUPED = new Set<string>(Object.values(SETTING_GROUPS).flat());
@@ -204,6 +211,7 @@ function readConfig(read: ReturnType<typeof reader>): Config {
     bybitSecretId: read.string('BYBIT_SECRET_ID', ''),
     webhookSecretId: read.string('WEBHOOK_SECRET_ID', ''),
     haltMasterSecretId: read.string('HALT_MASTER_SECRET_ID', ''),
+    masterKeyCheckFunction: read.string('MASTER_KEY_CHECK_FUNCTION', ''),
     baseUrl: read.url('BYBIT_BASE_URL', defaults.BYBIT_BASE_URL),
     recvWindow: read.integer('BYBIT_RECV_WINDOW', defaults.BYBIT_RECV_WINDOW, 1, 60_000),
     requestTimeoutMs: read.integer(

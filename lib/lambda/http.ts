@@ -11,6 +11,8 @@ import {
   DrillStartError,
   DuplicateRequestError,
   ExchangeUnavailableError,
+  HaltedError,
+  HaltResetError,
   HeartbeatBusyError,
   IncompleteCancelError,
   IpRefusedError,
@@ -22,6 +24,7 @@ import {
   SecretUnavailableError,
   SourceNotAllowedError,
   StaleHeartbeatError,
+  StateError,
   ValidationError,
 } from '../errors.ts';
 import type { Fields } from '../log.ts';
@@ -155,6 +158,7 @@ export function errorResponse(
   }
   if (error instanceof StaleHeartbeatError)
     return answer(409, { error: error.name, message: error.message, newerAt: error.newerAt });
+  if (error instanceof HaltedError) return haltedResponse(error, requestId);
   if (error instanceof OrderNotFoundError) {
     return answer(404, {
       error: error.name,
@@ -192,6 +196,11 @@ export function errorResponse(
       'the drill function could not be started; retry, or run npm run kill-switch -- --drill',
     );
   }
+  if (error instanceof HaltResetError) {
+    return failure(502, error.name, 'the reset is incomplete; the report names what is still halted', {
+      ...error.report,
+    });
+  }
   if (error instanceof BybitApiError) {
     // A retryable code that outlasted our retries means the exchange is unavailable, not that it refused.
     const status = error.kind === 'retryable' ? 503 : 502;
@@ -211,5 +220,31 @@ export function errorResponse(
   if (error instanceof HeartbeatBusyError) return failure(503, error.name, error.message);
   if (error instanceof DeadlineExceededError)
     return failure(504, error.name, 'the deadline passed before the exchange answered');
+  if (error instanceof StateError)
+    return failure(
+      503,
+      error.name,
+      'the state table could not be read or written; nothing was changed; retry',
+    );
   return failure(500, 'InternalError', 'the request failed inside the function; see its logs');
+}
+
+/**
+ * 423 Locked: trading is halted on an account the request covers. `since`, `origin` and `reason` are the
+ * earliest standing halt's; `halts` has each account's, for a bot that trades several.
+ */
+function haltedResponse(error: HaltedError, requestId: string): APIGatewayProxyResult {
+  const [first] = [...error.halts].sort((a, b) => a.since.localeCompare(b.since));
+  return json(423, {
+    halted: true,
+    since: first?.since,
+    origin: first?.origin,
+    reason: first?.reason ?? null,
+    accounts: error.halts.map((h) => h.account),
+    halts: error.halts,
+    error: error.name,
+    message:
+      'trading is halted: stop trading and tell your operator; nothing was changed (the dead man’s switch stays as it was) until a person resets the halt',
+    requestId,
+  });
 }

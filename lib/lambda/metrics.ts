@@ -10,6 +10,8 @@ export type Operation =
   | 'heartbeat'
   | 'drill'
   | 'status'
+  | 'reset'
+  | 'masterCheck'
   | 'unknown';
 
 /** Every metric an invocation writes (the dashboard and the alarms use no other). */

@@ -10,7 +10,11 @@
 //                                              the functions that read the secret (accounts.ts)
 //   dead-mans-switch   sk `turn`               the last heartbeat or disarm applied to the schedule, and the
 //                                              lease of the one moving it now (heartbeat-turns.ts)
-// Taken by later features, keep them apart: `halt#<account>`, `telegram-update#<id>`, `nonce#<id>`.
+//   halt               sk <account>            an account's halt (since, origin, reason, event id), kept until
+//                      sk <account>#key#<sha>  a reset; and each key it made read-only, with its prior state
+//                                              (lib/lambda/halts.ts): one Query lists every halt, and an IAM
+//                                              `dynamodb:LeadingKeys` condition names the partition exactly
+// Taken by later features, keep them apart: `telegram-update#<id>`, `nonce#<id>`.
 
 import type { Operation } from './metrics.ts';
 import type { StateKey } from './state.ts';
@@ -22,6 +26,7 @@ export const PARTITIONS = {
   signature: 'signature#',
   accounts: 'accounts',
   deadMansSwitch: 'dead-mans-switch',
+  halt: 'halt',
 } as const;
 
 const DAY_SECONDS = 86_400;
@@ -30,6 +35,9 @@ export const RECORD_TTL_SECONDS = 30 * DAY_SECONDS;
 
 /** The sort key of a kill switch's record in its event partition. */
 const EVENT_REPORT = 'report';
+
+/** Between an account and a key's fingerprint in the sort key of a halted key. */
+const HALT_KEY_INFIX = '#key#';
 
 export const recordKeys = {
   /** A kill switch's record by the id of the event that fired it (or the invocation's request id). */
@@ -44,6 +52,13 @@ export const recordKeys = {
   accounts: (): StateKey => ({ pk: PARTITIONS.accounts, sk: 'names' }),
   /** The order of the dead man's switch's heartbeats and disarms. */
   heartbeatTurn: (): StateKey => ({ pk: PARTITIONS.deadMansSwitch, sk: 'turn' }),
+  /** An account's halt. */
+  halt: (account: string): StateKey => ({ pk: PARTITIONS.halt, sk: account }),
+  /** A key the account's halt made read-only, by the SHA-256 of the key (never the key itself). */
+  haltKey: (account: string, fingerprint: string): StateKey => ({
+    pk: PARTITIONS.halt,
+    sk: `${account}${HALT_KEY_INFIX}${fingerprint}`,
+  }),
 };
 
 /** One run as the stack remembers it (and `npm run kill-switch` and the status read it). */

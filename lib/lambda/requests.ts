@@ -20,6 +20,7 @@ import {
   TTL_MAX_SECONDS,
   TTL_MIN_SECONDS,
 } from '../cancel/dead-mans-switch.ts';
+import type { MasterCheckRequest } from '../cancel/drill.ts';
 import type { SweepOptions } from '../cancel/sweep.ts';
 import { ValidationError } from '../errors.ts';
 import type { Config } from './config.ts';
@@ -320,6 +321,59 @@ export function parseHeartbeatRequest(input: unknown, defaultTtlSeconds: number)
     accounts: list(body.accounts, 'accounts', account),
     reason: body.reason as string | undefined,
   });
+}
+
+/** A halt reset: `{accounts?, by?}` (every halted account when it names none). */
+export interface ResetInput {
+  accounts?: string[];
+  /** Who asks (a name, `npm run kill-switch by ana@desk-3`, a Telegram user): in the logs and the message. */
+  by?: string;
+}
+
+const BY_MAX = 200;
+
+/** Validates a reset, from `POST /reset` or a direct invocation: `{accounts?, by?}`. */
+export function parseResetRequest(input: unknown): ResetInput {
+  const body = fields(input, ['accounts', 'by']);
+  if (
+    body.by !== undefined &&
+    (typeof body.by !== 'string' || body.by.trim() === '' || body.by.length > BY_MAX)
+  )
+    throw new ValidationError('by', `by must be a non-empty string of at most ${BY_MAX} characters`);
+  return withoutUndefined({
+    accounts: list(body.accounts, 'accounts', account),
+    by: body.by as string | undefined,
+  });
+}
+
+const FINGERPRINT = /^[0-9a-f]{64}$/;
+const SUB_UID = /^[1-9]\d{0,19}$/;
+
+/**
+ * Validates the drill's master-key check, a direct invocation of the reset function:
+ * `{check: "master", subAccounts: [{account, subUid, key}], ownKeys: [...]}`, keys as SHA-256 fingerprints.
+ */
+export function parseMasterCheckRequest(input: unknown): MasterCheckRequest {
+  const body = fields(input, ['check', 'subAccounts', 'ownKeys']);
+  if (body.check !== 'master') throw new ValidationError('check', 'check must be "master"');
+  const fingerprint = (value: unknown, field: string) => {
+    if (typeof value !== 'string' || !FINGERPRINT.test(value))
+      throw new ValidationError(field, `${field} must be a key's SHA-256 fingerprint (64 hex digits)`);
+    return value;
+  };
+  if (!Array.isArray(body.subAccounts) || body.subAccounts.length > 500)
+    throw new ValidationError('subAccounts', 'subAccounts must be an array of at most 500 sub-accounts');
+  if (!Array.isArray(body.ownKeys) || body.ownKeys.length > 1000)
+    throw new ValidationError('ownKeys', 'ownKeys must be an array of at most 1000 fingerprints');
+  const subAccounts = body.subAccounts.map((item: unknown) => {
+    const sub = fields(item, ['account', 'subUid', 'key']);
+    if (typeof sub.subUid !== 'string' || !SUB_UID.test(sub.subUid))
+      throw new ValidationError('subUid', 'subUid must be a sub-account UID (digits)');
+    if (typeof sub.account !== 'string' || sub.account.length === 0 || sub.account.length > 200)
+      throw new ValidationError('account', 'account must be an account name');
+    return { account: sub.account, subUid: sub.subUid, key: fingerprint(sub.key, 'key') };
+  });
+  return { subAccounts, ownKeys: body.ownKeys.map((k: unknown) => fingerprint(k, 'ownKeys')) };
 }
 
 /** Validates a status request: `{}` (a signed empty object; nothing to choose yet). */

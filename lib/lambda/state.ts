@@ -50,6 +50,8 @@ export interface QueryOptions {
   limit?: number;
   /** Sort keys are compared as strings: ISO times sort by time. Default true (newest first). */
   newestFirst?: boolean;
+  /** Only items whose sort key starts with this. */
+  prefix?: string;
 }
 
 /** A lease's attributes, beside the item's value: until when it is held (epoch ms), by whom, at which version. */
@@ -76,6 +78,8 @@ const defaults = {
   connectionTimeoutMs: 1000,
   requestTimeoutMs: 2000,
   queryLimit: 20,
+  /** queryAll refuses a partition larger than this (a halt of 50 accounts × 1,000 keys fits). */
+  queryAllMaxItems: 60_000,
 };
 
 /** Error types that say DynamoDB did not answer in time. */
@@ -257,22 +261,65 @@ export class StateStore {
 
   /** The partition's items by sort key, newest (greatest) first unless told otherwise; expired ones left out. */
   async query<T>(pk: string, options: QueryOptions = {}): Promise<StateItem<T>[]> {
+    const { items } = await this.page<T>(pk, options, options.limit ?? defaults.queryLimit);
+    return items;
+  }
+
+  /**
+   * Every item of the partition (or of a sort-key prefix), page by page, oldest (smallest) first; for
+   * records that must be read whole (a halt's keys). At most `maxItems`: past it, a StateError, never a part.
+   */
+  async queryAll<T>(
+    pk: string,
+    options: Pick<QueryOptions, 'prefix'> & { maxItems?: number } = {},
+  ): Promise<StateItem<T>[]> {
+    const maxItems = options.maxItems ?? defaults.queryAllMaxItems;
+    const items: StateItem<T>[] = [];
+    let start: AttributeMap | undefined;
+    do {
+      const page = await this.page<T>(pk, { ...options, newestFirst: false }, undefined, start);
+      items.push(...page.items);
+      if (items.length > maxItems)
+        throw new StateError('Query', this.tableName, `more than ${maxItems} items under ${pk}`);
+      start = page.next;
+    } while (start);
+    return items;
+  }
+
+  private async page<T>(
+    pk: string,
+    options: QueryOptions,
+    limit: number | undefined,
+    start?: AttributeMap,
+  ): Promise<{ items: StateItem<T>[]; next?: AttributeMap }> {
     const sdk = await this.load();
+    const { partition, sort } = STATE_ATTRIBUTES;
+    const prefixed = options.prefix !== undefined;
     const answer = (await this.send(
       'Query',
       new sdk.QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': STATE_ATTRIBUTES.partition },
-        ExpressionAttributeValues: { ':pk': { S: pk } },
+        KeyConditionExpression: prefixed ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': partition, ...(prefixed ? { '#sk': sort } : {}) },
+        ExpressionAttributeValues: {
+          ':pk': { S: pk },
+          ...(prefixed ? { ':prefix': { S: options.prefix as string } } : {}),
+        },
         ScanIndexForward: options.newestFirst === false,
-        Limit: options.limit ?? defaults.queryLimit,
+        ...(limit !== undefined ? { Limit: limit } : {}),
+        ...(start ? { ExclusiveStartKey: start } : {}),
         ConsistentRead: true,
       }),
-    )) as { Items?: AttributeMap[] };
-    return (answer.Items ?? [])
+    )) as { Items?: AttributeMap[]; LastEvaluatedKey?: AttributeMap };
+    const items = (answer.Items ?? [])
       .map((item) => this.itemOf<T>(item))
       .filter((item): item is StateItem<T> => item !== undefined);
+    return { items, ...(answer.LastEvaluatedKey ? { next: answer.LastEvaluatedKey } : {}) };
+  }
+
+  /** Loads the SDK now (a warm-up), so that the first call does not. */
+  async preload(): Promise<void> {
+    await this.load();
   }
 
   private attributes(key: StateKey, value: unknown, options: WriteOptions): AttributeMap {

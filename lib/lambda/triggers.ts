@@ -24,7 +24,7 @@ export interface HttpTrigger {
 export type Trigger =
   | HttpTrigger
   | { type: 'schedule'; input: Record<string, unknown> }
-  | { type: 'killSwitch'; detail: unknown }
+  | { type: 'killSwitch'; detail: unknown /** The EventBridge event's id. */; eventId?: string }
   | { type: 'direct'; body: unknown };
 
 /** The constant input a schedule may send instead of the Scheduled Event: `{"action": "sweep", …}`. */
@@ -44,7 +44,11 @@ export function readTrigger(event: unknown, config: Pick<Config, 'killSwitch'>):
     if (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event')
       return { type: 'schedule', input: {} };
     if (e.source === config.killSwitch.source && e['detail-type'] === config.killSwitch.detailType) {
-      return { type: 'killSwitch', detail: e.detail };
+      return {
+        type: 'killSwitch',
+        detail: e.detail,
+        ...(typeof e.id === 'string' && e.id !== '' ? { eventId: e.id } : {}),
+      };
     }
     throw new ValidationError(
       'detail-type',

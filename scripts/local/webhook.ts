@@ -9,7 +9,7 @@ export interface SignedHeaders {
 }
 
 /** The routes a sender signs for, as the API declares them. */
-export const ROUTES = ['/cancel', '/cancel-all', '/heartbeat', '/status'] as const;
+export const ROUTES = ['/cancel', '/cancel-all', '/heartbeat', '/status', '/reset'] as const;
 export type RoutePath = (typeof ROUTES)[number];
 
 /**

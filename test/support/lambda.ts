@@ -5,6 +5,8 @@
 // function's result; `X-Amz-Function-Error: Unhandled` and `{errorType, errorMessage}` when it threw). An
 // unknown function is a 404 `ResourceNotFoundException`; `throttle` refuses the next invocations 429
 // `TooManyRequestsException`, as Lambda refuses one beyond the function's concurrency.
+// `GET /2015-03-31/functions/{FunctionName}/configuration` (GetFunctionConfiguration) answers a function's
+// `Environment.Variables`, when it was given some.
 //
 // Signature V4 is NOT verified: any Authorization header is accepted; a request without one is refused.
 
@@ -37,11 +39,15 @@ export interface LambdaEndpoint {
 }
 
 const PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+const CONFIGURATION = /^\/2015-03-31\/functions\/([^/]+)\/configuration$/;
 
-/** Serves the functions by name; each runs the given body with the invocation's payload. */
+/**
+ * Serves the functions by name; each runs the given body with the invocation's payload. `environments` are
+ * the functions' settings, by name, for GetFunctionConfiguration.
+ */
 export async function startLambdaEndpoint(
   functions: Record<string, FunctionBody>,
-  options: { host?: string; port?: number } = {},
+  options: { host?: string; port?: number; environments?: Record<string, Record<string, string>> } = {},
 ): Promise<LambdaEndpoint> {
   const invocations: LambdaInvocation[] = [];
   const limit = { refuse: 0, refused: 0 };
@@ -51,6 +57,15 @@ export async function startLambdaEndpoint(
     try {
       if (!request.headers.authorization)
         throw new AwsApiError(403, 'AccessDeniedException', 'unsigned request');
+      const configured = decodeURIComponent(CONFIGURATION.exec(request.url?.split('?')[0] ?? '')?.[1] ?? '');
+      if (request.method === 'GET' && configured) {
+        const variables = options.environments?.[configured];
+        if (!variables)
+          throw new AwsApiError(404, 'ResourceNotFoundException', `Function not found: ${configured}`);
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ FunctionName: configured, Environment: { Variables: variables } }));
+        return;
+      }
       const name = decodeURIComponent(PATH.exec(request.url?.split('?')[0] ?? '')?.[1] ?? '');
       if (request.method !== 'POST' || !name)
         throw new AwsApiError(404, 'UnknownOperationException', 'no such route');
