@@ -174,6 +174,29 @@ export class IpBlockedRegionError extends IpRefusedError {
   }
 }
 
+/**
+ * A request that never left this machine (Node refused it before sending: a header no HTTP message can carry,
+ * such as an API key with a newline). Final: another attempt would be refused the same way.
+ */
+export class RequestNotSentError extends Error {
+  readonly endpoint: string;
+  constructor(endpoint: string, detail: string, options?: ErrorOptions) {
+    super(`${endpoint}: the request could not be sent (${detail})`, options);
+    this.name = 'RequestNotSentError';
+    this.endpoint = endpoint;
+  }
+}
+
+/** An answer longer than any the exchange sends: read no further, and take it as malformed. */
+export class AnswerTooLargeError extends Error {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`the answer is larger than ${limit} bytes`);
+    this.name = 'AnswerTooLargeError';
+    this.limit = limit;
+  }
+}
+
 /** The caller's deadline arrived before the exchange gave a usable answer. */
 export class DeadlineExceededError extends Error {
   readonly endpoint: string;
@@ -201,12 +224,16 @@ export class IncompleteCancelError extends Error {
     const refusal = [...IpRefusedError.messages].find((m) => reasons.some((r) => r.includes(m)));
     const lead = refusal ? `${refusal}: ` : '';
     // Scopes that could not be listed add nothing to `remaining`: the count is a floor, the scopes are named.
-    super(
-      `${lead}${summary ?? `not everything was cancelled: at least ${report.remaining} order(s) still open`}${failed}${why}`.slice(
-        0,
-        2000,
-      ),
-    );
+    // "At least 0" would say nothing true: without a verified listing, say what is not known instead.
+    const scopes = Array.isArray(report.scopes) ? (report.scopes as { verified?: unknown }[]) : [];
+    const unlisted = scopes.filter((s) => s?.verified !== true).length;
+    const open =
+      unlisted > 0 && unlisted === scopes.length
+        ? 'no scope could be verified by a listing, so how many orders are still open is unknown'
+        : unlisted > 0 && report.remaining === 0
+          ? `the scopes listed show no open order, but ${unlisted} scope(s) could not be verified by a listing`
+          : `at least ${report.remaining} order(s) still open`;
+    super(`${lead}${summary ?? `not everything was cancelled: ${open}`}${failed}${why}`.slice(0, 2000));
     this.name = 'IncompleteCancelError';
     this.report = report;
     if (summary !== undefined) this.summary = summary;
@@ -220,6 +247,63 @@ export class SchedulerError extends Error {
     super(`${operation}: ${message}`, options);
     this.name = 'SchedulerError';
     this.operation = operation;
+  }
+}
+
+/** The drill function could not be invoked (a webhook drill is handed over to it). */
+export class DrillStartError extends Error {
+  readonly functionName: string;
+  constructor(functionName: string, reason: string, options?: ErrorOptions) {
+    super(`the drill function ${functionName} could not be invoked (${reason})`, options);
+    this.name = 'DrillStartError';
+    this.functionName = functionName;
+  }
+}
+
+/** EventBridge Scheduler did not answer in time, or kept throttling or failing: retry (HTTP 503). */
+export class SchedulerUnavailableError extends SchedulerError {
+  constructor(operation: string, message: string, options?: ErrorOptions) {
+    super(operation, message, options);
+    this.name = 'SchedulerUnavailableError';
+  }
+}
+
+/**
+ * The same signed request (the same `x-signature`) came before, within the skew window: it was not done again
+ * (HTTP 409). `firstRequestId` is the request id of the first one, whose answer and logs have the outcome.
+ */
+export class DuplicateRequestError extends Error {
+  readonly firstRequestId: string;
+  constructor(firstRequestId: string) {
+    super(
+      `this signed request was already received (request id ${firstRequestId}) and was not done again; sign it anew (a new x-timestamp) to send it again`,
+    );
+    this.name = 'DuplicateRequestError';
+    this.firstRequestId = firstRequestId;
+  }
+}
+
+/**
+ * A heartbeat or disarm made before the last one applied (by `x-timestamp`, or invocation time without one):
+ * it changed nothing (HTTP 409).
+ */
+export class StaleHeartbeatError extends Error {
+  /** When the heartbeat or disarm was made that was applied after this one (ISO). */
+  readonly newerAt: string;
+  constructor(newerAt: string) {
+    super(
+      `a heartbeat or disarm made at ${newerAt}, later than this one, was applied first: this one changed nothing`,
+    );
+    this.name = 'StaleHeartbeatError';
+    this.newerAt = newerAt;
+  }
+}
+
+/** Another heartbeat held the dead man's switch until this one's deadline (HTTP 503): retry. */
+export class HeartbeatBusyError extends Error {
+  constructor() {
+    super("another heartbeat was moving the dead man's switch until the deadline; retry");
+    this.name = 'HeartbeatBusyError';
   }
 }
 
@@ -242,6 +326,30 @@ export class HaltResetError extends Error {
     super(`halt reset incomplete: ${reasons.join('; ')}`.slice(0, 2000));
     this.name = 'HaltResetError';
     this.report = report;
+  }
+}
+
+/** A halt that stands on an account: when, by what, and why (lib/cancel/halt.ts). */
+export interface StandingHalt {
+  account: string;
+  since: string;
+  origin: string;
+  reason?: string;
+}
+
+/**
+ * Trading is halted on an account the request covers (HTTP 423): a heartbeat changes nothing until a person
+ * resets the halt. Carries the halts, which hold no secret.
+ */
+export class HaltedError extends Error {
+  readonly halts: StandingHalt[];
+  constructor(halts: StandingHalt[]) {
+    const accounts = halts.map((h) => h.account).join(', ');
+    super(
+      `trading is halted on ${accounts}: nothing was changed; a person must find out why and reset the halt`,
+    );
+    this.name = 'HaltedError';
+    this.halts = halts;
   }
 }
 

@@ -9,17 +9,20 @@
 //   switch from the Scheduler, the last kill switch and the last drill from the state table; exit 0 when all
 //   is well.
 // - `--drill`: the kill-switch drill instead (read-only, nothing is cancelled), printed as a table; the exit
-//   code is 1 when an account has a problem. Local: a signed POST /cancel-all {"drill": true}, whose answer
-//   carries the report even when the drill fails. A deployed stage: Lambda Invoke of cancelAll with
-//   {"drill": true}; a failed drill throws there, and its message names every account and problem.
+//   code is 1 when an account has a problem. It invokes the drill function with {"drill": true} (locally
+//   through the stack's Lambda endpoint); a failed drill throws there, and its message names every account
+//   and problem.
+// - `--reset`: ends a halt (scripts/deploy/halt-reset.ts): the stage's reset function, invoked directly,
+//   after the person typed the stage name (or passed --yes).
+// - `--fire-drill`: a live fire drill on testnet or demo trading (scripts/deploy/fire-drill.ts): real orders
+//   far from the market, the real kill switch, the orders verified gone, its halt reset, each phase timed.
 
 import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { scheduleName } from '../lib/cancel/dead-mans-switch.ts';
 import type { DrillReport } from '../lib/cancel/drill.ts';
 import type { KillSwitchReport } from '../lib/cancel/kill-switch.ts';
-import { StateError, ValidationError } from '../lib/errors.ts';
+import { ValidationError } from '../lib/errors.ts';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
 import { firedBy } from '../lib/lambda/messages.ts';
 import { type RunRecord, recordKeys } from '../lib/lambda/records.ts';
@@ -27,19 +30,37 @@ import { parseCancelAllRequest } from '../lib/lambda/requests.ts';
 import { EventBridgeSchedule } from '../lib/lambda/scheduler.ts';
 import { StateStore } from '../lib/lambda/state.ts';
 import { readStatus } from '../lib/lambda/status.ts';
+import { UsageError } from './deploy/args.ts';
+import { fireDrill } from './deploy/fire-drill.ts';
+import { resetStage } from './deploy/halt-reset.ts';
+import {
+  deployedTarget,
+  localTarget,
+  NotDoneError,
+  pollRecord,
+  putKillSwitchEvent,
+  type StageTarget,
+} from './deploy/target.ts';
 import { drillTable, drillVerdict } from './local/drill-table.ts';
-import { eventBridgeEvent, invokeFunction } from './local/invoke.ts';
+import { eventBridgeEvent, type Invocation, invokeFunction } from './local/invoke.ts';
 import { createReporter } from './local/progress.ts';
 import { accountTable, statusLines } from './local/report-table.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
 import { DEFAULT_STATE_FILE, LOCAL_STAGE, type LocalState, runningState } from './local/state.ts';
-import { postSigned, signHeaders } from './local/webhook.ts';
 
 const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]… [--reason <text>] [--region <region>] [--no-wait]
        npm run kill-switch -- --drill --stage <stage> [--account <name>]… [--region <region>]
        npm run kill-switch -- --status --stage <stage> [--region <region>] [--json]
+       npm run kill-switch -- --reset --stage <stage> [--account <name>]… [--region <region>] [--yes]
+       npm run kill-switch -- --fire-drill --stage <stage> [--account <name>]… [--region <region>] [--mainnet]
   --drill        check, without cancelling anything, that the kill switch would work for every account
   --status       how the stack stands: halt, the dead man's switch, the last kill switch and the last drill
+  --reset        end the halt (every halted account, or the ones named): the keys it made read-only are made
+                 read-write again, with their IPs; asks you to type the stage name
+  --yes          --reset: do not ask (a script, not a terminal)
+  --fire-drill   a live fire drill on testnet or demo trading: one post-only order far from the market per
+                 account, linear and spot; the real kill switch; the orders verified gone; its halt reset
+  --mainnet      --fire-drill: allow a stage on mainnet (you must still type the stage name)
   --stage        the stage you deployed (npx serverless deploy --stage …), or "local" for the stack npm start runs
   --account      only this account of the exchange secret (repeat for several; default: every account)
   --reason       recorded in the event, the report and the message (default: who fired it, from where)
@@ -50,8 +71,9 @@ const USAGE = `usage: npm run kill-switch -- --stage <stage> [--account <name>]�
   --detail-type  the detail-type, if you changed KILL_SWITCH_DETAIL_TYPE (default "${configDefaults.KILL_SWITCH_DETAIL_TYPE}")
   --state        the local stack's state file (default .local/stack.json; --stage local only)
 exit status: 0 done (nothing left open; drill: no problem; status: all is well; --no-wait: the event was
-  sent to an enabled rule), 1 failed, not everything cancelled, a drill problem or a status that needs
-  attention, 2 wrong arguments`;
+  sent to an enabled rule; reset: every halt named is over; fire drill: every order cancelled and verified),
+  1 failed, not everything cancelled, a drill problem, a status that needs attention, a reset or fire drill
+  that did not complete, 2 wrong arguments`;
 
 const STAGE = /^[a-zA-Z0-9-]{1,32}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -61,17 +83,16 @@ const INVOKE_TIMEOUT_MS = 90_000;
  * another (cancelAll runs one at a time).
  */
 const REPORT_WAIT_MS = 150_000;
-const REPORT_POLL_MS = 1000;
 /** The `origin` the event says: the report, the logs and the message name it. */
 const CLI_ORIGIN = 'cli';
-
-class UsageError extends Error {}
-/** The kill switch ran or was sent, but it did not do everything: exit 1. */
-class NotDoneError extends Error {}
 
 interface Options {
   drill: boolean;
   status: boolean;
+  reset: boolean;
+  fireDrill: boolean;
+  yes: boolean;
+  mainnet: boolean;
   wait: boolean;
   json: boolean;
   stage: string;
@@ -84,11 +105,38 @@ interface Options {
 
 async function main(): Promise<void> {
   const options = readOptions();
-  if (options.status) await showStatus(options);
+  if (options.reset) {
+    await resetStage({
+      target: targetOf(options),
+      ...(options.detail.accounts ? { accounts: options.detail.accounts } : {}),
+      by: whoAmI(),
+      yes: options.yes,
+      out: createReporter(),
+    });
+  } else if (options.fireDrill) {
+    await fireDrill({
+      target: targetOf(options),
+      ...(options.detail.accounts ? { accounts: options.detail.accounts } : {}),
+      mainnet: options.mainnet,
+      by: whoAmI(),
+      kind: { source: options.source, detailType: options.detailType },
+      out: createReporter(),
+    });
+  } else if (options.status) await showStatus(options);
   else if (options.drill)
     await (options.stage === LOCAL_STAGE ? drillLocal(options) : drillDeployed(options));
   else if (options.stage === LOCAL_STAGE) await fireLocal(options);
   else await fireDeployed(options);
+}
+
+/** The stage the reset or the fire drill speaks to: the local stack, or a deployed one. */
+function targetOf(options: Options): StageTarget {
+  if (options.stage !== LOCAL_STAGE) return deployedTarget(options.stage, options.region ?? defaultRegion());
+  if (options.region)
+    throw new UsageError('--region is for a deployed stage; the local stack runs on this machine');
+  const state = runningState(options.state);
+  if (state instanceof Error) throw new NotDoneError(state.message);
+  return localTarget(state);
 }
 
 async function fireLocal(options: Options): Promise<void> {
@@ -119,9 +167,9 @@ async function fireLocal(options: Options): Promise<void> {
   );
 }
 
-function drillBody(options: Options): string {
+function drillEvent(options: Options): { drill: true; accounts?: string[] } {
   const { accounts } = options.detail;
-  return JSON.stringify({ drill: true, ...(accounts ? { accounts } : {}) });
+  return { drill: true, ...(accounts ? { accounts } : {}) };
 }
 
 function printDrill(report: DrillReport): void {
@@ -131,11 +179,35 @@ function printDrill(report: DrillReport): void {
   process.stdout.write(`✔ ${verdict}\n`);
 }
 
+/**
+ * What the drill function answered. A failed drill throws there, and Lambda passes on only the error's type
+ * and message: the message lists every account with its problems.
+ */
+function printDrillOutcome(fn: string, outcome: Invocation): void {
+  if (outcome.ok) {
+    printDrill(outcome.result as unknown as DrillReport);
+    return;
+  }
+  const { errorMessage: message } = outcome;
+  if (message.startsWith(DRILL_FAILED)) {
+    for (const reason of message.slice(DRILL_FAILED.length).split('; ')) {
+      process.stdout.write(`  ✘ ${reason}\n`);
+    }
+    throw new NotDoneError(
+      'the drill found problems: the kill switch would fail for these accounts. docs/guides/test-your-kill-switch.md says how to fix each.',
+    );
+  }
+  throw new NotDoneError(`the drill could not run on ${fn}: ${outcome.errorType}: ${message}`);
+}
+
+/** How DrillFailedError's message starts (lib/errors.ts). */
+const DRILL_FAILED = 'kill-switch drill failed: ';
+
 async function drillDeployed(options: Options): Promise<void> {
   const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
   const region = options.region ?? defaultRegion();
-  const fn = `${serviceName()}-${options.stage}-cancelAll`;
-  const body = drillBody(options);
+  const fn = `${serviceName()}-${options.stage}-drill`;
+  const body = JSON.stringify(drillEvent(options));
   process.stdout.write(
     `Kill-switch drill for stage ${options.stage} in ${region}: invoking ${fn} with ${body} (read-only: nothing is cancelled)\n`,
   );
@@ -160,24 +232,21 @@ async function drillDeployed(options: Options): Promise<void> {
   } catch {
     throw new NotDoneError(`${fn} answered something that is not JSON: ${text.slice(0, 300)}`);
   }
-  if (out.FunctionError) {
-    // A failed drill throws, and Lambda passes on only the error's type and message: the message lists
-    // every account with its problems.
-    const message = String(payload.errorMessage ?? text.slice(0, 500));
-    if (payload.errorType === 'DrillFailedError') {
-      // The whole report is in the state table, under this invocation's request id: print it as a table.
-      const recorded = await recordedDrill(options, region, out.$metadata?.requestId);
-      if (recorded) return printDrill(recorded);
-      for (const reason of message.replace(/^kill-switch drill failed: /, '').split('; ')) {
-        process.stdout.write(`  ✘ ${reason}\n`);
-      }
-      throw new NotDoneError(
-        'the drill found problems: the kill switch would fail for these accounts. README "Test your kill switch" says how to fix each.',
-      );
-    }
-    throw new NotDoneError(`the drill could not run: ${payload.errorType ?? 'Error'}: ${message}`);
+  if (out.FunctionError && payload.errorType === 'DrillFailedError') {
+    // The whole report is in the state table, under this invocation's request id: print it as a table.
+    const recorded = await recordedDrill(options, region, out.$metadata?.requestId);
+    if (recorded) return printDrill(recorded);
   }
-  printDrill(payload as unknown as DrillReport);
+  printDrillOutcome(
+    fn,
+    out.FunctionError
+      ? {
+          ok: false,
+          errorType: String(payload.errorType ?? 'Error'),
+          errorMessage: String(payload.errorMessage ?? text.slice(0, 500)),
+        }
+      : { ok: true, result: payload },
+  );
 }
 
 /** The report of the drill with this request id, from the state table's last drill; undefined if not there. */
@@ -207,24 +276,12 @@ async function drillLocal(options: Options): Promise<void> {
     throw new UsageError('--region is for a deployed stage; the local stack runs on this machine');
   const state = runningState(options.state);
   if (state instanceof Error) throw new NotDoneError(state.message);
-  const body = drillBody(options);
+  const fn = state.functions.drill;
+  const event = drillEvent(options);
   process.stdout.write(
-    `Kill-switch drill on the local stack: POST /cancel-all ${body} (read-only: nothing is cancelled)\n`,
+    `Kill-switch drill on the local stack: invoking ${fn} with ${JSON.stringify(event)} (read-only: nothing is cancelled)\n`,
   );
-  const answer = await postSigned(
-    `${state.httpUrl}/cancel-all`,
-    body,
-    signHeaders(state.webhookSecret, body),
-    INVOKE_TIMEOUT_MS,
-  );
-  // 200: no problem; 502: the drill found some, and the answer still carries the whole report.
-  const report = answer.body as unknown as DrillReport;
-  if ((answer.status !== 200 && answer.status !== 502) || report.operation !== 'drill') {
-    throw new NotDoneError(
-      `the drill could not run: HTTP ${answer.status} ${JSON.stringify(answer.body).slice(0, 500)}`,
-    );
-  }
-  printDrill(report);
+  printDrillOutcome(fn, await invokeFunction(state.lambdaUrl, fn, event, INVOKE_TIMEOUT_MS));
 }
 
 interface KillSwitchResult {
@@ -283,9 +340,7 @@ function printScopes(scopes: NonNullable<KillSwitchResult['scopes']>) {
 }
 
 async function fireDeployed(options: Options): Promise<void> {
-  const { EventBridgeClient, ListRulesCommand, PutEventsCommand } = await import(
-    '@aws-sdk/client-eventbridge'
-  );
+  const { EventBridgeClient, ListRulesCommand } = await import('@aws-sdk/client-eventbridge');
   const region = options.region ?? defaultRegion();
   const fn = `${serviceName()}-${options.stage}-cancelAll`;
   const client = new EventBridgeClient({
@@ -299,30 +354,22 @@ async function fireDeployed(options: Options): Promise<void> {
   process.stdout.write(
     `  putting the event on the default bus: source ${options.source}, detail-type "${options.detailType}", detail ${JSON.stringify(options.detail)}\n`,
   );
-  let sent: PutEventsCommandOutput;
+  let eventId: string;
   try {
-    sent = await client.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: 'default',
-            Source: options.source,
-            DetailType: options.detailType,
-            Detail: JSON.stringify(options.detail),
-          },
-        ],
-      }),
+    eventId = await putKillSwitchEvent(
+      region,
+      { source: options.source, detailType: options.detailType },
+      options.detail,
     );
   } catch (error) {
-    throw new NotDoneError(`EventBridge did not take the event: ${describe(error)}`);
-  }
-  const entry = sent.Entries?.[0];
-  if (!entry?.EventId || (sent.FailedEntryCount ?? 0) > 0) {
+    const message = (error as Error).message;
     throw new NotDoneError(
-      `EventBridge refused the event: ${entry?.ErrorCode ?? 'no entry id'} ${entry?.ErrorMessage ?? ''}`.trim(),
+      message.startsWith('EventBridge refused')
+        ? message
+        : `EventBridge did not take the event: ${describe(error)}`,
     );
   }
-  process.stdout.write(`✔ EventBridge accepted the event: entry id ${entry.EventId}\n`);
+  process.stdout.write(`✔ EventBridge accepted the event: entry id ${eventId}\n`);
 
   // An accepted event reaches nothing when no rule matches it (wrong region or stage, changed source).
   const ruleName = `${serviceName()}-${options.stage}-kill-switch`;
@@ -335,9 +382,7 @@ async function fireDeployed(options: Options): Promise<void> {
     process.stdout.write(
       `? Could not check the rule ${ruleName} (${describe(error)}); the event was sent.\n`,
     );
-    return options.wait
-      ? waitDeployed(options, region, entry.EventId)
-      : printNextSteps(options.stage, region);
+    return options.wait ? waitDeployed(options, region, eventId) : printNextSteps(options.stage, region);
   }
   const rule = rules.find(
     (r) => r.Name === ruleName && matches(r.EventPattern, options.source, options.detailType),
@@ -352,7 +397,7 @@ async function fireDeployed(options: Options): Promise<void> {
   }
   process.stdout.write(`✔ Rule ${rule.Name} (ENABLED) sends it to ${fn}\n`);
   if (!options.wait) return printNextSteps(options.stage, region);
-  await waitDeployed(options, region, entry.EventId);
+  await waitDeployed(options, region, eventId);
 }
 
 /** Waits for the record the function writes under the event id, then prints it; throws unless all clear. */
@@ -362,7 +407,12 @@ async function waitDeployed(options: Options, region: string, eventId: string): 
   const store = new StateStore({ tableName, client: new DynamoDBClient({ region, maxAttempts: 3 }) });
   const record = await createReporter().wait(
     `  waiting for its report in ${tableName} (up to ${REPORT_WAIT_MS / 1000} s)`,
-    () => pollRecord(store, eventId),
+    () =>
+      pollRecord(store, eventId, REPORT_WAIT_MS).catch((error: unknown) => {
+        throw new NotDoneError(
+          `the event was sent, but its report cannot be read: ${(error as Error).message}`,
+        );
+      }),
   );
   if (!record) {
     throw new NotDoneError(
@@ -370,24 +420,6 @@ async function waitDeployed(options: Options, region: string, eventId: string): 
     );
   }
   printRecord(record);
-}
-
-/** The event's record once the function has written it; undefined when the wait ran out. */
-async function pollRecord(store: StateStore, eventId: string): Promise<RunRecord | undefined> {
-  const until = Date.now() + REPORT_WAIT_MS;
-  for (;;) {
-    try {
-      const item = await store.get<RunRecord>(recordKeys.event(eventId));
-      if (item) return item.value;
-    } catch (error) {
-      // A table that is not there or may not be read will not become readable by waiting.
-      if (error instanceof StateError && /does not exist|access denied/.test(error.message)) {
-        throw new NotDoneError(`the event was sent, but its report cannot be read: ${error.message}`);
-      }
-    }
-    if (Date.now() + REPORT_POLL_MS > until) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, REPORT_POLL_MS));
-  }
 }
 
 /** A kill switch's record: who fired it, the per-account table, the verdict. */
@@ -529,6 +561,10 @@ function readOptions(): Options {
         'detail-type': { type: 'string' },
         state: { type: 'string' },
         status: { type: 'boolean' },
+        reset: { type: 'boolean' },
+        yes: { type: 'boolean' },
+        'fire-drill': { type: 'boolean' },
+        mainnet: { type: 'boolean' },
         'no-wait': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -570,8 +606,19 @@ function readOptions(): Options {
       throw new UsageError(`--${name} must be a non-empty text of at most 256 characters`);
     }
   }
+  const modes = ['drill', 'status', 'reset', 'fire-drill'].filter((name) => values[name] === true);
+  if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} cannot be given together`);
   if (values.drill && values.reason !== undefined)
     throw new UsageError('--reason is for the kill switch, not --drill');
+  if (values.reset || values['fire-drill']) {
+    const mode = values.reset ? 'reset' : 'fire-drill';
+    const extra = ['reason', 'no-wait', 'json', ...(values.reset ? ['source', 'detail-type'] : [])].find(
+      (name) => values[name] !== undefined,
+    );
+    if (extra) throw new UsageError(`--${extra} is not for --${mode}`);
+  }
+  if (values.yes && !values.reset) throw new UsageError('--yes is for --reset');
+  if (values.mainnet && !values['fire-drill']) throw new UsageError('--mainnet is for --fire-drill');
   if (values.status) {
     const firing = ['drill', 'account', 'reason', 'no-wait', 'source', 'detail-type'].find(
       (name) => values[name] !== undefined,
@@ -585,6 +632,10 @@ function readOptions(): Options {
   return {
     drill: values.drill === true,
     status: values.status === true,
+    reset: values.reset === true,
+    fireDrill: values['fire-drill'] === true,
+    yes: values.yes === true,
+    mainnet: values.mainnet === true,
     wait: values['no-wait'] !== true,
     json: values.json === true,
     stage,

@@ -1,25 +1,30 @@
-// `npm run sign -- '<json body>'`: the x-timestamp and x-signature headers that authenticate a webhook body,
-// and a curl command that sends it. The key is the `webhookSecret` of the webhook secret: from --secret,
-// else WEBHOOK_SECRET, else the running local stack (`npm start`).
+// `npm run sign -- '<json body>'`: the x-timestamp and x-signature headers that authenticate a webhook body on
+// one route (the route-bound signature: no other route accepts it), and a curl command that sends it. The key
+// is the `webhookSecret` of the webhook secret: from --secret, else WEBHOOK_SECRET, else the running local stack
+// (`npm start`).
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
-import { parseCancelAllRequest, parseCancelRequest, parseHeartbeatRequest } from '../lib/lambda/requests.ts';
+import {
+  parseCancelAllRequest,
+  parseCancelRequest,
+  parseHeartbeatRequest,
+  parseStatusRequest,
+} from '../lib/lambda/requests.ts';
 import { DEFAULT_STATE_FILE, type LocalState, runningState } from './local/state.ts';
-import { apiBaseUrl, curlCommand, routeOf, signHeaders } from './local/webhook.ts';
+import { apiBaseUrl, curlCommand, ROUTES, type RoutePath, routeOf, signHeaders } from './local/webhook.ts';
 
-const USAGE = `usage: npm run sign -- '<json body>' [--url <api url>] [--path /cancel|/cancel-all|/heartbeat] [--secret <key>]
+const USAGE = `usage: npm run sign -- '<json body>' [--url <api url>] [--path ${ROUTES.join('|')}] [--secret <key>]
                      [--timestamp <unix ms>] [--state <file>]
   '<json body>'  the exact body to send ('-' reads it from stdin)
   --url          the API's base URL (default: the running local stack's, else a placeholder)
-  --path         the route (default: /heartbeat for a ttlSeconds or disarm body, /cancel when the body names
-                 an order, else /cancel-all)
+  --path         the route the signature is for; no other route accepts it (default: /heartbeat for a
+                 ttlSeconds or disarm body, /cancel when the body names an order, else /cancel-all)
   --secret       the webhook key (default: $WEBHOOK_SECRET, else the running local stack's demo key)
   --timestamp    sign as of this Unix time in ms (default: now); the functions accept ±${configDefaults.WEBHOOK_MAX_SKEW_SECONDS} s
   --state        the local stack's state file (default .local/stack.json)`;
 
-const PATHS = ['/cancel', '/cancel-all', '/heartbeat'] as const;
 const PLACEHOLDER_URL = 'https://<api-id>.execute-api.<region>.amazonaws.com';
 const MIN_SECRET_LENGTH = 16;
 
@@ -41,8 +46,8 @@ function main(): void {
     throw new UsageError('the body is not valid JSON (the functions would answer 400)');
   }
   const path = values.path ?? routeOf(parsed);
-  if (!(PATHS as readonly string[]).includes(path))
-    throw new UsageError(`--path must be one of ${PATHS.join(', ')}`);
+  if (!(ROUTES as readonly string[]).includes(path))
+    throw new UsageError(`--path must be one of ${ROUTES.join(', ')}`);
   const timestamp = values.timestamp === undefined ? Date.now() : Number(values.timestamp);
   if (!Number.isSafeInteger(timestamp) || timestamp <= 0) {
     throw new UsageError('--timestamp must be Unix time in milliseconds, e.g. 1767225600000');
@@ -55,14 +60,14 @@ function main(): void {
   }
   const { secret, local } = keyOf(values.secret, values.state ?? DEFAULT_STATE_FILE);
   const base = (url ?? local?.httpUrl ?? PLACEHOLDER_URL).replace(/\/+$/, '');
-  const headers = signHeaders(secret, body, timestamp);
+  const headers = signHeaders(secret, path as RoutePath, body, timestamp);
   const skew = local?.maxSkewSeconds ?? configDefaults.WEBHOOK_MAX_SKEW_SECONDS;
 
   process.stdout.write(`x-timestamp: ${headers['x-timestamp']}\n`);
   process.stdout.write(`x-signature: ${headers['x-signature']}\n`);
   const expiry = new Date(timestamp + skew * 1000);
   process.stdout.write(
-    `${expiry.getTime() < Date.now() ? 'Expired at' : 'Valid until'} ${expiry.toISOString()} (the functions accept a timestamp within ${skew} s of their clock).\n`,
+    `${expiry.getTime() < Date.now() ? 'Expired at' : 'Valid until'} ${expiry.toISOString()} (the functions accept a timestamp within ${skew} s of their clock), for POST ${path} only, once.\n`,
   );
   const refused = refusal(path, parsed);
   if (refused) process.stdout.write(`Note: the function will refuse this body with 400: ${refused}\n`);
@@ -99,6 +104,7 @@ function refusal(path: string, body: unknown): string | undefined {
   try {
     if (path === '/cancel') parseCancelRequest(body);
     else if (path === '/heartbeat') parseHeartbeatRequest(body, configDefaults.DEAD_MANS_SWITCH_SECONDS);
+    else if (path === '/status') parseStatusRequest(body);
     else parseCancelAllRequest(body);
     return undefined;
   } catch (error) {

@@ -7,7 +7,7 @@
 //      switch, and an EventBridge endpoint whose kill-switch rule hands the event to cancelAll; registers the
 //      demo bot's webhook (POST /telegram);
 //   3. shows a signed webhook cancel, a scoped cancel-all, a stale sweep, the drill, a kill switch, the dead
-//      man's switch and a kill switch from Telegram (/status, /kill, Kill now), checked against the emulator,
+//      man's switch, a runaway bot halted and reset, and a kill switch from Telegram (/status, /kill, Kill now), checked against the emulator,
 //      with the messages a person receives, and prints what happened;
 //   4. stays up for trying it by hand (curl commands, `npm run sign`, `npm run kill-switch -- --stage local`)
 //      until Ctrl-C, saying when the dead man's switch fires, or exits with --once (or CI=true): 0 when
@@ -23,6 +23,7 @@ import { setUpWebhook } from './deploy/telegram-webhook.ts';
 import { deadMansSwitchStep, LOCAL_TARGETS, startLocalScheduler } from './local/dead-mans-switch.ts';
 import { runDemo, type StepOutcome } from './local/demo.ts';
 import { type LocalExchange, startLocalExchange } from './local/exchange.ts';
+import { runawayBotStep } from './local/halt-step.ts';
 import { groupExists, type Offline, startOffline } from './local/offline.ts';
 import { invokeFunction } from './local/invoke.ts';
 import { choosePort, HOST, portIsFree } from './local/ports.ts';
@@ -116,6 +117,8 @@ async function main(): Promise<number> {
   const functions = {
     cancel: `${service}-${LOCAL_STAGE}-cancel`,
     cancelAll: `${service}-${LOCAL_STAGE}-cancelAll`,
+    drill: `${service}-${LOCAL_STAGE}-drill`,
+    reset: `${service}-${LOCAL_STAGE}-reset`,
   };
   const httpPort = await portFor('--port', options.port ?? defaults.httpPort, options.port !== undefined);
   const lambdaPort = await portFor(
@@ -162,7 +165,12 @@ async function main(): Promise<number> {
   report.line(
     `      Secrets Manager   ${exchange.secrets.url}  ${exchange.exchangeSecretId} (named accounts),`,
   );
-  report.line(`                        ${exchange.webhookSecretId}: demo keys generated for this run`);
+  report.line(
+    `                        ${exchange.webhookSecretId}, ${exchange.masterSecretId} (the master key of the`,
+  );
+  report.line(
+    `                        sub-account ${exchange.bot.account}, for the halt): demo keys generated for this run`,
+  );
   report.line(
     `      Scheduler         ${scheduler.endpoint.url}  the dead man's switch schedule; fires into cancelAll`,
   );
@@ -205,6 +213,7 @@ async function main(): Promise<number> {
           BYBIT_BASE_URL: exchange.emulator.url,
           BYBIT_SECRET_ID: exchange.exchangeSecretId,
           WEBHOOK_SECRET_ID: exchange.webhookSecretId,
+          HALT_MASTER_SECRET_ID: exchange.masterSecretId,
           STALE_ORDER_MAX_AGE_SECONDS: String(STALE_AFTER_SECONDS),
           STALE_ORDER_LINK_ID_PREFIX: BOT_PREFIX,
           // The demo and you run the sweep; a cron firing in the middle would muddle the counts.
@@ -215,7 +224,8 @@ async function main(): Promise<number> {
         env: {
           AWS_ENDPOINT_URL_SECRETS_MANAGER: exchange.secrets.url,
           AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint.url,
-          // The telegram function puts the kill-switch event here, and invokes the functions (and itself) there.
+          // A webhook drill is handed to the drill function through serverless-offline's Lambda endpoint; the
+          // telegram function puts the kill-switch event on the bus, and invokes the functions (and itself) there.
           AWS_ENDPOINT_URL_EVENTBRIDGE: bus.url,
           AWS_ENDPOINT_URL_LAMBDA: lambdaUrl,
           ...reporting.env,
@@ -233,9 +243,10 @@ async function main(): Promise<number> {
     await exit(1);
   });
   report.line(
-    `      HTTP API          ${offline.httpUrl}  POST /cancel, /cancel-all, /heartbeat, /status, /telegram`,
+    `      HTTP API          ${offline.httpUrl}  POST /cancel, /cancel-all, /heartbeat, /status, /reset`,
   );
-  report.line(`      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}`);
+  report.line(
+    `      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}, ${functions.drill}, ${functions.reset}`,
   // What `npm run telegram -- --setup --stage local` does: the demo bot's updates now reach POST /telegram.
   const webhook = await setUpWebhook({
     stage: LOCAL_STAGE,
@@ -259,6 +270,7 @@ async function main(): Promise<number> {
     functions,
     emulatorUrl: exchange.emulator.url,
     secretsUrl: exchange.secrets.url,
+    exchangeSecretId: exchange.exchangeSecretId,
     region,
     schedulerUrl: scheduler.endpoint.url,
     stateUrl: reporting.dynamo.url,
@@ -276,25 +288,19 @@ async function main(): Promise<number> {
   report.line(
     'The demo: each step goes through the trigger AWS would use, then the emulator is asked what is open.',
   );
-  const outcomes = await runDemo(
-    {
-      exchange,
-      httpUrl: offline.httpUrl,
-      lambdaUrl: offline.lambdaUrl,
-      functions,
-      sweep: { maxAgeSeconds: STALE_AFTER_SECONDS, prefix: BOT_PREFIX },
-      report,
-      reporting,
-    },
-    2,
-  );
-  const total = outcomes.length + 2;
-  outcomes.push(
-    await deadMansSwitchStep(
-      { exchange, scheduler, httpUrl: offline.httpUrl, report, reporting },
-      `[${total - 1}/${total}]`,
-    ),
-  );
+  const demo = {
+    exchange,
+    httpUrl: offline.httpUrl,
+    lambdaUrl: offline.lambdaUrl,
+    functions,
+    sweep: { maxAgeSeconds: STALE_AFTER_SECONDS, prefix: BOT_PREFIX },
+    report,
+    reporting,
+  };
+  const outcomes = await runDemo(demo, 2);
+  const total = outcomes.length + 3;
+  outcomes.push(await deadMansSwitchStep({ ...demo, scheduler }, `[${total - 2}/${total}]`));
+  outcomes.push(await runawayBotStep(demo, `[${total - 1}/${total}]`));
   outcomes.push(await telegramStep({ exchange, reporting, report }, `[${total}/${total}]`));
   const ok = printOutcome(outcomes);
 
@@ -320,7 +326,9 @@ async function main(): Promise<number> {
 function printOutcome(outcomes: StepOutcome[]): boolean {
   const seconds = process.uptime().toFixed(1);
   const ok = outcomes.every((o) => o.ok);
-  const last = outcomes.at(-1);
+  // The last kill switch's book: the runaway bot's one order after its reset is the only one after it.
+  const killSwitches = outcomes.filter((o) => o.title === 'kill switch' || o.title === "dead man's switch");
+  const cleared = killSwitches.length > 0 && killSwitches.every((o) => o.openAfter === 0);
   report.line();
   report.line('What happened (open orders counted in the emulator after each step):');
   report.line(`  ${'step'.padEnd(26)}${'cancelled'.padStart(10)}${'open after'.padStart(12)}  result`);
@@ -329,15 +337,17 @@ function printOutcome(outcomes: StepOutcome[]): boolean {
       `  ${`${i + 1} ${o.title}`.padEnd(26)}${String(o.cancelled).padStart(10)}${String(o.openAfter).padStart(12)}  ${o.ok ? '✔' : `✘ ${o.problems.join('; ')}`}`,
     );
   }
-  if (ok && last?.openAfter === 0) {
-    report.line(`✔ All clear: 0 orders left open after the kill switch. Outcome ${seconds} s after start.`);
+  if (ok && cleared) {
+    report.line(
+      `✔ All clear: 0 orders left open after each kill switch, and the runaway bot stopped until its reset. Outcome ${seconds} s after start.`,
+    );
   } else {
     report.line(
       `✘ The demo did not end as it should (outcome ${seconds} s after start); function logs have details.`,
     );
   }
   report.line();
-  return ok && last?.openAfter === 0;
+  return ok && cleared;
 }
 
 function printTryIt(state: LocalState, reseeded: number) {
@@ -350,15 +360,15 @@ function printTryIt(state: LocalState, reseeded: number) {
   );
   report.line();
   report.line(
-    `Cancel one order (signed now: valid ${state.maxSkewSeconds} s, until ${until}; npm run sign -- '<json body>' signs any body):`,
+    `Cancel one order (signed now, for that route: valid once, for ${state.maxSkewSeconds} s, until ${until}; npm run sign -- '<json body>' signs any body):`,
   );
   report.line(
-    `  ${curlCommand(`${state.httpUrl}/cancel`, cancelBody, signHeaders(state.webhookSecret, cancelBody, now))}`,
+    `  ${curlCommand(`${state.httpUrl}/cancel`, cancelBody, signHeaders(state.webhookSecret, '/cancel', cancelBody, now))}`,
   );
   report.line();
   report.line('Cancel every spot TP/SL order of the hedge account:');
   report.line(
-    `  ${curlCommand(`${state.httpUrl}/cancel-all`, scopeBody, signHeaders(state.webhookSecret, scopeBody, now))}`,
+    `  ${curlCommand(`${state.httpUrl}/cancel-all`, scopeBody, signHeaders(state.webhookSecret, '/cancel-all', scopeBody, now))}`,
   );
   report.line();
   report.line('Fire the kill switch (the EventBridge event, delivered to the local cancelAll function):');
@@ -370,9 +380,19 @@ function printTryIt(state: LocalState, reseeded: number) {
   report.line('  npm run kill-switch -- --drill --stage local');
   report.line();
   report.line(
-    "How the stack stands: the dead man's switch, the last kill switch and drill (exits 1 while something needs you):",
+    "How the stack stands: the halt, the dead man's switch, the last kill switch and drill (exits 1 while something needs you):",
   );
   report.line('  npm run kill-switch -- --status --stage local');
+  report.line();
+  report.line(
+    'A kill switch halts the accounts it covers; end the halt (it asks you to type the stage name):',
+  );
+  report.line('  npm run kill-switch -- --reset --stage local');
+  report.line();
+  report.line(
+    'A live fire drill, the emulator playing testnet: real orders far from the market, the kill switch, the check, the reset:',
+  );
+  report.line('  npm run kill-switch -- --fire-drill --stage local');
   report.line();
   report.line('Run the stale-order sweep (the EventBridge Scheduled Event):');
   report.line(
@@ -384,10 +404,11 @@ function printTryIt(state: LocalState, reseeded: number) {
     "Last, arm the dead man's switch: after 300 s of silence (15 s here) it fires the kill switch, and this",
   );
   report.line(
-    'terminal says so. Send it again to move it; npm run sign -- \'{"disarm":true}\' signs the disarm:',
+    'terminal says so. Each signed request is served once: npm run sign -- \'{"ttlSeconds":300}\' signs a new',
   );
+  report.line('heartbeat to move it, npm run sign -- \'{"disarm":true}\' the disarm:');
   report.line(
-    `  ${curlCommand(`${state.httpUrl}/heartbeat`, heartbeatBody, signHeaders(state.webhookSecret, heartbeatBody, now))}`,
+    `  ${curlCommand(`${state.httpUrl}/heartbeat`, heartbeatBody, signHeaders(state.webhookSecret, '/heartbeat', heartbeatBody, now))}`,
   );
   report.line();
 }

@@ -3,6 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import {
+  AnswerTooLargeError,
   BybitApiError,
   DeadlineExceededError,
   ExchangeUnavailableError,
@@ -10,6 +11,7 @@ import {
   IpRateLimitBanError,
   type IpRefusedError,
   OrderNotOpenError,
+  RequestNotSentError,
 } from '../errors.ts';
 import { classifyRetCode, RetCode } from './codes.ts';
 import { IpBudget, type IpTicket, type Priority } from './ip-budget.ts';
@@ -39,6 +41,8 @@ import type {
   SubApiKeySettings,
   SubApiKeysPage,
   SubApiKeysParams,
+  Ticker,
+  TickersParams,
   UpdateSubApiKeyParams,
 } from './types.ts';
 
@@ -297,6 +301,35 @@ export class BybitClient {
   }
 
   /**
+   * The latest prices (`GET /v5/market/tickers`, public, unsigned). A ticker without a readable `lastPrice` is
+   * an error: a price read as nothing would put an order anywhere.
+   */
+  async tickers(params: TickersParams, call?: CallOptions): Promise<Ticker[]> {
+    const envelope = await this.callEnvelope(
+      {
+        endpoint: 'tickers',
+        method: 'GET',
+        path: '/v5/market/tickers',
+        params,
+        category: params.category,
+        cost: 1,
+        signed: false,
+        shape: tickersListed,
+      },
+      call,
+    );
+    return (envelope.result as { list: Ticker[] }).list.map(
+      ({ symbol, lastPrice, bid1Price, ask1Price, markPrice }) => ({
+        symbol,
+        lastPrice,
+        ...(bid1Price !== undefined ? { bid1Price } : {}),
+        ...(ask1Price !== undefined ? { ask1Price } : {}),
+        ...(markPrice !== undefined ? { markPrice } : {}),
+      }),
+    );
+  }
+
+  /**
    * What the key in use may do (`GET /v5/user/query-api`, any permission may call it). An answer lacking
    * the documented fields is an error: a drill must never read "no permissions" into a missing object.
    */
@@ -478,6 +511,7 @@ export class BybitClient {
     }
     let limits: LimitHeaders = {};
     let answered = false;
+    let unsent = false;
     // A request that outlives its own timeout is one more failed attempt; only when the deadline cut it
     // short is the caller out of time (and a scope that still has time must not be given up as if it were).
     const left = deadline - this.options.now();
@@ -490,6 +524,15 @@ export class BybitClient {
       const text = await response.text();
       if (response.status === 403) {
         const error = refusalOf(endpoint, text);
+        if (!error) {
+          // Not the IP limit nor a blocked region: this request was refused (a WAF, say), not the IP.
+          const detail = 'HTTP 403, the request was refused (not for the IP limit)';
+          return {
+            ok: false,
+            error: new ExchangeUnavailableError(endpoint, attempt, detail, { httpStatus: 403 }),
+            transient: false,
+          };
+        }
         this.ipBudget.refuse(error);
         return { ok: false, error: this.ipBudget.refused ?? error, transient: false };
       }
@@ -518,6 +561,26 @@ export class BybitClient {
       }
       return judged;
     } catch (cause) {
+      if (cause instanceof AnswerTooLargeError) {
+        // The exchange did answer (and counted the request); what it sent is no envelope.
+        answered = true;
+        const error = new ExchangeUnavailableError(endpoint, attempt, `malformed answer: ${cause.message}`, {
+          cause,
+        });
+        return { ok: false, error, transient: true };
+      }
+      if (refusedBeforeSending(cause)) {
+        // Nothing left this machine, and another attempt would be refused the same way: final, and free.
+        unsent = true;
+        const error = new RequestNotSentError(
+          endpoint,
+          `Node refused it: ${codeOf(cause) ?? 'invalid request'}`,
+          {
+            cause,
+          },
+        );
+        return { ok: false, error, transient: false };
+      }
       const timedOut =
         cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
       const detail = timedOut ? `no answer within ${this.options.requestTimeoutMs} ms` : networkDetail(cause);
@@ -531,7 +594,8 @@ export class BybitClient {
       };
     } finally {
       // Without an answer the request may still be on its way: it may count for up to one more timeout.
-      this.ipBudget.release(ip, answered ? 0 : this.options.requestTimeoutMs);
+      if (unsent) this.ipBudget.giveBack(ip);
+      else this.ipBudget.release(ip, answered ? 0 : this.options.requestTimeoutMs);
       if (ticket) this.pacer.release(ticket, limits);
     }
   }
@@ -695,13 +759,14 @@ function isStringList(value: unknown): value is string[] {
 /**
  * Bybit documents 403 for the IP limit ("403, access too frequent": docs/v5/rate-limit/rate-limit.mdx) and
  * for US and mainland China addresses (docs/v5/guide.mdx, error.mdx). The region block comes from the CDN
- * in front of the API, whose page says it blocks "your country". A 403 naming neither is taken for the ban:
- * then the worst a wrong guess does is wait ten minutes, never send into a ban.
+ * in front of the API, whose page says it blocks "your country". Only these refuse the IP; any other 403 (a
+ * firewall refusing one request's content, say) refuses that request alone: taking it for the ban would let
+ * one odd request close the container for ten minutes.
  */
-function refusalOf(endpoint: string, body: string): IpRefusedError {
+function refusalOf(endpoint: string, body: string): IpRefusedError | undefined {
   if (/too frequent/i.test(body)) return new IpRateLimitBanError(endpoint);
   if (/countr|region|location/i.test(body)) return new IpBlockedRegionError(endpoint);
-  return new IpRateLimitBanError(endpoint);
+  return undefined;
 }
 
 function parseEnvelope(text: string): Envelope | undefined {
@@ -733,6 +798,18 @@ function listed(paged: boolean): Shape {
     return undefined;
   };
 }
+
+/** Tickers: `result.list`, each with a symbol and a positive `lastPrice`. */
+const tickersListed: Shape = (envelope) => {
+  const result = resultOf(envelope);
+  if (!result || !Array.isArray(result.list)) return 'result.list is missing or not an array';
+  for (const item of result.list as Record<string, unknown>[]) {
+    if (typeof item?.symbol !== 'string') return 'a ticker has no symbol';
+    if (typeof item.lastPrice !== 'string' || !(Number(item.lastPrice) > 0))
+      return `ticker ${item.symbol} has no positive lastPrice`;
+  }
+  return undefined;
+};
 
 /** An acknowledgement names what it acknowledges: `result.<field>` is a string. */
 function named(field: string): Shape {
@@ -867,10 +944,22 @@ function toQueryString(params: object): string {
 }
 
 /** The system error code: node:http puts it on the error, fetch on its cause. */
-function networkDetail(cause: unknown): string {
+function codeOf(cause: unknown): string | undefined {
   const error = cause as { code?: unknown; cause?: { code?: unknown } } | undefined;
-  const code = [error?.code, error?.cause?.code].find((c) => typeof c === 'string');
+  return [error?.code, error?.cause?.code].find((c): c is string => typeof c === 'string');
+}
+
+function networkDetail(cause: unknown): string {
+  const code = codeOf(cause);
   return code ? `network error ${code}` : 'network error';
+}
+
+/**
+ * Node checks a request before it opens or writes anything (a header value with a line break or a character
+ * outside Latin-1, an invalid URL or method): these codes never come from the network.
+ */
+function refusedBeforeSending(cause: unknown): boolean {
+  return /^ERR_(INVALID_|HTTP_INVALID_|UNESCAPED_CHARACTERS)/.test(codeOf(cause) ?? '');
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -11,6 +11,8 @@ export type Priority = 'first-wave' | 'verify' | 'routine' | 'background';
 
 /** Bybit's window for the IP limit. */
 export const IP_WINDOW_MS = 5000;
+/** Bybit's limit per IP in that window, for every key together ("600 requests within a 5-second window"). */
+export const IP_LIMIT_PER_5S = 600;
 /** Per container: two thirds of Bybit's 600, the rest is headroom (see the README's capacity section). */
 export const DEFAULT_IP_REQUESTS_PER_5S = 400;
 /** Bybit: "wait for at least 10 minutes". Until then this container sends nothing. */
@@ -161,6 +163,17 @@ export class IpBudget {
     this.inFlight--;
     const slot = this.frees.indexOf(Number.POSITIVE_INFINITY);
     if (slot >= 0) this.frees[slot] = this.now() + IP_WINDOW_MS + SAFETY_MS + unansweredMs;
+    this.pump();
+  }
+
+  /** The request never left this machine: Bybit did not count it, so its unit frees now. */
+  giveBack(ticket: IpTicket): void {
+    if (ticket.released) return;
+    ticket.released = true;
+    this.inFlight--;
+    this.sent--;
+    const slot = this.frees.indexOf(Number.POSITIVE_INFINITY);
+    if (slot >= 0) this.frees.splice(slot, 1);
     this.pump();
   }
 

@@ -28,6 +28,8 @@ const DEFAULT_LIMITS: Record<Endpoint, Record<Category, number>> = {
   // docs/v5/rate-limit/rate-limit.mdx: /v5/user/query-api 10 req/s, whatever the category.
   'query-api': { linear: 10, inverse: 10, option: 10, spot: 10 },
   instruments: { linear: 50, inverse: 50, option: 50, spot: 50 },
+  // Public market data, like instruments-info: the IP limit is what binds (the fire drill reads it).
+  tickers: { linear: 50, inverse: 50, option: 50, spot: 50 },
   // rate-limit.mdx: /v5/strategy/list 200/s and /v5/strategy/stop 100/s, the same in every column.
   'strategy-list': { linear: 200, inverse: 200, option: 200, spot: 200 },
   'strategy-stop': { linear: 100, inverse: 100, option: 100, spot: 100 },

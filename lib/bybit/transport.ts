@@ -5,6 +5,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import { AnswerTooLargeError } from '../errors.ts';
 
 export interface WireRequest {
   method: string;
@@ -43,6 +44,13 @@ export function createNodeTransport({ ca }: NodeTransportOptions = {}): Transpor
   return (url, init) => send(agents, url, init);
 }
 
+/**
+ * No answer of the exchange comes near this: a page of 50 orders is about 50 KB, one of 1,000 instruments about
+ * 1 MB. A longer one (a misconfigured BYBIT_BASE_URL, a proxy's error path that streams) is cut off here as
+ * malformed, before it holds the container's memory for a whole request timeout.
+ */
+export const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
 /** Sends one request and reads the whole answer; rejects on a network error, or with the signal's abort. */
 export const nodeTransport: Transport = createNodeTransport();
 
@@ -71,7 +79,18 @@ function send(
       },
       (response) => {
         const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let length = 0;
+        const tooLarge = () => {
+          const error = new AnswerTooLargeError(MAX_ANSWER_BYTES);
+          reject(error);
+          request.destroy(error);
+        };
+        if (Number(response.headers['content-length']) > MAX_ANSWER_BYTES) return tooLarge();
+        response.on('data', (chunk: Buffer) => {
+          length += chunk.length;
+          if (length > MAX_ANSWER_BYTES) return tooLarge();
+          chunks.push(chunk);
+        });
         // A connection closed before the end of the body is no answer: the response emits an error.
         response.on('error', fail);
         response.on('end', () => {

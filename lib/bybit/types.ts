@@ -21,6 +21,7 @@ export type Endpoint =
   | 'time'
   | 'query-api'
   | 'instruments'
+  | 'tickers'
   | 'strategy-list'
   | 'strategy-stop'
   | 'sub-apikeys'
@@ -174,6 +175,35 @@ export interface Instrument {
   settleCoin: string;
   /** Pre-market contracts only (`docs/v5/market/instrument.mdx`); `curAuctionPhase` per `docs/v5/enum.mdx`. */
   preListingInfo?: { curAuctionPhase?: string } | null;
+  /** A limit price's bounds and step (spot lists `tickSize` alone). */
+  priceFilter?: { minPrice?: string; maxPrice?: string; tickSize?: string };
+  /**
+   * Quantity rules: contracts `minOrderQty`, `qtyStep`, linear `minNotionalValue`; spot `basePrecision` and
+   * `minOrderAmt` (its `minOrderQty` is "deprecated, no longer check").
+   */
+  lotSizeFilter?: {
+    minOrderQty?: string;
+    qtyStep?: string;
+    minNotionalValue?: string;
+    basePrecision?: string;
+    minOrderAmt?: string;
+  };
+}
+
+/** `GET /v5/market/tickers` (docs/v5/market/tickers.mdx, public): option needs `symbol` or `baseCoin`. */
+export interface TickersParams {
+  category: Category;
+  symbol?: string;
+  baseCoin?: string;
+}
+
+/** A ticker: the fields the fire drill reads. */
+export interface Ticker {
+  symbol: string;
+  lastPrice: string;
+  bid1Price?: string;
+  ask1Price?: string;
+  markPrice?: string;
 }
 
 export interface InstrumentsPage {

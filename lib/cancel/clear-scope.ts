@@ -12,7 +12,7 @@ import {
   type OpenOrder,
 } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { BybitApiError, DeadlineExceededError, IpRefusedError } from '../errors.ts';
+import { BybitApiError, DeadlineExceededError, IpRefusedError, RequestNotSentError } from '../errors.ts';
 import { placerOf } from './placers.ts';
 import { listingOf, type Scope, targetedBy } from './scopes.ts';
 
@@ -134,8 +134,12 @@ export async function openOrdersOf(
   return orders.filter((o) => targetedBy(scope, o));
 }
 
-/** Failures that another round cannot fix: a refused key or parameters, no time left, or a refused IP. */
+/**
+ * Failures that another round cannot fix: a refused key or parameters, no time left, a refused IP, or a
+ * request Node would not send.
+ */
 export function isFinal(error: unknown): boolean {
   if (error instanceof DeadlineExceededError || error instanceof IpRefusedError) return true;
+  if (error instanceof RequestNotSentError) return true;
   return error instanceof BybitApiError && (error.kind === 'credentials' || error.kind === 'rejected');
 }

@@ -1,11 +1,30 @@
 // The dead man's switch: a bot that stops sending heartbeats gets everything cancelled. Each heartbeat moves
 // one one-time schedule to now + ttl; when the schedule fires, it delivers the kill-switch event. Steps of a
 // heartbeat:
-//   1. disarm: delete the schedule (a planned shutdown), and say it is off;
-//   2. otherwise compute when it fires (now + ttl, whole seconds, never earlier than the ttl) and the
-//      kill-switch detail it will deliver, naming this heartbeat's time;
-//   3. create or move the schedule, and say when it fires.
-// The scheduler invokes with 60-second precision: it fires between firesAt and firesAt + 60 s.
+//   0. while an account the heartbeat covers is halted (halt.ts), nothing of what follows happens: it is
+//      refused (HaltedError, HTTP 423) and the schedule stays as it is, armed or not, until a person resets;
+//   1. a heartbeat naming accounts: check them against the names the stack knows (never the keys); an unknown
+//      one is refused by name, before anything moves;
+//   2. take the switch's turn, in the order the heartbeats were made (their signed x-timestamp, or the
+//      invocation's time): one older than the last one applied is refused and changes nothing, and only one
+//      heartbeat moves the schedule at a time, so an answer is still true when it is given;
+//   3. disarm: delete the schedule (a planned shutdown), and say it is off; otherwise compute when it fires
+//      (now + ttl, whole seconds, never earlier than the ttl) and the kill-switch detail it will deliver, naming
+//      this heartbeat's time, and create or move the schedule;
+//   4. end the turn, recording this heartbeat as the last one applied, and say where the switch stands.
+// Where the turns or the names are kept cannot be read, the heartbeat goes on unordered and unchecked: a detail
+// of bookkeeping never fires the switch. The scheduler invokes with 60-second precision: it fires between
+// firesAt and firesAt + 60 s.
+
+import { type Clock, systemClock } from '../clock.ts';
+import {
+  HaltedError,
+  HeartbeatBusyError,
+  StaleHeartbeatError,
+  type StandingHalt,
+  ValidationError,
+} from '../errors.ts';
+import type { HaltRecord } from './halt.ts';
 
 export const TTL_MIN_SECONDS = 120;
 export const TTL_MAX_SECONDS = 86_400;
@@ -29,6 +48,10 @@ export interface HeartbeatReport {
   /** ISO time the schedule is set for (it fires within the following minute); null when disarmed. */
   firesAt: string | null;
   ttlSeconds: number;
+  /** The accounts the kill switch will cover, when the heartbeat named some. */
+  accounts?: string[];
+  /** What the caller should know: the account names could not be checked. */
+  warnings?: string[];
 }
 
 /** The `detail` of the kill-switch event the schedule delivers (parseKillSwitchDetail's fields). */
@@ -53,6 +76,62 @@ export interface DeadMansSwitchSchedule {
   /** Deletes the schedule; false when there was none. */
   disarm(): Promise<boolean>;
 }
+
+/** The last heartbeat or disarm applied to the schedule. */
+export interface AppliedHeartbeat {
+  /** When it was made (epoch ms): its order. */
+  at: number;
+  armed: boolean;
+  firesAt: string | null;
+}
+
+/** What taking the switch's turn gave. */
+export type Turn =
+  /** This heartbeat is the newest, and it alone may move the schedule until it ends its turn. */
+  | { kind: 'taken' }
+  /** A heartbeat or disarm made at `newerAt` (or at the same time) was applied: this one is too late. */
+  | { kind: 'stale'; newerAt: number }
+  /** Another heartbeat is moving the schedule now. */
+  | { kind: 'busy' }
+  /** The order cannot be read (the state table): the heartbeat goes on without it. */
+  | { kind: 'unordered' };
+
+/** The order of heartbeats and disarms (the state table in production). */
+export interface HeartbeatTurns {
+  /** Takes the turn for a heartbeat made at `at` (epoch ms), held until `until` at the latest. */
+  take(at: number, until: number): Promise<Turn>;
+  /** Ends a taken turn; `applied` records the heartbeat as the last one applied (absent: it changed nothing). */
+  end(applied?: AppliedHeartbeat): Promise<void>;
+}
+
+/** The account names the kill switch can cover (names only, never keys). */
+export interface KnownAccounts {
+  /** The names; undefined when they are not known (not yet recorded, or unreadable). */
+  names(): Promise<string[] | undefined>;
+}
+
+/** What a heartbeat runs with. */
+export interface HeartbeatContext {
+  schedule: DeadMansSwitchSchedule;
+  turns: HeartbeatTurns;
+  accounts: KnownAccounts;
+  /** When the heartbeat was made: its signed x-timestamp, or the invocation's start (epoch ms). */
+  at: number;
+  /** Epoch ms by which the heartbeat must have answered. */
+  deadline: number;
+  clock?: Clock;
+  /** The halts standing now; without it, no halt refuses the heartbeat (a local run without a table). */
+  halts?: HaltReader;
+}
+
+/** A turn is held this much past the holder's deadline: its last Scheduler call has ended by then. */
+export const TURN_MARGIN_MS = 2000;
+/** What a heartbeat keeps back from its deadline for its own Scheduler calls before it gives up waiting. */
+const TURN_WAIT_RESERVE_MS = 1000;
+/** Between two tries for a busy turn: a short pause, jittered so that two waiting heartbeats do not collide. */
+const TURN_RETRY_MS = { min: 25, max: 100 };
+export const UNCHECKED_ACCOUNTS_WARNING =
+  'the account names could not be checked (no function has read the exchange secret since the deploy, or the state table did not answer); if a name is not in the secret when the switch fires, it covers every account';
 
 /** The schedule's name, so the deployment can grant IAM on exactly that name. */
 export function scheduleName(stage: string): string {
@@ -99,22 +178,88 @@ export function armPlan(request: HeartbeatRequest, now: Date): ArmPlan {
   return { firesAt: time, expression: atExpression(time), detail };
 }
 
-/** One heartbeat: moves (or deletes, on disarm) the schedule and says where it stands. */
+/** The halts standing now (the state table, in production). */
+export type HaltReader = () => Promise<HaltRecord[]>;
+
+/**
+ * The halts that refuse a heartbeat: those of the accounts it names, or, when it names none, every halt. A
+ * heartbeat that names no account arms a switch that cancels every account, so any halt stops it.
+ */
+export function haltsCovering(halts: HaltRecord[], accounts: readonly string[] | undefined): StandingHalt[] {
+  return halts
+    .filter((h) => !accounts || accounts.includes(h.account))
+    .map(({ account, since, origin, reason }) => ({
+      account,
+      since,
+      origin,
+      ...(reason !== undefined ? { reason } : {}),
+    }));
+}
+
+/**
+ * One heartbeat: moves (or deletes, on disarm) the schedule, in turn, and says where it stands. With `halts`, a
+ * heartbeat covering a halted account throws HaltedError before anything else; a halt that cannot be read
+ * throws too (the schedule stays: if the bot goes quiet, it fires, which is the safe side).
+ */
 export async function heartbeat(
-  schedule: DeadMansSwitchSchedule,
   request: HeartbeatRequest,
-  now: Date,
+  context: HeartbeatContext,
 ): Promise<HeartbeatReport> {
-  if (request.disarm) {
-    await schedule.disarm();
-    return { operation: 'heartbeat', armed: false, firesAt: null, ttlSeconds: request.ttlSeconds };
+  const clock = context.clock ?? systemClock;
+  if (context.halts) {
+    const standing = haltsCovering(await context.halts(), request.accounts);
+    if (standing.length > 0) throw new HaltedError(standing);
   }
-  const plan = armPlan(request, now);
-  await schedule.arm(plan);
+  const warnings = request.disarm ? [] : await checkAccounts(request.accounts, context.accounts);
+  const turn = await takeTurn(context, clock);
+  const now = new Date(clock.now());
+  let applied: AppliedHeartbeat;
+  try {
+    if (request.disarm) {
+      await context.schedule.disarm();
+      applied = { at: context.at, armed: false, firesAt: null };
+    } else {
+      const plan = armPlan(request, now);
+      await context.schedule.arm(plan);
+      applied = { at: context.at, armed: true, firesAt: plan.firesAt.toISOString() };
+    }
+  } catch (error) {
+    if (turn === 'taken') await context.turns.end();
+    throw error;
+  }
+  if (turn === 'taken') await context.turns.end(applied);
   return {
     operation: 'heartbeat',
-    armed: true,
-    firesAt: plan.firesAt.toISOString(),
+    armed: applied.armed,
+    firesAt: applied.firesAt,
     ttlSeconds: request.ttlSeconds,
+    ...(request.accounts && !request.disarm ? { accounts: request.accounts } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
+}
+
+/** Refuses a heartbeat naming an account the stack does not know; a warning when the names are not known. */
+async function checkAccounts(named: string[] | undefined, accounts: KnownAccounts): Promise<string[]> {
+  if (!named) return [];
+  const known = await accounts.names();
+  if (!known) return [UNCHECKED_ACCOUNTS_WARNING];
+  const unknown = named.filter((name) => !known.includes(name));
+  if (unknown.length === 0) return [];
+  const list = unknown.map((name) => `"${name}"`).join(', ');
+  throw new ValidationError(
+    'accounts',
+    `unknown account${unknown.length > 1 ? 's' : ''} ${list}: the exchange secret holds ${known.join(', ')}`,
+  );
+}
+
+/** Waits its turn (never past the deadline): `taken`, or `unordered` when the order cannot be read. */
+async function takeTurn(context: HeartbeatContext, clock: Clock): Promise<'taken' | 'unordered'> {
+  for (;;) {
+    const turn = await context.turns.take(context.at, context.deadline + TURN_MARGIN_MS);
+    if (turn.kind === 'taken' || turn.kind === 'unordered') return turn.kind;
+    if (turn.kind === 'stale') throw new StaleHeartbeatError(new Date(turn.newerAt).toISOString());
+    const pause = TURN_RETRY_MS.min + Math.random() * (TURN_RETRY_MS.max - TURN_RETRY_MS.min);
+    if (clock.now() + pause > context.deadline - TURN_WAIT_RESERVE_MS) throw new HeartbeatBusyError();
+    await clock.sleep(pause);
+  }
 }

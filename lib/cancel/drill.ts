@@ -9,7 +9,8 @@
 //      listing that fails is a problem (the kill switch could not stop what it cannot see);
 //   4. with a master key configured (the enforced halt), check it: valid, the master account's, allowed to
 //      change sub-account keys, IP-bound, and no Withdrawal permission; and list each sub UID's keys, as a
-//      halt would, to see that the account's own key is among them;
+//      halt would, to see that the account's own key is among them (checkMasterKey, run where the master key
+//      may be read: the deployed drill asks the reset function);
 //   5. report every account; any problem fails the drill, so the alarms and the failure queue hear of it.
 // Every request is a GET, at background priority, one at a time and spaced out, so that a kill switch
 // running at the same moment keeps the IP budget.
@@ -21,7 +22,7 @@ import { OPEN_ORDERS_PAGE_LIMIT } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { BybitApiError, DeadlineExceededError, DrillFailedError } from '../errors.ts';
 import type { Exchange } from './exchange.ts';
-import { listSubApiKeys, maskKey } from './halt.ts';
+import { keyFingerprint, listSubApiKeys, maskKey } from './halt.ts';
 import { type Coverage, scopeLabel, widestListings } from './scopes.ts';
 import { liveStrategies, statusName } from './strategies.ts';
 
@@ -155,8 +156,8 @@ export interface DrillOptions {
   expiryDays?: number;
   minIntervalMs?: number;
   maxPages?: number;
-  /** The master account's client (the enforced halt); answering undefined when none is configured. */
-  master?: () => Promise<BybitClient | undefined>;
+  /** The check of the enforced halt's master key (`checkMasterKey`, here or in the function that may read it). */
+  master?: MasterCheck;
 }
 
 export interface DrillRequest {
@@ -201,7 +202,7 @@ export async function drill(
     }),
   );
 
-  const master = await drillHalt(exchange, settings, reports, call, gate, deadline, clock);
+  const master = await drillHalt(exchange, settings, reports, call);
   const report: DrillReport = {
     operation: 'drill',
     ok: reports.every((r) => r.ok) && (master?.ok ?? true),
@@ -229,21 +230,121 @@ export async function drill(
 export const MASTER_UPDATE_PERMISSIONS = ['AccountTransfer', 'SubMemberTransfer', 'Withdraw'] as const;
 const TRADE_GROUPS = ['ContractTrade', 'Spot', 'Options', 'Derivatives'];
 
+/** A sub-account a halt would act on: its sub UID, and the account's own key by its fingerprint (halt.ts). */
+export interface SubAccountRef {
+  account: string;
+  subUid: string;
+  /** SHA-256 of the account's own API key: never the key itself. */
+  key: string;
+}
+
+/** What the master-key check is given: no key, no secret, only fingerprints. */
+export interface MasterCheckRequest {
+  subAccounts: SubAccountRef[];
+  /** Fingerprints of every key the kill switch uses (the exchange secret's): a halt never flips them. */
+  ownKeys: string[];
+}
+
+/** What the master-key check found: the key's problems, and each sub-account's listing. */
+export interface MasterCheckResult {
+  /** False when no master key is configured: nothing else was checked. */
+  configured: boolean;
+  master?: MasterDrill;
+  accounts: { account: string; halt?: AccountDrill['halt']; problems: Finding<ProblemCode>[] }[];
+}
+
 /**
- * Step 3: the master key and each sub-account's key listing. Problems with a sub-account's listing are the
+ * Checks the master key against the sub-accounts, read-only. The drill runs it in its own process
+ * (`checkMasterKey`), or asks the function that may read the master key to (the reset function: only the
+ * functions that halt or reset read it).
+ */
+export type MasterCheck = (request: MasterCheckRequest, call: CallOptions) => Promise<MasterCheckResult>;
+
+/**
+ * The master-key check where the master key may be read: valid, the master's, allowed to change sub keys,
+ * IP-bound, no Withdrawal; then each sub UID's keys listed as a halt would, to see the account's own key among
+ * them and count what a halt would make read-only. GETs only, one at a time and spaced out.
+ */
+export async function checkMasterKey(
+  master: () => Promise<BybitClient | undefined>,
+  request: MasterCheckRequest,
+  options: { expiryDays?: number; minIntervalMs?: number; deadline: number; clock?: Clock },
+): Promise<MasterCheckResult> {
+  const clock = options.clock ?? systemClock;
+  const expiryDays = options.expiryDays ?? drillDefaults.expiryDays;
+  const gate = new Gate(clock, options.minIntervalMs ?? drillDefaults.minIntervalMs);
+  const { deadline } = options;
+  const call: CallOptions = { deadline, priority: 'background' };
+  const drill: MasterDrill = { ok: true, problems: [], warnings: [], walletPermissions: [] };
+  let client: BybitClient | undefined;
+  try {
+    client = await master();
+  } catch (error) {
+    drill.problems.push({
+      code: 'masterKeyFailed',
+      message: `the master key cannot be read: ${messageOf(error)}`,
+    });
+    drill.ok = false;
+    return { configured: true, master: drill, accounts: [] };
+  }
+  if (!client) return { configured: false, accounts: [] };
+
+  try {
+    const info = await gate.run(() => client.apiKeyInfo(call), deadline);
+    judgeMasterKey(info, drill, clock.now(), expiryDays);
+  } catch (error) {
+    drill.problems.push({ ...keyProblem(error), code: 'masterKeyFailed' });
+  }
+  if (request.subAccounts.length === 0) {
+    drill.warnings.push({
+      code: 'masterUnused',
+      message: 'a master key is configured, but no account of the exchange secret names a subUid',
+    });
+  }
+  const ownKeys = new Set(request.ownKeys);
+  const accounts: MasterCheckResult['accounts'] = [];
+  for (const { account, subUid, key } of request.subAccounts) {
+    const found: MasterCheckResult['accounts'][number] = { account, problems: [] };
+    accounts.push(found);
+    try {
+      const keys = await listSubApiKeys(client, subUid, call, (send) => gate.run(send, deadline));
+      const others = keys.filter((k) => !ownKeys.has(keyFingerprint(k.apiKey)));
+      found.halt = { subUid, keys: keys.length, wouldFlip: others.filter((k) => !k.readOnly).length };
+      if (!keys.some((k) => keyFingerprint(k.apiKey) === key)) {
+        found.problems.push({
+          code: 'subUidMismatch',
+          message: `the account's key is not among the keys of sub UID ${subUid}: subUid names another sub-account, so a halt would make no key read-only`,
+        });
+      }
+      for (const k of others.filter((k) => k.unreadable && !k.readOnly)) {
+        found.problems.push({
+          code: 'subKeyUnreadable',
+          message: `key ${maskKey(k.apiKey)} is listed without a readable ${k.unreadable}: a halt would leave it read-write`,
+        });
+      }
+    } catch (error) {
+      found.problems.push({
+        code: 'subKeysUnlisted',
+        message: `the master key cannot list the keys of sub UID ${subUid}, so a halt could not make them read-only: ${messageOf(error)}`,
+      });
+    }
+  }
+  drill.ok = drill.problems.length === 0;
+  return { configured: true, master: drill, accounts };
+}
+
+/**
+ * Step 4: the master key and each sub-account's key listing. Problems with a sub-account's listing are the
  * account's (its halt would fail); problems with the key are the master's. Undefined when not given a master
- * source, or when no master key is configured and no account asks for the enforced halt.
+ * check, or when no master key is configured and no account asks for the enforced halt.
  */
 async function drillHalt(
   exchange: Exchange,
-  settings: { expiryDays: number; master?: DrillOptions['master'] },
+  settings: { master?: MasterCheck },
   reports: AccountDrill[],
   call: CallOptions,
-  gate: Gate,
-  deadline: number,
-  clock: Clock,
 ): Promise<MasterDrill | undefined> {
-  // Not asked to look (no master source given): the halt is not part of this drill.
+  // Not asked to look (no master check given): the halt is not part of this drill.
   if (!settings.master) return undefined;
   const subs = await exchange.subAccounts();
   const inReport = (account: string) => reports.find((r) => r.account === account);
@@ -259,19 +360,28 @@ async function drillHalt(
   const wanted = [...subs.subUids].filter(
     (entry): entry is [string, string] => typeof entry[1] === 'string' && inReport(entry[0]) !== undefined,
   );
-
-  let client: BybitClient | undefined;
-  const master: MasterDrill = { ok: true, problems: [], warnings: [], walletPermissions: [] };
+  const request: MasterCheckRequest = {
+    subAccounts: wanted.map(([account, subUid]) => ({
+      account,
+      subUid,
+      key: keyFingerprint(subs.keyOf.get(account) ?? ''),
+    })),
+    ownKeys: [...subs.ownKeys].map(keyFingerprint),
+  };
+  let result: MasterCheckResult;
   try {
-    client = await settings.master?.();
+    result = await settings.master(request, call);
   } catch (error) {
-    master.problems.push({
-      code: 'masterKeyFailed',
-      message: `the master key cannot be read: ${messageOf(error)}`,
-    });
+    return {
+      ok: false,
+      problems: [
+        { code: 'masterKeyFailed', message: `the master key could not be checked: ${messageOf(error)}` },
+      ],
+      warnings: [],
+      walletPermissions: [],
+    };
   }
-  if (!client) {
-    if (master.problems.length === 0 && wanted.length === 0) return undefined;
+  if (!result.configured) {
     for (const [account] of wanted) {
       problem(account, {
         code: 'noMasterKey',
@@ -279,50 +389,15 @@ async function drillHalt(
           'the account names a subUid, but no master key is configured (HALT_MASTER_SECRET_ID): a kill switch could not make its keys read-only',
       });
     }
-    master.ok = master.problems.length === 0;
-    return master.problems.length > 0 ? master : undefined;
+    return undefined;
   }
-
-  try {
-    const info = await gate.run(() => client.apiKeyInfo(call), deadline);
-    judgeMasterKey(info, master, clock.now(), settings.expiryDays);
-  } catch (error) {
-    master.problems.push({ ...keyProblem(error), code: 'masterKeyFailed' });
+  for (const found of result.accounts) {
+    const report = inReport(found.account);
+    if (!report) continue;
+    if (found.halt) report.halt = found.halt;
+    for (const p of found.problems) problem(found.account, p);
   }
-  if (wanted.length === 0) {
-    master.warnings.push({
-      code: 'masterUnused',
-      message: 'a master key is configured, but no account of the exchange secret names a subUid',
-    });
-  }
-  for (const [account, subUid] of wanted) {
-    const report = inReport(account) as AccountDrill;
-    try {
-      const keys = await listSubApiKeys(client, subUid, call, (send) => gate.run(send, deadline));
-      const own = subs.keyOf.get(account);
-      const others = keys.filter((k) => !subs.ownKeys.has(k.apiKey));
-      report.halt = { subUid, keys: keys.length, wouldFlip: others.filter((k) => !k.readOnly).length };
-      if (!keys.some((k) => k.apiKey === own)) {
-        problem(account, {
-          code: 'subUidMismatch',
-          message: `the account's key is not among the keys of sub UID ${subUid}: subUid names another sub-account, so a halt would make no key read-only`,
-        });
-      }
-      for (const k of others.filter((k) => k.unreadable && !k.readOnly)) {
-        problem(account, {
-          code: 'subKeyUnreadable',
-          message: `key ${maskKey(k.apiKey)} is listed without a readable ${k.unreadable}: a halt would leave it read-write`,
-        });
-      }
-    } catch (error) {
-      problem(account, {
-        code: 'subKeysUnlisted',
-        message: `the master key cannot list the keys of sub UID ${subUid}, so a halt could not make them read-only: ${messageOf(error)}`,
-      });
-    }
-  }
-  master.ok = master.problems.length === 0;
-  return master;
+  return result.master;
 }
 
 /** What the master key's description says about the enforced halt. */

@@ -449,6 +449,8 @@ export interface AccountResetReport {
 export interface ResetReport {
   operation: 'reset';
   ok: boolean;
+  /** Who asked for the reset, in their words (`npm run kill-switch by ana@desk-3`). */
+  by?: string;
   /** In words: what the reset did, or that there was nothing to reset. */
   message: string;
   accounts: AccountResetReport[];
@@ -457,6 +459,8 @@ export interface ResetReport {
 export interface ResetRequest {
   /** Only these accounts; every halted account when absent. */
   accounts?: string[];
+  /** Who asks, for the logs and the message. */
+  by?: string;
 }
 
 /**
@@ -480,7 +484,7 @@ export async function resetHalt(
     const message = request.accounts
       ? `nothing to reset: ${which} ${request.accounts.length === 1 ? 'is' : 'are'} not halted`
       : 'nothing to reset: no account is halted';
-    return { operation: 'reset', ok: true, message, accounts: [] };
+    return { operation: 'reset', ok: true, ...by(request), message, accounts: [] };
   }
   const call: CallOptions = { deadline, priority: 'routine' };
   let master: Promise<BybitClient | undefined> | undefined;
@@ -519,7 +523,7 @@ export async function resetHalt(
   const message = ok
     ? `reset ${accounts.length} account(s): ${restored} key(s) made read-write again`
     : 'the reset is incomplete: the accounts named under failed are still halted';
-  const report: ResetReport = { operation: 'reset', ok, message, accounts };
+  const report: ResetReport = { operation: 'reset', ok, ...by(request), message, accounts };
   if (!ok) {
     const reasons = accounts.flatMap((a) =>
       a.failed.map((f) => `${a.account}: ${f.key ? `key ${f.key}: ` : ''}${f.error}`),
@@ -527,6 +531,10 @@ export async function resetHalt(
     throw new HaltResetError({ ...report }, reasons);
   }
   return report;
+}
+
+function by(request: ResetRequest): { by?: string } {
+  return request.by !== undefined ? { by: request.by } : {};
 }
 
 async function restoreKeys(

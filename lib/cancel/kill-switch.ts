@@ -10,7 +10,8 @@
 //      discovered), once the cancel-alls it covers are back and the stops have been listed: list it, cancel
 //      whatever it shows in the fewest requests, and list again, until it shows nothing (after the strategy
 //      phase is over: a running strategy re-places its child), only orders Bybit will not cancel now
-//      (named at once), or the deadline nears;
+//      (named at once), or the deadline nears; after cancels of its own were acknowledged, "nothing" takes
+//      two empty listings a short pause apart (Bybit cancels asynchronously);
 //   4. report per account and listing. The run succeeds only when every widest listing showed nothing
 //      after the last cancel, the strategy list showed none able to trade after the last stop, and the
 //      exchange confirmed the coverage; anything else throws.
@@ -28,7 +29,7 @@ import {
   SPOT_ORDER_FILTERS,
 } from '../bybit/types.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { IncompleteCancelError } from '../errors.ts';
+import { DeadlineExceededError, IncompleteCancelError } from '../errors.ts';
 import { describeError, type Fields } from '../log.ts';
 import { cancelAllOf, isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
 import { type CoverageReport, discoverCoverage, preMarketPhases, whyUncancellable } from './coverage.ts';
@@ -115,6 +116,26 @@ export interface KillSwitchReport {
 }
 
 /**
+ * The accounts a kill switch covers: the ones it names, or every account. A dead man's switch whose narrowing
+ * names an account the secret does not hold covers every account instead: it fires when nobody is watching, and
+ * a misspelt name must not leave the bot's orders on the book (an unknown name in any other kill switch fails
+ * alone and is reported).
+ */
+function accountsToCover(
+  request: KillSwitchRequest,
+  known: string[],
+): { accounts: string[]; ignored: string[] } {
+  const ignored = [...(request.ignored ?? [])];
+  if (!request.accounts) return { accounts: known, ignored };
+  const unknown = request.accounts.filter((account) => !known.includes(account));
+  if (request.origin !== DEAD_MANS_SWITCH_ORIGIN || unknown.length === 0)
+    return { accounts: request.accounts, ignored };
+  const names = unknown.map((account) => `"${account}"`).join(', ');
+  ignored.push(`accounts ${names} not in the secret: the dead man's switch covers every account`);
+  return { accounts: known, ignored };
+}
+
+/**
  * Cancels everything the exchange lists and verifies it, and halts the accounts when given a halt store;
  * throws IncompleteCancelError (with the report) unless all clear and every halt is set.
  */
@@ -128,7 +149,7 @@ export async function killSwitch(
 ): Promise<KillSwitchReport> {
   const started = clock.now();
   const known = await exchange.accountNames();
-  const accounts = request.accounts ?? known;
+  const { accounts, ignored } = accountsToCover(request, known);
   const plan: Coverage = {
     ...coverage,
     categories: coverage.categories.filter((c) => !request.categories || request.categories.includes(c)),
@@ -176,7 +197,7 @@ export async function killSwitch(
     ok: failedScopes.length === 0,
     reason: request.reason,
     ...(request.origin ? { origin: request.origin } : {}),
-    ...(request.ignored?.length ? { ignored: request.ignored } : {}),
+    ...(ignored.length ? { ignored } : {}),
     accounts,
     cancelled: sum(scopes.map((r) => r.cancelled)),
     // A floor: a scope whose last listing failed is named in failedScopes, not counted here.
@@ -385,6 +406,7 @@ async function verifyListing(
   let uncancellable: ListingOutcome['uncancellable'] = [];
   let verified = false;
   let error: Error | undefined;
+  let empty = 0;
   for (let round = 1; ; round++) {
     try {
       // Nothing open counts only when the strategy phase was quiet before the listing went out (over, or no
@@ -395,9 +417,23 @@ async function verifyListing(
       verified = true;
       error = undefined;
       if (remaining.length === 0) {
-        if (quiet) return { listing, remaining, verified, uncancellable: [] };
+        empty++;
+        // Bybit cancels asynchronously: after this run's own acknowledged cancels, one empty page may be a
+        // stale one. A second, a short pause later, is the proof (one more request per listing).
+        const proven = acked.size === 0 || empty >= 2;
+        if (quiet && proven) return { listing, remaining, verified, uncancellable: [] };
         uncancellable = [];
+        if (quiet) {
+          if (clock.now() + SECOND_LISTING_PAUSE_MS + 50 >= deadline) {
+            verified = false;
+            error = new DeadlineExceededError('realtime (second empty listing)');
+            break;
+          }
+          await clock.sleep(SECOND_LISTING_PAUSE_MS);
+          continue;
+        }
       } else {
+        empty = 0;
         const phases = await phasesFor(client, listing, remaining, round, coverage(), verify);
         uncancellable = remaining.flatMap((order) => {
           const why = whyUncancellable(listing.category, order, phases);
@@ -421,6 +457,9 @@ async function verifyListing(
   }
   return { listing, remaining, verified, uncancellable, error };
 }
+
+/** Between the first empty listing after acknowledged cancels and the second that confirms it. */
+export const SECOND_LISTING_PAUSE_MS = 50;
 
 function pauseAfter(round: number): number {
   return ROUND_PAUSE_MS[Math.min(round - 1, ROUND_PAUSE_MS.length - 1)] as number;

@@ -44,8 +44,13 @@ export interface SweepScopeReport {
   /** Open orders a Bybit strategy or bot placed (by createType): never swept, whatever their age. */
   placedByExchange: number;
   stale: number;
-  /** Selected orders the last listing no longer shows: cancelled by the sweep, or gone meanwhile. */
+  /** Selected orders this sweep's own cancels were acknowledged for, and the last listing no longer shows. */
   cancelled: number;
+  /**
+   * Selected orders the last listing no longer shows that this sweep did not cancel: filled, cancelled by a
+   * kill switch or the bot meanwhile, or answered "already gone".
+   */
+  goneMeanwhile: number;
   /** Items the exchange answered "already gone" (not open any more) instead of cancelling. */
   alreadyGone: number;
   /** Selected orders the exchange still lists after the sweep (not reached, refused, or survived). */
@@ -64,7 +69,9 @@ export interface SweepReport {
   ok: boolean;
   dryRun: boolean;
   stale: number;
+  /** Acknowledged cancels of this sweep only; orders gone by other means are in goneMeanwhile. */
   cancelled: number;
+  goneMeanwhile: number;
   remaining: number;
   /** The listings swept: categories and every linear settle coin, and whether the exchange confirmed them. */
   coverage: CoverageReport;
@@ -113,6 +120,7 @@ export async function sweepStaleOrders(
     dryRun: options.dryRun,
     stale: sum(scopesReport.map((s) => s.stale)),
     cancelled: sum(scopesReport.map((s) => s.cancelled)),
+    goneMeanwhile: sum(scopesReport.map((s) => s.goneMeanwhile)),
     // A floor: scopes whose last listing failed are named in the failure, not counted here.
     remaining: sum(scopesReport.filter((s) => s.verified).map((s) => s.remaining)),
     coverage: covered,
@@ -148,6 +156,8 @@ async function sweepScope(
   const report = emptyReport(account, scopeLabel(scope));
   let selected: OpenOrder[] | undefined;
   let pending: OpenOrder[] = [];
+  // Orders this sweep's cancels were acknowledged for: a sweep beside a kill switch counts only its own.
+  const acknowledged = new Set<string>();
   for (let round = 1; ; round++) {
     try {
       const open = await openOrdersOf(client, scope, deadline);
@@ -168,9 +178,12 @@ async function sweepScope(
         const stillOpen = new Set(open.map((o) => o.orderId));
         pending = selected.filter((o) => stillOpen.has(o.orderId));
       }
-      // Counted from what the exchange lists, never from acknowledgements.
+      // What is still open is what the exchange lists, never what acknowledgements say.
       Object.assign(report, { verified: true, error: undefined, remaining: pending.length });
-      report.cancelled = report.stale - pending.length;
+      const gone = report.stale - pending.length;
+      const left = new Set(pending.map((o) => o.orderId));
+      report.cancelled = selected.filter((o) => acknowledged.has(o.orderId) && !left.has(o.orderId)).length;
+      report.goneMeanwhile = gone - report.cancelled;
       if (pending.length === 0) return report;
     } catch (error) {
       report.verified = false;
@@ -182,7 +195,7 @@ async function sweepScope(
     // Cancel what the last listing still showed (after a failed listing, just list again), then give the
     // exchange's asynchronous cancels a moment before the next listing.
     const stopped = report.verified
-      ? await cancelSelected(client, scope, pending, report, deadline)
+      ? await cancelSelected(client, scope, pending, report, deadline, acknowledged)
       : undefined;
     if (stopped) {
       report.error = describeError(stopped);
@@ -212,6 +225,7 @@ async function cancelSelected(
   orders: OpenOrder[],
   report: SweepScopeReport,
   deadline: number,
+  acknowledged: Set<string>,
 ): Promise<Error | undefined> {
   const { category } = scope;
   report.failed = [];
@@ -236,7 +250,10 @@ async function cancelSelected(
 
   const settle = (item: Pending, code: number, msg: string) => {
     const kind = classifyRetCode(code);
-    if (kind === 'ok') return;
+    if (kind === 'ok') {
+      acknowledged.add(item.order.orderId);
+      return;
+    }
     if (kind === 'gone') report.alreadyGone++;
     else if (kind === 'retryable' && ++item.attempts < MAX_ITEM_ATTEMPTS) enqueue(item);
     else report.failed.push({ orderId: item.order.orderId, code, msg });
@@ -299,6 +316,7 @@ function emptyReport(account: string, scope: string): SweepScopeReport {
     placedByExchange: 0,
     stale: 0,
     cancelled: 0,
+    goneMeanwhile: 0,
     alreadyGone: 0,
     remaining: 0,
     verified: false,

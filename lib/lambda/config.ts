@@ -1,4 +1,6 @@
 // Every setting, read and validated once, with its default named here. Nothing else reads process.env.
+// A malformed setting takes its default and is named as a problem: it fails only the operations that read it
+// (settingsFor), never the kill switch, which reports it as ignored; `serverless package` refuses it first.
 
 import { isIP } from 'node:net';
 import { MAINNET_URL } from '../bybit/client.ts';
@@ -19,6 +21,8 @@ export const defaults = {
   DEADLINE_MARGIN_MS: 1500,
   WEBHOOK_MAX_SKEW_SECONDS: 300,
   WEBHOOK_PASSPHRASE_MODE: false,
+  /** `/cancel` and `/cancel-all` also accept the signature of `<timestamp>.<body>`, made before routes were signed. */
+  WEBHOOK_LEGACY_SIGNATURE: true,
   MAX_BODY_BYTES: 16 * 1024,
   SCOPE_CATEGORIES: [...CATEGORIES] as Category[],
   SCOPE_LINEAR_SETTLE_COINS: ['USDT', 'USDC'],
@@ -64,6 +68,11 @@ export interface Config {
    * exchange secret with a `subUid`); empty: every account gets the cooperative halt only.
    */
   haltMasterSecretId: string;
+  /**
+   * The function the drill asks to check the master key (the reset function, which may read it); empty: the
+   * check runs in this function, which must then be allowed to read the master secret.
+   */
+  masterKeyCheckFunction: string;
   baseUrl: string;
   recvWindow: number;
   requestTimeoutMs: number;
@@ -75,6 +84,8 @@ export interface Config {
   deadlineMarginMs: number;
   webhookMaxSkewMs: number;
   webhookPassphraseMode: boolean;
+  /** `/cancel` and `/cancel-all` also accept the legacy signature, which covers no route. */
+  webhookLegacySignature: boolean;
   /** Addresses and CIDR ranges a webhook may come from; empty = any. */
   webhookAllowedSourceIps: string[];
   maxBodyBytes: number;
@@ -94,8 +105,11 @@ export interface Config {
     roleArn: string;
     deadLetterArn: string;
   };
-  /** The kill-switch drill: a key expiring within `expiryDays` is a problem. */
-  drill: { expiryDays: number };
+  /**
+   * The kill-switch drill: a key expiring within `expiryDays` is a problem. `functionName` is the drill
+   * function, which cancelAll hands a webhook drill to (set by serverless.yml).
+   */
+  drill: { expiryDays: number; functionName: string };
   /** The deployment stage (`sls:stage`): names the schedule, the table and the messages. */
   stage: string;
   /** The DynamoDB state table (`bybit-cancel-<stage>-state`): reports, the last drill; empty: none. */
@@ -129,13 +143,88 @@ export function initializationType(env: Env = process.env): string {
   return env.AWS_LAMBDA_INITIALIZATION_TYPE?.trim() || 'on-demand';
 }
 
-/** Reads the configuration from an environment (process.env in production). Throws ConfigError on bad values. */
+/** A setting that could not be read: its default is in use instead. */
+export interface SettingProblem {
+  setting: string;
+  message: string;
+}
+
+/** The configuration and the settings that could not be read. Never throws: see settingsFor. */
+export function readSettings(env: Env = process.env): { config: Config; problems: SettingProblem[] } {
+  const problems: SettingProblem[] = [];
+  const config = readConfig(reader(env, problems));
+  return { config, problems };
+}
+
+/** Reads the configuration; throws ConfigError naming every malformed setting (tools and tests). */
 export function loadConfig(env: Env = process.env): Config {
-  const read = reader(env);
+  const { config, problems } = readSettings(env);
+  if (problems.length > 0) throw configError(problems);
+  return config;
+}
+
+/** What `serverless package` (and any check before a deploy) refuses: the same rules the functions apply. */
+export function settingProblems(env: Env): SettingProblem[] {
+  return readSettings(env).problems;
+}
+
+/**
+ * Who reads which setting, beyond the exchange settings every operation but the heartbeat reads. A malformed
+ * setting fails only the operations that read it; the kill switch reads them all, with defaults in place of
+ * malformed ones, and reports those as ignored.
+ */
+const SETTING_GROUPS = {
+  /** Every HTTP request, before anything else (the allowlist, the body limit, the signature). */
+  http: [
+    'WEBHOOK_MAX_SKEW_SECONDS',
+    'WEBHOOK_PASSPHRASE_MODE',
+    'WEBHOOK_ALLOWED_SOURCE_IPS',
+    'MAX_BODY_BYTES',
+  ],
+  sweep: ['STALE_ORDER_MAX_AGE_SECONDS', 'SWEEP_DRY_RUN'],
+  heartbeat: ['DEAD_MANS_SWITCH_SECONDS'],
+  drill: ['KILL_SWITCH_DRILL_EXPIRY_DAYS'],
+} as const;
+
+/** What reads settings: the HTTP door, or an operation (`killSwitch` never fails on one). */
+export type SettingsReader =
+  | keyof typeof SETTING_GROUPS
+  | 'cancel'
+  | 'cancelAll'
+  | 'killSwitch'
+  | 'status'
+  | 'reset'
+  | 'masterCheck'
+  | 'unknown';
+
+const GROUPED = new Set<string>(Object.values(SETTING_GROUPS).flat());
+
+/**
+ * Splits the problems into those `reader` cannot do without (thrown as one ConfigError) and the rest, which
+ * it ignores and returns: the caller logs them, and a kill switch reports them.
+ */
+export function settingsFor(problems: readonly SettingProblem[], reader: SettingsReader): SettingProblem[] {
+  const own = new Set<string>(
+    reader in SETTING_GROUPS ? SETTING_GROUPS[reader as keyof typeof SETTING_GROUPS] : [],
+  );
+  // Every operation that reaches the exchange reads the exchange settings (all the ungrouped ones).
+  const exchange = !['http', 'heartbeat', 'status', 'killSwitch'].includes(reader);
+  const reads = (setting: string) => own.has(setting) || (exchange && !GROUPED.has(setting));
+  const fatal = problems.filter((p) => reads(p.setting));
+  if (fatal.length > 0) throw configError(fatal);
+  return problems.filter((p) => !reads(p.setting));
+}
+
+function configError(problems: readonly SettingProblem[]): ConfigError {
+  return new ConfigError(problems.map((p) => p.message).join('; '));
+}
+
+function readConfig(read: ReturnType<typeof reader>): Config {
   return {
     bybitSecretId: read.string('BYBIT_SECRET_ID', ''),
     webhookSecretId: read.string('WEBHOOK_SECRET_ID', ''),
     haltMasterSecretId: read.string('HALT_MASTER_SECRET_ID', ''),
+    masterKeyCheckFunction: read.string('MASTER_KEY_CHECK_FUNCTION', ''),
     baseUrl: read.url('BYBIT_BASE_URL', defaults.BYBIT_BASE_URL),
     recvWindow: read.integer('BYBIT_RECV_WINDOW', defaults.BYBIT_RECV_WINDOW, 1, 60_000),
     requestTimeoutMs: read.integer(
@@ -153,12 +242,17 @@ export function loadConfig(env: Env = process.env): Config {
     webhookMaxSkewMs:
       read.integer('WEBHOOK_MAX_SKEW_SECONDS', defaults.WEBHOOK_MAX_SKEW_SECONDS, 1, 3600) * 1000,
     webhookPassphraseMode: read.boolean('WEBHOOK_PASSPHRASE_MODE', defaults.WEBHOOK_PASSPHRASE_MODE),
-    webhookAllowedSourceIps: read
-      .list('WEBHOOK_ALLOWED_SOURCE_IPS', defaults.WEBHOOK_ALLOWED_SOURCE_IPS)
-      .map((entry) => sourceRange(entry)),
+    webhookLegacySignature: read.boolean('WEBHOOK_LEGACY_SIGNATURE', defaults.WEBHOOK_LEGACY_SIGNATURE),
+    webhookAllowedSourceIps: read.checked(
+      'WEBHOOK_ALLOWED_SOURCE_IPS',
+      [...defaults.WEBHOOK_ALLOWED_SOURCE_IPS],
+      () => read.list('WEBHOOK_ALLOWED_SOURCE_IPS', defaults.WEBHOOK_ALLOWED_SOURCE_IPS).map(sourceRange),
+    ),
     maxBodyBytes: read.integer('MAX_BODY_BYTES', defaults.MAX_BODY_BYTES, 256, 1024 * 1024),
     scope: {
-      categories: read.list('SCOPE_CATEGORIES', defaults.SCOPE_CATEGORIES).map((c) => category(c)),
+      categories: read.checked('SCOPE_CATEGORIES', [...defaults.SCOPE_CATEGORIES], () =>
+        read.list('SCOPE_CATEGORIES', defaults.SCOPE_CATEGORIES).map(category),
+      ),
       linearSettleCoins: read
         .list('SCOPE_LINEAR_SETTLE_COINS', defaults.SCOPE_LINEAR_SETTLE_COINS)
         .map(upper),
@@ -197,6 +291,7 @@ export function loadConfig(env: Env = process.env): Config {
         0,
         365,
       ),
+      functionName: read.string('DRILL_FUNCTION_NAME', ''),
     },
     stage: read.string('STAGE', defaults.STAGE),
     stateTable: read.string('STATE_TABLE', defaults.STATE_TABLE),
@@ -213,13 +308,11 @@ export function loadConfig(env: Env = process.env): Config {
       heartbeatFunction: read.string('HEARTBEAT_FUNCTION_NAME', defaults.HEARTBEAT_FUNCTION_NAME),
     },
   };
+}
 
-  function category(value: string): Category {
-    if ((CATEGORIES as readonly string[]).includes(value)) return value as Category;
-    throw new ConfigError(
-      `SCOPE_CATEGORIES: unknown category "${value}" (expected ${CATEGORIES.join(', ')})`,
-    );
-  }
+function category(value: string): Category {
+  if ((CATEGORIES as readonly string[]).includes(value)) return value as Category;
+  throw new ConfigError(`SCOPE_CATEGORIES: unknown category "${value}" (expected ${CATEGORIES.join(', ')})`);
 }
 
 /** An IPv4 or IPv6 address, or a CIDR range of one (`203.0.113.0/24`, `2001:db8::/32`). */
@@ -238,15 +331,24 @@ function upper(value: string): string {
   return value.toUpperCase();
 }
 
-function reader(env: Env) {
+/** Reads settings; a malformed one is recorded in `problems` and its fallback returned. */
+function reader(env: Env, problems: SettingProblem[]) {
   const raw = (name: string) => {
     // Lambda passes strings only; a template's unresolved value (a Ref) counts as unset.
     const given = env[name];
     const value = typeof given === 'string' ? given.trim() : undefined;
     return value === undefined || value === '' ? undefined : value;
   };
-  return {
-    string: (name: string, fallback: string) => raw(name) ?? fallback,
+  const checked = <T>(name: string, fallback: T, read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push({ setting: name, message: error.message });
+      return fallback;
+    }
+  };
+  const strict = {
     url(name: string, fallback: string) {
       const value = raw(name) ?? fallback;
       if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
@@ -283,5 +385,17 @@ function reader(env: Env) {
       if ((allowed as readonly string[]).includes(value)) return value as T;
       throw new ConfigError(`${name}: "${value}" is not one of ${allowed.join(', ')}`);
     },
+  };
+  return {
+    checked,
+    string: (name: string, fallback: string) => raw(name) ?? fallback,
+    list: strict.list,
+    url: (name: string, fallback: string) => checked(name, fallback, () => strict.url(name, fallback)),
+    integer: (name: string, fallback: number, min: number, max: number) =>
+      checked(name, fallback, () => strict.integer(name, fallback, min, max)),
+    boolean: (name: string, fallback: boolean) =>
+      checked(name, fallback, () => strict.boolean(name, fallback)),
+    oneOf: <T extends string>(name: string, fallback: T, allowed: readonly T[]) =>
+      checked(name, fallback, () => strict.oneOf(name, fallback, allowed)),
   };
 }

@@ -12,11 +12,12 @@ import type {
   MasterProblemCode,
   ProblemCode,
 } from '../cancel/drill.ts';
+import type { AccountHaltReport, HaltReport, ResetReport } from '../cancel/halt.ts';
 import type { KillSwitchReport, ScopeReport, UncancellableOrder } from '../cancel/kill-switch.ts';
 import type { Operation } from './metrics.ts';
 import type { RunRecord } from './records.ts';
 
-export type MessageKind = 'killSwitch' | 'drillFailed' | 'drillRecovered' | 'ipBan';
+export type MessageKind = 'killSwitch' | 'drillFailed' | 'drillRecovered' | 'ipBan' | 'reset' | 'resetFailed';
 
 export interface Message {
   kind: MessageKind;
@@ -54,6 +55,7 @@ export function killSwitchMessage(record: RunRecord, context: MessageContext): M
     sections: [
       facts(record, context, true),
       accounts.length ? ['Per account:', ...accounts] : [],
+      haltLines(report?.halt, context),
       report?.coverage && report.coverage.confirmed === false
         ? ["Bybit's list of linear settle coins could not be read: only the configured ones were checked."]
         : [],
@@ -61,8 +63,95 @@ export function killSwitchMessage(record: RunRecord, context: MessageContext): M
       report?.ignored?.length ? [`Ignored in the request: ${report.ignored.join('; ')}.`] : [],
       context.ipRefusal ? [context.ipRefusal] : [],
     ],
-    actions: failed ? failureActions(report, context) : clearActions(record),
+    actions: [
+      ...(failed ? failureActions(report, context) : clearActions(record, report?.halt)),
+      ...haltActions(report?.halt, context),
+    ],
   });
+}
+
+/** A reset: what it restored, what it left alone and why, or why the accounts are still halted. */
+export function resetMessage(record: RunRecord, context: MessageContext): Message {
+  const report = record.report as Partial<ResetReport> | undefined;
+  const accounts = report?.accounts ?? [];
+  const failed = !record.ok;
+  const stillHalted = accounts.filter((a) => !a.cleared).map((a) => a.account);
+  const cleared = accounts.filter((a) => a.cleared).map((a) => a.account);
+  const restored = accounts.reduce((n, a) => n + a.restored.length, 0);
+  const subject = failed
+    ? `HALT RESET FAILED: ${stillHalted.length ? `${names(stillHalted)} still halted` : (record.error?.type ?? 'error')}`
+    : `Halt reset: ${names(cleared)} - ${plural(restored, 'key')} made read-write again`;
+  const lead = !report
+    ? `The reset FAILED before it could start: ${record.error?.type ?? 'Error'}: ${record.error?.message ?? 'no report'}. Every halt stands.`
+    : failed
+      ? `The reset is INCOMPLETE: ${names(stillHalted)} ${stillHalted.length === 1 ? 'is' : 'are'} still halted${cleared.length ? `; ${names(cleared)} may trade again` : ''}.`
+      : `The halt is over on ${names(cleared)}: bots may trade again. ${plural(restored, 'key')} made read-write again, with the IPs ${restored === 1 ? 'it' : 'they'} had.`;
+  const lines = accounts.flatMap((a) => [
+    `- ${a.account}: ${a.cleared ? 'no longer halted' : 'STILL HALTED'}; ${plural(a.restored.length, 'key')} restored${a.restored.length ? ` (${a.restored.join(', ')})` : ''}`,
+    ...a.leftAlone.map((k) => `    left alone: ${k.key ? `key ${k.key}: ` : ''}${k.error}`),
+    ...a.failed.map((k) => `    FAILED: ${k.key ? `key ${k.key}: ` : ''}${k.error}`),
+  ]);
+  return compose({
+    kind: failed ? 'resetFailed' : 'reset',
+    ok: !failed,
+    subject,
+    context,
+    record,
+    lead,
+    sections: [
+      [
+        `Reset by: ${report?.by ?? firedBy(record)}`,
+        `When: ${when(record.at)} (took ${seconds(record.durationMs)})`,
+        `Stage: ${context.stage}`,
+      ],
+      lines.length ? ['Per account:', ...lines] : [],
+    ],
+    actions: failed
+      ? [
+          `Run the reset again: npm run kill-switch -- --reset --stage ${context.stage}. What failed is named above.`,
+          `If it fails again, check the master key (npm run kill-switch -- --drill --stage ${context.stage}) and the keys named above in Bybit's API management.`,
+        ]
+      : [
+          'Watch your bots as they start again: the next kill switch halts them again.',
+          ...(accounts.some((a) => a.leftAlone.length)
+            ? ['Keys left alone were changed by hand during the halt: check each in Bybit’s API management.']
+            : []),
+        ],
+  });
+}
+
+/** What the halt did, per account: the keys made read-only (masked), or why the halt is cooperative only. */
+function haltLines(halt: HaltReport | undefined, context: MessageContext): string[] {
+  if (!halt) return [];
+  if (!halt.set)
+    return [
+      `No halt was set: ${halt.why ?? 'the kill switch asked for none'}. Bots may trade again at once.`,
+    ];
+  if (halt.accounts.length === 0) return [];
+  return [
+    'Halted (trading stays stopped until a person resets it):',
+    ...halt.accounts.flatMap((a) => haltAccountLines(a)),
+    `To reset, once you know why: npm run kill-switch -- --reset --stage ${context.stage}`,
+  ];
+}
+
+function haltAccountLines(a: AccountHaltReport): string[] {
+  const what =
+    a.mode === 'enforced'
+      ? `${plural(a.flipped.length, 'key')} made read-only${a.flipped.length ? ` (${a.flipped.join(', ')})` : ''}${a.alreadyReadOnly.length ? `, ${a.alreadyReadOnly.length} read-only already` : ''}`
+      : `cooperative only${a.why ? ` (${a.why})` : ''}: bots that send heartbeats get 423`;
+  return [
+    `- ${a.account}: ${what}`,
+    ...a.failed.map((f) => `    HALT FAILED: ${f.key ? `key ${f.key}: ` : ''}${f.error}`),
+  ];
+}
+
+function haltActions(halt: HaltReport | undefined, context: MessageContext): string[] {
+  const incomplete = (halt?.accounts ?? []).filter((a) => a.failed.length > 0);
+  if (incomplete.length === 0) return [];
+  return [
+    `The halt is incomplete on ${names(incomplete.map((a) => a.account))}: a bot there may still place orders. Make the keys named above read-only by hand in Bybit’s API management, and check the master key: npm run kill-switch -- --drill --stage ${context.stage}`,
+  ];
 }
 
 /** A drill that found a problem: the kill switch would fail for these accounts, and how to fix each. */
@@ -169,6 +258,8 @@ function failureSubject(
   if (unverified.length) return `KILL SWITCH FAILED: could not verify ${names(unverified)}`;
   const stuck = [...new Set((report.uncancellable ?? []).map((u) => u.account))];
   if (stuck.length) return `KILL SWITCH FAILED: Bybit will not cancel orders on ${names(stuck)}`;
+  const unhalted = (report.halt?.accounts ?? []).filter((a) => a.failed.length > 0).map((a) => a.account);
+  if (unhalted.length) return `KILL SWITCH: orders cleared, but the HALT FAILED on ${names(unhalted)}`;
   return 'KILL SWITCH FAILED: not everything was confirmed clear';
 }
 
@@ -205,10 +296,13 @@ function failureLead(
   return `The kill switch did NOT clear everything: ${parts.join(', ') || 'it could not confirm the accounts clear'}. It cancelled ${plural(report.cancelled ?? 0, 'order')}. Act now.`;
 }
 
-function clearActions(record: RunRecord): string[] {
+function clearActions(record: RunRecord, halt: HaltReport | undefined): string[] {
+  const halted = halt?.set === true && halt.accounts.length > 0;
   const first =
     record.origin === 'deadMansSwitch'
-      ? 'Your bot stopped sending heartbeats. Find out why before it trades again; its next heartbeat arms the dead man’s switch again.'
+      ? halted
+        ? 'Your bot stopped sending heartbeats. Find out why before it trades again; while halted, its heartbeats get 423 and change nothing.'
+        : 'Your bot stopped sending heartbeats. Find out why before it trades again; its next heartbeat arms the dead man’s switch again.'
       : 'Find out why it was fired before any bot trades again.';
   return [first, 'The kill switch cancels orders only: check your positions in Bybit.'];
 }

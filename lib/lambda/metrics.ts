@@ -10,6 +10,8 @@ export type Operation =
   | 'heartbeat'
   | 'drill'
   | 'status'
+  | 'reset'
+  | 'masterCheck'
   | 'telegram'
   | 'unknown';
 
@@ -19,6 +21,7 @@ export const METRIC_NAMES = [
   'OrdersCancelled',
   'OrdersLeftOpen',
   'Failures',
+  'Refusals',
   'Duration',
   'DrillProblems',
   'DrillWarnings',
@@ -35,6 +38,8 @@ export interface InvocationMetrics {
   /** Orders still open in scope at the end (a floor when a scope could not be listed). */
   ordersLeftOpen: number;
   failed: boolean;
+  /** The caller was refused (a 4xx answer): the operation did not run. */
+  refused?: boolean;
   durationMs: number;
   /** Who fired a kill switch, when its event says (`deadMansSwitch`). */
   origin?: string;
@@ -59,9 +64,13 @@ export function emfLine(
   const drill = metrics.drillProblems !== undefined || metrics.drillWarnings !== undefined;
   // Written only when they happened: CloudWatch bills each metric that has data in a month, and an
   // alarm or a graph reads a missing point as nothing happened.
-  const budget = { IpBudgetWaits: metrics.ipBudgetWaits ?? 0, IpRefusals: metrics.ipRefusals ?? 0 };
+  const occasional = {
+    Refusals: metrics.refused ? 1 : 0,
+    IpBudgetWaits: metrics.ipBudgetWaits ?? 0,
+    IpRefusals: metrics.ipRefusals ?? 0,
+  };
   const stack = { NotifyFailures: metrics.notifyFailures ?? 0, StateFailures: metrics.stateFailures ?? 0 };
-  const budgetMetrics = Object.entries(budget).filter(([, value]) => value > 0);
+  const occasionalMetrics = Object.entries(occasional).filter(([, value]) => value > 0);
   const stackFailed = stack.NotifyFailures > 0 || stack.StateFailures > 0;
   return JSON.stringify({
     requestId,
@@ -78,7 +87,7 @@ export function emfLine(
             { Name: 'OrdersLeftOpen', Unit: 'Count' },
             { Name: 'Failures', Unit: 'Count' },
             { Name: 'Duration', Unit: 'Milliseconds' },
-            ...budgetMetrics.map(([name]) => ({ Name: name, Unit: 'Count' })),
+            ...occasionalMetrics.map(([name]) => ({ Name: name, Unit: 'Count' })),
             ...(drill
               ? [
                   { Name: 'DrillProblems', Unit: 'Count' },
@@ -104,12 +113,13 @@ export function emfLine(
     },
     Operation: metrics.operation,
     ...(metrics.origin ? { Origin: metrics.origin } : {}),
-    Runs: 1,
+    // A refused request ran nothing: it counts in Refusals, not in Runs.
+    Runs: metrics.refused ? 0 : 1,
     OrdersCancelled: metrics.ordersCancelled,
     OrdersLeftOpen: metrics.ordersLeftOpen,
     Failures: metrics.failed ? 1 : 0,
     Duration: metrics.durationMs,
-    ...Object.fromEntries(budgetMetrics),
+    ...Object.fromEntries(occasionalMetrics),
     ...(stackFailed ? stack : {}),
     ...(drill
       ? { DrillProblems: metrics.drillProblems ?? 0, DrillWarnings: metrics.drillWarnings ?? 0 }
@@ -146,11 +156,13 @@ export function metricsOf(
 ): InvocationMetrics {
   const report = runReport(outcome) as Report | undefined;
   const failed = outcome.error !== undefined || isFailedHttp(outcome.result);
+  const refused = outcome.error === undefined && isRefusedHttp(outcome.result);
   return {
     operation: report?.operation ?? fallback,
-    ordersCancelled: report?.operation === 'cancel' && !failed ? 1 : (report?.cancelled ?? 0),
+    ordersCancelled: report?.operation === 'cancel' && !failed && !refused ? 1 : (report?.cancelled ?? 0),
     ordersLeftOpen: report?.remaining ?? 0,
     failed,
+    ...(refused ? { refused } : {}),
     durationMs,
     ...(typeof report?.origin === 'string' ? { origin: report.origin } : {}),
     ...(report?.operation === 'drill' ? drillCounts([...listOf(report.accounts), report.master]) : {}),
@@ -183,6 +195,12 @@ function reportOf(value: unknown): Report | undefined {
   return 'operation' in value ? (value as Report) : undefined;
 }
 
+/** True for an answer (HTTP, or a direct heartbeat's) with a 4xx status: the caller was refused. */
+export function isRefusedHttp(value: unknown): boolean {
+  const status = (value as { statusCode?: number } | undefined)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
 /** True for an HTTP answer with a 5xx status. */
 export function isFailedHttp(value: unknown): boolean {
   const status = (value as { statusCode?: number } | undefined)?.statusCode;
@@ -194,4 +212,20 @@ export function requestedCancelAll(request: unknown): Operation {
   const body = request as { category?: unknown; drill?: unknown } | null | undefined;
   if (body?.drill === true) return 'drill';
   return body?.category === undefined ? 'killSwitch' : 'cancelAll';
+}
+
+/** The metric a secret served from cache after a failed read counts in (alarmed: reads are failing). */
+export const STALE_SECRET_METRIC = 'SecretsServedStale';
+
+/** One EMF line counting one secret served from cache after a failed read; no dimension, one series. */
+export function staleSecretLine(namespace: string, now: number): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now,
+      CloudWatchMetrics: [
+        { Namespace: namespace, Dimensions: [[]], Metrics: [{ Name: STALE_SECRET_METRIC, Unit: 'Count' }] },
+      ],
+    },
+    [STALE_SECRET_METRIC]: 1,
+  });
 }

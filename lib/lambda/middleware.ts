@@ -1,10 +1,11 @@
 // The middy middleware every handler uses: the request id and cold start on every log line, one line when an
 // invocation ends or fails (with the failure's facts), and its metrics as one EMF line (with what the IP
-// budget, the state table and the notifications did during it).
+// budget, the state table and the notifications did during it). A failure to build the app itself is logged
+// too, by a logger that needs no configuration.
 
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { describeError } from '../log.ts';
+import { createLogger, describeError } from '../log.ts';
 import { type App, currentApp } from './app.ts';
 import { emfLine, metricsOf, type Operation } from './metrics.ts';
 import { DRILL_ACTION, readTrigger } from './triggers.ts';
@@ -30,7 +31,18 @@ export function invocationLog(app: () => App = currentApp): MiddlewareObj<unknow
       emit(current, event, context.awsRequestId, { result: response }, durationMs, budget);
     },
     onError: ({ event, context, error }) => {
-      const current = app();
+      let current: App;
+      try {
+        current = app();
+      } catch (failure) {
+        // The app could not be built (the same error, most likely): say so with what needs no configuration.
+        createLogger({ service: 'bybit-cancel' }).error('invocation failed', {
+          requestId: context.awsRequestId,
+          function: context.functionName,
+          ...describeError(failure),
+        });
+        return;
+      }
       const durationMs = current.clock.now() - started;
       current.logger.error('invocation failed', { durationMs, ...describeError(error) });
       emit(current, event, context.awsRequestId, { error }, durationMs, budget);

@@ -4,10 +4,19 @@
 //                                              request id), kept 30 days: `npm run kill-switch` waits for it
 //   last               sk <operation>          the last record of each operation (killSwitch, drill, sweep, …)
 //   drills             sk <ISO time>#<req id>  the recent drills, newest first, kept 30 days
+//   signature#<hash>   sk `seen`               a signed request taken (SHA-256 of its x-signature), until its
+//                                              timestamp leaves the skew window: each is served once (replay.ts)
+//   accounts           sk `names`              the account names of the exchange secret, names only, written by
+//                                              the functions that read the secret (accounts.ts)
+//   dead-mans-switch   sk `turn`               the last heartbeat or disarm applied to the schedule, and the
+//                                              lease of the one moving it now (heartbeat-turns.ts)
+//   halt               sk <account>            an account's halt (since, origin, reason, event id), kept until
+//                      sk <account>#key#<sha>  a reset; and each key it made read-only, with its prior state
+//                                              (lib/lambda/halts.ts): one Query lists every halt, and an IAM
+//                                              `dynamodb:LeadingKeys` condition names the partition exactly
 //   telegram-update#<update id>  sk `update`  a Telegram update acted on (Telegram redelivers), kept 2 days
 //   nonce#<nonce>      sk `confirmation`      what a Telegram confirmation asks (its buttons carry the nonce)
 //                      sk `used`              written once, by the press that acts on it
-// Taken by later features, keep them apart: `halt#<account>`, `signature#<hash>`, `accounts`.
 
 import type { Operation } from './metrics.ts';
 import type { StateKey } from './state.ts';
@@ -16,6 +25,10 @@ export const PARTITIONS = {
   event: 'event#',
   last: 'last',
   drills: 'drills',
+  signature: 'signature#',
+  accounts: 'accounts',
+  deadMansSwitch: 'dead-mans-switch',
+  halt: 'halt',
   telegramUpdate: 'telegram-update#',
   nonce: 'nonce#',
 } as const;
@@ -27,6 +40,9 @@ export const RECORD_TTL_SECONDS = 30 * DAY_SECONDS;
 /** The sort key of a kill switch's record in its event partition. */
 const EVENT_REPORT = 'report';
 
+/** Between an account and a key's fingerprint in the sort key of a halted key. */
+const HALT_KEY_INFIX = '#key#';
+
 export const recordKeys = {
   /** A kill switch's record by the id of the event that fired it (or the invocation's request id). */
   event: (id: string): StateKey => ({ pk: `${PARTITIONS.event}${id}`, sk: EVENT_REPORT }),
@@ -34,6 +50,19 @@ export const recordKeys = {
   last: (operation: Operation): StateKey => ({ pk: PARTITIONS.last, sk: operation }),
   /** One drill, sorted by time. */
   drill: (at: string, requestId: string): StateKey => ({ pk: PARTITIONS.drills, sk: `${at}#${requestId}` }),
+  /** A signed request already taken, by the SHA-256 of its signature (never the signature itself). */
+  signature: (hash: string): StateKey => ({ pk: `${PARTITIONS.signature}${hash}`, sk: 'seen' }),
+  /** The account names of the exchange secret. */
+  accounts: (): StateKey => ({ pk: PARTITIONS.accounts, sk: 'names' }),
+  /** The order of the dead man's switch's heartbeats and disarms. */
+  heartbeatTurn: (): StateKey => ({ pk: PARTITIONS.deadMansSwitch, sk: 'turn' }),
+  /** An account's halt. */
+  halt: (account: string): StateKey => ({ pk: PARTITIONS.halt, sk: account }),
+  /** A key the account's halt made read-only, by the SHA-256 of the key (never the key itself). */
+  haltKey: (account: string, fingerprint: string): StateKey => ({
+    pk: PARTITIONS.halt,
+    sk: `${account}${HALT_KEY_INFIX}${fingerprint}`,
+  }),
   /** A Telegram update by its update_id: written once, before the update is acted on. */
   telegramUpdate: (updateId: number): StateKey => ({
     pk: `${PARTITIONS.telegramUpdate}${updateId}`,

@@ -3,8 +3,9 @@
 //   1. log the report once, whole, as a `report` line (shortened only if it would not fit a log event);
 //   2. a drill reads the last drill first, to tell the first pass after a failure;
 //   3. at once: record the run in the state table (a kill switch by its event id, every run as the last of its
-//      operation, a drill among the recent drills) and send its message, if it has one: every kill switch,
-//      a failed drill, the first drill that passes after one that failed, and an IP ban.
+//      operation, a drill among the recent drills) and send its message, if it has one: every kill switch
+//      (with the halt it set), a reset that changed something or failed, a failed drill, the first drill that
+//      passes after one that failed, and an IP ban.
 // Nothing here starts before the work has ended, so a cancel never waits for the table or a message; and
 // nothing here throws: a table or a channel that fails is logged and counted (StateFailures, NotifyFailures),
 // and everything ends by `until`.
@@ -19,6 +20,7 @@ import {
   killSwitchMessage,
   type Message,
   type MessageContext,
+  resetMessage,
 } from './messages.ts';
 import { type Operation, runReport } from './metrics.ts';
 import type { Notifier } from './notify.ts';
@@ -62,7 +64,7 @@ export interface Aftermath {
 }
 
 /** The operations whose report is logged and recorded. */
-const REPORTED = new Set<Operation>(['cancel', 'cancelAll', 'killSwitch', 'sweep', 'drill']);
+const REPORTED = new Set<Operation>(['cancel', 'cancelAll', 'killSwitch', 'sweep', 'drill', 'reset']);
 /** A CloudWatch Logs event holds 256 KB; a DynamoDB item 400 KB. */
 const LOG_REPORT_MAX_CHARS = 200_000;
 const RECORD_REPORT_MAX_CHARS = 300_000;
@@ -125,6 +127,10 @@ export async function afterRun(deps: ReportingDeps, run: FinishedRun): Promise<A
 /** The messages a run sends: at most one, which also says when Bybit refused the IP. */
 function messagesFor(record: RunRecord, context: MessageContext, previousDrill?: RunRecord): Message[] {
   if (record.operation === 'killSwitch') return [killSwitchMessage(record, context)];
+  // A reset that found nothing halted changed nothing: the log says so, nobody needs a message.
+  const resetAccounts = (record.report as { accounts?: unknown[] } | undefined)?.accounts;
+  if (record.operation === 'reset' && (!record.ok || (resetAccounts?.length ?? 0) > 0))
+    return [resetMessage(record, context)];
   if (record.operation === 'drill' && !record.ok) return [drillFailedMessage(record, context)];
   if (record.operation === 'drill' && previousDrill && !previousDrill.ok) {
     return [drillRecoveredMessage(record, context, previousDrill.at)];

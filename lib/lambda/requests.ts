@@ -20,6 +20,7 @@ import {
   TTL_MAX_SECONDS,
   TTL_MIN_SECONDS,
 } from '../cancel/dead-mans-switch.ts';
+import type { MasterCheckRequest } from '../cancel/drill.ts';
 import type { SweepOptions } from '../cancel/sweep.ts';
 import { ValidationError } from '../errors.ts';
 import type { Config } from './config.ts';
@@ -35,6 +36,8 @@ export type CancelAllRequest =
       categories?: Category[];
       reason?: string;
       origin?: string;
+      /** What of the request was ignored (a kill-switch event's detail); echoed in the report. */
+      ignored?: string[];
       /** `false`: a routine clean-up that sets no halt. */
       halt?: boolean;
     }
@@ -48,7 +51,14 @@ export interface DrillRequest {
 
 const SYMBOL = /^[A-Z0-9][A-Z0-9_-]{0,63}$/;
 const COIN = /^[A-Z0-9]{1,20}$/;
-const ID = /^[\x21-\x7e]{1,64}$/;
+/**
+ * Identifiers as Bybit issues them, so that nothing it could never have issued is sent to it. `orderLinkId`:
+ * "A max of 36 characters. Combinations of numbers, letters (upper and lower cases), dashes, and underscores"
+ * (docs/v5/order/create-order.mdx). `orderId`: numeric ("1321003749386327552", create-order.mdx) or a UUID
+ * ("fd4300ae-7847-404e-b947-b46980a4d140", open-order.mdx).
+ */
+const ORDER_LINK_ID = /^[A-Za-z0-9_-]{1,36}$/;
+const ORDER_ID = /^(\d{1,32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 const ACCOUNT = /^[\w.-]{1,64}$/;
 const ORIGIN = /^[\w.-]{1,64}$/;
 const REASON_MAX = 500;
@@ -60,8 +70,13 @@ export function parseCancelRequest(input: unknown): CancelRequest {
   const request: CancelRequest = {
     category,
     symbol: symbolOf(body.symbol, 'symbol', true) as string,
-    orderId: id(body.orderId, 'orderId'),
-    orderLinkId: id(body.orderLinkId, 'orderLinkId'),
+    orderId: id(body.orderId, 'orderId', ORDER_ID, 'a number or a UUID, as Bybit issues order ids'),
+    orderLinkId: id(
+      body.orderLinkId,
+      'orderLinkId',
+      ORDER_LINK_ID,
+      'at most 36 letters, digits, "-" or "_", as Bybit accepts order link ids',
+    ),
     account: account(body.account),
   };
   if (!request.orderId && !request.orderLinkId)
@@ -110,6 +125,11 @@ export function parseCancelAllRequest(input: unknown): CancelAllRequest {
   }
   if (category === 'spot' && params.settleCoin)
     throw new ValidationError('settleCoin', 'spot has no settleCoin');
+  // docs/v5/order/cancel-all.mdx documents baseCoin for "`linear` & `inverse`" only; it said "`spot`(classic
+  // account): invalid" until the classic account was dropped from the page. A spot cancel-all that Bybit may
+  // read without it cancels every spot order of the kind, not the coin's: refused rather than guessed.
+  if (category === 'spot' && params.baseCoin)
+    throw new ValidationError('baseCoin', 'spot cancel-all takes symbol, not baseCoin');
   if (body.orderFilter !== undefined) {
     // docs/v5/order/cancel-all.mdx: spot takes its five kinds; linear and inverse `Order`, `StopOrder`,
     // `OpenOrder` (`tpslOrder` is spot-only); option `Order` and `StopOrder`.
@@ -166,6 +186,17 @@ function drill(body: Record<string, unknown>): DrillRequest {
   }
   const extra = Object.keys(body).find((key) => !['drill', 'account', 'accounts'].includes(key));
   if (extra !== undefined) throw new ValidationError(extra, `${extra} is not valid with drill`);
+  return drillAccounts(body);
+}
+
+/**
+ * A direct invocation of the drill function: `{"drill": true, account? | accounts?}`. Anything else is refused,
+ * `{}` first of all: on the drill function it is never a kill switch.
+ */
+export function parseDrillRequest(input: unknown): DrillRequest {
+  const body = fields(input, ['drill', 'account', 'accounts']);
+  if (body.drill !== true)
+    throw new ValidationError('drill', 'this function runs only the drill: send {"drill": true}');
   return drillAccounts(body);
 }
 
@@ -292,6 +323,59 @@ export function parseHeartbeatRequest(input: unknown, defaultTtlSeconds: number)
   });
 }
 
+/** A halt reset: `{accounts?, by?}` (every halted account when it names none). */
+export interface ResetInput {
+  accounts?: string[];
+  /** Who asks (a name, `npm run kill-switch by ana@desk-3`, a Telegram user): in the logs and the message. */
+  by?: string;
+}
+
+const BY_MAX = 200;
+
+/** Validates a reset, from `POST /reset` or a direct invocation: `{accounts?, by?}`. */
+export function parseResetRequest(input: unknown): ResetInput {
+  const body = fields(input, ['accounts', 'by']);
+  if (
+    body.by !== undefined &&
+    (typeof body.by !== 'string' || body.by.trim() === '' || body.by.length > BY_MAX)
+  )
+    throw new ValidationError('by', `by must be a non-empty string of at most ${BY_MAX} characters`);
+  return withoutUndefined({
+    accounts: list(body.accounts, 'accounts', account),
+    by: body.by as string | undefined,
+  });
+}
+
+const FINGERPRINT = /^[0-9a-f]{64}$/;
+const SUB_UID = /^[1-9]\d{0,19}$/;
+
+/**
+ * Validates the drill's master-key check, a direct invocation of the reset function:
+ * `{check: "master", subAccounts: [{account, subUid, key}], ownKeys: [...]}`, keys as SHA-256 fingerprints.
+ */
+export function parseMasterCheckRequest(input: unknown): MasterCheckRequest {
+  const body = fields(input, ['check', 'subAccounts', 'ownKeys']);
+  if (body.check !== 'master') throw new ValidationError('check', 'check must be "master"');
+  const fingerprint = (value: unknown, field: string) => {
+    if (typeof value !== 'string' || !FINGERPRINT.test(value))
+      throw new ValidationError(field, `${field} must be a key's SHA-256 fingerprint (64 hex digits)`);
+    return value;
+  };
+  if (!Array.isArray(body.subAccounts) || body.subAccounts.length > 500)
+    throw new ValidationError('subAccounts', 'subAccounts must be an array of at most 500 sub-accounts');
+  if (!Array.isArray(body.ownKeys) || body.ownKeys.length > 1000)
+    throw new ValidationError('ownKeys', 'ownKeys must be an array of at most 1000 fingerprints');
+  const subAccounts = body.subAccounts.map((item: unknown) => {
+    const sub = fields(item, ['account', 'subUid', 'key']);
+    if (typeof sub.subUid !== 'string' || !SUB_UID.test(sub.subUid))
+      throw new ValidationError('subUid', 'subUid must be a sub-account UID (digits)');
+    if (typeof sub.account !== 'string' || sub.account.length === 0 || sub.account.length > 200)
+      throw new ValidationError('account', 'account must be an account name');
+    return { account: sub.account, subUid: sub.subUid, key: fingerprint(sub.key, 'key') };
+  });
+  return { subAccounts, ownKeys: body.ownKeys.map((k: unknown) => fingerprint(k, 'ownKeys')) };
+}
+
 /** Validates a status request: `{}` (a signed empty object; nothing to choose yet). */
 export function parseStatusRequest(input: unknown): Record<string, never> {
   fields(input, []);
@@ -389,11 +473,10 @@ function coin(value: unknown, field: string): string | undefined {
   return value;
 }
 
-function id(value: unknown, field: string): string | undefined {
+function id(value: unknown, field: string, pattern: RegExp, form: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !ID.test(value)) {
-    throw new ValidationError(field, `${field} must be a string of 1 to 64 printable characters`);
-  }
+  if (typeof value !== 'string' || !pattern.test(value))
+    throw new ValidationError(field, `${field} must be ${form}`);
   return value;
 }
 

@@ -1,7 +1,8 @@
 // The dead man's switch schedule on EventBridge Scheduler: one one-time `at()` schedule whose target is the
 // EventBridge bus, so that when it fires the kill-switch event takes the same rule, retry policy, dead-letter
-// queue and alarms as every other kill switch. The SDK is loaded on first use: the cancel functions share
-// this composition root and must not pay for it at cold start.
+// queue and alarms as every other kill switch. Every call ends by the invocation's deadline (or a fixed limit
+// when there is none): a Scheduler that hangs is answered 503, never held to the Lambda timeout. The SDK is
+// loaded on first use: the cancel functions share this composition root and must not pay for it at cold start.
 
 import type {
   CreateScheduleCommandInput,
@@ -9,7 +10,7 @@ import type {
   UpdateScheduleCommandInput,
 } from '@aws-sdk/client-scheduler';
 import { type ArmPlan, type DeadMansSwitchSchedule, parseAtExpression } from '../cancel/dead-mans-switch.ts';
-import { ConfigError, SchedulerError } from '../errors.ts';
+import { ConfigError, SchedulerError, SchedulerUnavailableError } from '../errors.ts';
 
 /** The one method of the SDK client this adapter uses (tests pass their own). */
 export type SchedulerSender = Pick<SchedulerClient, 'send'>;
@@ -39,12 +40,16 @@ export interface EventBridgeScheduleOptions {
   deadLetterArn?: string;
   source: string;
   detailType: string;
+  /** The clock deadlines are measured by (the app's). */
+  now?: () => number;
 }
 
 const defaults = {
   maxAttempts: 3,
   connectionTimeoutMs: 1000,
   requestTimeoutMs: 3000,
+  /** No call waits longer than this, deadline or not (tools, tests). */
+  callLimitMs: 5000,
   /** Retries by the scheduler itself when the bus refuses the event. */
   targetRetries: 10,
   targetMaxEventAgeSeconds: 3600,
@@ -52,7 +57,19 @@ const defaults = {
 
 type Sdk = typeof import('@aws-sdk/client-scheduler');
 
+/** Error types that say the Scheduler could not answer in time, or kept throttling or failing: retry later. */
+const UNAVAILABLE = new Set([
+  'ThrottlingException',
+  'InternalServerException',
+  'ServiceUnavailableException',
+  'TimeoutError',
+  'AbortError',
+  'RequestTimeout',
+]);
+
 export class EventBridgeSchedule implements DeadMansSwitchSchedule {
+  /** Epoch ms by which every call must have ended: the current invocation's deadline, set when it starts. */
+  deadline: number | undefined;
   private client: SchedulerSender | undefined;
   private sdk: Promise<Sdk> | undefined;
   private readonly options: EventBridgeScheduleOptions;
@@ -101,15 +118,13 @@ export class EventBridgeSchedule implements DeadMansSwitchSchedule {
   async read(deadline?: number): Promise<ScheduleStatus> {
     const sdk = await this.load();
     const { name: Name, groupName: GroupName } = this.options;
-    const abortSignal =
-      deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, deadline - Date.now()));
     let schedule: { ScheduleExpression?: string; State?: string; Target?: { Input?: string } };
     try {
       schedule = (await this.send(
         'GetSchedule',
         new sdk.GetScheduleCommand({ Name, GroupName }),
         ['ResourceNotFoundException'],
-        abortSignal,
+        deadline,
       )) as typeof schedule;
     } catch (error) {
       if (isNamed(error, 'ResourceNotFoundException')) return { armed: false, firesAt: null };
@@ -165,28 +180,44 @@ export class EventBridgeSchedule implements DeadMansSwitchSchedule {
     return this.sdk;
   }
 
-  /** Sends a command; an SDK failure becomes a SchedulerError, except the ones the caller handles. */
+  /**
+   * Sends a command by the deadline (`deadline`, else the invocation's); an SDK failure becomes a
+   * SchedulerError (SchedulerUnavailableError when it did not answer in time or kept throttling), except the
+   * ones the caller handles.
+   */
   private async send(
     operation: string,
     command: unknown,
     expected: string[] = [],
-    abortSignal?: AbortSignal,
+    deadline: number | undefined = this.deadline,
   ): Promise<unknown> {
     const sdk = await this.load();
     this.client ??= new sdk.SchedulerClient({
       maxAttempts: defaults.maxAttempts,
-      // Without timeouts a hung connection would hold the heartbeat until API Gateway gives up.
+      // Without these a hung connection would hold the heartbeat; the SDK only warns unless told to throw.
       requestHandler: {
         connectionTimeout: defaults.connectionTimeoutMs,
         requestTimeout: defaults.requestTimeoutMs,
+        throwOnRequestTimeout: true,
       },
     });
+    const clock = this.options.now ?? Date.now;
+    const now = clock();
+    const until = Math.min(deadline ?? Number.POSITIVE_INFINITY, now + defaults.callLimitMs);
     try {
+      const abortSignal = AbortSignal.timeout(Math.max(1, until - now));
       // biome-ignore lint/suspicious/noExplicitAny: the client's send is overloaded per command type
       return await this.client.send(command as any, { abortSignal });
     } catch (cause) {
       const name = (cause as Error)?.name ?? 'Error';
       if (expected.includes(name)) throw cause;
+      if (UNAVAILABLE.has(name) || clock() >= until) {
+        const why =
+          UNAVAILABLE.has(name) && !['TimeoutError', 'AbortError', 'RequestTimeout'].includes(name)
+            ? `${this.options.name} failed (${name}); retries were exhausted`
+            : `${this.options.name}: no answer from EventBridge Scheduler within ${Math.max(0, until - now)} ms`;
+        throw new SchedulerUnavailableError(operation, why, { cause });
+      }
       throw new SchedulerError(operation, `${this.options.name} failed (${name})`, { cause });
     }
   }

@@ -11,6 +11,9 @@ import type {
 } from '../cancel/exchange.ts';
 import { SecretError, SecretUnavailableError } from '../errors.ts';
 
+/** What an API key may hold: printable ASCII without spaces, as Bybit issues keys and as a header carries them. */
+const HEADER_TOKEN = /^[\x21-\x7e]+$/;
+
 /** The name an account gets when the secret holds a single key pair. */
 export const DEFAULT_ACCOUNT = 'default';
 
@@ -29,11 +32,34 @@ export interface SecretStoreOptions {
   client?: SecretReader;
   ttlMs: number;
   now?: () => number;
+  /** Hears of every read that failed while a value read before was served instead (log it, count it). */
+  onStale?: (stale: StaleRead) => void;
 }
 
+/** A failed read answered from the last value read: which secret, how old that value is, and why. */
+export interface StaleRead {
+  secretId: string;
+  ageMs: number;
+  error: unknown;
+}
+
+/**
+ * Stale-if-error: when a read fails, the last value read is served instead for up to this long after it was
+ * read. A Secrets Manager brownout (throttling, a regional fault) must not take keys a warm container holds.
+ */
+export const STALE_IF_ERROR_MS = 3_600_000;
+/** After a failed read, the stale value is served without another read for this long (no read storm). */
+const STALE_RETRY_MS = 30_000;
+/** With a value to fall back on, a read may take this long before the fallback is served. */
+const READ_LIMIT_WITH_FALLBACK_MS = 3000;
+
 interface Entry {
-  value: Promise<unknown>;
+  /** The last value read, and when. */
+  good?: { value: unknown; readAt: number };
+  /** Until then `good` is served without a read. */
   expiresAt: number;
+  /** The read in progress, shared by every caller meanwhile. */
+  reading?: Promise<unknown>;
 }
 
 /** Error types the SDK raises, mapped to what an operator should check. */
@@ -61,6 +87,7 @@ export class SecretStore {
   private client: SecretReader | undefined;
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly onStale: (stale: StaleRead) => void;
   /**
    * Epoch ms by which every read must have ended: the current invocation's deadline, set when it starts. A read
    * that would run past it is aborted (the SDK's own request timeout only warns unless told to throw).
@@ -71,20 +98,45 @@ export class SecretStore {
     this.client = options.client;
     this.ttlMs = options.ttlMs;
     this.now = options.now ?? Date.now;
+    this.onStale = options.onStale ?? (() => undefined);
   }
 
-  /** The secret's JSON value, from cache while fresh. `refresh` reads again (after a key rotation). */
+  /**
+   * The secret's JSON value, from cache while fresh. `refresh` reads again (after a key rotation). A failed
+   * read never drops a value read before: for up to STALE_IF_ERROR_MS that value is served instead, and
+   * `onStale` hears of it. So neither a brownout nor a forged request that forces a re-read takes a key away.
+   */
   async getJson(secretId: string, { refresh = false } = {}): Promise<unknown> {
-    const cached = this.cache.get(secretId);
-    if (cached && !refresh && cached.expiresAt > this.now()) return cached.value;
-    // Concurrent callers share one read; a failed read is not cached.
-    const value = this.read(secretId);
-    this.cache.set(secretId, { value, expiresAt: this.now() + this.ttlMs });
-    value.catch(() => this.cache.delete(secretId));
-    return value;
+    let entry = this.cache.get(secretId);
+    if (!entry) {
+      entry = { expiresAt: Number.NEGATIVE_INFINITY };
+      this.cache.set(secretId, entry);
+    }
+    if (entry.good && !refresh && entry.expiresAt > this.now()) return entry.good.value;
+    // Concurrent callers share one read.
+    entry.reading ??= this.refresh(secretId, entry).finally(() => {
+      (entry as Entry).reading = undefined;
+    });
+    return entry.reading;
   }
 
-  private async read(secretId: string): Promise<unknown> {
+  private async refresh(secretId: string, entry: Entry): Promise<unknown> {
+    const fallback = entry.good;
+    const usable = fallback && this.now() - fallback.readAt <= STALE_IF_ERROR_MS ? fallback : undefined;
+    try {
+      const value = await this.read(secretId, usable ? READ_LIMIT_WITH_FALLBACK_MS : READ_LIMIT_MS);
+      entry.good = { value, readAt: this.now() };
+      entry.expiresAt = this.now() + this.ttlMs;
+      return value;
+    } catch (error) {
+      if (!usable) throw error;
+      entry.expiresAt = Math.max(entry.expiresAt, this.now() + Math.min(STALE_RETRY_MS, this.ttlMs));
+      this.onStale({ secretId, ageMs: this.now() - usable.readAt, error });
+      return usable.value;
+    }
+  }
+
+  private async read(secretId: string, limitMs: number): Promise<unknown> {
     if (!secretId) throw new SecretError('(unset)', 'no secret id configured');
     this.client ??= new SecretsManagerClient({
       maxAttempts: 4,
@@ -92,7 +144,7 @@ export class SecretStore {
       requestHandler: { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true },
     });
     const now = this.now();
-    const until = Math.min(this.deadline ?? Number.POSITIVE_INFINITY, now + READ_LIMIT_MS);
+    const until = Math.min(this.deadline ?? Number.POSITIVE_INFINITY, now + limitMs);
     let text: string | undefined;
     try {
       const abortSignal = AbortSignal.timeout(Math.max(1, until - now));
@@ -158,9 +210,20 @@ export function masterKey(store: SecretStore, secretId: string): MasterKeySource
   return { id: secretId, credentials: () => read() };
 }
 
-/** The exchange secret as the domain's source of keys: read through the store's cache, parsed once a value. */
-export function exchangeCredentials(store: SecretStore, secretId: string): CredentialsSource {
-  const read = parsedOnce(store, secretId, parseExchangeSecret);
+/**
+ * The exchange secret as the domain's source of keys: read through the store's cache, parsed once a value.
+ * `onParsed` hears the account names each time a new value is parsed (names only, never a key).
+ */
+export function exchangeCredentials(
+  store: SecretStore,
+  secretId: string,
+  onParsed: (names: string[]) => void = () => undefined,
+): CredentialsSource {
+  const read = parsedOnce(store, secretId, (id, value) => {
+    const accounts = parseExchangeSecret(id, value);
+    onParsed([...accounts.keys()]);
+    return accounts;
+  });
   return { id: secretId, accounts: ({ refresh = false } = {}) => read(refresh) };
 }
 
@@ -298,6 +361,14 @@ function keyPair(secretId: string, value: unknown, where: string): Credentials {
   const { apiKey, apiSecret, privateKey } = value;
   if (typeof apiKey !== 'string' || apiKey === '')
     throw new SecretError(secretId, `${where}: "apiKey" is missing`);
+  // The key travels in a header: a pasted line break, BOM or zero-width space would fail every request of
+  // this account before it is sent. Refused here, it fails its own account at once, like a missing key.
+  if (!HEADER_TOKEN.test(apiKey)) {
+    throw new SecretError(
+      secretId,
+      `${where}: "apiKey" holds a character no HTTP header can carry (a space, a line break, or anything outside printable ASCII)`,
+    );
+  }
   if (typeof privateKey === 'string' && privateKey.includes('PRIVATE KEY')) return { apiKey, privateKey };
   if (privateKey !== undefined)
     throw new SecretError(secretId, `${where}: "privateKey" is not a PEM private key`);

@@ -50,7 +50,15 @@ export interface QueryOptions {
   limit?: number;
   /** Sort keys are compared as strings: ISO times sort by time. Default true (newest first). */
   newestFirst?: boolean;
+  /** Only items whose sort key starts with this. */
+  prefix?: string;
 }
+
+/** A lease's attributes, beside the item's value: until when it is held (epoch ms), by whom, at which version. */
+const LEASE_ATTRIBUTES = { held: 'heldUntil', holder: 'holder', version: 'version' } as const;
+
+/** What taking a lease gave: taken, or why not, with the item's version and value as they stand. */
+export type Lease<T> = { taken: true } | { taken: false; why: 'held' | 'stale'; version?: number; value?: T };
 
 /** The one method of the SDK client this store uses (tests pass their own). */
 export type StateClient = Pick<DynamoDBClient, 'send'>;
@@ -70,6 +78,8 @@ const defaults = {
   connectionTimeoutMs: 1000,
   requestTimeoutMs: 2000,
   queryLimit: 20,
+  /** queryAll refuses a partition larger than this (a halt of 50 accounts × 1,000 keys fits). */
+  queryAllMaxItems: 60_000,
 };
 
 /** Error types that say DynamoDB did not answer in time. */
@@ -153,6 +163,97 @@ export class StateStore {
     }
   }
 
+  /**
+   * Takes the lease of the item `key` for `holder` until `until` (epoch ms), to change it to `version`: taken
+   * when nobody else's lease runs and the item holds an older version (or none). Otherwise says why, with the
+   * item as it stands: `held` (another lease runs) or `stale` (the item holds `version` or a newer one).
+   * For what must change in order, one at a time: the dead man's switch's heartbeats.
+   */
+  async lease<T>(key: StateKey, holder: string, until: number, version: number): Promise<Lease<T>> {
+    const sdk = await this.load();
+    const { held, holder: holderName, version: versionName } = LEASE_ATTRIBUTES;
+    try {
+      await this.send(
+        'UpdateItem',
+        new sdk.UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(key),
+          UpdateExpression: 'SET #held = :until, #holder = :holder',
+          ConditionExpression:
+            '(attribute_not_exists(#held) OR #held <= :now) AND (attribute_not_exists(#version) OR #version < :version)',
+          ExpressionAttributeNames: { '#held': held, '#holder': holderName, '#version': versionName },
+          ExpressionAttributeValues: {
+            ':until': { N: String(until) },
+            ':holder': { S: holder },
+            ':now': { N: String(this.now()) },
+            ':version': { N: String(version) },
+          },
+        }),
+        ['ConditionalCheckFailedException'],
+      );
+      return { taken: true };
+    } catch (error) {
+      if ((error as Error)?.name !== 'ConditionalCheckFailedException') throw error;
+    }
+    const answer = (await this.send(
+      'GetItem',
+      new sdk.GetItemCommand({ TableName: this.tableName, Key: keyOf(key), ConsistentRead: true }),
+    )) as { Item?: AttributeMap };
+    const current = Number(answer.Item?.[versionName]?.N ?? Number.NEGATIVE_INFINITY);
+    const item = answer.Item ? this.itemOf<T>(answer.Item) : undefined;
+    return {
+      taken: false,
+      why: current >= version ? 'stale' : 'held',
+      ...(Number.isFinite(current) ? { version: current } : {}),
+      ...(item?.value !== undefined && item.value !== null ? { value: item.value } : {}),
+    };
+  }
+
+  /**
+   * Ends `holder`'s lease of `key`; with `commit`, the item becomes that version and value. False when the lease
+   * was no longer `holder`'s (it ran out and another took it): then nothing is written.
+   */
+  async release(
+    key: StateKey,
+    holder: string,
+    commit?: { version: number; value: unknown },
+  ): Promise<boolean> {
+    const sdk = await this.load();
+    const { held, holder: holderName, version: versionName } = LEASE_ATTRIBUTES;
+    const set = commit ? 'SET #held = :zero, #version = :version, #value = :value' : 'SET #held = :zero';
+    try {
+      await this.send(
+        'UpdateItem',
+        new sdk.UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(key),
+          UpdateExpression: set,
+          ConditionExpression: '#holder = :holder',
+          ExpressionAttributeNames: {
+            '#held': held,
+            '#holder': holderName,
+            ...(commit ? { '#version': versionName, '#value': STATE_ATTRIBUTES.value } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':zero': { N: '0' },
+            ':holder': { S: holder },
+            ...(commit
+              ? {
+                  ':version': { N: String(commit.version) },
+                  ':value': { S: JSON.stringify(commit.value ?? null) },
+                }
+              : {}),
+          },
+        }),
+        ['ConditionalCheckFailedException'],
+      );
+      return true;
+    } catch (error) {
+      if ((error as Error)?.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
   async delete(key: StateKey): Promise<void> {
     const sdk = await this.load();
     await this.send('DeleteItem', new sdk.DeleteItemCommand({ TableName: this.tableName, Key: keyOf(key) }));
@@ -160,22 +261,65 @@ export class StateStore {
 
   /** The partition's items by sort key, newest (greatest) first unless told otherwise; expired ones left out. */
   async query<T>(pk: string, options: QueryOptions = {}): Promise<StateItem<T>[]> {
+    const { items } = await this.page<T>(pk, options, options.limit ?? defaults.queryLimit);
+    return items;
+  }
+
+  /**
+   * Every item of the partition (or of a sort-key prefix), page by page, oldest (smallest) first; for
+   * records that must be read whole (a halt's keys). At most `maxItems`: past it, a StateError, never a part.
+   */
+  async queryAll<T>(
+    pk: string,
+    options: Pick<QueryOptions, 'prefix'> & { maxItems?: number } = {},
+  ): Promise<StateItem<T>[]> {
+    const maxItems = options.maxItems ?? defaults.queryAllMaxItems;
+    const items: StateItem<T>[] = [];
+    let start: AttributeMap | undefined;
+    do {
+      const page = await this.page<T>(pk, { ...options, newestFirst: false }, undefined, start);
+      items.push(...page.items);
+      if (items.length > maxItems)
+        throw new StateError('Query', this.tableName, `more than ${maxItems} items under ${pk}`);
+      start = page.next;
+    } while (start);
+    return items;
+  }
+
+  private async page<T>(
+    pk: string,
+    options: QueryOptions,
+    limit: number | undefined,
+    start?: AttributeMap,
+  ): Promise<{ items: StateItem<T>[]; next?: AttributeMap }> {
     const sdk = await this.load();
+    const { partition, sort } = STATE_ATTRIBUTES;
+    const prefixed = options.prefix !== undefined;
     const answer = (await this.send(
       'Query',
       new sdk.QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': STATE_ATTRIBUTES.partition },
-        ExpressionAttributeValues: { ':pk': { S: pk } },
+        KeyConditionExpression: prefixed ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': partition, ...(prefixed ? { '#sk': sort } : {}) },
+        ExpressionAttributeValues: {
+          ':pk': { S: pk },
+          ...(prefixed ? { ':prefix': { S: options.prefix as string } } : {}),
+        },
         ScanIndexForward: options.newestFirst === false,
-        Limit: options.limit ?? defaults.queryLimit,
+        ...(limit !== undefined ? { Limit: limit } : {}),
+        ...(start ? { ExclusiveStartKey: start } : {}),
         ConsistentRead: true,
       }),
-    )) as { Items?: AttributeMap[] };
-    return (answer.Items ?? [])
+    )) as { Items?: AttributeMap[]; LastEvaluatedKey?: AttributeMap };
+    const items = (answer.Items ?? [])
       .map((item) => this.itemOf<T>(item))
       .filter((item): item is StateItem<T> => item !== undefined);
+    return { items, ...(answer.LastEvaluatedKey ? { next: answer.LastEvaluatedKey } : {}) };
+  }
+
+  /** Loads the SDK now (a warm-up), so that the first call does not. */
+  async preload(): Promise<void> {
+    await this.load();
   }
 
   private attributes(key: StateKey, value: unknown, options: WriteOptions): AttributeMap {

@@ -4,8 +4,10 @@
 // read says why, and the others still answer. `ok` is true only when nothing needs a person's attention.
 
 import type { AccountDrill } from '../cancel/drill.ts';
+import type { HaltRecord } from '../cancel/halt.ts';
 import type { KillSwitchReport } from '../cancel/kill-switch.ts';
-import { firedBy } from './messages.ts';
+import { StateHaltStore } from './halts.ts';
+import { firedBy, when } from './messages.ts';
 import { PARTITIONS, type RunRecord, recordKeys } from './records.ts';
 import type { ScheduleStatus } from './scheduler.ts';
 import type { StateStore } from './state.ts';
@@ -55,10 +57,23 @@ export interface DrillSummary {
   recent: { at: string; ok: boolean }[];
 }
 
-/** Whether trading is halted. The halt feature fills this from its `halt#<account>` records. */
+/** An account's halt as the status shows it. */
+export interface HaltedAccount {
+  account: string;
+  since: string;
+  /** What fired the kill switch that set it (`cli`, `deadMansSwitch`, `killSwitch`, …). */
+  origin: string;
+  reason?: string;
+  eventId?: string;
+  /** `enforced`: it made sub-account keys read-only (`keysReadOnly` confirmed so); `cooperative`: recorded only. */
+  mode: 'enforced' | 'cooperative';
+  keysReadOnly: number;
+}
+
+/** Whether trading is halted, from the halt records (partition `halt`, lib/lambda/halts.ts). */
 export interface HaltStatus {
   halted: boolean;
-  accounts: string[];
+  accounts: HaltedAccount[];
 }
 
 export interface StackStatus {
@@ -96,7 +111,7 @@ export async function readStatus(sources: StatusSources): Promise<StackStatus> {
   ]);
   const attention = [
     ...unreadable('the halt', halt),
-    ...('halted' in halt && halt.halted ? [`trading is halted on ${halt.accounts.join(', ')}`] : []),
+    ...('halted' in halt ? haltAttention(halt, sources.stage) : []),
     ...unreadable("the dead man's switch", deadMansSwitch),
     ...unreadable('the last kill switch', lastKillSwitch),
     ...killSwitchAttention(lastKillSwitch),
@@ -116,12 +131,34 @@ export async function readStatus(sources: StatusSources): Promise<StackStatus> {
   };
 }
 
-/**
- * No halt exists yet: the halt feature records `halt#<account>` items in the state table and reads them here.
- * Until then nothing is ever halted.
- */
-async function readHalt(_state: StateStore): Promise<HaltStatus> {
-  return { halted: false, accounts: [] };
+/** The halts standing now; a table that is not configured has none. */
+async function readHalt(state: StateStore): Promise<HaltStatus> {
+  if (!state.enabled) return { halted: false, accounts: [] };
+  const accounts = (await new StateHaltStore(state).list()).map(haltedAccount);
+  return { halted: accounts.length > 0, accounts };
+}
+
+export function haltedAccount(record: HaltRecord): HaltedAccount {
+  const readOnly = record.keys.filter((k) => k.flipped).length;
+  return {
+    account: record.account,
+    since: record.since,
+    origin: record.origin,
+    ...(record.reason !== undefined ? { reason: record.reason } : {}),
+    ...(record.eventId !== undefined ? { eventId: record.eventId } : {}),
+    mode: record.keys.length > 0 ? 'enforced' : 'cooperative',
+    keysReadOnly: readOnly,
+  };
+}
+
+function haltAttention(halt: HaltStatus, stage: string): string[] {
+  if (!halt.halted) return [];
+  const each = halt.accounts.map(
+    (a) => `${a.account} since ${when(a.since)} (${a.origin}${a.reason ? `: ${a.reason}` : ''})`,
+  );
+  return [
+    `trading is halted on ${each.join('; ')}: find out why, then reset: npm run kill-switch -- --reset --stage ${stage}`,
+  ];
 }
 
 async function lastKillSwitchOf(state: StateStore): Promise<KillSwitchSummary | null> {

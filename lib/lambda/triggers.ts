@@ -13,12 +13,18 @@ export interface HttpTrigger {
   isBase64Encoded: boolean;
   /** The address API Gateway saw the request come from (never a header, which a caller could set). */
   sourceIp?: string;
+  /**
+   * The route as the API declares it, `<METHOD> <path>` (`POST /heartbeat`): what a route-bound signature
+   * covers. Taken from the route API Gateway matched, never from the URL, which a stage or a custom domain's
+   * base path prefixes.
+   */
+  route: string;
 }
 
 export type Trigger =
   | HttpTrigger
   | { type: 'schedule'; input: Record<string, unknown> }
-  | { type: 'killSwitch'; detail: unknown }
+  | { type: 'killSwitch'; detail: unknown /** The EventBridge event's id. */; eventId?: string }
   | { type: 'direct'; body: unknown };
 
 /** The constant input a schedule may send instead of the Scheduled Event: `{"action": "sweep", …}`. */
@@ -38,7 +44,11 @@ export function readTrigger(event: unknown, config: Pick<Config, 'killSwitch'>):
     if (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event')
       return { type: 'schedule', input: {} };
     if (e.source === config.killSwitch.source && e['detail-type'] === config.killSwitch.detailType) {
-      return { type: 'killSwitch', detail: e.detail };
+      return {
+        type: 'killSwitch',
+        detail: e.detail,
+        ...(typeof e.id === 'string' && e.id !== '' ? { eventId: e.id } : {}),
+      };
     }
     throw new ValidationError(
       'detail-type',
@@ -70,5 +80,26 @@ function readHttp(e: AnyEvent): HttpTrigger {
     rawBody,
     isBase64Encoded: e.isBase64Encoded === true,
     sourceIp: typeof sourceIp === 'string' ? sourceIp : undefined,
+    route: routeOf(e),
   };
+}
+
+const ROUTE_KEY = /^[A-Z]+ \/[^\s{}]*$/;
+
+/**
+ * The route a request matched. HTTP API (payload 2.0 and 1.0): `routeKey`, `POST /heartbeat`, the same whatever
+ * stage or custom-domain base path the URL carries (`rawPath` and `requestContext.http.path` include them). REST
+ * API (1.0): `httpMethod` and `resource`, the resource as declared (`path` and `requestContext.path` include the
+ * stage or base path). A catch-all route (`$default`, `ANY /{proxy+}`) names no path of its own: then the method
+ * and the path as received.
+ */
+function routeOf(e: AnyEvent): string {
+  const context = e.requestContext as { routeKey?: unknown; http?: AnyEvent } | undefined;
+  const key = typeof e.routeKey === 'string' ? e.routeKey : context?.routeKey;
+  if (typeof key === 'string' && ROUTE_KEY.test(key)) return key;
+  const method = typeof e.httpMethod === 'string' ? e.httpMethod : context?.http?.method;
+  const resource = typeof e.resource === 'string' ? `${method} ${e.resource}` : '';
+  if (ROUTE_KEY.test(resource)) return resource;
+  const path = context?.http?.path ?? e.rawPath ?? e.path;
+  return `${String(method ?? 'POST').toUpperCase()} ${String(path ?? '/')}`;
 }

@@ -1,6 +1,10 @@
-// Webhook authentication: `x-signature` = lowercase hex HMAC-SHA256 of `<x-timestamp>.<raw body>` under the
-// webhook key, with `x-timestamp` (Unix ms) within the allowed skew. The opt-in passphrase mode exists only
-// because TradingView cannot sign its alerts; see the README for what it does not protect against.
+// Webhook authentication. The route-bound signature: `x-signature` = lowercase hex HMAC-SHA256 of
+// `<x-timestamp>.<METHOD> <path>.<raw body>` under the webhook key (`<METHOD> <path>` is the route as API Gateway
+// names it, e.g. `POST /heartbeat`), with `x-timestamp` (Unix ms) within the allowed skew, so a captured request
+// is good on its own route only. `/cancel` and `/cancel-all` also take the legacy signature of
+// `<x-timestamp>.<raw body>` while WEBHOOK_LEGACY_SIGNATURE allows it (alerts made before the route was signed).
+// The opt-in passphrase mode exists only because TradingView cannot sign its alerts; see
+// docs/guides/tradingview.md for what it does not protect against.
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
@@ -10,25 +14,42 @@ import { isKey, type WebhookSecret } from './secrets.ts';
 export interface WebhookAuthOptions {
   maxSkewMs: number;
   passphraseMode: boolean;
+  /** The route the request came on, `<METHOD> <path>` (`POST /heartbeat`): what the signature must cover. */
+  route: string;
+  /** Also accept the legacy signature of `<timestamp>.<body>`, which covers no route. */
+  legacySignature: boolean;
   now?: () => number;
 }
 
-/** The string a sender signs. Exported so tools (`npm run sign`) and tests sign exactly what we verify. */
+/** How a request was authenticated. */
+export type Authentication = 'signature' | 'legacySignature' | 'passphrase';
+
+/** The route-bound signature a sender computes. Exported so tools (`npm run sign`) and tests sign exactly what we verify. */
+export function routeSignature(
+  secret: string,
+  timestamp: string,
+  route: string,
+  body: Buffer | string,
+): string {
+  return createHmac('sha256', secret).update(`${timestamp}.${route}.`).update(body).digest('hex');
+}
+
+/** The legacy signature of `<timestamp>.<body>`, which covers no route (accepted on `/cancel` and `/cancel-all` only). */
 export function webhookSignature(secret: string, timestamp: string, body: Buffer | string): string {
   return createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
 }
 
 /**
- * Throws AuthenticationError unless the request is signed and recent, or (passphrase mode only, and only
- * when it carries no signature headers) its JSON body holds the right `passphrase`.
- * Returns how the request was authenticated.
+ * Throws AuthenticationError unless the request is signed for its route and recent (or, where allowed, carries
+ * the legacy signature), or (passphrase mode only, and only when it carries no signature headers) its JSON body
+ * holds the right `passphrase`. Returns how the request was authenticated.
  */
 export function authenticateWebhook(
   headers: Record<string, string | undefined>,
   body: Buffer,
   secret: WebhookSecret,
   options: WebhookAuthOptions,
-): 'signature' | 'passphrase' {
+): Authentication {
   const timestamp = headers['x-timestamp'];
   const signature = headers['x-signature'];
   if (timestamp === undefined && signature === undefined && options.passphraseMode) {
@@ -46,9 +67,14 @@ export function authenticateWebhook(
   // During a rotation both keys sign valid requests: compare with each, and never stop early on one. An
   // absent, empty or blank key is no key: anyone could sign with it.
   const keys = [secret.webhookSecret, secret.previousWebhookSecret].filter(isKey);
-  const matches = keys.map((key) => sameSecret(signature, webhookSignature(key, timestamp, body)));
-  if (!matches.includes(true)) throw new SignatureMismatchError('x-signature does not match');
-  return 'signature';
+  const signedWith = (sign: (key: string) => string) =>
+    keys.map((key) => sameSecret(signature, sign(key))).includes(true);
+  if (signedWith((key) => routeSignature(key, timestamp, options.route, body))) return 'signature';
+  if (options.legacySignature && signedWith((key) => webhookSignature(key, timestamp, body)))
+    return 'legacySignature';
+  throw new SignatureMismatchError(
+    `x-signature does not match: sign "<x-timestamp>.${options.route}.<body>"`,
+  );
 }
 
 /**

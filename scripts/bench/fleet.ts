@@ -4,6 +4,7 @@
 // under the limit, and how close the wall time comes to what the budget allows at all.
 
 import { IP_WINDOW_MS } from '../../lib/bybit/ip-budget.ts';
+import { SECOND_LISTING_PAUSE_MS } from '../../lib/cancel/kill-switch.ts';
 import { defaults } from '../../lib/lambda/config.ts';
 import { lambdaContext, loadEvent } from '../../test/support/events.ts';
 import { FLEET_BOOK_ORDERS, fleetBook } from '../../test/support/fleet.ts';
@@ -14,6 +15,8 @@ export const LATENCY_MS = 50;
 const CANCEL_ALL_PATH = '/v5/order/cancel-all';
 /** The kill switch function's Lambda timeout (serverless.yml). */
 const FUNCTION_TIMEOUT_MS = 60_000;
+/** After the last window: a cancel-all, a listing, the pause, and the second listing. */
+const TAIL_MS = 3 * LATENCY_MS + SECOND_LISTING_PAUSE_MS;
 /** The warm-up invocation's traffic must have left the budget's window before the timed one. */
 const WINDOW_GAP_MS = 5_500;
 
@@ -31,11 +34,16 @@ export interface FleetResult {
   forbidden: number;
   /** From the invocation until every account's first cancel-all had reached the exchange. */
   firstWaveMs: number;
-  /** requests beyond the first window ÷ the budget's rate, plus one cancel-all and one listing round trip. */
+  /**
+   * requests beyond the first window ÷ the budget's rate, plus the tail: one cancel-all, one listing, the
+   * pause, and the second listing that confirms it (the run's own cancels were acknowledged).
+   */
   boundMs: number;
+  /** That tail: the round trips and the pause after the last window. */
+  tailMs: number;
   /**
    * What a budget of N per 5 s allows exactly: within any 5 s, at most N requests, so the (kN + 1)-th goes
-   * out k windows after the first. Plus the same two round trips.
+   * out k windows after the first. Plus the same tail.
    */
   windowBoundMs: number;
   left: number;
@@ -96,8 +104,9 @@ export async function measureFleet(accounts: number): Promise<FleetResult> {
       forbidden: log.filter((r) => r.httpStatus === 403).length,
       firstWaveMs:
         firstCancelAll.size === accounts ? Math.max(...firstCancelAll.values()) - started : Number.NaN,
-      boundMs: Math.max(0, log.length - budget) / rate + 2 * LATENCY_MS,
-      windowBoundMs: (Math.ceil(log.length / budget) - 1) * IP_WINDOW_MS + 2 * LATENCY_MS,
+      boundMs: Math.max(0, log.length - budget) / rate + TAIL_MS,
+      tailMs: TAIL_MS,
+      windowBoundMs: (Math.ceil(log.length / budget) - 1) * IP_WINDOW_MS + TAIL_MS,
       left: await stack.openCount(),
     };
   } finally {

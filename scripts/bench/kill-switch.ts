@@ -4,15 +4,17 @@
 // stand-in), both on loopback in the stack's process, as a deployed stack always does: the time is the whole
 // invocation, and `aftermathMs` is the part after the kill switch's own report was final.
 // The book is extended with coins no default setting names (inverse XRP, DOT, a SOL future; SOL options):
-// the widest listings must find them, and the ideal critical path stays three request latencies. The same
-// book with strategy orders on every account makes a second measurement: there the critical path is four
-// request latencies (strategy list, stop, strategy list, then the order listing that must follow them).
+// the widest listings must find them. The ideal critical path: the 700-order scope's cancel-all and its
+// repeat, the listing, and (its own cancels were acknowledged) the second listing after the pause. The same
+// book with strategy orders on every account makes a second measurement: there the critical path is five
+// request latencies and the pause (strategy list, stop, strategy list, then the order listing that must
+// follow them, and its second listing).
 // The first measurement also runs the same kill switch with the enforced halt on: the accounts are
 // sub-accounts, each with a bot key beside the kill switch's own, which the master key makes read-only
-// beside the first wave.
+// beside the first wave (there too the verification listing is followed by its second listing).
 
 import { randomBytes } from 'node:crypto';
-import { killSwitch } from '../../lib/cancel/kill-switch.ts';
+import { killSwitch, SECOND_LISTING_PAUSE_MS } from '../../lib/cancel/kill-switch.ts';
 import { everythingScopes } from '../../lib/cancel/scopes.ts';
 import { loadConfig } from '../../lib/lambda/config.ts';
 import type { OrderSeed, StrategySeed } from '../../test/emulator/index.ts';
@@ -47,7 +49,14 @@ export interface KillSwitchResult {
   scopesPerAccount: number;
   ordersPerRun: number;
   largestScope: number;
-  /** One cancel-all round + one verification round + the repeats past 500, in request latencies. */
+  /** Cancel-alls past 500 on the critical path. */
+  repeats: number;
+  /** The pause before the second listing that confirms an empty one after acknowledged cancels. */
+  secondListingPauseMs: number;
+  /**
+   * One cancel-all + the repeats past 500 + the listing + the second listing, in request latencies, plus the
+   * pause between the two listings.
+   */
   idealMs: number;
   /** Orders per account on coins outside the configured lists (found by the widest listings). */
   outsideConfigured: number;
@@ -71,7 +80,8 @@ export interface HaltedResult {
   storeWriteMs: number;
   /**
    * The critical path with the halt: per account, listing the sub UID's keys, the write ahead and the flip run
-   * beside the first wave (cancel-all and its repeat past 500); the verification listing follows the longer.
+   * beside the first wave (cancel-all and its repeat past 500); the verification listing follows the longer,
+   * and its second listing after the pause.
    */
   idealMs: number;
   ms: number[];
@@ -181,21 +191,27 @@ export async function measureKillSwitch(): Promise<KillSwitchResult> {
       scopesPerAccount: scopes.length,
       ordersPerRun: 0,
       largestScope: LARGE_SCOPE_ORDERS,
-      // The extended book's unnamed inverse coins take listing + cancel + verification: three latencies,
-      // no longer than the 700-order scope's cancel-all + repeat + verification.
-      idealMs: (2 + Math.floor(LARGE_SCOPE_ORDERS / FUTURES_CANCEL_ALL_CAP)) * LATENCY_MS,
+      repeats: Math.floor(LARGE_SCOPE_ORDERS / FUTURES_CANCEL_ALL_CAP),
+      secondListingPauseMs: SECOND_LISTING_PAUSE_MS,
+      // The extended book's unnamed inverse coins take listing + cancel + two listings: four latencies, no
+      // longer than the 700-order scope's cancel-all + repeat + two listings.
+      idealMs:
+        (3 + Math.floor(LARGE_SCOPE_ORDERS / FUTURES_CANCEL_ALL_CAP)) * LATENCY_MS + SECOND_LISTING_PAUSE_MS,
       outsideConfigured: OUTSIDE_INVERSE_ORDERS + OUTSIDE_OPTION_ORDERS,
       ours: { ms: [], medianMs: 0, requests: 0, left: [], failures: [] },
       peer: { ms: [], medianMs: 0, requests: 0, left: [], failures: 0 },
       halted: {
         keysPerRun: bots.length,
         storeWriteMs: STORE_WRITE_MS,
-        // Verification after the longer of: cancel-all + repeats past 500, or key listing + write ahead + flip.
+        // Verification after the longer of: cancel-all + repeats past 500, or key listing + write ahead + flip;
+        // then, the run's own cancels having been acknowledged, the pause and the second listing.
         idealMs:
           Math.max(
             (1 + Math.floor(LARGE_SCOPE_ORDERS / FUTURES_CANCEL_ALL_CAP)) * LATENCY_MS,
             2 * LATENCY_MS + STORE_WRITE_MS,
-          ) + LATENCY_MS,
+          ) +
+          2 * LATENCY_MS +
+          SECOND_LISTING_PAUSE_MS,
         ms: [],
         medianMs: 0,
         requests: 0,
@@ -295,9 +311,12 @@ export interface StrategyKillSwitchResult {
   strategiesPerAccount: { live: number; ended: number };
   /**
    * The critical path: strategy listing, stops, strategy listing again, then the order listing that may
-   * only follow it (a running strategy re-places its child until stopped), in request latencies.
+   * only follow it (a running strategy re-places its child until stopped) and, the run's own cancels having
+   * been acknowledged, the second listing after the pause: in request latencies, plus the pause.
    */
   idealMs: number;
+  /** The pause before the second order listing. */
+  secondListingPauseMs: number;
   ours: {
     ms: number[];
     medianMs: number;
@@ -338,7 +357,8 @@ export async function measureKillSwitchWithStrategies(): Promise<StrategyKillSwi
       accounts: KILL_SWITCH_ACCOUNTS.length,
       ordersPerRun: 0,
       strategiesPerAccount: { live: LIVE_STRATEGIES, ended: ENDED_STRATEGIES },
-      idealMs: 4 * LATENCY_MS,
+      idealMs: 5 * LATENCY_MS + SECOND_LISTING_PAUSE_MS,
+      secondListingPauseMs: SECOND_LISTING_PAUSE_MS,
       ours: {
         ms: [],
         medianMs: 0,

@@ -82,7 +82,7 @@ function killSwitchRows(r: KillSwitchResult): { rows: Row[]; notes: string[] } {
       verdict(speedup, 5, 'atLeast'),
     ],
     [
-      `Kill switch vs the ideal critical path: (cancel-all + verification + ${r.idealMs / r.latencyMs - 2} repeat past 500) × ${r.latencyMs} ms = ${ms(r.idealMs)}`,
+      `Kill switch vs the ideal critical path: (cancel-all + ${r.repeats} repeat past 500 + listing + second listing) × ${r.latencyMs} ms + ${ms(r.secondListingPauseMs)} pause = ${ms(r.idealMs)}`,
       `${fixed(ofIdeal)}× ideal`,
       `${fixed(r.peer.medianMs / r.idealMs)}× ideal`,
       `ours/ideal ${fixed(ofIdeal)}×`,
@@ -130,7 +130,7 @@ function haltedRows(r: KillSwitchResult, h: HaltedResult): { rows: Row[]; notes:
   const unflipped = Math.max(...h.unflipped);
   const rows: Row[] = [
     [
-      `Kill switch with the enforced halt vs its ideal critical path: max(cancel-all + repeat past 500, key listing + ${h.storeWriteMs} ms write ahead + flip) + verification = ${ms(h.idealMs)}`,
+      `Kill switch with the enforced halt vs its ideal critical path: max(cancel-all + repeat past 500, key listing + ${h.storeWriteMs} ms write ahead + flip) + listing + ${ms(r.secondListingPauseMs)} pause + second listing = ${ms(h.idealMs)}`,
       `${fixed(ofIdeal)}× ideal (${ms(h.medianMs)})`,
       '— (no halt)',
       `ours/ideal ${fixed(ofIdeal)}×`,
@@ -170,7 +170,7 @@ function strategyKillSwitchRows(r: StrategyKillSwitchResult): { rows: Row[]; not
   const title = `Kill switch with strategy orders (${r.accounts} accounts, ${r.strategiesPerAccount.live} able to trade and ${r.strategiesPerAccount.ended} ended each)`;
   const rows: Row[] = [
     [
-      `${title}: wall time, median of ${r.runs}, vs the ideal critical path: (strategy list + stop + strategy list + order listing) × ${r.latencyMs} ms = ${ms(r.idealMs)}`,
+      `${title}: wall time, median of ${r.runs}, vs the ideal critical path: (strategy list + stop + strategy list + order listing + second listing) × ${r.latencyMs} ms + ${ms(r.secondListingPauseMs)} pause = ${ms(r.idealMs)}`,
       `${ms(r.ours.medianMs)} (${fixed(ofIdeal)}× ideal)`,
       '—',
       `ours/ideal ${fixed(ofIdeal)}×`,
@@ -195,7 +195,7 @@ function strategyKillSwitchRows(r: StrategyKillSwitchResult): { rows: Row[]; not
     ],
   ];
   const notes = [
-    `Kill switch with strategy orders: the kill-switch book and handler above, and on every account a running chase order (Bybit places its order again after a cancel; here 50 ms later), an untriggered TWAP, a paused iceberg and ${r.strategiesPerAccount.ended} strategies that ended. Per account the strategy phase lists once with no filter (every category and status fit one page), stops the three, and lists again; the order listings may only go out after that listing (a running strategy re-places its child until it is stopped), so four request latencies are the critical path, longer than the three of the 700-order scope, which runs beside it. The peer has no notion of strategy orders and is not run here.`,
+    `Kill switch with strategy orders: the kill-switch book and handler above, and on every account a running chase order (Bybit places its order again after a cancel; here 50 ms later), an untriggered TWAP, a paused iceberg and ${r.strategiesPerAccount.ended} strategies that ended. Per account the strategy phase lists once with no filter (every category and status fit one page), stops the three, and lists again; the order listings may only go out after that listing (a running strategy re-places its child until it is stopped), and each is confirmed by a second listing 50 ms after it (the run's own cancels there were acknowledged), so five request latencies and the pause are the critical path, longer than the four of the 700-order scope, which runs beside it. The peer has no notion of strategy orders and is not run here.`,
   ];
   if (r.ours.failures.length > 0)
     notes.push(`Kill switch with strategies, failures: ${[...new Set(r.ours.failures)].join('; ')}.`);
@@ -270,6 +270,7 @@ function sweepRows(r: SweepResult): { rows: Row[]; notes: string[] } {
 
 function fleetRows(r: FleetResult): { rows: Row[]; notes: string[] } {
   const ofBound = r.ms / r.boundMs;
+  const tail = r.tailMs;
   const title = `Fleet kill switch, ${r.accounts} accounts behind one IP (budget ${r.budgetPer5s} per 5 s)`;
   const rows: Row[] = [
     [
@@ -322,7 +323,7 @@ function fleetRows(r: FleetResult): { rows: Row[]; notes: string[] } {
     ],
   ];
   const notes = [
-    `Fleet ${r.accounts}: the real \`handlers/cancel-all.ts\`, warm, on \`events/kill-switch.json\`; ${r.accounts} accounts with ${r.ordersPerAccount} orders each (30 linear, 8 spot of four kinds, 3 inverse), ${r.latencyMs} ms per request, the emulator enforcing Bybit's IP limit (600 per 5 s over every key, 403 and a ban past it). The IP bound is what the container's budget allows at all: the first ${r.budgetPer5s} requests at once, the rest at ${r.budgetPer5s} per 5 s, plus one cancel-all and one listing round trip: (${count(r.requests)} − ${r.budgetPer5s}) ÷ ${fixed(r.budgetPer5s / 5)}/s + ${2 * r.latencyMs} ms = ${ms(r.boundMs)}. That rate is an average no schedule can keep: the budget is ${r.budgetPer5s} in any 5 s, so request ${r.budgetPer5s + 1} leaves 5 s after the first, whatever the order. The window bound counts that: (⌈${count(r.requests)} ÷ ${r.budgetPer5s}⌉ − 1) × 5 s + ${2 * r.latencyMs} ms = ${ms(r.windowBoundMs)}. Per account: 10 first-wave cancel-alls (linear USDT/USDC, inverse BTC/ETH, spot × 5 filters, option), beside them one strategy listing (no category and no status: one request covers every category and status while an account's strategies fit a page of 50; none here, so no stop and no second listing) and one inverse listing, and the five widest listings (linear USDT and USDC, inverse, spot, option).`,
+    `Fleet ${r.accounts}: the real \`handlers/cancel-all.ts\`, warm, on \`events/kill-switch.json\`; ${r.accounts} accounts with ${r.ordersPerAccount} orders each (30 linear, 8 spot of four kinds, 3 inverse), ${r.latencyMs} ms per request, the emulator enforcing Bybit's IP limit (600 per 5 s over every key, 403 and a ban past it). The IP bound is what the container's budget allows at all: the first ${r.budgetPer5s} requests at once, the rest at ${r.budgetPer5s} per 5 s, plus the tail (a cancel-all, a listing, the pause and the second listing): (${count(r.requests)} − ${r.budgetPer5s}) ÷ ${fixed(r.budgetPer5s / 5)}/s + ${ms(tail)} = ${ms(r.boundMs)}. That rate is an average no schedule can keep: the budget is ${r.budgetPer5s} in any 5 s, so request ${r.budgetPer5s + 1} leaves 5 s after the first, whatever the order. The window bound counts that: (⌈${count(r.requests)} ÷ ${r.budgetPer5s}⌉ − 1) × 5 s + ${ms(tail)} = ${ms(r.windowBoundMs)}. Per account: 10 first-wave cancel-alls (linear USDT/USDC, inverse BTC/ETH, spot × 5 filters, option), beside them one strategy listing (no category and no status: one request covers every category and status while an account's strategies fit a page of 50; none here, so no stop and no second strategy listing) and one inverse listing, the five widest listings (linear USDT and USDC, inverse, spot, option), and a second listing of each the run's own cancels emptied (linear USDT and USDC, inverse, spot: Bybit cancels asynchronously, so one empty page after them is not proof).`,
   ];
   if (r.error) notes.push(`Fleet ${r.accounts} ended with: ${r.error}.`);
   return { rows, notes };

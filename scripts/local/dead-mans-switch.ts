@@ -2,14 +2,15 @@
 // schedule the heartbeat function moves and, when its time comes, delivers the kill-switch event to the local
 // cancelAll function (what the bus and the kill-switch rule do in AWS). Local time runs faster: the endpoint
 // waits TIME_SCALE of the real delay, so the shortest ttl the product allows (120 s) fires after 6 s.
-// The demo step arms it, sends one more heartbeat, stops, and watches the kill switch clear the book.
+// The demo step arms it, sends one more heartbeat, stops, and watches the kill switch clear the book (and
+// halt it: the step resets the halt at its end).
 
 import { type FiredSchedule, type SchedulerEndpoint, startScheduler } from '../../test/support/scheduler.ts';
 import type { StepOutcome } from './demo.ts';
 import type { LocalExchange } from './exchange.ts';
+import { type HaltContext, haltLines, resetHalts } from './halt-step.ts';
 import { type Invocation, invokeFunction } from './invoke.ts';
-import type { Reporter } from './progress.ts';
-import { type LocalReporting, printMessages } from './reporting.ts';
+import { printMessages } from './reporting.ts';
 import { postSigned, signHeaders } from './webhook.ts';
 
 /** 120 s of schedule time pass in 6 s here; the product's own 120 s minimum stays. */
@@ -58,12 +59,10 @@ export async function startLocalScheduler(
   return scheduler;
 }
 
-export interface DeadMansSwitchDemo {
+export interface DeadMansSwitchDemo extends HaltContext {
   exchange: LocalExchange;
   scheduler: LocalScheduler;
   httpUrl: string;
-  report: Reporter;
-  reporting: LocalReporting;
 }
 
 /** The demo step: arm, beat once more, go quiet, and check the kill switch it fires against the emulator. */
@@ -93,7 +92,7 @@ export async function deadMansSwitchStep(ctx: DeadMansSwitchDemo, n: string): Pr
       postSigned(
         `${ctx.httpUrl}/heartbeat`,
         body,
-        signHeaders(exchange.webhookSecret, body),
+        signHeaders(exchange.webhookSecret, '/heartbeat', body),
         HTTP_TIMEOUT_MS,
       );
     const mark = ctx.reporting.mark();
@@ -134,12 +133,15 @@ export async function deadMansSwitchStep(ctx: DeadMansSwitchDemo, n: string): Pr
     );
     check(left === 0, `${left} order(s) still open after the dead man's switch fired`);
     outcome.cancelled = seeded - left;
+    for (const line of haltLines(result)) report.line(line);
     const received = ctx.reporting.messagesSince(mark);
     printMessages(report, received);
     check(
       received.messages.length === 1 && /dead man’s switch/.test(received.messages[0]?.message ?? ''),
       "no message says the dead man's switch fired",
     );
+    const reset = await resetHalts(ctx);
+    check(reset?.ok === true, "the reset after the dead man's switch failed");
   } catch (error) {
     check(false, (error as Error).message);
   }

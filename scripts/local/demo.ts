@@ -5,7 +5,8 @@
 //   3. the stale-order sweep (the cancel function invoked with the EventBridge Scheduled Event);
 //   then the kill-switch drill (drill-step.ts), read-only, which finds the demo's expiring key;
 //   4. the kill switch (the cancelAll function invoked with the kill-switch event), with a few orders that
-//      survive their first cancel, as Bybit's asynchronous cancel can leave them, for the verification to catch.
+//      survive their first cancel, as Bybit's asynchronous cancel can leave them, for the verification to catch;
+//      it halts every account (halt-step.ts), and the demo resets them for the steps after it.
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import type { EmulatedOrder } from '../../test/emulator/index.ts';
 import { drillStep } from './drill-step.ts';
 import type { LocalExchange } from './exchange.ts';
+import { haltLines, resetHalts } from './halt-step.ts';
 import { type Invocation, invokeFunction } from './invoke.ts';
 import type { Reporter } from './progress.ts';
 import { type LocalReporting, printMessages } from './reporting.ts';
@@ -24,7 +26,7 @@ export interface DemoContext {
   exchange: LocalExchange;
   httpUrl: string;
   lambdaUrl: string;
-  functions: { cancel: string; cancelAll: string };
+  functions: { cancel: string; cancelAll: string; drill: string; reset: string };
   sweep: { maxAgeSeconds: number; prefix: string };
   report: Reporter;
   /** Where the reports go; the kill switch step prints the message a person receives. */
@@ -84,7 +86,7 @@ async function webhookCancel(ctx: DemoContext, outcome: StepOutcome, check: Chec
 
   const calls = exchange.emulator.requests.length;
   const forged = await report.wait('      a forged signature first', () =>
-    postSigned(url, body, signHeaders(randomBytes(24).toString('hex'), body), HTTP_TIMEOUT_MS),
+    postSigned(url, body, signHeaders(randomBytes(24).toString('hex'), '/cancel', body), HTTP_TIMEOUT_MS),
   );
   const reached = exchange.emulator.requests.length - calls;
   report.line(
@@ -94,7 +96,7 @@ async function webhookCancel(ctx: DemoContext, outcome: StepOutcome, check: Chec
   check(reached === 0, `a forged request reached the exchange ${reached} time(s)`);
 
   const signed = await report.wait('      signed with the webhook key', () =>
-    postSigned(url, body, signHeaders(exchange.webhookSecret, body), HTTP_TIMEOUT_MS),
+    postSigned(url, body, signHeaders(exchange.webhookSecret, '/cancel', body), HTTP_TIMEOUT_MS),
   );
   report.line(`      → ${signed.status} ${answered(signed.body)}, orderId ${signed.body.orderId}`);
   check(signed.status === 200, `the signed cancel got HTTP ${signed.status}, expected 200`);
@@ -118,7 +120,12 @@ async function scopedCancelAll(ctx: DemoContext, outcome: StepOutcome, check: Ch
   const before = inScope();
   report.line(`${n} Scoped cancel-all: POST /cancel-all ${body} (${before} open in that scope)`);
   const answer = await report.wait('      signed with the webhook key', () =>
-    postSigned(`${ctx.httpUrl}/cancel-all`, body, signHeaders(exchange.webhookSecret, body), HTTP_TIMEOUT_MS),
+    postSigned(
+      `${ctx.httpUrl}/cancel-all`,
+      body,
+      signHeaders(exchange.webhookSecret, '/cancel-all', body),
+      HTTP_TIMEOUT_MS,
+    ),
   );
   report.line(
     `      → ${answer.status} cancelled ${answer.body.cancelled}, remaining ${answer.body.remaining} (verified by listing)`,
@@ -213,9 +220,16 @@ async function killSwitch(ctx: DemoContext, outcome: StepOutcome, check: Check, 
   );
   check(left === 0, `${left} order(s) still open after the kill switch`);
   outcome.cancelled = before.length - left;
+  for (const line of haltLines(result)) report.line(line);
+  check(
+    (result.halt as { accounts?: unknown[] } | undefined)?.accounts?.length === exchange.accounts.length,
+    'the kill switch did not halt every account',
+  );
   const received = ctx.reporting.messagesSince(mark);
   printMessages(report, received);
   check(received.messages.length === 1, `${received.messages.length} message(s) for one kill switch`);
+  const reset = await resetHalts(ctx);
+  check(reset?.ok === true, 'the reset after the kill switch failed');
 }
 
 /** The result of a successful invocation; a failed one is recorded and shows as an empty result. */

@@ -68,10 +68,16 @@ export function statusLines(status: StackStatus, now: number): string[] {
   const row = (label: string, text: string) => lines.push(`  ${label.padEnd(18)} ${text}`);
 
   const { halt, deadMansSwitch: dms, lastKillSwitch: ks, lastDrill: drill } = status;
-  row(
-    'halt',
-    'error' in halt ? `? ${halt.error}` : halt.halted ? `HALTED: ${halt.accounts.join(', ')}` : 'none',
-  );
+  if ('error' in halt) row('halt', `? ${halt.error}`);
+  else if (!halt.halted) row('halt', 'none');
+  else {
+    row('halt', `HALTED: ${halt.accounts.map((a) => a.account).join(', ')}`);
+    for (const a of halt.accounts) {
+      const keys = a.mode === 'enforced' ? `, ${a.keysReadOnly} key(s) made read-only` : ', cooperative';
+      lines.push(`    ✘ ${a.account}: since ${when(a.since)}, by ${a.origin}${keys}`);
+      if (a.reason) lines.push(`      reason: ${a.reason}`);
+    }
+  }
 
   if ('error' in dms) row("dead man's switch", `? ${dms.error}`);
   else if (dms.armed && dms.firesAt) {

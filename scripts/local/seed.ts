@@ -11,6 +11,8 @@ export interface DemoAccount {
   rsa: boolean;
   /** What the key may do, when it is not the emulator's healthy default. */
   key?: EmulatorKeySettings;
+  /** A sub-account of the demo's master account: the secret names its `subUid`, and it gets the enforced halt. */
+  sub?: boolean;
 }
 
 /** Days until the demo's hedge key expires: inside the drill's 14-day period, so the drill fails on it. */
@@ -20,8 +22,14 @@ export const DEMO_ACCOUNTS: DemoAccount[] = [
   { name: 'main', rsa: false },
   // Bound to no IP, so Bybit lets it expire: in 10 days, which the kill-switch drill reports.
   { name: 'hedge', rsa: true, key: { ips: [], expiresInDays: DRILL_DEMO_EXPIRY_DAYS } },
-  { name: 'grid', rsa: false },
+  // A sub-account: a kill switch makes its other keys (the runaway bot's) read-only.
+  { name: 'grid', rsa: false, sub: true },
 ];
+
+/** The sub-account the demo's runaway bot trades on, with a key of its own. */
+export const BOT_ACCOUNT = 'grid';
+/** The orders the runaway bot places before the kill switch fires. */
+export const RUNAWAY_BOT_ORDERS = 20;
 
 /** The orderLinkId prefix of the bot whose old orders the sweep cancels. */
 export const BOT_PREFIX = 'bot-';

@@ -24,9 +24,11 @@ export interface LocalState {
   httpUrl: string;
   /** The Lambda invoke endpoint: POST /2015-03-31/functions/<name>/invocations. */
   lambdaUrl: string;
-  functions: { cancel: string; cancelAll: string };
+  functions: { cancel: string; cancelAll: string; drill: string; reset: string };
   emulatorUrl: string;
   secretsUrl: string;
+  /** The exchange keys' secret on the local Secrets Manager endpoint (the fire drill reads it). */
+  exchangeSecretId: string;
   /** The region the functions run in (what local clients sign for). */
   region: string;
   /** The Scheduler endpoint (the dead man's switch), DynamoDB (the state table), SNS and Telegram. */

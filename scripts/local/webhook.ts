@@ -1,17 +1,29 @@
 // Signed webhook requests as a sender makes them, and the curl command that sends one, shared by the local
 // run and `npm run sign`.
 
-import { webhookSignature } from '../../lib/lambda/webhook-auth.ts';
+import { routeSignature } from '../../lib/lambda/webhook-auth.ts';
 
 export interface SignedHeaders {
   'x-timestamp': string;
   'x-signature': string;
 }
 
-/** The headers that authenticate `body` (the exact bytes sent) at time `now` (Unix ms). */
-export function signHeaders(secret: string, body: string, now: number = Date.now()): SignedHeaders {
+/** The routes a sender signs for, as the API declares them. */
+export const ROUTES = ['/cancel', '/cancel-all', '/heartbeat', '/status', '/reset'] as const;
+export type RoutePath = (typeof ROUTES)[number];
+
+/**
+ * The headers that authenticate `body` (the exact bytes sent) at time `now` (Unix ms) on one route, `path`
+ * (`/heartbeat`): the route-bound signature, good on that route only.
+ */
+export function signHeaders(
+  secret: string,
+  path: RoutePath,
+  body: string,
+  now: number = Date.now(),
+): SignedHeaders {
   const timestamp = String(now);
-  return { 'x-timestamp': timestamp, 'x-signature': webhookSignature(secret, timestamp, body) };
+  return { 'x-timestamp': timestamp, 'x-signature': routeSignature(secret, timestamp, `POST ${path}`, body) };
 }
 
 /** A one-line curl command that sends `body` byte for byte with the given headers. */
@@ -59,7 +71,7 @@ export function apiBaseUrl(value: string): string | Error {
     return new Error(`"${value}" has a query, fragment or credentials; give the API's base URL only`);
   }
   const base = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
-  if (/\/(cancel|cancel-all|heartbeat)$/.test(base)) {
+  if (/\/(cancel|cancel-all|heartbeat|status)$/.test(base)) {
     return new Error(`"${value}" ends with a route; give the API's base URL (the route comes from --path)`);
   }
   return base;

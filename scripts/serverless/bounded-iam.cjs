@@ -1,10 +1,14 @@
 // A local Serverless plugin that narrows the IAM resources the framework and plain YAML cannot express exactly:
-//   - the functions' log permissions name each function's own log group, where the framework writes
-//     `/aws/lambda/<service>-<stage>*`, which also matches every stage whose name starts with this one's;
+//   - the shared role's log permissions name the log groups of the functions that use it, and no other: the
+//     framework writes `/aws/lambda/<service>-<stage>*`, which also matches every stage whose name starts
+//     with this one's and every function with a role of its own (cancel's, the drill's, the heartbeat's, …);
 //   - GetSecretValue names each configured secret, given as a name or an ARN (Secrets Manager appends six
 //     random characters to a secret's name in its ARN; a full ARN already has them, a partial one does not);
-//     the Telegram secret only when TELEGRAM_SECRET_ID is set; also for the roles of their own that read a
-//     secret (ROLE_SECRETS), each only the secrets it needs.
+//     the Telegram secret only when TELEGRAM_SECRET_ID is set; and the roles of their own (custom.roleSecrets)
+//     the secrets each names;
+//   - the master secret (custom.halt.masterSecretId, when set) only to the functions that halt or reset
+//     (custom.halt.functions): to a function's own role, or, on the role functions share, with a
+//     `lambda:SourceFunctionArn` condition naming that function, so that no other function on it may read it.
 'use strict';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
@@ -13,8 +17,8 @@ const LOGS_PREFIX = 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}
 const SECRET_PREFIX = 'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:';
 /** The environment settings that hold secret ids the functions read. */
 const SECRET_SETTINGS = ['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID', 'TELEGRAM_SECRET_ID'];
-/** Roles of their own (serverless.yml's resources) and the secret settings each may read. */
-const ROLE_SECRETS = { TelegramRole: ['TELEGRAM_SECRET_ID'] };
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
+const FUNCTION_PREFIX = 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:';
 
 /** The IAM resources that match the secret `id` (a name, a partial ARN or a full ARN) and nothing wider. */
 function secretResources(id) {
@@ -36,10 +40,17 @@ class BoundedIam {
     const role = resources.IamRoleLambdaExecution;
     if (!role) return;
     const statements = role.Properties.Policies[0].PolicyDocument.Statement;
+    const shared = new Set(
+      service
+        .getAllFunctions()
+        .map((name) => service.getFunction(name))
+        .filter((fn) => !fn.role)
+        .map((fn) => `/aws/lambda/${fn.name}`),
+    );
     const logGroups = Object.values(resources)
       .filter((r) => r.Type === 'AWS::Logs::LogGroup')
       .map((r) => r.Properties.LogGroupName)
-      .filter((name) => typeof name === 'string');
+      .filter((name) => typeof name === 'string' && shared.has(name));
     for (const statement of statements) {
       const actions = [].concat(statement.Action);
       if (actions.some((a) => a === 'logs:PutLogEvents')) {
@@ -55,18 +66,44 @@ class BoundedIam {
       Action: ['secretsmanager:GetSecretValue'],
       Resource: ids.flatMap(secretResources),
     });
-    for (const [logicalId, settings] of Object.entries(ROLE_SECRETS)) {
-      // The roles of serverless.yml's resources join the compiled template after this hook.
-      const own = resources[logicalId] ?? service.resources?.Resources?.[logicalId];
-      const owned = [...new Set(settings.map((name) => environment[name]).filter(Boolean))];
-      // No secret configured (TELEGRAM_SECRET_ID empty): no statement, and the function reads none.
-      if (!own || owned.length === 0) continue;
-      own.Properties.Policies[0].PolicyDocument.Statement.push({
-        Effect: 'Allow',
-        Action: ['secretsmanager:GetSecretValue'],
-        Resource: owned.flatMap(secretResources),
+    const custom = service.custom ?? {};
+    for (const [roleId, settings] of Object.entries(custom.roleSecrets ?? {})) {
+      const secrets = settings.map((name) => environment[name]).filter(Boolean);
+      if (secrets.length > 0) this.grant(roleId, secrets);
+    }
+    this.grantMasterSecret(custom.halt ?? {});
+  }
+
+  /** GetSecretValue on the master secret for each function that halts or resets, and no other. */
+  grantMasterSecret({ masterSecretId, functions = [] }) {
+    if (!masterSecretId) return;
+    const { service } = this.serverless;
+    for (const name of functions) {
+      const fn = service.getFunction(name);
+      if (fn.role) {
+        this.grant(fn.role, [masterSecretId]);
+        continue;
+      }
+      this.grant('IamRoleLambdaExecution', [masterSecretId], {
+        ArnEquals: { 'lambda:SourceFunctionArn': { 'Fn::Sub': `${FUNCTION_PREFIX}${fn.name}` } },
       });
     }
+  }
+
+  /** Adds GetSecretValue on `secretIds` to the first policy of role `roleId`. */
+  grant(roleId, secretIds, condition) {
+    const { service } = this.serverless;
+    // The roles of serverless.yml's resources join the compiled template after this hook.
+    const role =
+      service.provider.compiledCloudFormationTemplate.Resources[roleId] ??
+      service.resources?.Resources?.[roleId];
+    if (!role) throw new this.serverless.classes.Error(`bounded-iam: no role ${roleId} in the template`);
+    role.Properties.Policies[0].PolicyDocument.Statement.push({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: [...new Set(secretIds)].flatMap(secretResources),
+      ...(condition ? { Condition: condition } : {}),
+    });
   }
 }
 

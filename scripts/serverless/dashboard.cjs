@@ -119,6 +119,7 @@ function body(name, namespace, alarms, logGroups) {
     graph("Dead man's switch: heartbeats and firings", [
       metric('Runs', 'heartbeat', { label: 'heartbeats' }),
       metric('Failures', 'heartbeat', { label: 'failed heartbeats', color: RED }),
+      metric('Refusals', 'heartbeat', { label: 'refused heartbeats' }),
       metric('Runs', 'killSwitch', { label: 'fired' }, 'deadMansSwitch'),
     ]),
     graph('IP budget: requests that waited, and 403 refusals', [

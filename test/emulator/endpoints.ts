@@ -1,6 +1,7 @@
 import { apiKeyInfo } from './api-key.ts';
 import type { Credential } from './auth.ts';
 import { type Instruments, NO_CANCEL_PHASES } from './instruments.ts';
+import { breaksRules, type Market } from './market.ts';
 import {
   CLOSED_KEPT,
   inScope,
@@ -45,6 +46,8 @@ export interface EndpointContext {
   now: number;
   book: OrderBook;
   instruments: Instruments;
+  /** Last prices and each instrument's trading rules. */
+  market: Market;
   limiter: RateLimiter;
   survivors: Survivors;
   random: Random;
@@ -252,11 +255,16 @@ export const openOrders: Endpoint = (ctx, params) => {
 const ORDER_LINK_ID = /^[A-Za-z0-9_-]{1,36}$/;
 const DECIMAL = /^\d+(\.\d+)?$/;
 
+/** create-order.mdx, timeInForce: `GTC` (default), `IOC`, `FOK`, `PostOnly`, `RPI`. */
+const TIME_IN_FORCE = ['GTC', 'IOC', 'FOK', 'PostOnly', 'RPI'];
+
 /**
- * `POST /v5/order/create` (docs/v5/order/create-order.mdx): enough of it to model a running bot. A limit
- * order rests `New`; a market order executes at once (Bybit turns it into an IOC limit order), so it is
- * `Filled`. `triggerPrice` makes a conditional order (`Untriggered`); on spot `orderFilter` picks the kind.
- * A read-only key never gets here: the server refuses it first (10005).
+ * `POST /v5/order/create` (docs/v5/order/create-order.mdx): enough of it to model a running bot and a fire
+ * drill. A limit order rests `New`; its price must keep the instrument's `priceFilter` and its quantity the
+ * `lotSizeFilter` (market.ts). A `PostOnly` order that would fill at once "will be cancelled": it is
+ * acknowledged, then `Cancelled`. A market order executes at once (Bybit turns it into an IOC limit order), so
+ * it is `Filled`. `triggerPrice` makes a conditional order (`Untriggered`); on spot `orderFilter` picks the
+ * kind. A read-only key never gets here: the server refuses it first (10005).
  */
 export const createOrder: Endpoint = (ctx, params) => {
   const category = params.category;
@@ -272,7 +280,8 @@ export const createOrder: Endpoint = (ctx, params) => {
   } catch {
     return fail(RET.params(`symbol invalid: ${symbol}`), rate);
   }
-  if (params.side !== 'Buy' && params.side !== 'Sell') return fail(RET.params('side'), rate);
+  const side = params.side;
+  if (side !== 'Buy' && side !== 'Sell') return fail(RET.params('side'), rate);
   const orderType = params.orderType;
   if (orderType !== 'Limit' && orderType !== 'Market') return fail(RET.params('orderType'), rate);
   const qty = text(params.qty);
@@ -280,6 +289,8 @@ export const createOrder: Endpoint = (ctx, params) => {
   const price = text(params.price);
   if (orderType === 'Limit' && (!price || !DECIMAL.test(price) || !(Number(price) > 0)))
     return fail(RET.params('price is required for a limit order'), rate);
+  const timeInForce = text(params.timeInForce) ?? 'GTC';
+  if (!TIME_IN_FORCE.includes(timeInForce)) return fail(RET.params('timeInForce'), rate);
   const orderLinkId = text(params.orderLinkId);
   // "Options orderLinkId rules: required param".
   if (category === 'option' && !orderLinkId) return fail(RET.params('orderLinkId is required'), rate);
@@ -300,17 +311,38 @@ export const createOrder: Endpoint = (ctx, params) => {
   const spotKind = category === 'spot' ? orderFilter(params.orderFilter, 'Order') : 'Order';
   if (spotKind === undefined || spotKind === 'any' || !['Order', 'tpslOrder', 'StopOrder'].includes(spotKind))
     return fail(RET.params('orderFilter'), rate);
+  const last = ctx.market.lastPrice(category, symbol, coins.baseCoin);
+  const rules = ctx.market.rules(category, last);
+  const broken = breaksRules(category, rules, qty, orderType === 'Limit' ? price : undefined);
+  if (broken) return fail(broken, rate);
   const conditional = category !== 'spot' && text(params.triggerPrice) !== undefined;
   const kind: OrderKind = conditional ? 'StopOrder' : spotKind;
   if (ctx.processing) return fail(RET.processing(category), rate);
 
   const [order] = ctx.book.add(
     ctx.uid,
-    [{ category, symbol, qty, kind, ...coins, ...(orderLinkId ? { orderLinkId } : {}) }],
+    [
+      {
+        category,
+        symbol,
+        qty,
+        kind,
+        ...coins,
+        ...(orderLinkId ? { orderLinkId } : {}),
+        ...(orderType === 'Limit' ? { price } : {}),
+        timeInForce: orderType === 'Market' ? 'IOC' : timeInForce,
+      },
+    ],
     ctx.now,
   );
   const placed = order as StoredOrder;
   if (orderType === 'Market' && kind === 'Order') ctx.book.fill(placed, undefined, ctx.now);
+  // PostOnly: "If the order would be filled immediately when submitted, it will be cancelled": a buy at or
+  // above the best ask (one tick over the last price here), a sell at or below the best bid.
+  const tick = Number(rules.tickSize);
+  const crosses = side === 'Buy' ? Number(price) >= last + tick : Number(price) <= last - tick;
+  if (orderType === 'Limit' && kind === 'Order' && timeInForce === 'PostOnly' && crosses)
+    ctx.book.markCancelled(placed, ctx.now);
   return ok({ orderId: placed.orderId, orderLinkId: placed.orderLinkId }, {}, rate);
 };
 
@@ -424,7 +456,7 @@ export function fail(ret: Ret, rate?: RateStatus): Outcome {
 
 const CANCELLED = new Set(['Cancelled', 'PartiallyFilledCanceled', 'Deactivated']);
 
-/** The fields Bybit returns for an order; quantities are modelled, prices are placeholders (always 1). */
+/** The fields Bybit returns for an order; quantities are modelled, a price only when the order was placed with one (else 1). */
 function bybitOrder(o: StoredOrder, shapes: Required<AnswerShapes>): Record<string, unknown> {
   const conditional = o.kind !== 'Order';
   const stopOrderType = !conditional && o.stopOrderType === '' ? shapes.plainStopOrderType : o.stopOrderType;
@@ -434,7 +466,7 @@ function bybitOrder(o: StoredOrder, shapes: Required<AnswerShapes>): Record<stri
     orderLinkId: o.orderLinkId,
     blockTradeId: '',
     symbol: o.symbol,
-    price: '1',
+    price: o.price ?? '1',
     qty: o.qty,
     side: 'Buy',
     isLeverage: '',
@@ -451,7 +483,7 @@ function bybitOrder(o: StoredOrder, shapes: Required<AnswerShapes>): Record<stri
     cumExecQty: o.cumExecQty,
     cumExecValue: o.cumExecQty,
     cumExecFee: '0',
-    timeInForce: 'GTC',
+    timeInForce: o.timeInForce ?? 'GTC',
     orderType: 'Limit',
     stopOrderType,
     orderIv: '',

@@ -3,6 +3,7 @@ import { toCredential } from './auth.ts';
 import { FaultInjector } from './faults.ts';
 import { Instruments } from './instruments.ts';
 import { IpLimiter } from './ip-limit.ts';
+import { Market } from './market.ts';
 import { inScope, isOpen, newestFirst, OrderBook, snapshot } from './orders.ts';
 import { DEFAULT_SEED, seededRandom } from './random.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -67,6 +68,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     strategies: new StrategyBook(book),
     shapes: shapes(),
     instruments: new Instruments(),
+    market: new Market(),
     limiter: new RateLimiter(options.rateLimits),
     ipLimiter: new IpLimiter(options.ipLimit),
     survivors: new Survivors(options.seed),
@@ -192,6 +194,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       const now = serverNow(state);
       state.book.settle(now);
       state.strategies.setLastPrice(symbol, price, now);
+      state.market.setLastPrice(symbol, price);
     },
     pauseStrategy: (strategyId) => {
       const now = serverNow(state);
@@ -217,6 +220,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       state.strategies.clear();
       state.shapes = shapes();
       state.instruments.clear();
+      state.market.clear();
       state.faults.clear();
       state.survivors.clear();
       state.limiter.clear();

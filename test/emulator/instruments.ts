@@ -4,6 +4,7 @@
 // by cursor, `limit` 1..1000 (default 500). Pre-market contracts carry `preListingInfo.curAuctionPhase`
 // (docs/v5/enum.mdx), which decides whether their orders can be cancelled.
 
+import type { Market } from './market.ts';
 import { deriveCoins } from './symbols.ts';
 import type { Category } from './types.ts';
 
@@ -113,6 +114,7 @@ export function instrumentsInfo(
   category: Category,
   params: Params,
   booked: { symbol: string; baseCoin: string; settleCoin: string }[],
+  market: Market,
 ): { result: unknown } | { invalid: string } {
   const status = text(params.status);
   const symbol = text(params.symbol);
@@ -150,8 +152,72 @@ export function instrumentsInfo(
           i.status === 'PreLaunch'
             ? { curAuctionPhase: i.curAuctionPhase, phases: [], auctionFeeInfo: {} }
             : null,
+        ...filters(i, market),
       })),
       nextPageCursor: next,
+    },
+  };
+}
+
+/** `priceFilter` and `lotSizeFilter` as instrument.mdx lists them per category (spot: tickSize alone). */
+function filters(i: Instrument, market: Market): Record<string, unknown> {
+  const rules = market.rules(i.category, market.lastPrice(i.category, i.symbol, i.baseCoin));
+  if (i.category === 'spot') {
+    return {
+      priceFilter: { tickSize: rules.tickSize },
+      lotSizeFilter: { basePrecision: rules.basePrecision, minOrderAmt: rules.minOrderAmt },
+    };
+  }
+  return {
+    priceFilter: { minPrice: rules.minPrice, maxPrice: rules.maxPrice, tickSize: rules.tickSize },
+    lotSizeFilter: {
+      minOrderQty: rules.minOrderQty,
+      qtyStep: rules.qtyStep,
+      ...(rules.minNotionalValue !== undefined ? { minNotionalValue: rules.minNotionalValue } : {}),
+    },
+  };
+}
+
+/**
+ * `GET /v5/market/tickers` (docs/v5/market/tickers.mdx): public; `category` required, `symbol` optional;
+ * "If category=_option_, `symbol` or `baseCoin` must be passed". The last price, and a best bid and ask one
+ * tick either side of it; contracts also their mark and index price (the last price here).
+ */
+export function tickersInfo(
+  instruments: Instruments,
+  category: Category,
+  params: Params,
+  booked: { symbol: string; baseCoin: string; settleCoin: string }[],
+  market: Market,
+): { result: unknown } | { invalid: string } {
+  const symbol = text(params.symbol);
+  const baseCoin = text(params.baseCoin);
+  if (category === 'option' && symbol === undefined && baseCoin === undefined)
+    return { invalid: 'symbol or baseCoin is required for option' };
+  const listed = instruments
+    .all(category, booked)
+    .filter((i) => i.status === 'Trading')
+    .filter(
+      (i) =>
+        (symbol === undefined || i.symbol === symbol) && (baseCoin === undefined || i.baseCoin === baseCoin),
+    );
+  return {
+    result: {
+      category,
+      list: listed.map((i) => {
+        const last = market.lastPrice(category, i.symbol, i.baseCoin);
+        const tick = Number(market.rules(category, last).tickSize);
+        const price = (value: number) => String(Number(value.toFixed(10)));
+        return {
+          symbol: i.symbol,
+          lastPrice: price(last),
+          bid1Price: price(last - tick),
+          bid1Size: '1',
+          ask1Price: price(last + tick),
+          ask1Size: '1',
+          ...(category === 'spot' ? {} : { markPrice: price(last), indexPrice: price(last) }),
+        };
+      }),
     },
   };
 }

@@ -216,6 +216,8 @@ export class OrderBook {
       // Conditional and TP/SL orders rest untriggered until their trigger price is hit.
       orderStatus: seed.orderStatus ?? (kind === 'Order' ? 'New' : 'Untriggered'),
       qty,
+      ...(seed.price !== undefined ? { price: seed.price } : {}),
+      ...(seed.timeInForce !== undefined ? { timeInForce: seed.timeInForce } : {}),
       cumExecQty: seed.cumExecQty ?? (partial ? String(decimal(Number(qty) / 2)) : '0'),
       stopOrderType: seed.stopOrderType ?? defaultStopOrderType(seed.category, kind),
       createType: seed.createType ?? 'CreateByUser',

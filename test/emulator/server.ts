@@ -3,8 +3,9 @@ import { refusal } from './api-key.ts';
 import { authenticate, type Credential, DEFAULT_RECV_WINDOW } from './auth.ts';
 import { type Outcome, type Params, PRIVATE_ENDPOINTS } from './endpoints.ts';
 import type { FaultInjector } from './faults.ts';
-import { type Instruments, instrumentsInfo } from './instruments.ts';
+import { type Instruments, instrumentsInfo, tickersInfo } from './instruments.ts';
 import { IP_BAN_TEXT, type IpLimiter } from './ip-limit.ts';
+import type { Market } from './market.ts';
 import type { OrderBook } from './orders.ts';
 import type { Random } from './random.ts';
 import type { RateLimiter, RateStatus } from './rate-limit.ts';
@@ -16,6 +17,7 @@ import { type AnswerShapes, isCategory, type RequestRecord } from './types.ts';
 
 const TIME_PATH = '/v5/market/time';
 const INSTRUMENTS_PATH = '/v5/market/instruments-info';
+const TICKERS_PATH = '/v5/market/tickers';
 const MAX_BODY_BYTES = 1 << 20;
 // A rate-limit fault looks like a burst that frees again shortly.
 const FAULT_RESET_AHEAD_MS = 200;
@@ -26,6 +28,7 @@ export interface EmulatorState {
   accounts: Map<string, Credential>;
   book: OrderBook;
   instruments: Instruments;
+  market: Market;
   limiter: RateLimiter;
   ipLimiter: IpLimiter;
   survivors: Survivors;
@@ -197,7 +200,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
   const { req, method, path, params } = incoming;
   const route = PRIVATE_ENDPOINTS[path] ?? STRATEGY_ENDPOINTS[path];
   const isTime = path === TIME_PATH;
-  const isPublic = isTime || path === INSTRUMENTS_PATH;
+  const isPublic = isTime || path === INSTRUMENTS_PATH || path === TICKERS_PATH;
   if ((!route || route.method !== method) && !(isPublic && method === 'GET')) {
     return { kind: 'raw', status: 404, contentType: 'text/plain; charset=utf-8', text: '404 page not found' };
   }
@@ -235,6 +238,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
   }
 
   if (path === INSTRUMENTS_PATH) return { kind: 'envelope', outcome: instruments(state, params ?? {}) };
+  if (path === TICKERS_PATH) return { kind: 'envelope', outcome: tickers(state, params ?? {}) };
   if (!route) {
     const outcome =
       fault === 'processing'
@@ -264,6 +268,7 @@ function decide(state: EmulatorState, incoming: Incoming, record: RequestRecord)
       now,
       book: state.book,
       instruments: state.instruments,
+      market: state.market,
       limiter: state.limiter,
       survivors: state.survivors,
       random: state.random,
@@ -322,7 +327,17 @@ function instruments(state: EmulatorState, params: Params): Reply {
   const category = params.category;
   if (!isCategory(category)) return RET.params('category');
   const booked = state.book.ordersOf().filter((o) => o.category === category);
-  const answer = instrumentsInfo(state.instruments, category, params, booked);
+  const answer = instrumentsInfo(state.instruments, category, params, booked, state.market);
+  if ('invalid' in answer) return RET.params(answer.invalid);
+  return { ...RET.ok, result: answer.result };
+}
+
+/** Public tickers: no key, no per-UID limit. */
+function tickers(state: EmulatorState, params: Params): Reply {
+  const category = params.category;
+  if (!isCategory(category)) return RET.params('category');
+  const booked = state.book.ordersOf().filter((o) => o.category === category);
+  const answer = tickersInfo(state.instruments, category, params, booked, state.market);
   if ('invalid' in answer) return RET.params(answer.invalid);
   return { ...RET.ok, result: answer.result };
 }

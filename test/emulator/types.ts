@@ -45,6 +45,10 @@ export interface OrderSeed {
   orderStatus?: 'New' | 'PartiallyFilled' | 'Untriggered';
   /** Order quantity, a decimal string; default "1". */
   qty?: string;
+  /** Limit price, a decimal string; listed as "1" when not given. */
+  price?: string;
+  /** `GTC` (default), `IOC`, `FOK`, `PostOnly`, `RPI`. */
+  timeInForce?: string;
   /** Executed so far; default "0", or half of `qty` for a PartiallyFilled seed. */
   cumExecQty?: string;
   stopOrderType?: string;
@@ -64,6 +68,9 @@ export interface EmulatedOrder {
   kind: OrderKind;
   orderStatus: string;
   qty: string;
+  /** Limit price, when the order was placed with one. */
+  price?: string;
+  timeInForce?: string;
   cumExecQty: string;
   stopOrderType: string;
   createType: string;
@@ -303,7 +310,7 @@ export interface Emulator {
   addStrategies(apiKey: string, seeds: StrategySeed[]): EmulatedStrategy[];
   /** Every strategy of a key's UID (or everyone's), played forward to now. */
   strategies(apiKey?: string): EmulatedStrategy[];
-  /** The market trades at `price`: untriggered strategies whose trigger it reaches start running. */
+  /** The market trades at `price` (tickers, the rules an order must keep): untriggered strategies whose trigger it reaches start running. */
   setLastPrice(symbol: string, price: number): void;
   pauseStrategy(strategyId: string): void;
   resumeStrategy(strategyId: string): void;

@@ -13,6 +13,7 @@ import {
   DEMO_ACCOUNTS,
   DRILL_DEMO_EXPIRY_DAYS,
   demoOrders,
+  RUNAWAY_BOT_ORDERS,
   STALE_AFTER_SECONDS,
 } from '../../scripts/local/seed.ts';
 import { docPages, prose, ROOT, readDoc, section } from '../support/docs.ts';
@@ -190,7 +191,7 @@ describe('the docs against the local demo', () => {
 
   it('show a closing table whose orders add up to the seed', () => {
     const table = closingTable('README.md');
-    expect(table.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(table.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(closingTable('docs/getting-started/local.md')).toEqual(table);
     let open = total;
     for (const row of table.slice(0, 5)) {
@@ -201,6 +202,13 @@ describe('the docs against the local demo', () => {
     expect(table.at(4)).toMatchObject({ title: 'kill switch', openAfter: 0 });
     // The dead man's switch clears a book seeded afresh.
     expect(table.at(5)).toMatchObject({ cancelled: total, openAfter: 0 });
+    // The runaway bot's orders, cancelled by the kill switch; its one order after the reset stays open.
+    expect(table.at(6)).toEqual({
+      step: 7,
+      title: 'runaway bot halted',
+      cancelled: RUNAWAY_BOT_ORDERS,
+      openAfter: 1,
+    });
   });
 
   it("name the demo's accounts, keys, sweep and drill settings as the seed has them", () => {

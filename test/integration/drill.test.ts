@@ -1,26 +1,45 @@
-// The kill-switch drill through the real cancelAll handler and its four triggers, against the emulator's
-// query-api answers: what a healthy key is, what makes the kill switch fail, and that the drill sends no POST.
+// The kill-switch drill through the real drill handler and its triggers (schedule, direct invocation, and a
+// webhook drill that cancelAll hands over through the Lambda Invoke API), against the emulator's query-api
+// answers: what a healthy key is, what makes the kill switch fail, and that the drill sends no POST.
 
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DrillReport } from '../../lib/cancel/drill.ts';
 import type { KillSwitchReport } from '../../lib/cancel/kill-switch.ts';
 import type { DrillFailedError } from '../../lib/errors.ts';
 import { lambdaContext, loadEvent, signedHttpEvent } from '../support/events.ts';
+import { type LambdaEndpoint, startLambdaEndpoint } from '../support/lambda.ts';
 import { mixedBook } from '../support/orders.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';
+import { captureStdout } from '../support/stdout.ts';
 
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+const DRILL_FUNCTION = 'bybit-cancel-test-drill';
 let stack: LocalStack;
-let cancelAll: (event: unknown, context: unknown) => Promise<unknown>;
+let lambda: LambdaEndpoint;
+let cancelAll: Handler;
+let drill: Handler;
 
 beforeAll(async () => {
   stack = await startStack({ accounts: ['healthy', 'readonly', 'expiring'], rsa: ['expiring'] });
-  Object.assign(process.env, stack.env);
-  cancelAll = (await import('../../handlers/cancel-all.ts')).handler as typeof cancelAll;
+  // The drill function behind the Lambda Invoke API, as cancelAll reaches it when deployed.
+  lambda = await startLambdaEndpoint({
+    [DRILL_FUNCTION]: (event) => drill(event, lambdaContext(120_000, DRILL_FUNCTION)),
+  });
+  Object.assign(process.env, stack.env, {
+    AWS_ENDPOINT_URL_LAMBDA: lambda.url,
+    DRILL_FUNCTION_NAME: DRILL_FUNCTION,
+  });
+  cancelAll = (await import('../../handlers/cancel-all.ts')).handler as Handler;
+  drill = (await import('../../handlers/drill.ts')).handler as Handler;
 });
-afterAll(() => stack.close());
+afterAll(async () => {
+  await lambda.close();
+  await stack.close();
+});
 beforeEach(() => {
   stack.emulator.reset();
+  lambda.reset();
   for (const a of stack.accounts) stack.emulator.setKey(a.apiKey, {});
 });
 
@@ -47,7 +66,7 @@ describe('the drill on three accounts: healthy, read-only, expiring in 5 days', 
     threeAccounts();
     const healthyOpen = stack.emulator.openOrders(key('healthy'));
 
-    const error = await failure(cancelAll(loadEvent('drill.json'), lambdaContext()));
+    const error = await failure(drill(loadEvent('drill.json'), lambdaContext()));
 
     expect(error.name).toBe('DrillFailedError');
     expect(error.message).toContain('readonly: the key is read-only');
@@ -92,23 +111,71 @@ describe('the drill on three accounts: healthy, read-only, expiring in 5 days', 
     expect(stack.emulator.requests.filter((r) => r.path === '/v5/user/query-api')).toHaveLength(3);
   });
 
-  it('answers a signed POST /cancel-all {"drill": true} with 502 and the report, still sending no POST', async () => {
+  it('hands a signed POST /cancel-all {"drill": true} to the drill function and answers 202 at once: cancelAll sends the exchange nothing', async () => {
     threeAccounts();
     const event = signedHttpEvent('http-v2-cancel-all.json', '{"drill": true}', stack.webhookSecret);
 
     const answer = (await cancelAll(event, lambdaContext())) as APIGatewayProxyResult;
+    // By the time cancelAll has answered, not one request has reached the exchange: its container is free.
+    expect(stack.emulator.requests).toHaveLength(0);
 
-    expect(answer.statusCode).toBe(502);
-    const body = JSON.parse(answer.body);
-    expect(body).toMatchObject({ error: 'DrillFailedError', operation: 'drill', ok: false });
-    expect(body.accounts.map((a: { ok: boolean }) => a.ok)).toEqual([true, false, false]);
+    expect(answer.statusCode).toBe(202);
+    expect(JSON.parse(answer.body)).toEqual({ operation: 'drill', started: true, function: DRILL_FUNCTION });
+    expect(lambda.invocations.map((i) => [i.functionName, i.invocationType, i.payload])).toEqual([
+      [DRILL_FUNCTION, 'Event', { action: 'drill' }],
+    ]);
+    // The drill runs there, and fails there (so its alarm and the failure queue hear of it).
+    const { error } = await (lambda.invocations[0] as (typeof lambda.invocations)[number]).done;
+    expect(error?.name).toBe('DrillFailedError');
+    expect(error?.message).toContain('readonly: the key is read-only');
+    expect(stack.emulator.requests.length).toBeGreaterThan(0);
     expect(posts()).toHaveLength(0);
+  });
+
+  it('never starts a drill for the passphrase, which every TradingView alert carries', async () => {
+    process.env.WEBHOOK_PASSPHRASE_MODE = 'true';
+    vi.resetModules();
+    const handler = (await import('../../handlers/cancel-all.ts')).handler as Handler;
+    try {
+      const event = signedHttpEvent('http-v2-cancel-all.json', '{}', stack.webhookSecret);
+      delete event.headers['x-timestamp'];
+      delete event.headers['x-signature'];
+      event.body = JSON.stringify({ passphrase: stack.passphrase, drill: true });
+      const answer = (await handler(event, lambdaContext())) as APIGatewayProxyResult;
+      expect(answer.statusCode).toBe(401);
+      expect(JSON.parse(answer.body).message).toBe(
+        'drill needs a signed request: the passphrase cannot start it',
+      );
+      expect(lambda.invocations).toHaveLength(0);
+      expect(stack.emulator.requests).toHaveLength(0);
+    } finally {
+      delete process.env.WEBHOOK_PASSPHRASE_MODE;
+      vi.resetModules();
+    }
+  });
+
+  it('refuses anything but a drill on the drill function: a direct {} is never a kill switch there', async () => {
+    for (const a of stack.accounts) stack.emulator.addOrders(a.apiKey, mixedBook(10));
+    const refused = await Promise.all(
+      [{}, { category: 'spot' }, loadEvent('kill-switch.json'), loadEvent('schedule.json')].map((event) =>
+        drill(event, lambdaContext()).then(
+          () => 'ran',
+          (e: Error) => e.name,
+        ),
+      ),
+    );
+    expect(refused).toEqual(['ValidationError', 'ValidationError', 'Error', 'ValidationError']);
+    // And no HTTP request, even a signed one: no route reaches it, and its role cannot read the webhook key.
+    const http = signedHttpEvent('http-v2-cancel-all.json', '{}', stack.webhookSecret);
+    await expect(drill(http, lambdaContext())).rejects.toThrow('this function does not handle HTTP requests');
+    expect(stack.emulator.requests).toHaveLength(0);
+    expect(stack.emulator.openOrders()).toHaveLength(30);
   });
 
   it('runs from the schedule’s constant input, and throws there too, so the alarms and failure queue hear of it', async () => {
     threeAccounts();
     const lines = await captureStdout(async () => {
-      const error = await failure(cancelAll(loadEvent('schedule-drill.json'), lambdaContext()));
+      const error = await failure(drill(loadEvent('schedule-drill.json'), lambdaContext()));
       expect(error.name).toBe('DrillFailedError');
     });
     const emf = lines.filter((l) => '_aws' in l);
@@ -122,7 +189,7 @@ describe('the drill on three accounts: healthy, read-only, expiring in 5 days', 
 
   it('passes for the healthy account alone, named in the request', async () => {
     threeAccounts();
-    const report = (await cancelAll({ drill: true, account: 'healthy' }, lambdaContext())) as DrillReport;
+    const report = (await drill({ drill: true, account: 'healthy' }, lambdaContext())) as DrillReport;
     expect(report.ok).toBe(true);
     expect(report.accounts.map((a) => a.account)).toEqual(['healthy']);
   });
@@ -134,7 +201,7 @@ describe('what the drill judges', () => {
       ips: ['*'],
       permissions: { Wallet: ['AccountTransfer', 'Withdraw'] },
     });
-    const report = (await cancelAll({ drill: true, account: 'healthy' }, lambdaContext())) as DrillReport;
+    const report = (await drill({ drill: true, account: 'healthy' }, lambdaContext())) as DrillReport;
     const [healthy] = report.accounts;
     expect(report.ok).toBe(true);
     expect(healthy?.ok).toBe(true);
@@ -166,7 +233,7 @@ describe('what the drill judges', () => {
     ['an expired key (33004)', { ips: [], expiresInDays: -1 }, 'keyExpired', '33004'],
   ])('fails for %s', async (_, settings, code, message) => {
     stack.emulator.setKey(key('healthy'), settings);
-    const error = await failure(cancelAll({ drill: true, account: 'healthy' }, lambdaContext()));
+    const error = await failure(drill({ drill: true, account: 'healthy' }, lambdaContext()));
     const healthy = accountOf(error.report, 'healthy');
     expect(healthy?.problems[0]?.code).toBe(code);
     expect(healthy?.problems[0]?.message).toContain(message);
@@ -175,7 +242,7 @@ describe('what the drill judges', () => {
 
   it('fails for a key the exchange refuses (10003) and for an account the secret does not hold', async () => {
     stack.emulator.setFaults({ rate: 1, kinds: ['invalidKey'], paths: ['/v5/user/query-api'] });
-    const error = await failure(cancelAll({ drill: true, accounts: ['expiring', 'ghost'] }, lambdaContext()));
+    const error = await failure(drill({ drill: true, accounts: ['expiring', 'ghost'] }, lambdaContext()));
     expect(accountOf(error.report, 'expiring')?.problems[0]).toMatchObject({ code: 'keyRefused' });
     expect(error.message).toContain('retCode 10003');
     expect(accountOf(error.report, 'ghost')?.problems[0]).toMatchObject({ code: 'unknownAccount' });
@@ -183,7 +250,7 @@ describe('what the drill judges', () => {
 
   it('fails when a listing keeps failing: a kill switch could not verify that scope', async () => {
     stack.emulator.setFaults({ rate: 1, kinds: ['serverError'], paths: ['/v5/order/realtime'] });
-    const error = await failure(cancelAll({ drill: true, account: 'healthy' }, lambdaContext(8_000)));
+    const error = await failure(drill({ drill: true, account: 'healthy' }, lambdaContext(8_000)));
     const healthy = accountOf(error.report, 'healthy');
     expect(healthy?.problems.map((p) => p.code)).toEqual(Array(5).fill('listingFailed'));
     expect(healthy?.problems[0]?.message).toContain('10016');
@@ -204,7 +271,7 @@ describe('a drill and a kill switch at the same time', () => {
     for (const a of stack.accounts) stack.emulator.addOrders(a.apiKey, mixedBook(100));
     const [killed, drilled] = await Promise.all([
       cancelAll(loadEvent('kill-switch.json'), lambdaContext()) as Promise<KillSwitchReport>,
-      cancelAll(loadEvent('drill.json'), lambdaContext()) as Promise<DrillReport>,
+      drill(loadEvent('drill.json'), lambdaContext()) as Promise<DrillReport>,
     ]);
     expect(killed).toMatchObject({ ok: true, cancelled: 300, remaining: 0 });
     expect(drilled.ok).toBe(true);
@@ -216,19 +283,3 @@ describe('a drill and a kill switch at the same time', () => {
     expect(stack.emulator.requests.filter((r) => r.retCode === 10006)).toHaveLength(0);
   });
 });
-
-// biome-ignore lint/suspicious/noExplicitAny: EMF lines are plain JSON read field by field
-async function captureStdout(work: () => Promise<void>): Promise<Record<string, any>[]> {
-  const lines: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stdout.write;
-  try {
-    await work();
-  } finally {
-    process.stdout.write = write;
-  }
-  return lines
-    .flatMap((l) => l.split('\n'))
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}

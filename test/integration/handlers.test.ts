@@ -142,7 +142,7 @@ describe('POST /cancel reads the order back', () => {
   });
 
   it('answers 404 for an order id the exchange never had, after reading it back', async () => {
-    const response = await post({ ...btc, orderId: 'never-placed' });
+    const response = await post({ ...btc, orderId: '9000000000000000001' });
 
     expect(response.statusCode).toBe(404);
     expect(bodyOf(response)).toMatchObject({ error: 'OrderNotFoundError', retCode: 110001 });
@@ -272,7 +272,7 @@ describe('POST /cancel-all', () => {
 });
 
 describe('requests refused before the exchange', () => {
-  const valid = { category: 'linear', symbol: 'BTCUSDT', orderId: 'o-1' };
+  const valid = { category: 'linear', symbol: 'BTCUSDT', orderId: '1838591702357416704' };
   const unauthenticated: [string, () => AnyEvent][] = [
     ['no signature headers', () => ({ ...loadEvent('http-v2-cancel.json'), body: JSON.stringify(valid) })],
     ['a wrong signature', () => signed('http-v2-cancel.json', valid, { signature: 'a'.repeat(64) })],
@@ -404,12 +404,14 @@ describe('exchange failures', () => {
       error: 'ValidationError',
       field: 'body',
       message: 'the body is not valid JSON',
+      operation: 'cancel',
       requestId,
     });
     expect(forged?.statusCode).toBe(401);
     expect(bodyOf(forged as APIGatewayProxyResult)).toEqual({
       error: 'SignatureMismatchError',
-      message: 'x-signature does not match',
+      message: 'x-signature does not match: sign "<x-timestamp>.POST /cancel.<body>"',
+      operation: 'cancel',
       requestId,
     });
     // The one free-text field is the exchange's own message: no stack frame in it either.
@@ -428,7 +430,7 @@ describe('secrets', () => {
     vi.resetModules();
     const fresh = (await import('../../handlers/cancel.ts')).handler as typeof cancel;
     for (let i = 0; i < 100; i++) {
-      const body = { category: 'linear', symbol: 'BTCUSDT', orderId: `gone-${i}` };
+      const body = { category: 'linear', symbol: 'BTCUSDT', orderId: String(9_000_000_000_000 + i) };
       const response = await invoke(fresh, signed('http-v2-cancel.json', body));
       expect(response.statusCode).toBe(404);
     }

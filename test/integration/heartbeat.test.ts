@@ -134,20 +134,33 @@ describe('POST /heartbeat', () => {
   });
 
   it.each([
-    ['a refusal (AccessDeniedException)', { status: 400, type: 'AccessDeniedException' }, 1],
-    ['a failure on every retry (500)', { status: 500, type: 'InternalServerException' }, 3],
+    [
+      'a refusal (AccessDeniedException)',
+      { status: 400, type: 'AccessDeniedException' },
+      1,
+      500,
+      'InternalError',
+    ],
+    [
+      'a failure on every retry (500)',
+      { status: 500, type: 'InternalServerException' },
+      3,
+      503,
+      'SchedulerUnavailableError',
+    ],
   ])(
     'never says armed when the schedule did not move: %s answers 5xx and leaves it where it was',
-    async (_, failure, times) => {
+    async (_, failure, times, statusCode, error) => {
       await send({ ttlSeconds: 600 });
       const armedAt = scheduler.get(SCHEDULE)?.ScheduleExpression;
       expect(armedAt).toMatch(/^at\(/);
       scheduler.failNext('UpdateSchedule', failure, times);
       const response = await send({ ttlSeconds: 120 });
-      expect(response.statusCode).toBe(500);
+      // A refusal is ours to fix (500); a Scheduler that kept failing is one to retry (503).
+      expect(response.statusCode).toBe(statusCode);
       const answer = bodyOf(response);
       expect(answer).not.toHaveProperty('armed');
-      expect(answer).toMatchObject({ error: 'InternalError', operation: 'heartbeat' });
+      expect(answer).toMatchObject({ error, operation: 'heartbeat' });
       expect(scheduler.get(SCHEDULE)?.ScheduleExpression).toBe(armedAt);
       expect(scheduler.calls.filter((c) => c.operation === 'UpdateSchedule').map((c) => c.status)).toEqual([
         404,
@@ -195,24 +208,31 @@ describe('POST /heartbeat', () => {
     expect(scheduler.calls).toEqual([]);
   });
 
-  it('accepts the passphrase instead of a signature when passphrase mode is on, like every route', async () => {
+  it('refuses the passphrase even when passphrase mode is on: 401 before any secret read or Scheduler call', async () => {
     process.env.WEBHOOK_PASSPHRASE_MODE = 'true';
     vi.resetModules();
     try {
       const fresh = (await import('../../handlers/heartbeat.ts')).handler as Handler;
-      const withPassphrase = (passphrase: string) => {
+      const withPassphrase = (body: object) => {
         const event = loadEvent('http-v2-heartbeat.json');
         delete event.headers['x-timestamp'];
         delete event.headers['x-signature'];
-        event.body = JSON.stringify({ ttlSeconds: 300, passphrase });
+        event.body = JSON.stringify(body);
         return fresh(event, lambdaContext()) as Promise<APIGatewayProxyResult>;
       };
-      expect((await withPassphrase('wrong-passphrase-0000')).statusCode).toBe(401);
+      const reads = stack.secrets.reads();
+      for (const body of [
+        { ttlSeconds: 86_400, passphrase: stack.passphrase },
+        { disarm: true, passphrase: stack.passphrase },
+      ]) {
+        const response = await withPassphrase(body);
+        expect(response.statusCode).toBe(401);
+        expect(bodyOf(response).message).toBe(
+          'POST /heartbeat accepts only a signed request (x-timestamp, x-signature); never the passphrase',
+        );
+      }
+      expect(stack.secrets.reads()).toBe(reads);
       expect(scheduler.calls).toEqual([]);
-      const response = await withPassphrase(stack.passphrase);
-      expect(response.statusCode).toBe(200);
-      expect(bodyOf(response)).toMatchObject({ armed: true, ttlSeconds: 300 });
-      expect(scheduler.get(SCHEDULE)).toBeDefined();
     } finally {
       process.env.WEBHOOK_PASSPHRASE_MODE = 'false';
       vi.resetModules();

@@ -38,6 +38,7 @@ let reporting: ReportingStack;
 let events: FakeEventBridge;
 let scheduler: SchedulerEndpoint;
 let cancelAll: Handler;
+let drill: Handler;
 let status: Handler;
 
 beforeAll(async () => {
@@ -50,6 +51,8 @@ beforeAll(async () => {
     WEBHOOK_PASSPHRASE_MODE: 'true',
   });
   cancelAll = (await import('../../handlers/cancel-all.ts')).handler as Handler;
+  // The drill runs on the drill function (handlers/drill.ts).
+  drill = (await import('../../handlers/drill.ts')).handler as Handler;
   status = (await import('../../handlers/status.ts')).handler as Handler;
   const functionName = `bybit-cancel-${reporting.stage}-cancelAll`;
   events = await startEventBridge({
@@ -145,13 +148,13 @@ describe('npm run kill-switch -- --drill --stage S (a deployed stage)', () => {
     const server: Server = createServer(async (request, response) => {
       const chunks: Buffer[] = [];
       for await (const chunk of request) chunks.push(chunk as Buffer);
-      const context = { ...lambdaContext(30_000, `bybit-cancel-${reporting.stage}-cancelAll`) };
+      const context = { ...lambdaContext(30_000, `bybit-cancel-${reporting.stage}-drill`) };
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'x-amzn-requestid': context.awsRequestId,
       };
       try {
-        const result = await cancelAll(JSON.parse(Buffer.concat(chunks).toString()), context);
+        const result = await drill(JSON.parse(Buffer.concat(chunks).toString()), context);
         response.writeHead(200, headers).end(JSON.stringify(result));
       } catch (error) {
         const { name, message } = error as Error;
@@ -179,7 +182,7 @@ describe('npm run kill-switch -- --drill --stage S (a deployed stage)', () => {
         cliEnv({ AWS_ENDPOINT_URL_LAMBDA: lambda.url }),
       );
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/waiting for bybit-cancel-\w+-cancelAll \(up to 90 s\) …\.* ✔/);
+      expect(result.stdout).toMatch(/waiting for bybit-cancel-\w+-drill \(up to 90 s\) …\.* ✔/);
       expect(result.stdout).toMatch(/^ {2}account\s+key\s+open orders\s+result$/m);
       expect(result.stdout).toMatch(/^ {2}hedge\s+expires in 3 d\s+.*✘ 1 problem\(s\)$/m);
       expect(result.stdout).toMatch(/^ {2}main\s+no expiry\s+.*✔ ok$/m);
@@ -215,7 +218,7 @@ describe('npm run kill-switch -- --status, and POST /status', () => {
     await schedule.arm(plan);
     firesAt = plan.firesAt.toISOString();
     stack.emulator.setKey(key('hedge'), { expiresInDays: 3 });
-    await cancelAll(loadEvent('schedule-drill.json'), lambdaContext(30_000, 'bybit-cancel-dev-drill')).catch(
+    await drill(loadEvent('schedule-drill.json'), lambdaContext(30_000, 'bybit-cancel-dev-drill')).catch(
       () => undefined,
     );
     stack.emulator.setKey(key('hedge'), { expiresInDays: null });

@@ -19,6 +19,7 @@ const SEND_TIMEOUT_MS = 1500;
 let stack: LocalStack;
 let reporting: ReportingStack;
 let cancelAll: Handler;
+let drill: Handler;
 let cancel: Handler;
 const lines: string[] = [];
 
@@ -36,6 +37,8 @@ beforeAll(async () => {
     return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stdout.write;
   cancelAll = (await import('../../handlers/cancel-all.ts')).handler as Handler;
+  // The drill runs on the drill function (handlers/drill.ts).
+  drill = (await import('../../handlers/drill.ts')).handler as Handler;
   cancel = (await import('../../handlers/cancel.ts')).handler as Handler;
 });
 afterAll(async () => {
@@ -272,11 +275,11 @@ describe('a channel that fails never changes the kill switch', () => {
 });
 
 describe('the drill', () => {
-  const drill = () => run(cancelAll, loadEvent('schedule-drill.json'));
+  const runDrill = () => run(drill, loadEvent('schedule-drill.json'));
 
   it('tells a person when it fails, once more when it passes again, and not while it keeps passing', async () => {
     stack.emulator.setKey(key('hedge'), { expiresInDays: 3 });
-    const failed = await drill();
+    const failed = await runDrill();
     expect(failed.error?.name).toBe('DrillFailedError');
     const [alert, ...others] = reporting.sns.published();
     expect(others).toEqual([]);
@@ -287,7 +290,7 @@ describe('the drill', () => {
 
     stack.emulator.setKey(key('hedge'), { expiresInDays: null });
     reporting.sns.reset();
-    const passed = await drill();
+    const passed = await runDrill();
     expect(passed.error).toBeUndefined();
     const [recovered, ...more] = reporting.sns.published();
     expect(more).toEqual([]);
@@ -295,7 +298,7 @@ describe('the drill', () => {
     expect(recovered?.attributes.outcome).toBe('ok');
 
     reporting.sns.reset();
-    await drill();
+    await runDrill();
     expect(reporting.sns.published()).toEqual([]);
     const history = await reporting.items('drills');
     expect(history.map((i) => (i.value as RunRecord).ok).slice(0, 3)).toEqual([true, true, false]);

@@ -52,10 +52,25 @@ describe('npm run sign', () => {
     const { timestamp, signature, curl } = signed(result.stdout);
     expect(timestamp).toBe('1767225600000');
     const headers = { 'x-timestamp': timestamp, 'x-signature': signature };
-    const options = { maxSkewMs: 300_000, passphraseMode: false, now: () => 1767225600000 + 299_000 };
+    const options = {
+      maxSkewMs: 300_000,
+      passphraseMode: false,
+      route: 'POST /cancel',
+      legacySignature: false,
+      now: () => 1767225600000 + 299_000,
+    };
     expect(authenticateWebhook(headers, Buffer.from(body), { webhookSecret: KEY }, options)).toBe(
       'signature',
     );
+    // Signed for POST /cancel: no other route takes it, the legacy signature allowed or not.
+    expect(() =>
+      authenticateWebhook(
+        headers,
+        Buffer.from(body),
+        { webhookSecret: KEY },
+        { ...options, route: 'POST /cancel-all', legacySignature: true },
+      ),
+    ).toThrow('x-signature does not match');
     // A different key, or the same body re-serialised, does not verify.
     expect(() =>
       authenticateWebhook(headers, Buffer.from(body), { webhookSecret: `${KEY}x` }, options),
@@ -84,7 +99,12 @@ describe('npm run sign', () => {
     expect(result.code).toBe(0);
     const { timestamp, signature, curl } = signed(result.stdout);
     const headers = { 'x-timestamp': timestamp, 'x-signature': signature };
-    const options = { maxSkewMs: 300_000, passphraseMode: false };
+    const options = {
+      maxSkewMs: 300_000,
+      passphraseMode: false,
+      route: 'POST /cancel-all',
+      legacySignature: false,
+    };
     expect(authenticateWebhook(headers, Buffer.from(body), { webhookSecret: KEY }, options)).toBe(
       'signature',
     );
@@ -266,7 +286,7 @@ describe('npm run kill-switch -- --drill: a deployed stage', () => {
     ],
   };
 
-  it('invokes the stage’s cancelAll with {"drill": true} and prints the report as a table', async () => {
+  it('invokes the stage’s drill function with {"drill": true} and prints the report as a table', async () => {
     const lambda = await startLambda({ payload: report });
     try {
       const args = ['--drill', '--stage', 'prod', '--region', 'eu-west-1', '--account', 'main'];
@@ -275,7 +295,7 @@ describe('npm run kill-switch -- --drill: a deployed stage', () => {
       expect(result.code).toBe(0);
       expect(lambda.calls).toEqual([
         {
-          path: '/2015-03-31/functions/bybit-cancel-prod-cancelAll/invocations',
+          path: '/2015-03-31/functions/bybit-cancel-prod-drill/invocations',
           invocationType: 'RequestResponse',
           body: { drill: true, accounts: ['main'] },
         },
@@ -330,21 +350,20 @@ describe('against the running local stack', () => {
     killRecordedOffline(stateFile);
   }, 40_000);
 
-  it('kill-switch --drill prints the table and exits 1 for the demo key that expires in 10 days', async () => {
+  it('kill-switch --drill names the problem and exits 1 for the demo key that expires in 10 days, and prints the table when all is well', async () => {
     const before = await runScript(
       'kill-switch',
       ['--drill', '--stage', 'local', '--state', stateFile],
       60_000,
     );
     expect(before.code).toBe(1);
-    expect(before.stdout).toContain('Kill-switch drill on the local stack: POST /cancel-all {"drill":true}');
-    expect(before.stdout).toMatch(/^ {2}account\s+key\s+open orders\s+result$/m);
-    expect(before.stdout).toMatch(
-      /^ {2}main\s+no expiry\s+linear \d+, inverse \d+, spot \d+, option \d+\s+✔ ok$/m,
+    expect(before.stdout).toContain(
+      'Kill-switch drill on the local stack: invoking bybit-cancel-local-drill with {"drill":true}',
     );
-    expect(before.stdout).toMatch(/^ {2}hedge\s+expires in 10 d\s+.*✘ 1 problem\(s\), 1 warning\(s\)$/m);
+    // A failed drill fails the drill function's invocation; its message names each account and problem.
     expect(before.stdout).toContain('  ✘ hedge: the key expires in 10 day(s)');
-    expect(before.stderr).toContain('✘ 1 problem(s) in 1 of 3 account(s) (hedge)');
+    expect(before.stdout).not.toContain('✘ main');
+    expect(before.stderr).toContain('the drill found problems');
     expect(before.stderr).not.toContain('✘ ✘');
 
     const healthy = await runScript(
@@ -354,6 +373,10 @@ describe('against the running local stack', () => {
     );
     expect(healthy.stderr).toBe('');
     expect(healthy.code).toBe(0);
+    expect(healthy.stdout).toMatch(/^ {2}account\s+key\s+open orders\s+result$/m);
+    expect(healthy.stdout).toMatch(
+      /^ {2}main\s+no expiry\s+linear \d+, inverse \d+, spot \d+, option \d+\s+✔ ok$/m,
+    );
     expect(healthy.stdout).toContain(
       '✔ The kill switch would work for all 1 account(s); nothing was cancelled.',
     );

@@ -44,7 +44,7 @@ const http = async () =>
   (await cancel(
     signedHttpEvent(
       'http-v2-cancel.json',
-      { category: 'linear', symbol: 'BTCUSDT', orderId: 'absent' },
+      { category: 'linear', symbol: 'BTCUSDT', orderId: '9000000000000000002' },
       stack.webhookSecret,
     ),
     lambdaContext(),

@@ -69,26 +69,39 @@ describe('npm start --once', () => {
         expect(result.stderr).toBe('');
         expect(result.code).toBe(0);
         for (const step of [
-          '[1/6] Signed webhook cancel: POST /cancel',
+          '[1/7] Signed webhook cancel: POST /cancel',
           '→ 401 x-signature does not match',
           '→ 200 Cancelled (confirmed)',
-          '[2/6] Scoped cancel-all: POST /cancel-all',
-          '[3/6] Stale-order sweep',
-          '[4/6] Kill-switch drill: POST /cancel-all {"drill":true}',
+          '[2/7] Scoped cancel-all: POST /cancel-all',
+          '[3/7] Stale-order sweep',
+          '[4/7] Kill-switch drill: the drill function, invoked with {"drill":true}',
           '✘ hedge: the key expires in 10 day(s)',
           'emulator: 0 POST requests during the drill',
           'message on the reports topic (and 1 Telegram message(s)):',
           '│ Kill-switch drill FAILED: 1 problem on hedge (local)',
-          '[5/6] Kill switch',
+          '[5/7] Kill switch',
           'emulator: 0 open orders',
           '│ Fired by: an EventBridge kill-switch event',
           '│ Log group: /aws/lambda/bybit-cancel-local-cancelAll',
-          "[6/6] Dead man's switch: a bot sends POST /heartbeat",
+          "[6/7] Dead man's switch: a bot sends POST /heartbeat",
           'Scheduler calls: UpdateSchedule 404, CreateSchedule 200, UpdateSchedule 200',
           '→ fired bybit-cancel-local-dead-mans-switch; the kill switch (origin deadMansSwitch) cancelled',
           "reason: dead man's switch: no heartbeat since",
           'emulator: 0 open orders; the schedule deleted itself',
           '│ Fired by: the dead man’s switch (no heartbeat in time)',
+          // Every kill switch halts what it covers, and says how to reset; the demo resets each.
+          '│ Halted (trading stays stopped until a person resets it):',
+          '│ To reset, once you know why: npm run kill-switch -- --reset --stage local',
+          '│ Halt reset: grid, hedge, main - 1 key made read-write again (local)',
+          '[7/7] Runaway bot: a bot on grid (a sub-account) trades with a key of its own',
+          '→ 20 orders placed; 20 open on grid',
+          '→ cancelled 20, remaining 0, ok true',
+          'emulator: 0 open orders on grid',
+          "the bot's next order → refused, retCode 10005 (its key is read-only now)",
+          'its heartbeat POST /heartbeat {"ttlSeconds":300,"accounts":["grid"]} → 423 halted true, since ',
+          'reason: runaway bot on grid',
+          '│ Halt reset: grid - 1 key made read-write again (local)',
+          "the bot's next order → placed: its key is read-write again",
         ]) {
           expect(result.stdout).toContain(step);
         }
@@ -97,14 +110,23 @@ describe('npm start --once', () => {
           /^ {6}│ Kill switch: all clear - 3 accounts, [1-9]\d* orders, [\d.]+ s \(local\)$/gm,
         );
         expect(subjects).toHaveLength(2);
-        // The account: six steps, each ✔, the kill switch and the dead man's switch leaving 0 open.
+        // The halt of the bot's key and its reset, named by the masked key only.
+        expect(result.stdout).toMatch(/^ {6}halted: grid, 1 key\(s\) made read-only \(demo…[0-9a-f]{2}\)$/m);
+        expect(result.stdout).toMatch(
+          /^ {6}→ grid no longer halted; 1 key\(s\) made read-write again \(demo…[0-9a-f]{2}\)$/m,
+        );
+        // The account: seven steps, each ✔, the kill switch and the dead man's switch leaving 0 open, the bot's
+        // one order after its reset.
         const table = result.stdout.match(/^ {2}\d \S.*$/gm) ?? [];
-        expect(table).toHaveLength(6);
+        expect(table).toHaveLength(7);
         expect(table.every((row) => row.endsWith('✔'))).toBe(true);
         expect(table[3]).toMatch(/^ {2}4 kill-switch drill\s+0\s+[1-9]\d*\s+✔$/);
         expect(table[4]).toMatch(/^ {2}5 kill switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(table[5]).toMatch(/^ {2}6 dead man's switch\s+[1-9]\d*\s+0\s+✔$/);
-        expect(result.stdout).toContain('✔ All clear: 0 orders left open after the kill switch.');
+        expect(table[6]).toMatch(/^ {2}7 runaway bot halted\s+20\s+1\s+✔$/);
+        expect(result.stdout).toContain(
+          '✔ All clear: 0 orders left open after each kill switch, and the runaway bot stopped until its reset.',
+        );
         // The closing table the README and docs/getting-started/local.md show is this run's, number for number.
         for (const page of ['README.md', 'docs/getting-started/local.md']) {
           expect(readDoc(page).match(/^ {2}\d \S.*$/gm), page).toEqual(table);
@@ -155,6 +177,35 @@ describe('npm start', () => {
         const [notice] = await child.waitFor(/^.*The dead man's switch fired.*$/m, 60_000);
         expect(notice).toMatch(
           /^\d{4}-\d\d-\d\dT[\d:.]+Z The dead man's switch fired \(bybit-cancel-local-dead-mans-switch, no heartbeat in time\): the kill switch cancelled [1-9]\d*, remaining 0, ok true\. The emulator holds 0 open orders/,
+        );
+        // It halted every account: the reset the try-it text prints ends it (--yes: no terminal here).
+        const reset = await runScript(
+          'kill-switch',
+          ['--reset', '--stage', 'local', '--yes', '--state', stateFile],
+          60_000,
+        );
+        expect(reset.stderr).toBe('');
+        expect(reset.code).toBe(0);
+        expect(reset.stdout).toMatch(
+          /^ {2}halted: grid since .+, by deadMansSwitch: dead man's switch: no heartbeat since/m,
+        );
+        expect(reset.stdout).toMatch(
+          /^ {2}grid: no longer halted; 1 key\(s\) made read-write again \(demo…[0-9a-f]{2}\)$/m,
+        );
+        expect(reset.stdout).toContain('✔ reset 3 account(s): 1 key(s) made read-write again');
+        // The live fire drill the try-it text prints, with the emulator as testnet.
+        const drill = await runScript(
+          'kill-switch',
+          ['--fire-drill', '--stage', 'local', '--state', stateFile],
+          90_000,
+        );
+        expect(drill.stderr).toBe('');
+        expect(drill.code).toBe(0);
+        expect(drill.stdout).toMatch(
+          /^Phase times: place \d+ ms, kill switch \d+ ms, verify \d+ ms, reset \d+ ms; total [\d.]+ s$/m,
+        );
+        expect(drill.stdout).toContain(
+          '✔ Fire drill passed: 6 order(s) placed, cancelled by the kill switch and verified gone',
         );
       } finally {
         // Only the stop here: an expect in a finally would hide the failure that brought us to it.

@@ -39,6 +39,36 @@ describe('StateStore on DynamoDB', () => {
     expect((await state.get(key))?.value).toEqual({ requestId: 'r3' });
   });
 
+  it('leases an item to one holder at a time, in version order: a newer change waits, an older one is stale', async () => {
+    const state = store();
+    const key = { pk: 'dead-mans-switch', sk: 'turn' };
+    expect(await state.lease(key, 'a', now + 10_000, 100)).toEqual({ taken: true });
+    // Another holder, newer, while a's lease runs: held, and it may not end a's lease.
+    expect(await state.lease(key, 'b', now + 10_000, 200)).toEqual({ taken: false, why: 'held' });
+    expect(await state.release(key, 'b', { version: 200, value: { by: 'b' } })).toBe(false);
+    expect(await state.release(key, 'a', { version: 100, value: { by: 'a' } })).toBe(true);
+    // The same version again, or an older one: stale, with what the item holds.
+    for (const version of [100, 99]) {
+      expect(await state.lease(key, 'c', now + 10_000, version)).toEqual({
+        taken: false,
+        why: 'stale',
+        version: 100,
+        value: { by: 'a' },
+      });
+    }
+    // A lease ended without a change leaves the version as it was.
+    expect(await state.lease(key, 'b', now + 10_000, 200)).toEqual({ taken: true });
+    expect(await state.release(key, 'b')).toBe(true);
+    expect(await state.lease(key, 'b', now + 10_000, 200)).toEqual({ taken: true });
+    // b stops without ending its lease: once it has run out, the next change may take it, and b's late end
+    // changes nothing.
+    now += 10_001;
+    expect(await state.lease(key, 'd', now + 10_000, 300)).toEqual({ taken: true });
+    expect(await state.release(key, 'b', { version: 200, value: { by: 'b' } })).toBe(false);
+    expect(await state.release(key, 'd', { version: 300, value: { by: 'd' } })).toBe(true);
+    expect((await state.get(key))?.value).toEqual({ by: 'd' });
+  });
+
   it('queries one partition newest first with a limit, and deletes', async () => {
     const state = store();
     for (const day of ['01', '03', '02', '05', '04']) {

@@ -16,6 +16,7 @@ import { type LocalStack, startStack } from '../support/stack.ts';
 let stack: LocalStack;
 let cancelAll: (event: unknown, context: unknown) => Promise<unknown>;
 let cancel: (event: unknown, context: unknown) => Promise<unknown>;
+let drill: (event: unknown, context: unknown) => Promise<unknown>;
 const HOUR = 3_600_000;
 
 beforeAll(async () => {
@@ -23,6 +24,8 @@ beforeAll(async () => {
   Object.assign(process.env, stack.env);
   cancelAll = (await import('../../handlers/cancel-all.ts')).handler as typeof cancelAll;
   cancel = (await import('../../handlers/cancel.ts')).handler as typeof cancel;
+  // The drill runs on the drill function (handlers/drill.ts), never in cancelAll.
+  drill = (await import('../../handlers/drill.ts')).handler as typeof drill;
 });
 afterAll(() => stack.close());
 beforeEach(() => stack.emulator.reset());
@@ -237,7 +240,7 @@ describe('the drill and strategy orders', () => {
     ]);
     stack.emulator.pauseStrategy(stack.emulator.strategies(key('main'))[1]?.strategyId as string);
 
-    const report = (await cancelAll(loadEvent('drill.json'), lambdaContext())) as DrillReport;
+    const report = (await drill(loadEvent('drill.json'), lambdaContext())) as DrillReport;
 
     expect(report.ok).toBe(true);
     expect(report.accounts.find((a) => a.account === 'main')?.strategies).toEqual({
@@ -256,7 +259,7 @@ describe('the drill and strategy orders', () => {
 
   it('is a problem when the strategy list fails', async () => {
     stack.emulator.failNext('http5xx', 20, '/v5/strategy/list');
-    const error = await failure<DrillFailedError>(cancelAll(loadEvent('drill.json'), lambdaContext()));
+    const error = await failure<DrillFailedError>(drill(loadEvent('drill.json'), lambdaContext()));
     expect(error.name).toBe('DrillFailedError');
     expect(error.message).toContain(
       'main: the strategy list failed, so a kill switch could not stop the strategies it cannot see',

@@ -14,7 +14,7 @@ import { parseTelegramCommandSecret } from '../../lib/lambda/secrets.ts';
 import { ALLOWED_UPDATES, setUpWebhook } from '../../scripts/deploy/telegram-webhook.ts';
 import { type DeliveredEvent, type FakeEventBridge, startEventBridge } from '../support/eventbridge.ts';
 import { lambdaContext, signedHttpEvent } from '../support/events.ts';
-import { type HttpApi, startHttpApi } from '../support/http-api.ts';
+import { type HttpApiEndpoint, type RouteFunction, startHttpApi } from '../support/http-api.ts';
 import { type LambdaEndpoint, startLambdaEndpoint } from '../support/lambda.ts';
 import { mixedBook } from '../support/orders.ts';
 import { functionEnv, type ReportingStack, startReporting } from '../support/reporting.ts';
@@ -48,11 +48,16 @@ let reporting: ReportingStack;
 let scheduler: SchedulerEndpoint;
 let events: FakeEventBridge;
 let lambda: LambdaEndpoint;
-let api: HttpApi;
+let api: HttpApiEndpoint;
 let cancelAll: Handler;
 let telegramHandler: Handler;
 /** The routes of the HTTP API (a test may put another telegram handler there). */
-const routes: Record<string, { handler: Handler; functionName: string }> = {};
+const routes: Record<string, RouteFunction> = {};
+/** A route to the telegram function, as API Gateway invokes it. */
+const telegramRoute =
+  (handler: Handler): RouteFunction =>
+  (event) =>
+    handler(event, lambdaContext(30_000, FUNCTIONS.telegram));
 /** The kill switches the rule ran, each settling with its result or error. */
 const kills: Promise<unknown>[] = [];
 /** What the reset function was invoked with. */
@@ -110,7 +115,7 @@ beforeAll(async () => {
       accounts: [{ account: 'hedge', restored: ['key-…9f'], leftAlone: [], failed: [], cleared: true }],
     };
   });
-  routes[ROUTE] = { handler: telegram, functionName: FUNCTIONS.telegram };
+  routes[ROUTE] = telegramRoute(telegram);
   api = await startHttpApi(routes);
 
   // The desk's group; the secret's other chat is Dana's private chat with the bot (its id is hers).
@@ -643,13 +648,13 @@ async function telegramClock() {
     now: () => Date.now() + clock.skewMs,
     sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     restore: () => {
-      routes[ROUTE] = { handler: telegramHandler, functionName: FUNCTIONS.telegram };
+      routes[ROUTE] = telegramRoute(telegramHandler);
       lambda.define(FUNCTIONS.telegram, telegramHandler);
     },
   };
   const app = createApp({ clock });
   const skewed = middy(route(telegramRoutes, () => app)).use(invocationLog(() => app)) as unknown as Handler;
-  routes[ROUTE] = { handler: skewed, functionName: FUNCTIONS.telegram };
+  routes[ROUTE] = telegramRoute(skewed);
   lambda.define(FUNCTIONS.telegram, skewed);
   return clock;
 }

@@ -41,6 +41,8 @@ const roleOf = (functionId: string) => {
   return (ref(role) ?? getAtt(role)[0]) as string;
 };
 const roles = ofType('AWS::IAM::Role').map(([id]) => id);
+/** The roles of the functions that report (cancel, cancelAll, drill), as the template gives them. */
+const EXCHANGE_ROLES = ['CancelLambdaFunction', 'CancelAllLambdaFunction', 'DrillLambdaFunction'].map(roleOf);
 const touching = (statements: Statement[], service: string) =>
   statements.filter((s) => list(s.Action).some((a) => a.startsWith(`${service}:`)));
 
@@ -60,31 +62,63 @@ describe('the state table', () => {
     expect(ofType('AWS::DynamoDB::Table')).toHaveLength(1);
   });
 
-  it('lets the exchange functions get and put only their own partitions, the status function only read, the telegram function its own and read what status reads, and no one else touch it', () => {
-    const shared = touching(statementsOf('IamRoleLambdaExecution'), 'dynamodb');
-    expect(shared).toHaveLength(1);
-    expect(list(shared[0]?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-    expect(getAtt(shared[0]?.Resource)).toEqual([tableId, 'Arn']);
-    expect(shared[0]?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*', 'last', 'drills'] },
-    });
-    const status = touching(statementsOf(roleOf('StatusLambdaFunction')), 'dynamodb');
-    expect(status).toHaveLength(1);
-    expect(list(status[0]?.Action).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
-    expect(status[0]?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['last', 'drills'] },
-    });
-    const telegram = touching(statementsOf(roleOf('TelegramLambdaFunction')), 'dynamodb');
-    expect(telegram.map((s) => [list(s.Action).sort(), s.Condition])).toEqual([
+  it('lets each function use only its own partitions: the exchange functions their records and names, the webhook ones their signatures; the status function a read and its signatures; the heartbeat its order and signatures; the telegram function its updates and nonces, and a read of what status reads', () => {
+    /** A role's state-table statements as [actions, leading keys], each on the table. */
+    const rights = (role: string) =>
+      touching(statementsOf(role), 'dynamodb').map((s) => {
+        expect(getAtt(s.Resource)).toEqual([tableId, 'Arn']);
+        const keys = (s.Condition?.['ForAllValues:StringLike'] as Json | undefined)?.['dynamodb:LeadingKeys'];
+        return [list(s.Action).sort(), keys];
+      });
+    // cancel and cancelAll serve webhooks: each has a role of its own (cancelAll's is the shared one).
+    for (const role of [roleOf('CancelLambdaFunction'), roleOf('CancelAllLambdaFunction')]) {
+      expect(rights(role), role).toEqual([
+        [
+          ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          ['event#*', 'last', 'drills', 'accounts', 'signature#*'],
+        ],
+        // Only to give a signature back after a failure.
+        [['dynamodb:DeleteItem'], ['signature#*']],
+      ]);
+    }
+    // No HTTP request reaches the drill: it takes no signature.
+    expect(rights(roleOf('DrillLambdaFunction'))).toEqual([
       [
         ['dynamodb:GetItem', 'dynamodb:PutItem'],
-        { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['telegram-update#*', 'nonce#*'] } },
+        ['event#*', 'last', 'drills', 'accounts'],
       ],
-      [['dynamodb:GetItem', 'dynamodb:Query'], status[0]?.Condition],
     ]);
-    for (const role of roles.filter(
-      (r) => !['IamRoleLambdaExecution', 'StatusRole', 'TelegramRole'].includes(r),
-    )) {
+    expect(rights(roleOf('StatusLambdaFunction'))).toEqual([
+      [
+        ['dynamodb:GetItem', 'dynamodb:Query'],
+        ['last', 'drills'],
+      ],
+      [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], ['signature#*']],
+    ]);
+    expect(rights(roleOf('HeartbeatLambdaFunction'))).toEqual([
+      [
+        ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        ['dead-mans-switch', 'signature#*'],
+      ],
+      [['dynamodb:GetItem'], ['accounts']],
+    ]);
+    expect(rights(roleOf('TelegramLambdaFunction'))).toEqual([
+      [
+        ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        ['telegram-update#*', 'nonce#*'],
+      ],
+      [
+        ['dynamodb:GetItem', 'dynamodb:Query'],
+        ['last', 'drills', 'halt'],
+      ],
+    ]);
+    const users = [
+      ...EXCHANGE_ROLES,
+      roleOf('StatusLambdaFunction'),
+      roleOf('HeartbeatLambdaFunction'),
+      roleOf('TelegramLambdaFunction'),
+    ];
+    for (const role of roles.filter((r) => !users.includes(r))) {
       expect(touching(statementsOf(role), 'dynamodb'), role).toEqual([]);
     }
   });
@@ -96,17 +130,19 @@ describe('the reports topic', () => {
     expect(topic.TopicName).toBe(`bybit-cancel-${env.STAGE}-reports`);
     const alarmTopic = template.Resources.AlarmTopic?.Properties as Json;
     expect(ref(topic.KmsMasterKeyId)).toBe(ref(alarmTopic.KmsMasterKeyId));
-    const shared = statementsOf('IamRoleLambdaExecution');
-    const publish = touching(shared, 'sns');
-    expect(publish).toHaveLength(1);
-    expect(list(publish[0]?.Action)).toEqual(['sns:Publish']);
-    expect(ref(publish[0]?.Resource)).toBe(topicId);
-    const kms = touching(shared, 'kms');
-    expect(kms).toHaveLength(1);
-    expect(list(kms[0]?.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
-    expect(getAtt(kms[0]?.Resource)).toEqual([ref(topic.KmsMasterKeyId), 'Arn']);
-    expect(JSON.stringify(kms[0]?.Condition)).toContain('sns.${AWS::Region}.amazonaws.com');
-    for (const role of roles.filter((r) => r !== 'IamRoleLambdaExecution')) {
+    for (const role of EXCHANGE_ROLES) {
+      const shared = statementsOf(role);
+      const publish = touching(shared, 'sns');
+      expect(publish, role).toHaveLength(1);
+      expect(list(publish[0]?.Action)).toEqual(['sns:Publish']);
+      expect(ref(publish[0]?.Resource)).toBe(topicId);
+      const kms = touching(shared, 'kms');
+      expect(kms, role).toHaveLength(1);
+      expect(list(kms[0]?.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+      expect(getAtt(kms[0]?.Resource)).toEqual([ref(topic.KmsMasterKeyId), 'Arn']);
+      expect(JSON.stringify(kms[0]?.Condition)).toContain('sns.${AWS::Region}.amazonaws.com');
+    }
+    for (const role of roles.filter((r) => !EXCHANGE_ROLES.includes(r))) {
       expect(touching(statementsOf(role), 'sns'), role).toEqual([]);
     }
   });

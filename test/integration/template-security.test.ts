@@ -121,8 +121,15 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets only API Gateway and EventBridge invoke the functions, each from its own source ARN', () => {
-    const permissions = ofType('AWS::Lambda::Permission');
+  it('lets only API Gateway and EventBridge invoke the functions, each from its own source ARN (and the bot its heartbeat)', () => {
+    // The heartbeat's IAM path: the principal HEARTBEAT_INVOKER_ARN names, on that function, only when one is
+    // named (template-heartbeat.test.ts packages one).
+    const [invoker, ...others] = ofType('AWS::Lambda::Permission').filter(
+      ([, p]) => (p as { Condition?: string }).Condition === 'HasHeartbeatInvoker',
+    );
+    expect(others).toEqual([]);
+    expect(flatten(invoker?.[1].Properties?.FunctionName)).toBe('<HeartbeatLambdaFunction.Arn>');
+    const permissions = ofType('AWS::Lambda::Permission').filter(([id]) => id !== invoker?.[0]);
     expect(permissions.length).toBeGreaterThanOrEqual(4);
     for (const [, p] of permissions) {
       expect(['apigateway.amazonaws.com', 'events.amazonaws.com']).toContain(p.Properties?.Principal);
@@ -319,6 +326,79 @@ describe('events and failures', () => {
   });
 });
 
+describe('the drill function', () => {
+  const drill = template.Resources.DrillLambdaFunction?.Properties as Json;
+  const drillRole = template.Resources.DrillRole?.Properties as
+    | { Policies: { PolicyDocument: { Statement: Statement[] } }[] }
+    | undefined;
+  const statements = (drillRole?.Policies ?? []).flatMap((p) => list(p.PolicyDocument.Statement));
+
+  it('runs an entry point that serves only the drill, with a role of its own', () => {
+    expect(drill.Handler).toBe('handlers/drill.handler');
+    expect(flatten(drill.Role)).toBe('<DrillRole.Arn>');
+    expect(flatten(template.Resources.CancelAllLambdaFunction?.Properties?.Role)).not.toBe('<DrillRole.Arn>');
+  });
+
+  it('may read the exchange keys but never the webhook key; writes its own log, the failure queue and its reports only', () => {
+    const { BYBIT_SECRET_ID, WEBHOOK_SECRET_ID } = envOf('DrillLambdaFunction');
+    const secrets = statements
+      .filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))
+      .flatMap((s) => list(s.Resource).map(flatten));
+    expect(secrets).toEqual([
+      `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${BYBIT_SECRET_ID}-??????`,
+    ]);
+    expect(JSON.stringify(statements)).not.toContain(String(WEBHOOK_SECRET_ID));
+    expect(statements.flatMap((s) => list(s.Action)).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sns:Publish',
+      'sqs:SendMessage',
+    ]);
+    // Its reports: its own records and the account names it read only, never a signature (no request reaches it).
+    const records = statements.find((s) => list(s.Action).includes('dynamodb:PutItem'));
+    expect(records?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*', 'last', 'drills', 'accounts'] },
+    });
+  });
+
+  it('is what cancelAll hands a webhook drill to: only the shared role may invoke it, and it has no HTTP route', () => {
+    const invokes = roleStatements().filter((s) => list(s.Action).includes('lambda:InvokeFunction'));
+    expect(invokes.flatMap((s) => list(s.Resource).map(flatten))).toEqual(['<DrillLambdaFunction.Arn>']);
+    expect(envOf('CancelAllLambdaFunction').DRILL_FUNCTION_NAME).toBe(String(drill.FunctionName));
+    const integrations = ofType('AWS::ApiGatewayV2::Integration').map(([, i]) =>
+      flatten(i.Properties?.IntegrationUri),
+    );
+    expect(integrations.some((uri) => uri.includes('DrillLambdaFunction'))).toBe(false);
+  });
+});
+
+describe('throttled invocations', () => {
+  it('alarm for every function, to the alarm topic, on the first one', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties as Json)
+      .filter((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === 'Throttles');
+    const watched = alarms.map((a) => flatten((a.Dimensions as { Value: unknown }[])[0]?.Value)).sort();
+    expect(watched).toEqual(functions.map(([id]) => `<${id}>`).sort());
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({
+        Dimensions: [{ Name: 'FunctionName' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      expect((alarm.AlarmActions as unknown[]).map(flatten)).toEqual(['<AlarmTopic>']);
+      // It says who loses what: a webhook sender that does not resend (TradingView) loses the alert.
+      expect(String(alarm.AlarmDescription)).toContain('TradingView does not resend');
+    }
+  });
+});
+
 describe("the dead man's switch", () => {
   const heartbeatEnv = envOf('HeartbeatLambdaFunction');
   const schedule = scheduleName(heartbeatEnv.STAGE as string);
@@ -403,6 +483,12 @@ describe("the dead man's switch", () => {
     const statements = policyOf(heartbeatRoleId);
     const actions = statements.flatMap((s) => list(s.Action)).sort();
     expect(actions).toEqual([
+      // Its order, its signatures and a read of the account names (template-reporting.test.ts).
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'iam:PassRole',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
@@ -515,7 +601,7 @@ describe('the failure metric of an HTTP 5xx, written by the packaged bundles', (
       'cancel',
       'cancel.mjs',
       'http-v2-cancel.json',
-      { category: 'linear', symbol: 'BTCUSDT', orderId: 'o-1' },
+      { category: 'linear', symbol: 'BTCUSDT', orderId: '1838591702357416704' },
     ],
     ['cancelAll', 'cancel-all.mjs', 'http-v2-cancel-all.json', { category: 'spot' }],
     ['killSwitch', 'cancel-all.mjs', 'http-v2-kill-switch.json', {}],
@@ -559,6 +645,34 @@ describe('bounded IAM resources', () => {
     }
   });
 
+  it('gives each function a role of its own that may write its own log group and no other', () => {
+    const roleOf = (fn: Resource) => flatten(fn.Properties?.Role).replace(/^<(.+)\.Arn>$/, '$1');
+    const byRole = new Map<string, string[]>();
+    for (const [, fn] of functions) {
+      const group = `/aws/lambda/${String(fn.Properties?.FunctionName)}`;
+      byRole.set(roleOf(fn), [...(byRole.get(roleOf(fn)) ?? []), group]);
+    }
+    expect([...byRole.keys()].sort()).toEqual([
+      'CancelRole',
+      'DrillRole',
+      'HeartbeatRole',
+      'IamRoleLambdaExecution',
+      'StatusRole',
+    ]);
+    for (const [roleId, groups] of byRole) {
+      // One function per role: a shared role would let each write the other's log.
+      expect(groups, roleId).toHaveLength(1);
+      const statements = list(
+        template.Resources[roleId]?.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[],
+      ).flatMap((p) => list(p.PolicyDocument.Statement));
+      const named = statements
+        .filter((s) => list(s.Action).some((a) => a.startsWith('logs:')))
+        .flatMap((s) => list(s.Resource).map(flatten))
+        .map((r) => /:log-group:(.+?)(:\*){1,2}$/.exec(r)?.[1]);
+      expect(new Set(named), roleId).toEqual(new Set(groups));
+    }
+  });
+
   it('grants kms:Decrypt on no key unless SECRETS_KMS_KEY_ARN is set', () => {
     const conditions = (template as unknown as { Conditions: Json }).Conditions;
     expect(conditions.HasSecretsKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
@@ -596,13 +710,27 @@ describe('bounded IAM resources', () => {
       );
     });
 
+    it('lets the drill role read the exchange secret given as an ARN, and still not the webhook key', () => {
+      const role = resourcesOf().DrillRole?.Properties as {
+        Policies: { PolicyDocument: { Statement: Statement[] } }[];
+      };
+      const secretResources = role.Policies.flatMap((p) => p.PolicyDocument.Statement)
+        .filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => list(s.Resource).map(flatten));
+      expect(secretResources.sort()).toEqual([exchangeArn, `${exchangeArn}-??????`].sort());
+    });
+
     it('grants kms:Decrypt on that key only, through Secrets Manager only, to the roles that read the secrets', () => {
       const conditions = (packaged.template as { Conditions: Json }).Conditions;
       expect(conditions.HasSecretsKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [keyArn, ''] }] });
       const policy = resourcesOf().SecretsKmsDecryptPolicy?.Properties as Json;
       expect(list(policy.Roles).map(flatten)).toEqual([
         '<IamRoleLambdaExecution>',
+        '<CancelRole>',
+        '<DrillRole>',
+        '<HeartbeatRole>',
         '<StatusRole>',
+        '<ResetRole>',
         '<TelegramRole>',
       ]);
       const [statement, ...others] = (policy.PolicyDocument as { Statement: Statement[] }).Statement;

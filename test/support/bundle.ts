@@ -16,7 +16,7 @@ export interface PackagedService {
   /** Where `serverless package` wrote the zips and templates. */
   dir: string;
   template: Record<string, unknown>;
-  /** Unpacked function directories by function name (`cancel`, `cancelAll`, `heartbeat`, `status`). */
+  /** Unpacked function directories by function name (`cancel`, `cancelAll`, `drill`, `heartbeat`, `status`, `reset`). */
   functions: Record<string, string>;
 }
 
@@ -36,7 +36,7 @@ export async function packageService(args: string[] = []): Promise<PackagedServi
   );
   const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
   const functions: Record<string, string> = {};
-  for (const name of ['cancel', 'cancelAll', 'heartbeat', 'status']) {
+  for (const name of ['cancel', 'cancelAll', 'drill', 'heartbeat', 'status', 'reset']) {
     const target = join(dir, `${name}-unzipped`);
     mkdirSync(target);
     await run('unzip', ['-q', join(dir, `${name}.zip`), '-d', target]);

@@ -1,9 +1,9 @@
 // The events in events/ (the same files `serverless invoke local -p` uses), cloned per use, and signed the
-// way a webhook sender signs.
+// way a webhook sender signs: the route-bound signature for the event's own route, unless told otherwise.
 
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
-import { webhookSignature } from '../../lib/lambda/webhook-auth.ts';
+import { routeSignature, webhookSignature } from '../../lib/lambda/webhook-auth.ts';
 
 const eventsDir = new URL('../../events/', import.meta.url);
 
@@ -19,6 +19,15 @@ export interface SignOptions {
   base64?: boolean;
   /** Replaces the signature after signing (a forged or mangled one). */
   signature?: string;
+  /** Signs for this route (`POST /cancel-all`) instead of the event's own. */
+  route?: string;
+  /** The legacy signature of `<timestamp>.<body>`, which covers no route. */
+  legacy?: boolean;
+}
+
+/** The route an API Gateway event from events/ came on, `<METHOD> <path>`, as the API declares it. */
+export function routeOfEvent(event: AnyEvent): string {
+  return 'httpMethod' in event ? `${event.httpMethod} ${event.resource}` : String(event.routeKey);
 }
 
 /** An API Gateway event from events/ carrying `body`, signed with the webhook key like a real sender would. */
@@ -31,7 +40,11 @@ export function signedHttpEvent(
   const event = loadEvent(name);
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
   const timestamp = String(options.now ?? Date.now());
-  const signature = options.signature ?? webhookSignature(webhookSecret, timestamp, raw);
+  const signature =
+    options.signature ??
+    (options.legacy
+      ? webhookSignature(webhookSecret, timestamp, raw)
+      : routeSignature(webhookSecret, timestamp, options.route ?? routeOfEvent(event), raw));
   const v1 = 'httpMethod' in event;
   const headers = event.headers as Record<string, string>;
   headers[v1 ? 'X-Timestamp' : 'x-timestamp'] = timestamp;

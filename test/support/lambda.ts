@@ -3,7 +3,10 @@
 // `POST /2015-03-31/functions/{FunctionName}/invocations` with the payload as the body, and
 // `X-Amz-Invocation-Type` `Event` (202 at once, the function run afterwards) or `RequestResponse` (200 with
 // what the function returned; `X-Amz-Function-Error: Unhandled` and `{errorType, errorMessage, trace}` when it
-// threw). Every answer carries `x-amzn-RequestId`. An unknown function is a 404 ResourceNotFoundException.
+// threw). Every answer carries `x-amzn-RequestId`. An unknown function is a 404 ResourceNotFoundException;
+// `throttle` refuses the next invocations 429 `TooManyRequestsException`, as Lambda refuses one beyond the
+// function's concurrency. `GET /2015-03-31/functions/{FunctionName}/configuration` (GetFunctionConfiguration)
+// answers a function's `Environment.Variables`, when it was given some.
 // Each function is a body that gets the payload and a Lambda context, the way the runtime calls a handler.
 //
 // Signature V4 is NOT verified: any Authorization header is accepted; a request without one is refused.
@@ -36,21 +39,30 @@ export interface LambdaEndpoint {
   define(name: string, body: FunctionBody): void;
   /** Resolves once every invocation so far has finished running. */
   settled(): Promise<void>;
+  /** The next `times` invocations (of any function) are refused: 429 TooManyRequestsException. */
+  throttle(times: number): void;
+  /** Invocations refused by `throttle` so far. */
+  readonly throttled: number;
   reset(): void;
   close(): Promise<void>;
 }
 
 const PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+const CONFIGURATION = /^\/2015-03-31\/functions\/([^/]+)\/configuration$/;
 /** What a function is given as its time, as Lambda gives the configured timeout. */
 const REMAINING_MS = 60_000;
 
-/** Serves `functions` by name; resolves once it listens. */
+/**
+ * Serves `functions` by name; resolves once it listens. `environments` are the functions' settings, by name,
+ * for GetFunctionConfiguration.
+ */
 export async function startLambdaEndpoint(
   functions: Record<string, FunctionBody> = {},
-  options: { host?: string; port?: number } = {},
+  options: { host?: string; port?: number; environments?: Record<string, Record<string, string>> } = {},
 ): Promise<LambdaEndpoint> {
   const bodies = new Map(Object.entries(functions));
   const invocations: LambdaInvocation[] = [];
+  const limit = { refuse: 0, refused: 0 };
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const raw = await readBody(request);
@@ -58,11 +70,25 @@ export async function startLambdaEndpoint(
     try {
       if (!request.headers.authorization)
         throw new AwsApiError(403, 'AccessDeniedException', 'Missing Authentication Token');
+      const configured = decodeURIComponent(CONFIGURATION.exec(request.url?.split('?')[0] ?? '')?.[1] ?? '');
+      if (request.method === 'GET' && configured) {
+        const variables = options.environments?.[configured];
+        if (!variables)
+          throw new AwsApiError(404, 'ResourceNotFoundException', `Function not found: ${configured}`);
+        response.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': requestId });
+        response.end(JSON.stringify({ FunctionName: configured, Environment: { Variables: variables } }));
+        return;
+      }
       const name = decodeURIComponent(PATH.exec(request.url?.split('?')[0] ?? '')?.[1] ?? '');
       if (request.method !== 'POST' || !name)
         throw new AwsApiError(404, 'UnknownOperationException', 'no such route');
       const body = bodies.get(name);
       if (!body) throw new AwsApiError(404, 'ResourceNotFoundException', `Function not found: ${name}`);
+      if (limit.refuse > 0) {
+        limit.refuse--;
+        limit.refused++;
+        throw new AwsApiError(429, 'TooManyRequestsException', 'Rate Exceeded.');
+      }
       const invocationType = String(request.headers['x-amz-invocation-type'] ?? 'RequestResponse');
       let payload: unknown;
       try {
@@ -150,8 +176,16 @@ export async function startLambdaEndpoint(
         await Promise.all(invocations.map((i) => i.done));
       }
     },
+    throttle: (times) => {
+      limit.refuse = times;
+    },
+    get throttled() {
+      return limit.refused;
+    },
     reset: () => {
       invocations.length = 0;
+      limit.refuse = 0;
+      limit.refused = 0;
     },
     close: () => server.close(),
   };

@@ -79,6 +79,11 @@ export interface SchedulerEndpoint {
   readonly fired: readonly FiredSchedule[];
   /** Resolves with the next schedule to fire. */
   nextFire(timeoutMs: number): Promise<FiredSchedule>;
+  /**
+   * Holds the next call of `operation` for `ms` before handling it, as a slow connection would deliver it late
+   * (a heartbeat still in flight).
+   */
+  hold(operation: SchedulerCall['operation'], ms: number): void;
   /** The next `times` calls of `operation` fail with that error, before they touch any schedule. */
   failNext(
     operation: SchedulerCall['operation'],
@@ -145,6 +150,7 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
   const calls: SchedulerCall[] = [];
   const fired: FiredSchedule[] = [];
   let waiters: ((fire: FiredSchedule) => void)[] = [];
+  const holds = new Map<SchedulerCall['operation'], number>();
   const failures: { operation: SchedulerCall['operation']; status: number; type: string }[] = [];
   const key = (group: string, name: string) => `${group}/${name}`;
 
@@ -308,6 +314,12 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
       if (!match || !NAME.test(name))
         throw new AwsApiError(400, 'ValidationException', `Invalid schedule path ${url.pathname}`);
       const body = parseBody(raw, 'ValidationException');
+      const delay = holds.get(operationOf(method));
+      if (delay !== undefined) {
+        holds.delete(operationOf(method));
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        call.at = options.now();
+      }
       const group = (
         method === 'GET' || method === 'DELETE' ? url.searchParams.get('groupName') : body.GroupName
       ) as string | null | undefined;
@@ -358,12 +370,16 @@ export async function startScheduler(opts: SchedulerOptions = {}): Promise<Sched
           resolve(fire);
         });
       }),
+    hold: (operation, ms) => {
+      holds.set(operation, ms);
+    },
     failNext: (operation, failure, times = 1) => {
       for (let i = 0; i < times; i++) failures.push({ operation, ...failure });
     },
     reset: () => {
       clearTimers();
       failures.length = 0;
+      holds.clear();
       schedules.clear();
       calls.length = 0;
       fired.length = 0;

@@ -10,7 +10,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { type App, createApp, type Routes, route } from '../../lib/lambda/app.ts';
 import { invocationLog } from '../../lib/lambda/middleware.ts';
 import type { SecretReader } from '../../lib/lambda/secrets.ts';
-import { webhookSignature } from '../../lib/lambda/webhook-auth.ts';
+import { routeSignature } from '../../lib/lambda/webhook-auth.ts';
 import { loadEvent } from '../support/events.ts';
 
 const NOW = 1_795_253_400_000;
@@ -65,12 +65,12 @@ const context = (remainingMs?: number, requestId = 'req-1'): Context =>
     ...(remainingMs === undefined ? {} : { getRemainingTimeInMillis: () => remainingMs }),
   }) as unknown as Context;
 
-/** An HTTP API 2.0 event signed with `key` at the fake clock's start. */
+/** An HTTP API 2.0 request to POST /cancel, signed for its route with `key` at the fake clock's start. */
 function signed(body: string, key = KEY, sourceIp = '52.89.214.238') {
   const event = loadEvent('http-v2-cancel.json');
   event.body = body;
   event.headers['x-timestamp'] = String(NOW);
-  event.headers['x-signature'] = webhookSignature(key, String(NOW), body);
+  event.headers['x-signature'] = routeSignature(key, String(NOW), 'POST /cancel', body);
   event.requestContext.http.sourceIp = sourceIp;
   return event;
 }

@@ -47,9 +47,9 @@ const failure = (client: BybitClient) =>
 
 describe('BybitClient on answers outside the happy path', () => {
   it('stops at the first HTTP 403 (an IP ban is not lifted by retrying) and says so', async () => {
-    const { client, sent } = scripted([{ status: 403, body: 'Forbidden' }, { body: OK }]);
+    const { client, sent } = scripted([{ status: 403, body: '403, access too frequent' }, { body: OK }]);
     const error = await failure(client);
-    // A 403 naming no reason is taken for the rate-limit ban, the one that waiting lifts.
+    // Bybit's documented answer past the IP limit (docs/v5/rate-limit/rate-limit.mdx).
     expect(error).toBeInstanceOf(IpRateLimitBanError);
     expect(error).toBeInstanceOf(IpRefusedError);
     expect(error).toMatchObject({ httpStatus: 403, endpoint: 'cancel' });
@@ -74,7 +74,11 @@ describe('BybitClient on answers outside the happy path', () => {
   });
 
   it('sends nothing more through the shared IP budget after a 403, for any client', async () => {
-    const { client, sent } = scripted([{ status: 403, body: 'Forbidden' }, { body: OK }, { body: OK }]);
+    const { client, sent } = scripted([
+      { status: 403, body: '403, access too frequent' },
+      { body: OK },
+      { body: OK },
+    ]);
     const first = await failure(client);
     const again = await failure(client);
     let otherSent = 0;

@@ -145,7 +145,7 @@ describe('BybitClient on what is retried', () => {
   });
 
   it('neither waits nor retries after a 403, in this call or the next', async () => {
-    const { client, sent, slept } = scripted([{ status: 403, body: 'Forbidden' }, ok(), ok()]);
+    const { client, sent, slept } = scripted([{ status: 403, body: '403, access too frequent' }, ok(), ok()]);
     await rejection(client.cancelOrder(cancel));
     await rejection(client.cancelOrder(cancel));
     expect(slept).toEqual([]);

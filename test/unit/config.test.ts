@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/errors.ts';
-import { type Config, loadConfig } from '../../lib/lambda/config.ts';
+import {
+  type Config,
+  loadConfig,
+  readSettings,
+  settingProblems,
+  settingsFor,
+} from '../../lib/lambda/config.ts';
 
 describe('loadConfig', () => {
   it('applies the named defaults to an empty environment', () => {
@@ -25,7 +31,7 @@ describe('loadConfig', () => {
   });
 
   it("reads the drill's expiry period, 14 days by default, and refuses one that is not a day count", () => {
-    expect(loadConfig({}).drill).toEqual({ expiryDays: 14 });
+    expect(loadConfig({}).drill).toEqual({ expiryDays: 14, functionName: '' });
     expect(loadConfig({ KILL_SWITCH_DRILL_EXPIRY_DAYS: '30' }).drill.expiryDays).toBe(30);
     expect(() => loadConfig({ KILL_SWITCH_DRILL_EXPIRY_DAYS: '2w' })).toThrow(
       'KILL_SWITCH_DRILL_EXPIRY_DAYS: "2w" is not an integer from 0 to 365',
@@ -98,6 +104,62 @@ describe('WEBHOOK_ALLOWED_SOURCE_IPS', () => {
   );
 });
 
+describe('a malformed setting fails only what reads it', () => {
+  const env = {
+    WEBHOOK_ALLOWED_SOURCE_IPS: '52.89.214.238 34.212.75.30',
+    STALE_ORDER_MAX_AGE_SECONDS: '1h',
+    BYBIT_IP_REQUESTS_PER_5S: '4000',
+  };
+
+  it('is read as its default and named, never thrown, when the functions read their settings', () => {
+    const { config, problems } = readSettings(env);
+    expect(config.webhookAllowedSourceIps).toEqual([]);
+    expect(config.sweep.maxAgeMs).toBe(3600_000);
+    expect(config.ipRequestsPer5s).toBe(400);
+    expect(problems.map((p) => p.setting)).toEqual([
+      'BYBIT_IP_REQUESTS_PER_5S',
+      'WEBHOOK_ALLOWED_SOURCE_IPS',
+      'STALE_ORDER_MAX_AGE_SECONDS',
+    ]);
+    expect(settingProblems(env)).toEqual(problems);
+  });
+
+  it('fails HTTP on an HTTP setting only, the sweep on its own, every exchange operation on an exchange setting', () => {
+    const { problems } = readSettings(env);
+    const fails = (reader: Parameters<typeof settingsFor>[1]) => {
+      try {
+        settingsFor(problems, reader);
+        return [];
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return problems.filter((p) => (error as Error).message.includes(p.message)).map((p) => p.setting);
+      }
+    };
+    expect(fails('http')).toEqual(['WEBHOOK_ALLOWED_SOURCE_IPS']);
+    expect(fails('sweep')).toEqual(['BYBIT_IP_REQUESTS_PER_5S', 'STALE_ORDER_MAX_AGE_SECONDS']);
+    expect(fails('cancel')).toEqual(['BYBIT_IP_REQUESTS_PER_5S']);
+    expect(fails('drill')).toEqual(['BYBIT_IP_REQUESTS_PER_5S']);
+    // The heartbeat reads no exchange setting; the kill switch is never refused over a setting.
+    expect(fails('heartbeat')).toEqual([]);
+    expect(fails('killSwitch')).toEqual([]);
+  });
+
+  it('returns what the reader ignores: everything, for the kill switch', () => {
+    const { problems } = readSettings(env);
+    expect(settingsFor(problems, 'killSwitch')).toEqual(problems);
+    expect(settingsFor(problems, 'heartbeat')).toEqual(problems);
+    expect(settingsFor(readSettings({ DEAD_MANS_SWITCH_SECONDS: '60' }).problems, 'cancel')).toHaveLength(1);
+    expect(() => settingsFor(readSettings({ DEAD_MANS_SWITCH_SECONDS: '60' }).problems, 'heartbeat')).toThrow(
+      'DEAD_MANS_SWITCH_SECONDS: "60" is not an integer from 120 to 86400',
+    );
+  });
+
+  it('still throws, naming every malformed setting, from loadConfig (tools and tests)', () => {
+    expect(() => loadConfig(env)).toThrow(
+      /BYBIT_IP_REQUESTS_PER_5S: "4000".*; WEBHOOK_ALLOWED_SOURCE_IPS: .*; STALE_ORDER_MAX_AGE_SECONDS: "1h"/,
+    );
+  });
+});
 describe('every setting', () => {
   // Each variable with a value other than its default, and where that value lands.
   it.each([

@@ -8,11 +8,24 @@ import {
   type DeadMansSwitchSchedule,
   deadMansSwitchReason,
   firesAt,
+  type HeartbeatContext,
+  type HeartbeatTurns,
   heartbeat,
+  type KnownAccounts,
   parseAtExpression,
   scheduleName,
+  TURN_MARGIN_MS,
+  type Turn,
+  UNCHECKED_ACCOUNTS_WARNING,
 } from '../../lib/cancel/dead-mans-switch.ts';
-import { ConfigError, SchedulerError, ValidationError } from '../../lib/errors.ts';
+import {
+  ConfigError,
+  HeartbeatBusyError,
+  SchedulerError,
+  SchedulerUnavailableError,
+  StaleHeartbeatError,
+  ValidationError,
+} from '../../lib/errors.ts';
 import { loadConfig } from '../../lib/lambda/config.ts';
 import { parseHeartbeatRequest, parseKillSwitchDetail } from '../../lib/lambda/requests.ts';
 import { EventBridgeSchedule, type SchedulerSender } from '../../lib/lambda/scheduler.ts';
@@ -71,16 +84,59 @@ describe('heartbeat', () => {
     };
     return { calls, schedule };
   };
+  /** Turns that answer `taken` (or what `answers` says, in order) and record how each turn ended. */
+  const fakeTurns = (answers: Turn[] = []) => {
+    const calls: string[] = [];
+    const turns: HeartbeatTurns = {
+      take: async (at, until) => {
+        calls.push(`take ${at} until ${until}`);
+        return answers.shift() ?? { kind: 'taken' };
+      },
+      end: async (applied) => {
+        calls.push(applied ? `end ${applied.at} armed=${applied.armed}` : 'end unchanged');
+      },
+    };
+    return { calls, turns };
+  };
+  const knowing = (names?: string[]): KnownAccounts => ({ names: async () => names });
+  const clockAt = (start: number) => {
+    const clock = {
+      t: start,
+      now: () => clock.t,
+      sleep: async (ms: number) => {
+        clock.t += ms;
+      },
+    };
+    return clock;
+  };
+  const AT = NOW.getTime() - 40;
+  const context = (overrides: Partial<HeartbeatContext> = {}): HeartbeatContext => ({
+    schedule: fakeSchedule().schedule,
+    turns: fakeTurns().turns,
+    accounts: knowing(['main', 'hedge']),
+    at: AT,
+    deadline: NOW.getTime() + 8000,
+    clock: clockAt(NOW.getTime()),
+    ...overrides,
+  });
 
-  it('arms and answers when it fires', async () => {
+  it('arms in its turn, records itself as the last one applied, and answers when it fires', async () => {
     const { calls, schedule } = fakeSchedule();
-    expect(await heartbeat(schedule, { ttlSeconds: 300, disarm: false }, NOW)).toEqual({
+    const turns = fakeTurns();
+    expect(
+      await heartbeat({ ttlSeconds: 300, disarm: false }, context({ schedule, turns: turns.turns })),
+    ).toEqual({
       operation: 'heartbeat',
       armed: true,
       firesAt: '2026-11-21T09:35:01.000Z',
       ttlSeconds: 300,
     });
     expect(calls).toEqual(['arm at(2026-11-21T09:35:01)']);
+    // Held past its own deadline by the margin: its Scheduler calls have ended by then.
+    expect(turns.calls).toEqual([
+      `take ${AT} until ${NOW.getTime() + 8000 + TURN_MARGIN_MS}`,
+      `end ${AT} armed=true`,
+    ]);
   });
 
   it('says nothing is armed when the schedule did not move: the failure is the answer', async () => {
@@ -89,17 +145,116 @@ describe('heartbeat', () => {
       arm: () => Promise.reject(failure),
       disarm: () => Promise.reject(failure),
     };
-    await expect(heartbeat(schedule, { ttlSeconds: 300, disarm: false }, NOW)).rejects.toBe(failure);
-    await expect(heartbeat(schedule, { ttlSeconds: 300, disarm: true }, NOW)).rejects.toBe(failure);
+    await expect(heartbeat({ ttlSeconds: 300, disarm: false }, context({ schedule }))).rejects.toBe(failure);
+    await expect(heartbeat({ ttlSeconds: 300, disarm: true }, context({ schedule }))).rejects.toBe(failure);
   });
 
-  it('disarms without arming', async () => {
+  it('disarms without arming, in its turn', async () => {
     const { calls, schedule } = fakeSchedule();
-    expect(await heartbeat(schedule, { ttlSeconds: 300, disarm: true }, NOW)).toMatchObject({
+    const turns = fakeTurns();
+    expect(
+      await heartbeat({ ttlSeconds: 300, disarm: true }, context({ schedule, turns: turns.turns })),
+    ).toMatchObject({
       armed: false,
       firesAt: null,
     });
     expect(calls).toEqual(['disarm']);
+    expect(turns.calls.at(-1)).toBe(`end ${AT} armed=false`);
+  });
+
+  it('refuses a heartbeat older than the last one applied, and leaves the schedule alone', async () => {
+    const { calls, schedule } = fakeSchedule();
+    const newerAt = AT + 1500;
+    const error = await heartbeat(
+      { ttlSeconds: 300, disarm: false },
+      context({ schedule, turns: fakeTurns([{ kind: 'stale', newerAt }]).turns }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StaleHeartbeatError);
+    expect((error as StaleHeartbeatError).newerAt).toBe(new Date(newerAt).toISOString());
+    expect(calls).toEqual([]);
+  });
+
+  it('waits while another heartbeat holds the turn, then goes', async () => {
+    const { calls, schedule } = fakeSchedule();
+    const turns = fakeTurns([{ kind: 'busy' }, { kind: 'busy' }]);
+    const clock = clockAt(NOW.getTime());
+    await heartbeat({ ttlSeconds: 300, disarm: false }, context({ schedule, turns: turns.turns, clock }));
+    expect(turns.calls.filter((c) => c.startsWith('take'))).toHaveLength(3);
+    expect(calls).toHaveLength(1);
+    expect(clock.t - NOW.getTime()).toBeGreaterThanOrEqual(2 * 25);
+  });
+
+  it('gives up before its deadline when the turn stays held, touching nothing', async () => {
+    const { calls, schedule } = fakeSchedule();
+    const busy = Array.from({ length: 1000 }, (): Turn => ({ kind: 'busy' }));
+    const clock = clockAt(NOW.getTime());
+    const deadline = NOW.getTime() + 3000;
+    const error = await heartbeat(
+      { ttlSeconds: 300, disarm: false },
+      context({ schedule, turns: fakeTurns(busy).turns, clock, deadline }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HeartbeatBusyError);
+    expect(calls).toEqual([]);
+    // It keeps a second back for its own Scheduler calls.
+    expect(clock.t).toBeLessThanOrEqual(deadline - 1000);
+    expect(clock.t).toBeGreaterThan(deadline - 1200);
+  });
+
+  it('goes on unordered when the order cannot be read, and then ends no turn', async () => {
+    const { calls, schedule } = fakeSchedule();
+    const turns = fakeTurns([{ kind: 'unordered' }]);
+    const report = await heartbeat(
+      { ttlSeconds: 300, disarm: false },
+      context({ schedule, turns: turns.turns }),
+    );
+    expect(report.armed).toBe(true);
+    expect(calls).toHaveLength(1);
+    expect(turns.calls).toHaveLength(1);
+  });
+
+  it('ends its turn unchanged when the Scheduler fails, so the next heartbeat is not refused', async () => {
+    const turns = fakeTurns();
+    const failing: DeadMansSwitchSchedule = {
+      arm: async () => {
+        throw new SchedulerError('UpdateSchedule', 'failed');
+      },
+      disarm: async () => true,
+    };
+    await expect(
+      heartbeat({ ttlSeconds: 300, disarm: false }, context({ schedule: failing, turns: turns.turns })),
+    ).rejects.toThrow(SchedulerError);
+    expect(turns.calls.at(-1)).toBe('end unchanged');
+  });
+
+  it('refuses an account the stack does not know, by name, before its turn or any Scheduler call', async () => {
+    const { calls, schedule } = fakeSchedule();
+    const turns = fakeTurns();
+    const error = await heartbeat(
+      { ttlSeconds: 120, disarm: false, accounts: ['Main', 'hedge', 'ghost'] },
+      context({ schedule, turns: turns.turns }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({
+      field: 'accounts',
+      message: 'unknown accounts "Main", "ghost": the exchange secret holds main, hedge',
+    });
+    expect(calls).toEqual([]);
+    expect(turns.calls).toEqual([]);
+  });
+
+  it('echoes the accounts it will cover, and warns when their names cannot be checked', async () => {
+    const known = await heartbeat({ ttlSeconds: 120, disarm: false, accounts: ['hedge'] }, context());
+    expect(known).toMatchObject({ armed: true, accounts: ['hedge'] });
+    expect(known).not.toHaveProperty('warnings');
+    const unchecked = await heartbeat(
+      { ttlSeconds: 120, disarm: false, accounts: ['hedge'] },
+      context({ accounts: knowing(undefined) }),
+    );
+    expect(unchecked).toMatchObject({
+      armed: true,
+      accounts: ['hedge'],
+      warnings: [UNCHECKED_ACCOUNTS_WARNING],
+    });
   });
 });
 
@@ -177,6 +332,14 @@ describe('EventBridgeSchedule', () => {
   };
   const plan = armPlan({ ttlSeconds: 300, disarm: false }, NOW);
   const named = (name: string) => Object.assign(new Error(name), { name });
+  /** A heartbeat's context around this schedule, its turn always free. */
+  const through = (schedule: DeadMansSwitchSchedule): HeartbeatContext => ({
+    schedule,
+    turns: { take: async () => ({ kind: 'taken' }), end: async () => undefined },
+    accounts: { names: async () => undefined },
+    at: NOW.getTime(),
+    deadline: NOW.getTime() + 8000,
+  });
 
   /** A client answering each command in turn from `answers` (an Error is thrown). */
   function fakeClient(answers: (Error | object)[]) {
@@ -249,6 +412,34 @@ describe('EventBridgeSchedule', () => {
     );
   });
 
+  it('ends every call by the deadline: a Scheduler that never answers is a SchedulerUnavailableError', async () => {
+    const hung: SchedulerSender = {
+      send: ((_command: unknown, options: { abortSignal: AbortSignal }) =>
+        new Promise((_resolve, reject) =>
+          options.abortSignal.addEventListener('abort', () => reject(named('AbortError'))),
+        )) as unknown as SchedulerSender['send'],
+    };
+    const schedule = new EventBridgeSchedule({ ...options, client: hung });
+    const started = Date.now();
+    schedule.deadline = started + 300;
+    const error = await schedule.arm(plan).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchedulerUnavailableError);
+    expect((error as Error).message).toMatch(
+      /^UpdateSchedule: bybit-cancel-test-dead-mans-switch: no answer from EventBridge Scheduler within \d+ ms$/,
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('says the Scheduler is unavailable, not broken, when it kept throttling', async () => {
+    const { client } = fakeClient([named('ThrottlingException')]);
+    const error = await new EventBridgeSchedule({ ...options, client }).disarm().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SchedulerUnavailableError);
+    expect((error as Error).message).toBe(
+      'DeleteSchedule: bybit-cancel-test-dead-mans-switch failed (ThrottlingException); retries were exhausted',
+    );
+  });
+
   it.each([
     ['the move is refused', [named('AccessDeniedException')], 'UpdateSchedule'],
     [
@@ -266,7 +457,7 @@ describe('EventBridgeSchedule', () => {
     async (_, answers, operation) => {
       const { client } = fakeClient(answers);
       const schedule = new EventBridgeSchedule({ ...options, client });
-      const error = await heartbeat(schedule, { ttlSeconds: 300, disarm: false }, NOW).catch(
+      const error = await heartbeat({ ttlSeconds: 300, disarm: false }, through(schedule)).catch(
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(SchedulerError);
@@ -277,7 +468,9 @@ describe('EventBridgeSchedule', () => {
   it('fails a disarm through it when the delete fails for any reason but "there is none"', async () => {
     const { client } = fakeClient([named('AccessDeniedException')]);
     const schedule = new EventBridgeSchedule({ ...options, client });
-    const error = await heartbeat(schedule, { ttlSeconds: 300, disarm: true }, NOW).catch((e: unknown) => e);
+    const error = await heartbeat({ ttlSeconds: 300, disarm: true }, through(schedule)).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(SchedulerError);
     expect((error as SchedulerError).operation).toBe('DeleteSchedule');
   });

@@ -7,17 +7,22 @@ import {
   BybitApiError,
   DeadlineExceededError,
   DrillFailedError,
+  DuplicateRequestError,
   ExchangeUnavailableError,
+  HeartbeatBusyError,
   IncompleteCancelError,
   IpBlockedRegionError,
   IpRateLimitBanError,
   OrderNotFoundError,
   OrderNotOpenError,
   PayloadTooLargeError,
+  SchedulerError,
+  SchedulerUnavailableError,
   SecretError,
   SecretUnavailableError,
   SignatureMismatchError,
   SourceNotAllowedError,
+  StaleHeartbeatError,
   ValidationError,
 } from '../../lib/errors.ts';
 import { decodeBody, errorResponse, json, parseJsonBody, resultResponse } from '../../lib/lambda/http.ts';
@@ -101,8 +106,26 @@ describe('errorResponse: the caller’s mistakes', () => {
         retMsg: 'order not exists or too late to cancel',
       },
     ],
-  ])('answers %s with %i and what to fix', (error, status, body) => {
-    expect(answer(error, 'cancel')).toEqual({ status, body: { ...body, requestId: ID } });
+  ])('answers %s with %i and what to fix, naming the operation asked for', (error, status, body) => {
+    expect(answer(error, 'cancel')).toEqual({
+      status,
+      body: { ...body, operation: 'cancel', requestId: ID },
+    });
+    // Refused before the operation was known (a body that is not JSON): no operation is named.
+    expect(answer(error, 'unknown')).toEqual({ status, body: { ...body, requestId: ID } });
+  });
+
+  it.each([
+    [new DuplicateRequestError('first-1'), { error: 'DuplicateRequestError', firstRequestId: 'first-1' }],
+    [
+      new StaleHeartbeatError('2026-12-05T12:00:00.000Z'),
+      { error: 'StaleHeartbeatError', newerAt: '2026-12-05T12:00:00.000Z' },
+    ],
+  ])('answers %s with 409: nothing was done, and sending it again would not help', (error, fields) => {
+    expect(answer(error, 'heartbeat')).toEqual({
+      status: 409,
+      body: { ...fields, message: error.message, operation: 'heartbeat', requestId: ID },
+    });
   });
 });
 
@@ -193,6 +216,21 @@ describe('errorResponse: failures a caller can only wait out or report', () => {
       'DeadlineExceededError',
       'the deadline passed before the exchange answered',
     ],
+    [
+      new SchedulerUnavailableError(
+        'UpdateSchedule',
+        'bybit-cancel-prod-dead-mans-switch: no answer within 7000 ms',
+      ),
+      503,
+      'SchedulerUnavailableError',
+      'EventBridge Scheduler did not answer in time; retry',
+    ],
+    [
+      new HeartbeatBusyError(),
+      503,
+      'HeartbeatBusyError',
+      "another heartbeat was moving the dead man's switch until the deadline; retry",
+    ],
   ])('answers %s with %i and a fixed message', (error, status, name, message) => {
     expect(answer(error, 'sweep')).toEqual({
       status,
@@ -203,6 +241,11 @@ describe('errorResponse: failures a caller can only wait out or report', () => {
   it('answers anything else 500 without a word of its message, under the operation "unknown" by default', () => {
     for (const error of [
       new SecretError('prod/bybit-secret-name', 'access denied'),
+      // A Scheduler that refused (its role): nothing a caller can retry into success.
+      new SchedulerError(
+        'UpdateSchedule',
+        'bybit-cancel-prod-dead-mans-switch failed (AccessDeniedException)',
+      ),
       new TypeError('x is undefined'),
       'a string',
     ]) {
@@ -225,6 +268,7 @@ describe('decodeBody', () => {
     headers: {},
     rawBody,
     isBase64Encoded,
+    route: 'POST /cancel',
   });
 
   it('returns the bytes that were signed, from text or base64', () => {

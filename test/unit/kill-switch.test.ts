@@ -628,7 +628,15 @@ describe('killSwitch: what it sends, and when', () => {
     ]);
     const listings = log.filter((l) => l.method === 'openOrders');
     expect(listings.every((l) => l.priority === 'verify')).toBe(true);
-    expect(listings.map((l) => l.params.category).sort()).toEqual(['inverse', 'inverse', 'linear', 'linear']);
+    // The first-wave inverse listing, then two empty listings per verified listing (its own cancels were acknowledged).
+    expect(listings.map((l) => l.params.category).sort()).toEqual([
+      'inverse',
+      'inverse',
+      'inverse',
+      'linear',
+      'linear',
+      'linear',
+    ]);
     expect(report.scopes.map((s) => [s.scope, s.cancelled])).toEqual([
       ['linear settleCoin=USDT', 2],
       ['inverse', 2],
@@ -652,8 +660,8 @@ describe('killSwitch: what it sends, and when', () => {
     expect(report.ok).toBe(true);
     expect(cancelAlls(log)).toEqual(['inverse baseCoin=BTC first-wave', 'inverse symbol=ETHUSD first-wave']);
     const cursors = log.filter((l) => l.method === 'openOrders').map((l) => l.params.cursor);
-    // Two pages while the wave ran, then the verification's listing.
-    expect(cursors).toEqual(['', 'c1', '']);
+    // Two pages while the wave ran, then the verification's two empty listings (after acknowledged cancels).
+    expect(cursors).toEqual(['', 'c1', '', '']);
   });
 
   it('stops paging the first-wave inverse listing once the first wave is back', async () => {
@@ -790,8 +798,9 @@ describe('killSwitch: rounds, deadline and report', () => {
     expect(report.remaining).toBe(0);
     expect(report.failedScopes).toEqual(['main: linear settleCoin=USDT']);
     // No reason but the listing itself: nothing failed with an error, the coverage was confirmed.
+    // No listing after the last cancel: no floor of open orders to give, and none is made up.
     expect(error.message).toBe(
-      'not everything was cancelled: at least 0 order(s) still open; failed: main: linear settleCoin=USDT',
+      'not everything was cancelled: no scope could be verified by a listing, so how many orders are still open is unknown; failed: main: linear settleCoin=USDT',
     );
   });
 

@@ -42,6 +42,28 @@ describe('metricsOf', () => {
     );
   });
 
+  it('counts a refusal (4xx) under the operation it names, as a refusal and not a run', () => {
+    const refused = metricsOf(
+      { result: json(409, { error: 'StaleHeartbeatError', operation: 'heartbeat' }) },
+      3,
+      'unknown',
+    );
+    expect(refused).toMatchObject({ operation: 'heartbeat', failed: false, refused: true });
+    const line = JSON.parse(emfLine('n', refused, 1));
+    expect(line).toMatchObject({ Operation: 'heartbeat', Runs: 0, Refusals: 1, Failures: 0 });
+    // A direct heartbeat's answer carries its status the same way; a 200 is a run, not a refusal.
+    const direct = metricsOf({ result: { statusCode: 400, operation: 'heartbeat' } }, 3, 'unknown');
+    expect(direct.refused).toBe(true);
+    const served = metricsOf(
+      { result: { statusCode: 200, operation: 'heartbeat', armed: true } },
+      3,
+      'unknown',
+    );
+    expect(served).not.toHaveProperty('refused');
+    expect(JSON.parse(emfLine('n', served, 1))).toMatchObject({ Runs: 1 });
+    expect(JSON.parse(emfLine('n', served, 1))).not.toHaveProperty('Refusals');
+  });
+
   it('falls back to the operation the trigger implies when the work failed before reporting', () => {
     expect(metricsOf({ error: new Error('secret unreadable') }, 9, 'killSwitch')).toMatchObject({
       operation: 'killSwitch',
@@ -110,6 +132,7 @@ describe('emfLine', () => {
     const drill = { operation: 'drill', ok: true, accounts: [] };
     const metrics = {
       ...metricsOf({ result: drill }, 1, 'unknown'),
+      refused: true,
       ipBudgetWaits: 1,
       ipRefusals: 1,
       notifyFailures: 1,

@@ -24,28 +24,28 @@ function refusal(parse: () => unknown): [string, string] | undefined {
   return undefined;
 }
 
-const order = { category: 'linear', symbol: 'BTCUSDT', orderId: 'o1' };
+const order = { category: 'linear', symbol: 'BTCUSDT', orderId: '1321052653536515584' };
 
 describe('parseCancelRequest', () => {
   it.each([
     ['not an object', 'x', 'body', 'the body must be a JSON object'],
     ['null', null, 'body', 'the body must be a JSON object'],
     ['an array', [order], 'body', 'the body must be a JSON object'],
-    ['an unknown field', { ...order, orderID: 'o2' }, 'orderID', 'unknown field "orderID"'],
+    ['an unknown field', { ...order, orderID: '2' }, 'orderID', 'unknown field "orderID"'],
     [
       'a very long unknown field',
       { ...order, ['x'.repeat(100)]: 1 },
       'x'.repeat(64),
       `unknown field "${'x'.repeat(64)}"`,
     ],
-    ['no category', { symbol: 'BTCUSDT', orderId: 'o1' }, 'category', 'category is required'],
+    ['no category', { symbol: 'BTCUSDT', orderId: '1' }, 'category', 'category is required'],
     [
       'an unknown category',
       { ...order, category: 'futures' },
       'category',
       'category must be one of linear, inverse, spot, option',
     ],
-    ['no symbol', { category: 'linear', orderId: 'o1' }, 'symbol', 'symbol must be a non-empty string'],
+    ['no symbol', { category: 'linear', orderId: '1' }, 'symbol', 'symbol must be a non-empty string'],
     ['an empty symbol', { ...order, symbol: '' }, 'symbol', 'symbol must be a non-empty string'],
     [
       'a lowercase symbol',
@@ -68,28 +68,40 @@ describe('parseCancelRequest', () => {
       'orderId or orderLinkId is required',
     ],
     [
-      'a numeric orderId',
+      'an orderId that is a JSON number',
       { ...order, orderId: 42 },
       'orderId',
-      'orderId must be a string of 1 to 64 printable characters',
+      'orderId must be a number or a UUID, as Bybit issues order ids',
+    ],
+    [
+      'an orderId that is neither a number nor a UUID',
+      { ...order, orderId: 'o1' },
+      'orderId',
+      'orderId must be a number or a UUID, as Bybit issues order ids',
+    ],
+    [
+      'an orderId of 33 digits',
+      { ...order, orderId: '1'.repeat(33) },
+      'orderId',
+      'orderId must be a number or a UUID, as Bybit issues order ids',
     ],
     [
       'an empty orderLinkId',
       { ...order, orderLinkId: '' },
       'orderLinkId',
-      'orderLinkId must be a string of 1 to 64 printable characters',
+      'orderLinkId must be at most 36 letters, digits, "-" or "_", as Bybit accepts order link ids',
     ],
     [
       'an orderLinkId with a space',
       { ...order, orderLinkId: 'a b' },
       'orderLinkId',
-      'orderLinkId must be a string of 1 to 64 printable characters',
+      'orderLinkId must be at most 36 letters, digits, "-" or "_", as Bybit accepts order link ids',
     ],
     [
-      'an orderId of 65 characters',
-      { ...order, orderId: 'a'.repeat(65) },
-      'orderId',
-      'orderId must be a string of 1 to 64 printable characters',
+      'an orderLinkId of 37 characters',
+      { ...order, orderLinkId: 'a'.repeat(37) },
+      'orderLinkId',
+      'orderLinkId must be at most 36 letters, digits, "-" or "_", as Bybit accepts order link ids',
     ],
     [
       'an orderFilter outside spot',
@@ -130,9 +142,15 @@ describe('parseCancelRequest', () => {
     };
     expect(parseCancelRequest(spot)).toEqual(spot);
     expect(
-      parseCancelRequest({ ...order, symbol: 'BTC-27DEC26-100000-C', orderId: `${'a'.repeat(63)}~` }),
+      parseCancelRequest({
+        ...order,
+        symbol: 'BTC-27DEC26-100000-C',
+        orderId: '2b1c3f54-7a3e-4c1d-9f0e-6d5a4b3c2d1e',
+        orderLinkId: `${'a'.repeat(34)}-_`,
+      }),
     ).toMatchObject({
       symbol: 'BTC-27DEC26-100000-C',
+      orderId: '2b1c3f54-7a3e-4c1d-9f0e-6d5a4b3c2d1e',
     });
   });
 });

@@ -3,6 +3,7 @@ import { ValidationError } from '../../lib/errors.ts';
 import {
   parseCancelAllRequest,
   parseCancelRequest,
+  parseDrillRequest,
   parseKillSwitchDetail,
   parseSweepInput,
 } from '../../lib/lambda/requests.ts';
@@ -54,6 +55,36 @@ describe('parseCancelRequest', () => {
     [null, 'body'],
   ])('refuses %j naming %s', (input, name) => {
     expect(field(() => parseCancelRequest(input))).toBe(name);
+  });
+
+  // docs/v5/order/create-order.mdx: orderLinkId "A max of 36 characters. Combinations of numbers, letters
+  // (upper and lower cases), dashes, and underscores"; orderIds are numeric or UUIDs in every example.
+  it.each([
+    ['orderLinkId', 'x'.repeat(36)],
+    ['orderLinkId', 'tv_BTC-long-1'],
+    ['orderId', '1321003749386327552'],
+    ['orderId', 'fd4300ae-7847-404e-b947-b46980a4d140'],
+    ['orderId', 'C6F055D9-7F21-4079-913D-E6523A9CFFFA'],
+  ])('takes %s %j, a form Bybit issues', (name, value) => {
+    expect(parseCancelRequest({ category: 'linear', symbol: 'BTCUSDT', [name]: value })).toMatchObject({
+      [name]: value,
+    });
+  });
+
+  it.each([
+    ['orderLinkId', 'x'.repeat(37)],
+    ['orderLinkId', '<script>x</script>'],
+    ['orderLinkId', '../../v5/asset/transfer'],
+    ['orderLinkId', 'a b'],
+    ['orderLinkId', 'é'],
+    ['orderId', 'o1'],
+    ['orderId', '12a'],
+    ['orderId', 'fd4300ae-7847-404e-b947-b46980a4d14'],
+    ['orderId', '1'.repeat(33)],
+  ])('refuses %s %j, which Bybit could never have issued', (name, value) => {
+    expect(field(() => parseCancelRequest({ category: 'linear', symbol: 'BTCUSDT', [name]: value }))).toBe(
+      name,
+    );
   });
 });
 
@@ -123,9 +154,40 @@ describe('parseCancelAllRequest', () => {
     [{ categories: [] }, 'categories'],
     [{ categories: ['futures'] }, 'category'],
     [{ baseCoin: 'btc', category: 'inverse' }, 'baseCoin'],
+    // cancel-all.mdx documents baseCoin for linear and inverse only (classic spot: "invalid").
+    [{ baseCoin: 'BTC', category: 'spot' }, 'baseCoin'],
+    [{ baseCoin: 'BTC', category: 'spot', orderFilter: 'StopOrder' }, 'baseCoin'],
   ])('refuses %j naming %s', (input, name) => {
     expect(field(() => parseCancelAllRequest(input))).toBe(name);
   });
+
+  it('takes baseCoin where cancel-all.mdx documents it, and a spot cancel-all by symbol', () => {
+    for (const category of ['linear', 'inverse'] as const) {
+      expect(parseCancelAllRequest({ category, baseCoin: 'BTC' })).toMatchObject({
+        params: { category, baseCoin: 'BTC' },
+      });
+    }
+    expect(parseCancelAllRequest({ category: 'spot', symbol: 'BTCUSDT' })).toMatchObject({
+      params: { symbol: 'BTCUSDT' },
+    });
+  });
+});
+
+describe('parseDrillRequest (a direct invocation of the drill function)', () => {
+  it('reads {"drill": true} with or without accounts', () => {
+    expect(parseDrillRequest({ drill: true })).toEqual({ kind: 'drill' });
+    expect(parseDrillRequest({ drill: true, account: 'main' })).toEqual({
+      kind: 'drill',
+      accounts: ['main'],
+    });
+  });
+
+  it.each([[{}], [{ drill: false }], [{ drill: 'true' }], [{ reason: 'x' }]])(
+    'refuses %j: on the drill function nothing is ever a kill switch',
+    (input) => {
+      expect(() => parseDrillRequest(input)).toThrow(ValidationError);
+    },
+  );
 });
 
 describe('halt', () => {

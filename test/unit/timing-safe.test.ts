@@ -39,11 +39,13 @@ describe('secret comparisons', () => {
     const sameSecret = text.slice(text.indexOf('function sameSecret'));
     expect(sameSecret).toMatch(/createHash\('sha256'\)/);
     expect(sameSecret).toMatch(/return timingSafeEqual\(digest\(given\), digest\(expected\)\);/);
-    // The signature (against the current and the previous key alike) and the passphrase go through it.
-    expect(text).toMatch(/sameSecret\(signature, webhookSignature\(key, timestamp, body\)\)/);
+    // The signature (route-bound and legacy, against the current and the previous key alike) and the
+    // passphrase go through it.
+    expect(text).toMatch(/keys\.map\(\(key\) => sameSecret\(signature, sign\(key\)\)\)/);
+    expect(text).toMatch(/signedWith\(\(key\) => routeSignature\(key, timestamp, options\.route, body\)\)/);
+    expect(text).toMatch(/signedWith\(\(key\) => webhookSignature\(key, timestamp, body\)\)/);
     expect(text).toMatch(/\[secret\.webhookSecret, secret\.previousWebhookSecret\]/);
     // Every key is compared: stopping at the first match would tell by timing which key signed.
-    expect(text).toMatch(/keys\.map\(\(key\) => sameSecret\(/);
     expect(text).toMatch(/sameSecret\(passphraseOf\(body\), secret\.passphrase\)/);
   });
 

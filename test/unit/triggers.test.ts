@@ -19,8 +19,41 @@ describe('readTrigger', () => {
       rawBody: event.body,
       isBase64Encoded: false,
       sourceIp: '52.89.214.238',
+      route: 'POST /cancel',
     });
     expect(read(event)).not.toHaveProperty('headers.x-ignored');
+  });
+
+  it('names the route API Gateway matched, whatever stage or custom-domain base path the URL carries', () => {
+    // HTTP API 2.0 on a named stage and behind a custom domain's base path: rawPath and http.path carry both.
+    const v2 = loadEvent('http-v2-heartbeat.json');
+    v2.rawPath = '/prod/bots/heartbeat';
+    v2.requestContext.http.path = '/prod/bots/heartbeat';
+    v2.requestContext.stage = 'prod';
+    expect(read(v2)).toMatchObject({ route: 'POST /heartbeat' });
+    // HTTP API 1.0 payload: the route key too (no rawPath).
+    const v1Http = loadEvent('http-v1-cancel.json');
+    v1Http.version = '1.0';
+    v1Http.routeKey = 'POST /cancel';
+    v1Http.resource = '/cancel';
+    v1Http.path = '/prod/cancel';
+    expect(read(v1Http)).toMatchObject({ route: 'POST /cancel' });
+    // REST API: the resource as declared, not the path with its stage.
+    const rest = loadEvent('http-v1-cancel-all.json');
+    rest.path = '/prod/cancel-all';
+    rest.requestContext.path = '/prod/cancel-all';
+    expect(read(rest)).toMatchObject({ route: 'POST /cancel-all' });
+  });
+
+  it('names a catch-all route by the method and the path as received: it declares no path of its own', () => {
+    const catchAll = loadEvent('http-v2-cancel.json');
+    catchAll.routeKey = '$default';
+    catchAll.requestContext.routeKey = '$default';
+    expect(read(catchAll)).toMatchObject({ route: 'POST /cancel' });
+    const proxy = loadEvent('http-v1-cancel.json');
+    proxy.resource = '/{proxy+}';
+    proxy.path = '/cancel';
+    expect(read(proxy)).toMatchObject({ route: 'POST /cancel' });
   });
 
   it('reads a REST API 1.0 request, with its source address from the identity, never from a header', () => {
@@ -51,6 +84,7 @@ describe('readTrigger', () => {
       rawBody: '',
       isBase64Encoded: false,
       sourceIp: undefined,
+      route: 'POST /cancel',
     });
   });
 

@@ -6,21 +6,45 @@ import {
   SourceNotAllowedError,
 } from '../../lib/errors.ts';
 import { parseWebhookSecret, type WebhookSecret } from '../../lib/lambda/secrets.ts';
-import { authenticateWebhook, sourceAllowlist, webhookSignature } from '../../lib/lambda/webhook-auth.ts';
+import {
+  authenticateWebhook,
+  routeSignature,
+  sourceAllowlist,
+  webhookSignature,
+} from '../../lib/lambda/webhook-auth.ts';
 
-// The worked example of docs/reference/http-api.md, computed independently with:
+// The worked examples of docs/reference/http-api.md, computed independently with:
+//   printf '%s' '1795253400000.POST /cancel.<body>' | openssl dgst -sha256 -hmac 'example-webhook-key-do-not-use-7f3a9c' -hex
 //   printf '%s' '1795253400000.<body>' | openssl dgst -sha256 -hmac 'example-webhook-key-do-not-use-7f3a9c' -hex
 const key = 'example-webhook-key-do-not-use-7f3a9c';
 const timestamp = '1795253400000';
 const body = '{"category":"linear","symbol":"BTCUSDT","orderLinkId":"tv-btc-long-1"}';
-const signature = 'd52b446b60130e1684058c6b24e51ec087358b0f3ecdd0271280d2d37f02f44c';
+const signature = '9b3612ffd11feef3626975e3e6b50248476eeb7b68ad346f874f210e8a17484a';
+const legacy = 'd52b446b60130e1684058c6b24e51ec087358b0f3ecdd0271280d2d37f02f44c';
 const secret = { webhookSecret: key, passphrase: 'tradingview-passphrase-123456' };
-const options = { maxSkewMs: 300_000, passphraseMode: false, now: () => Number(timestamp) + 1000 };
+const options = {
+  maxSkewMs: 300_000,
+  passphraseMode: false,
+  route: 'POST /cancel',
+  legacySignature: false,
+  now: () => Number(timestamp) + 1000,
+};
 
-describe('webhookSignature', () => {
+describe('routeSignature', () => {
+  it('is the hex HMAC-SHA256 of "<timestamp>.<METHOD> <path>.<body>"', () => {
+    expect(routeSignature(key, timestamp, 'POST /cancel', body)).toBe(signature);
+    expect(routeSignature(key, timestamp, 'POST /cancel', Buffer.from(body))).toBe(signature);
+    // The heartbeat example of docs/guides/dead-mans-switch.md.
+    expect(routeSignature(key, timestamp, 'POST /heartbeat', '{"ttlSeconds":300}')).toBe(
+      'fa390368495fd7b71c76a21dd4736a888e85877e0e4d6549197e5f1b64d0907a',
+    );
+  });
+});
+
+describe('webhookSignature (legacy)', () => {
   it('is the hex HMAC-SHA256 of "<timestamp>.<body>"', () => {
-    expect(webhookSignature(key, timestamp, body)).toBe(signature);
-    expect(webhookSignature(key, timestamp, Buffer.from(body))).toBe(signature);
+    expect(webhookSignature(key, timestamp, body)).toBe(legacy);
+    expect(webhookSignature(key, timestamp, Buffer.from(body))).toBe(legacy);
   });
 });
 
@@ -30,6 +54,36 @@ describe('authenticateWebhook', () => {
 
   it('accepts a request signed as documented', () => {
     expect(auth({ 'x-timestamp': timestamp, 'x-signature': signature })).toBe('signature');
+  });
+
+  it('refuses a signature made for another route, legacy signatures allowed or not', () => {
+    const headers = { 'x-timestamp': timestamp, 'x-signature': signature };
+    for (const route of ['POST /cancel-all', 'POST /heartbeat', 'GET /cancel', 'POST /cancel/'])
+      for (const legacySignature of [false, true])
+        expect(() => auth(headers, body, { ...options, route, legacySignature })).toThrow(
+          `sign "<x-timestamp>.${route}.<body>"`,
+        );
+  });
+
+  it('takes the legacy signature only where it is allowed, and says so', () => {
+    const headers = { 'x-timestamp': timestamp, 'x-signature': legacy };
+    expect(() => auth(headers)).toThrow(AuthenticationError);
+    expect(auth(headers, body, { ...options, legacySignature: true })).toBe('legacySignature');
+    // The route-bound signature still says it is one where the legacy one is allowed.
+    expect(
+      auth({ 'x-timestamp': timestamp, 'x-signature': signature }, body, {
+        ...options,
+        legacySignature: true,
+      }),
+    ).toBe('signature');
+  });
+
+  it('takes either key during a rotation, for either kind of signature', () => {
+    const rotated = { webhookSecret: 'the-new-webhook-key-0000000000', previousWebhookSecret: key };
+    const headers = (value: string) => ({ 'x-timestamp': timestamp, 'x-signature': value });
+    const opts = { ...options, legacySignature: true };
+    expect(authenticateWebhook(headers(signature), Buffer.from(body), rotated, opts)).toBe('signature');
+    expect(authenticateWebhook(headers(legacy), Buffer.from(body), rotated, opts)).toBe('legacySignature');
   });
 
   it.each([
@@ -111,7 +165,7 @@ describe('authenticateWebhook, message by message', () => {
       'a wrong signature',
       { 'x-timestamp': timestamp, 'x-signature': 'ab'.repeat(32) },
       'SignatureMismatchError',
-      'x-signature does not match',
+      'x-signature does not match: sign "<x-timestamp>.POST /cancel.<body>"',
     ],
   ])('refuses %s, saying why', (_, headers, name, message) => {
     expect(refusal(headers)).toEqual([name, message]);
@@ -147,7 +201,7 @@ describe('authenticateWebhook, message by message', () => {
 
   it('accepts a timestamp of 16 digits and a signed request in passphrase mode', () => {
     const far = '1'.repeat(16);
-    const ok = { 'x-timestamp': far, 'x-signature': webhookSignature(key, far, body) };
+    const ok = { 'x-timestamp': far, 'x-signature': routeSignature(key, far, 'POST /cancel', body) };
     expect(authenticateWebhook(ok, Buffer.from(body), given, { ...options, now: () => Number(far) })).toBe(
       'signature',
     );
@@ -163,7 +217,7 @@ describe('keys that are no keys', () => {
   ] as const;
   const signedWith = (k: string) => ({
     'x-timestamp': timestamp,
-    'x-signature': webhookSignature(k, timestamp, body),
+    'x-signature': routeSignature(k, timestamp, 'POST /cancel', body),
   });
   const auth = (headers: Record<string, string>, given: WebhookSecret, opts = options, raw = body) =>
     authenticateWebhook(headers, Buffer.from(raw), given, opts);
