@@ -24,14 +24,13 @@ import { deadMansSwitchStep, LOCAL_TARGETS, startLocalScheduler } from './local/
 import { runDemo, type StepOutcome } from './local/demo.ts';
 import { type LocalExchange, startLocalExchange } from './local/exchange.ts';
 import { runawayBotStep } from './local/halt-step.ts';
-import { groupExists, type Offline, startOffline } from './local/offline.ts';
 import { invokeFunction } from './local/invoke.ts';
+import { groupExists, type Offline, startOffline } from './local/offline.ts';
 import { choosePort, HOST, portIsFree } from './local/ports.ts';
 import { createReporter } from './local/progress.ts';
 import { type LocalReporting, startLocalReporting } from './local/reporting.ts';
 import { BOT_PREFIX, DEMO_ACCOUNTS, STALE_AFTER_SECONDS, WEBHOOK_ORDER } from './local/seed.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
-import { telegramStep } from './local/telegram-step.ts';
 import {
   DEFAULT_STATE_FILE,
   isAlive,
@@ -41,6 +40,7 @@ import {
   removeState,
   writeState,
 } from './local/state.ts';
+import { telegramStep } from './local/telegram-step.ts';
 import { curlCommand, signHeaders } from './local/webhook.ts';
 
 const USAGE = `usage: npm start [-- --once] [--port <n>] [--lambda-port <n>] [--state <file>]
@@ -151,7 +151,8 @@ async function main(): Promise<number> {
     freshIds: true,
     onEvent: (event) => {
       void invokeFunction(lambdaUrl, functions.cancelAll, event, KILL_SWITCH_INVOKE_MS).catch(
-        (error: Error) => report.line(`the local bus could not deliver a kill-switch event: ${error.message}`),
+        (error: Error) =>
+          report.line(`the local bus could not deliver a kill-switch event: ${error.message}`),
       );
     },
   });
@@ -243,10 +244,11 @@ async function main(): Promise<number> {
     await exit(1);
   });
   report.line(
-    `      HTTP API          ${offline.httpUrl}  POST /cancel, /cancel-all, /heartbeat, /status, /reset`,
+    `      HTTP API          ${offline.httpUrl}  POST /cancel, /cancel-all, /heartbeat, /status, /reset, /telegram`,
   );
   report.line(
     `      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}, ${functions.drill}, ${functions.reset}`,
+  );
   // What `npm run telegram -- --setup --stage local` does: the demo bot's updates now reach POST /telegram.
   const webhook = await setUpWebhook({
     stage: LOCAL_STAGE,

@@ -30,7 +30,10 @@ export class DrillFunction {
     const { accounts } = request;
     try {
       // The drill schedule's own input: the drill function reads nothing else as a drill.
-      await this.functions.start(this.functionName, { action: DRILL_ACTION, ...(accounts ? { accounts } : {}) });
+      await this.functions.start(this.functionName, {
+        action: DRILL_ACTION,
+        ...(accounts ? { accounts } : {}),
+      });
     } catch (cause) {
       // Lambda's own error (throttled, not found, denied) names the reason; ours wraps it.
       const sdkError = cause instanceof FunctionInvokeError ? cause.cause : cause;

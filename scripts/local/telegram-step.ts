@@ -23,7 +23,13 @@ export interface TelegramDemo {
 
 export async function telegramStep(ctx: TelegramDemo, n: string): Promise<StepOutcome> {
   const { report, exchange, reporting } = ctx;
-  const outcome: StepOutcome = { title: 'telegram kill switch', cancelled: 0, openAfter: 0, ok: true, problems: [] };
+  const outcome: StepOutcome = {
+    title: 'telegram kill switch',
+    cancelled: 0,
+    openAfter: 0,
+    ok: true,
+    problems: [],
+  };
   const check = (condition: boolean, problem: string) => {
     if (!condition) {
       outcome.ok = false;
@@ -67,7 +73,9 @@ export async function telegramStep(ctx: TelegramDemo, n: string): Promise<StepOu
       telegram.press(token, DEMO_TRADER, prompt, 'Kill now'),
     );
     const answeredAt = Date.now();
-    report.line(`      → ${pressed.status} in ${pressed.ms.toFixed(0)} ms, while the kill switch runs on cancelAll`);
+    report.line(
+      `      → ${pressed.status} in ${pressed.ms.toFixed(0)} ms, while the kill switch runs on cancelAll`,
+    );
     check(pressed.status === 200, `Kill now got HTTP ${pressed.status}`);
     const fired = await telegram.waitFor(
       () => telegram.sent(chat).find((m) => m.messageId === prompt.messageId && m.edits.length > 0),
@@ -76,7 +84,11 @@ export async function telegramStep(ctx: TelegramDemo, n: string): Promise<StepOu
     report.line('      the confirmation now reads:');
     printShown(report, fired);
     const killReport = await report.wait('      waiting for the kill switch’s report in the chat', () =>
-      next(from, (m) => m.shown.startsWith('Kill switch') || m.shown.startsWith('KILL SWITCH'), REPORT_TIMEOUT_MS),
+      next(
+        from,
+        (m) => m.shown.startsWith('Kill switch') || m.shown.startsWith('KILL SWITCH'),
+        REPORT_TIMEOUT_MS,
+      ),
     );
     report.line(`      the report, ${killReport.at - answeredAt} ms after the answer to Kill now:`);
     printShown(report, killReport);
@@ -104,6 +116,11 @@ export async function telegramStep(ctx: TelegramDemo, n: string): Promise<StepOu
 function printShown(report: Reporter, message: SentMessage): void {
   for (const line of message.shown.split('\n')) report.line(`      │ ${line}`.trimEnd());
   if (message.buttons.length) {
-    report.line(`      │ ${message.buttons.flat().map((b) => `[${b.text}]`).join(' ')}`);
+    report.line(
+      `      │ ${message.buttons
+        .flat()
+        .map((b) => `[${b.text}]`)
+        .join(' ')}`,
+    );
   }
 }
