@@ -29,6 +29,7 @@ import {
   CONFIRM_BUTTONS,
   cancelledText,
   confirmationText,
+  type DisarmOutcome,
   disarmText,
   drillStartedText,
   drillText,
@@ -491,14 +492,42 @@ async function reset(ctx: JobContext, asked: Asked): Promise<string> {
 
 async function disarm(ctx: JobContext, asked: Asked): Promise<string> {
   const answered = await ctx.run('heartbeat', { disarm: true }).catch(invokeFailed);
-  const armed = (answered.result as { armed?: unknown } | undefined)?.armed;
-  const error =
-    answered.error ??
-    (armed === false
-      ? undefined
-      : { type: 'UnexpectedAnswer', message: 'the heartbeat function did not say it is disarmed' });
-  ctx.logger.info('telegram disarm', { ok: !error, error: error?.type });
-  return disarmText(asked, error);
+  const outcome = disarmOutcome(answered);
+  ctx.logger.info('telegram disarm', {
+    outcome: outcome.kind,
+    statusCode: (answered.result as { statusCode?: unknown } | undefined)?.statusCode,
+    error: answered.error?.type,
+  });
+  return disarmText(asked, outcome);
+}
+
+/**
+ * The heartbeat function answers a direct invocation as HTTP would, `{statusCode, …body}`, refusals included:
+ * 200 with `armed: false` is done; 423 is a halt that must be reset first; anything else failed.
+ */
+function disarmOutcome(answered: Answered): DisarmOutcome {
+  if (answered.error) return { kind: 'failed', why: `${answered.error.type}: ${answered.error.message}` };
+  const answer = (answered.result ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const { statusCode } = answer;
+  if (statusCode === 200 && answer.armed === false) return { kind: 'disarmed' };
+  if (statusCode === 200) return { kind: 'failed', why: 'the heartbeat function did not say it is disarmed' };
+  if (statusCode === 423) {
+    const accounts = Array.isArray(answer.accounts)
+      ? answer.accounts.filter((a) => typeof a === 'string')
+      : [];
+    const [since, origin, reason] = [text(answer.since), text(answer.origin), text(answer.reason)];
+    return {
+      kind: 'halted',
+      accounts,
+      ...(since ? { since } : {}),
+      ...(origin ? { origin } : {}),
+      ...(reason ? { reason } : {}),
+    };
+  }
+  if (typeof statusCode !== 'number') return { kind: 'failed', why: 'the heartbeat function gave no status' };
+  const error = text(answer.error) ?? 'Error';
+  return { kind: 'failed', why: `${error}: ${text(answer.message) ?? 'no message'} (HTTP ${statusCode})` };
 }
 
 /** An invocation Lambda refused or did not answer, as an answer: nothing ran, or no one knows. */

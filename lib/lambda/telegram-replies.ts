@@ -167,18 +167,37 @@ function resetLine(a: AccountResetReport): string {
   return `- ${a.account}: ${parts.join(', ')}`;
 }
 
+/** What the heartbeat function answered a disarm: done, refused while trading is halted, or failed. */
+export type DisarmOutcome =
+  | { kind: 'disarmed' }
+  | { kind: 'halted'; accounts: string[]; since?: string; origin?: string; reason?: string }
+  | { kind: 'failed'; why: string };
+
 /** What the disarm did. */
-export function disarmText(asked: Asked, error?: { type: string; message: string }): string {
-  if (error) {
+export function disarmText(asked: Asked, outcome: DisarmOutcome): string {
+  if (outcome.kind === 'disarmed') {
+    return [
+      b(`Dead man’s switch on ${asked.stage}: disarmed`),
+      e(
+        `by ${asked.by}. The dead man’s switch is off: no kill switch fires on silence until your bot’s next heartbeat arms it again.`,
+      ),
+    ].join('\n');
+  }
+  if (outcome.kind === 'halted') {
+    const since = outcome.since ? ` since ${when(outcome.since)}` : '';
+    const cause = outcome.origin ? ` (${outcome.origin}${outcome.reason ? `: ${outcome.reason}` : ''})` : '';
     return [
       b(`Dead man’s switch on ${asked.stage}: NOT disarmed`),
-      e(`${error.type}: ${error.message}`),
-      e('It is still armed if it was: /status shows when it fires.'),
+      e(
+        `Refused: trading is halted on ${outcome.accounts.join(', ') || 'an account'}${since}${cause}. Nothing was changed: the dead man’s switch stays as it was.`,
+      ),
+      e('Find out why, reset first (/reset), then /disarm again.'),
     ].join('\n');
   }
   return [
-    b(`Dead man’s switch on ${asked.stage}: disarmed`),
-    e(`by ${asked.by}. No kill switch fires on silence until your bot’s next heartbeat arms it again.`),
+    b(`Dead man’s switch on ${asked.stage}: NOT disarmed`),
+    e(`Failed: ${outcome.why}.`),
+    e('It is still armed if it was: /status shows when it fires. Try /disarm again.'),
   ].join('\n');
 }
 
@@ -229,10 +248,20 @@ export function statusText(status: StackStatus, now: number): string {
   const { halt, deadMansSwitch: dms, lastKillSwitch: ks, lastDrill: drill } = status;
   const lines = [b(`${status.stage}: ${status.ok ? 'all is well' : 'needs attention'}`)];
   const line = (label: string, text: string) => lines.push(`${label}: ${e(text)}`);
-  line(
-    'Halt',
-    'error' in halt ? `? ${halt.error}` : halt.halted ? `HALTED: ${halt.accounts.join(', ')}` : 'none',
-  );
+  if ('error' in halt) line('Halt', `? ${halt.error}`);
+  else if (!halt.halted) line('Halt', 'none');
+  else {
+    line('Halt', `HALTED: ${halt.accounts.map((a) => a.account).join(', ')}`);
+    for (const a of halt.accounts) {
+      const keys = a.mode === 'enforced' ? `${a.keysReadOnly} key(s) made read-only` : 'cooperative';
+      lines.push(
+        e(
+          `- ${a.account}: since ${when(a.since)}, by ${a.origin}, ${keys}${a.reason ? `; ${a.reason}` : ''}`,
+        ),
+      );
+    }
+    lines.push(e('Once you know why: /reset (you confirm within 60 s).'));
+  }
   if ('error' in dms) line('Dead man’s switch', `? ${dms.error}`);
   else if (dms.armed && dms.firesAt)
     line(

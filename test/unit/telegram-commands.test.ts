@@ -245,17 +245,80 @@ describe('the jobs', () => {
     }
   });
 
-  it('a heartbeat function that does not say it disarmed: NOT disarmed', async () => {
+  it.each([
+    [
+      'a 200 that does not say it disarmed',
+      { result: { statusCode: 200, operation: 'heartbeat', armed: true } },
+      'Failed: the heartbeat function did not say it is disarmed.',
+    ],
+    [
+      'Scheduler trouble (503)',
+      {
+        result: {
+          statusCode: 503,
+          error: 'SchedulerUnavailableError',
+          message: 'EventBridge Scheduler did not answer in time; retry',
+        },
+      },
+      'Failed: SchedulerUnavailableError: EventBridge Scheduler did not answer in time; retry (HTTP 503).',
+    ],
+    [
+      'an answer with no status',
+      { result: { armed: false } },
+      'Failed: the heartbeat function gave no status.',
+    ],
+    [
+      'an error the function threw',
+      { error: { type: 'ConfigError', message: 'STAGE is not set' } },
+      'Failed: ConfigError: STAGE is not set.',
+    ],
+  ] as [string, Answered, string][])(
+    'a disarm answered with %s: NOT disarmed, try again',
+    async (_, answered, why) => {
+      const { bot, calls } = fakeBot();
+      await runJob(jobContext({ bot, run: async () => answered }), {
+        kind: 'disarm',
+        queryId: 'q',
+        chatId: '-100',
+        messageId: 4,
+        asked: { ...asked, action: 'disarm' },
+      });
+      expect(lastText(calls)).toBe(
+        [
+          '<b>Dead man’s switch on prod: NOT disarmed</b>',
+          why,
+          'It is still armed if it was: /status shows when it fires. Try /disarm again.',
+        ].join('\n'),
+      );
+    },
+  );
+
+  it('a disarm refused while trading is halted (423): says since when and why, and to reset first', async () => {
     const { bot, calls } = fakeBot();
-    const ctx = jobContext({ bot, run: async () => ({ result: { operation: 'heartbeat', armed: true } }) });
-    await runJob(ctx, {
+    const halted = {
+      statusCode: 423,
+      halted: true,
+      since: '2026-03-01T09:30:00.000Z',
+      origin: 'telegram',
+      reason: 'Telegram /kill by Dana',
+      accounts: ['hedge', 'main'],
+      error: 'HaltedError',
+      message: 'trading is halted: …',
+    };
+    await runJob(jobContext({ bot, run: async () => ({ result: halted }) }), {
       kind: 'disarm',
       queryId: 'q',
       chatId: '-100',
       messageId: 4,
       asked: { ...asked, action: 'disarm' },
     });
-    expect(lastText(calls)).toMatch(/^<b>Dead man’s switch on prod: NOT disarmed<\/b>\nUnexpectedAnswer: /);
+    expect(lastText(calls)).toBe(
+      [
+        '<b>Dead man’s switch on prod: NOT disarmed</b>',
+        'Refused: trading is halted on hedge, main since 2026-03-01 09:30:00 UTC (telegram: Telegram /kill by Dana). Nothing was changed: the dead man’s switch stays as it was.',
+        'Find out why, reset first (/reset), then /disarm again.',
+      ].join('\n'),
+    );
   });
 
   it('a Telegram call that fails is counted and logged, never thrown, and the other calls still go', async () => {
