@@ -1,14 +1,17 @@
 // Telegram commands end to end. The Telegram stand-in posts updates over a real socket to `POST /telegram` (a
 // loopback HTTP API in front of handlers/telegram.ts), with the secret token setWebhook registered; the function
 // hands its jobs to itself through a Lambda Invoke endpoint on loopback (the real @aws-sdk/client-lambda),
-// starts the drill, reset and heartbeat functions there, and puts the kill-switch event on an EventBridge
-// endpoint whose rule hands it to the cancelAll handler, against the exchange emulator. The state table is
-// dynalite; the names of the functions, the route and the table come from the packaged template.
+// runs the real drill, reset and heartbeat handlers there, and puts the kill-switch event on an EventBridge
+// endpoint whose rule hands it to the cancelAll handler, against the exchange emulator. `hedge` is a
+// sub-account and a master key is configured, so a kill switch halts it for real (its bot's key made
+// read-only) and /reset restores it. The state table is dynalite; the names of the functions, the route and
+// the table come from the packaged template.
 //
 // Each refusal ends with nothing fired: no PutEvents, no kill switch run, no cancel sent to the exchange, no
 // function started but the telegram function itself.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { maskKey } from '../../lib/cancel/halt.ts';
 import type { KillSwitchReport } from '../../lib/cancel/kill-switch.ts';
 import { parseTelegramCommandSecret } from '../../lib/lambda/secrets.ts';
 import { ALLOWED_UPDATES, setUpWebhook } from '../../scripts/deploy/telegram-webhook.ts';
@@ -20,7 +23,8 @@ import { mixedBook } from '../support/orders.ts';
 import { functionEnv, type ReportingStack, startReporting } from '../support/reporting.ts';
 import { type SchedulerEndpoint, startScheduler } from '../support/scheduler.ts';
 import { findSecrets } from '../support/secret-hygiene.ts';
-import { type LocalStack, startStack } from '../support/stack.ts';
+import { registerSecret } from '../support/secret-registry.ts';
+import { type LocalStack, type StackAccount, startStack } from '../support/stack.ts';
 import type { Delivered, Person, SentMessage } from '../support/telegram.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -36,12 +40,18 @@ const FUNCTIONS = {
   cancelAll: nameOf('CancelAllLambdaFunction'),
   drill: nameOf('DrillLambdaFunction'),
   heartbeat: nameOf('HeartbeatLambdaFunction'),
-  // The reset function comes with the halt's wiring: its name is the one the telegram function is given.
-  reset: env.RESET_FUNCTION_NAME as string,
+  reset: nameOf('ResetLambdaFunction'),
 };
+/** The deployed drill asks the reset function to check the master key (only that one may read it). */
+const MASTER_KEY_CHECK_FUNCTION = String(
+  functionEnv(template, 'DrillLambdaFunction').MASTER_KEY_CHECK_FUNCTION,
+);
 const ROUTE = String(template.Resources.HttpApiRoutePostTelegram?.Properties.RouteKey);
 const STAGE = String(env.STAGE);
 const CANCEL_ALL_PATH = '/v5/order/cancel-all';
+/** A bot trading on the hedge sub-account with a key of its own, made long ago: the halt makes it read-only. */
+const BOT = { apiKey: 'key-telegram-bot-5d2c8e1f', apiSecret: 'telegram-bot-secret-9f3a7c1e5b2d' };
+const BOT_KEY = { createdAt: Date.now() - 30 * 86_400_000, ips: ['127.0.0.1'] };
 
 let stack: LocalStack;
 let reporting: ReportingStack;
@@ -50,6 +60,7 @@ let events: FakeEventBridge;
 let lambda: LambdaEndpoint;
 let api: HttpApiEndpoint;
 let cancelAll: Handler;
+let reset: Handler;
 let telegramHandler: Handler;
 /** The routes of the HTTP API (a test may put another telegram handler there). */
 const routes: Record<string, RouteFunction> = {};
@@ -60,15 +71,17 @@ const telegramRoute =
     handler(event, lambdaContext(30_000, FUNCTIONS.telegram));
 /** The kill switches the rule ran, each settling with its result or error. */
 const kills: Promise<unknown>[] = [];
-/** What the reset function was invoked with. */
-const resets: unknown[] = [];
 const lines: string[] = [];
 
 let dana: Person;
 let eli: Person;
 
 beforeAll(async () => {
-  stack = await startStack({ accounts: ['main', 'hedge'] });
+  stack = await startStack({ accounts: ['main', 'hedge'], subAccounts: ['hedge'] });
+  const hedge = stack.accounts.find((a) => a.name === 'hedge') as StackAccount;
+  registerSecret('apiKey', BOT.apiKey);
+  registerSecret('apiSecret', BOT.apiSecret);
+  stack.emulator.addAccount({ uid: hedge.uid, parentUid: stack.master?.uid, ...BOT });
   reporting = await startReporting(template, stack.secrets);
   // Real time: an armed dead man's switch (300 s) does not fire during the tests.
   scheduler = await startScheduler({ region: 'ap-southeast-1', timeScale: 1 });
@@ -86,6 +99,7 @@ beforeAll(async () => {
     RESET_FUNCTION_NAME: env.RESET_FUNCTION_NAME,
     DRILL_FUNCTION_NAME: env.DRILL_FUNCTION_NAME,
     HEARTBEAT_FUNCTION_NAME: env.HEARTBEAT_FUNCTION_NAME,
+    MASTER_KEY_CHECK_FUNCTION,
     AWS_ENDPOINT_URL_LAMBDA: lambda.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
     AWS_ENDPOINT_URL_SCHEDULER: scheduler.url,
@@ -102,19 +116,11 @@ beforeAll(async () => {
   telegramHandler = telegram;
   cancelAll = (await import('../../handlers/cancel-all.ts')).handler as Handler;
   const heartbeat = (await import('../../handlers/heartbeat.ts')).handler as Handler;
+  reset = (await import('../../handlers/reset.ts')).handler as Handler;
   lambda.define(FUNCTIONS.telegram, telegram);
-  // The drill function runs the cancelAll code (serverless.yml), read-only.
-  lambda.define(FUNCTIONS.drill, cancelAll);
+  lambda.define(FUNCTIONS.drill, (await import('../../handlers/drill.ts')).handler as Handler);
   lambda.define(FUNCTIONS.heartbeat, heartbeat);
-  lambda.define(FUNCTIONS.reset, async (payload) => {
-    resets.push(payload);
-    return {
-      operation: 'reset',
-      ok: true,
-      message: 'reset 1 account(s): 1 key(s) made read-write again',
-      accounts: [{ account: 'hedge', restored: ['key-…9f'], leftAlone: [], failed: [], cleared: true }],
-    };
-  });
+  lambda.define(FUNCTIONS.reset, reset);
   routes[ROUTE] = telegramRoute(telegram);
   api = await startHttpApi(routes);
 
@@ -145,6 +151,10 @@ afterAll(async () => {
 beforeEach(async () => {
   await lambda.settled();
   await Promise.all(kills);
+  // Nothing halted: what an earlier test's kill switch halted is reset, its bot's key read-write again.
+  const cleared = (await reset({ by: 'the test setup' }, lambdaContext(60_000, FUNCTIONS.reset))) as Json;
+  expect(cleared).toMatchObject({ ok: true });
+  stack.emulator.setKey(BOT.apiKey, BOT_KEY);
   stack.emulator.reset();
   scheduler.reset();
   reporting.telegram.reset();
@@ -152,7 +162,6 @@ beforeEach(async () => {
   lambda.reset();
   events.calls.length = 0;
   kills.length = 0;
-  resets.length = 0;
   lines.length = 0;
 });
 
@@ -165,6 +174,13 @@ const puts = () => events.calls.filter((c) => c.target === 'AWSEvents.PutEvents'
 const putEntry = (n: number) => ((puts()[n]?.body.Entries ?? []) as Json[])[0] as Json;
 /** The functions started other than the telegram function's own jobs. */
 const started = () => lambda.invocations.filter((i) => i.functionName !== FUNCTIONS.telegram);
+/** The accounts the state table holds a halt for. */
+const halted = async () =>
+  (await reporting.items('halt'))
+    .map((i) => i.value as Json)
+    .filter((v) => v.kind === 'halt')
+    .map((v) => v.account)
+    .sort();
 
 /** Waits for everything an update set going: the jobs, the functions they started, the kill switches. */
 async function settled(): Promise<void> {
@@ -196,6 +212,13 @@ async function confirmation(text: string): Promise<SentMessage> {
   const prompt = sent[0] as SentMessage;
   expect(prompt.buttons.flat().length).toBe(2);
   return structuredClone(prompt);
+}
+
+/** A message of the bot's as the chat shows it now, edits included. */
+function latest(message: SentMessage): SentMessage {
+  return telegram()
+    .sent(message.chatId)
+    .find((m) => m.messageId === message.messageId) as SentMessage;
 }
 
 function expectNothingFired(): void {
@@ -473,6 +496,12 @@ describe('/kill and Kill now', () => {
     expect(report.shown).toContain(
       'Reason: Telegram /kill by Dana (@dana_trades, id 424242): runaway grid bot',
     );
+    // The kill switch halted what it covered, and the report says so, with how to end it.
+    expect(result.halt).toMatchObject({ set: true });
+    expect(await halted()).toEqual(['hedge', 'main']);
+    expect(stack.emulator.keySettings(BOT.apiKey)).toMatchObject({ readOnly: true });
+    expect(report.shown).toContain('Halted (trading stays stopped until a person resets it):');
+    expect(report.shown).toContain(`- hedge: 1 key made read-only (${maskKey(BOT.apiKey)})`);
     expect(reporting.sns.published()).toHaveLength(1);
     expect(telegram().answers()).toMatchObject([
       { text: 'Kill switch fired. Its report follows.', alert: false },
@@ -518,22 +547,56 @@ describe('/kill and Kill now', () => {
 });
 
 describe('/reset with a confirmation', () => {
-  it('invokes the reset function with the accounts and the user, and shows what it restored', async () => {
+  it('restores a halted account: the reset function makes its bot’s key read-write again and clears its halt', async () => {
+    // A kill switch from Telegram halts every account; hedge's bot key is made read-only.
+    await press(dana, await confirmation('/kill'), 'Kill now');
+    expect(await halted()).toEqual(['hedge', 'main']);
+    expect(stack.emulator.keySettings(BOT.apiKey)).toMatchObject({ readOnly: true });
+    lambda.reset();
+
     const prompt = await confirmation('/reset hedge');
     expect(prompt.shown).toMatch(/^Reset the halt on dev\?\nAccounts: hedge\n/);
     expect(prompt.buttons.flat().map((b) => b.text)).toEqual(['Reset now', 'Cancel']);
-    expect(resets).toEqual([]);
+    // Asking changes nothing: the halt stands until the press.
+    expect(started()).toEqual([]);
+    expect(await halted()).toEqual(['hedge', 'main']);
     await press(dana, prompt, 'Reset now');
-    expect(started().map((i) => [i.functionName, i.invocationType])).toEqual([
-      [FUNCTIONS.reset, 'RequestResponse'],
+
+    expect(started().map((i) => [i.functionName, i.invocationType, i.payload])).toEqual([
+      [
+        FUNCTIONS.reset,
+        'RequestResponse',
+        { accounts: ['hedge'], by: 'Telegram: Dana (@dana_trades, id 424242)' },
+      ],
     ]);
-    expect(resets).toEqual([{ accounts: ['hedge'], by: 'Telegram: Dana (@dana_trades, id 424242)' }]);
-    const edited = telegram().sent()[0] as SentMessage;
+    expect(await halted()).toEqual(['main']);
+    expect(stack.emulator.keySettings(BOT.apiKey)).toMatchObject({ readOnly: false, ips: ['127.0.0.1'] });
+    const edited = latest(prompt);
     expect(edited.shown).toBe(
-      'Reset on dev: done\nby Dana (@dana_trades, id 424242). reset 1 account(s): 1 key(s) made read-write again\n- hedge: 1 key(s) restored, halt cleared',
+      [
+        'Reset on dev: done',
+        'by Dana (@dana_trades, id 424242). reset 1 account(s): 1 key(s) made read-write again',
+        `- hedge: 1 key(s) restored, halt cleared`,
+      ].join('\n'),
     );
     expect(edited.edits).toHaveLength(2);
     expect(edited.edits[1]).toMatch(/^Reset of the halt on dev: confirmed\nby Dana .* running…$/);
+    // The reset's own report reaches the chat too, as every reset's does.
+    expect(
+      telegram()
+        .sent(dana.chatId)
+        .map((m) => m.shown),
+    ).toContainEqual(expect.stringContaining('Reset by: Telegram: Dana (@dana_trades, id 424242)'));
+    expect(puts()).toHaveLength(1);
+  });
+
+  it('says when there is nothing to reset, and changes nothing', async () => {
+    const prompt = await confirmation('/reset');
+    await press(dana, prompt, 'Reset now');
+    expect((telegram().sent()[0] as SentMessage).shown).toBe(
+      'Reset on dev: done\nby Dana (@dana_trades, id 424242). nothing to reset: no account is halted',
+    );
+    expect(await halted()).toEqual([]);
     expectNoKill();
   });
 
@@ -547,7 +610,12 @@ describe('/reset with a confirmation', () => {
 describe('/drill, /disarm, /status, /help', () => {
   it('/drill runs the drill on the drill function and sends its result', async () => {
     const { sent } = await command(dana, '/drill');
-    expect(started().map((i) => [i.functionName, i.payload])).toEqual([[FUNCTIONS.drill, { drill: true }]]);
+    // The drill function, which asks the reset function to check the master key (only that one may read it).
+    expect(started().map((i) => [i.functionName, i.payload])).toEqual([
+      [FUNCTIONS.drill, { drill: true }],
+      [FUNCTIONS.reset, expect.objectContaining({ check: 'master' })],
+    ]);
+    expect(MASTER_KEY_CHECK_FUNCTION).toBe(FUNCTIONS.reset);
     expect(sent.map((m) => m.shown.split('\n')[0])).toEqual([
       'Running the kill-switch drill on dev (every account; read-only, nothing is cancelled)…',
       'Drill passed on dev: 2 account(s), no problem',
@@ -578,8 +646,39 @@ describe('/drill, /disarm, /status, /help', () => {
     ]);
     expect(scheduler.get(schedule)).toBeUndefined();
     expect((telegram().sent()[0] as SentMessage).shown).toMatch(
-      /^Dead man’s switch on dev: disarmed\nby Dana \(@dana_trades, id 424242\)\. No kill switch fires on silence/,
+      /^Dead man’s switch on dev: disarmed\nby Dana \(@dana_trades, id 424242\)\. The dead man’s switch is off: no kill switch fires on silence/,
     );
+  });
+
+  it('/disarm while trading is halted: the heartbeat function refuses (423), and the chat is told to reset first', async () => {
+    const armed = (await (
+      await import('../../handlers/heartbeat.ts')
+    ).handler(
+      signedHttpEvent('http-v2-heartbeat.json', { ttlSeconds: 300 }, stack.webhookSecret),
+      lambdaContext(),
+    )) as { statusCode: number };
+    expect(armed.statusCode).toBe(200);
+    const schedule = scheduler.get('bybit-cancel-dev-dead-mans-switch');
+    expect(schedule).toBeDefined();
+    await press(dana, await confirmation('/kill bot went wild'), 'Kill now');
+    expect(await halted()).toEqual(['hedge', 'main']);
+    lambda.reset();
+
+    const prompt = await confirmation('/disarm');
+    const calls = scheduler.calls.length;
+    await press(dana, prompt, 'Disarm now');
+    const [invocation] = started();
+    expect(started()).toHaveLength(1);
+    expect(invocation?.functionName).toBe(FUNCTIONS.heartbeat);
+    expect((await invocation?.done)?.result).toMatchObject({ statusCode: 423, halted: true });
+    // Nothing was changed: no Scheduler call, the schedule as it was.
+    expect(scheduler.calls.length).toBe(calls);
+    expect(scheduler.get('bybit-cancel-dev-dead-mans-switch')).toEqual(schedule);
+    const shown = latest(prompt).shown;
+    expect(shown).toMatch(
+      /^Dead man’s switch on dev: NOT disarmed\nRefused: trading is halted on hedge, main since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(telegram: Telegram \/kill by Dana \(@dana_trades, id 424242\): bot went wild\)\. Nothing was changed/,
+    );
+    expect(shown).toContain('reset first (/reset), then /disarm again.');
   });
 
   it("/status says the halt, the dead man's switch, the last kill switch and the last drill", async () => {
@@ -591,6 +690,31 @@ describe('/drill, /disarm, /status, /help', () => {
     );
     expect(text).toMatch(/\nLast drill: /);
     expectNothingFired();
+  });
+
+  it('/status shows each halted account, since when, by what and why, and how to end it', async () => {
+    await press(dana, await confirmation('/kill runaway grid'), 'Kill now');
+    lambda.reset();
+    const { sent } = await command(dana, '/status');
+    const text = sent[0]?.shown ?? '';
+    const since = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC';
+    const reason = 'Telegram /kill by Dana \\(@dana_trades, id 424242\\): runaway grid';
+    expect(text).toMatch(
+      new RegExp(
+        [
+          '^dev: needs attention',
+          'Halt: HALTED: hedge, main',
+          `- hedge: since ${since}, by telegram, 1 key\\(s\\) made read-only; ${reason}`,
+          `- main: since ${since}, by telegram, cooperative; ${reason}`,
+          'Once you know why: /reset \\(you confirm within 60 s\\)\\.',
+          'Dead man’s switch: ',
+        ].join('\\n'),
+      ),
+    );
+    expect(text).toContain('Needs attention:\n- trading is halted on hedge since');
+    // Read, not changed: the halt stands.
+    expect(await halted()).toEqual(['hedge', 'main']);
+    expect(started()).toEqual([]);
   });
 
   it('/help lists every command; an unknown one says so', async () => {
