@@ -7,8 +7,9 @@
 //      switch, and an EventBridge endpoint whose kill-switch rule hands the event to cancelAll; registers the
 //      demo bot's webhook (POST /telegram);
 //   3. shows a signed webhook cancel, a scoped cancel-all, a stale sweep, the drill, a kill switch, the dead
-//      man's switch, a runaway bot halted and reset, and a kill switch from Telegram (/status, /kill, Kill now), checked against the emulator,
-//      with the messages a person receives, and prints what happened;
+//      man's switch, a runaway bot halted and reset, and a kill switch and its reset from Telegram (/status,
+//      /kill, Kill now, /reset, Reset now), checked against the emulator, with the messages a person receives,
+//      and prints what happened;
 //   4. stays up for trying it by hand (curl commands, `npm run sign`, `npm run kill-switch -- --stage local`)
 //      until Ctrl-C, saying when the dead man's switch fires, or exits with --once (or CI=true): 0 when
 //      everything was cancelled as it should be.
@@ -299,8 +300,10 @@ async function main(): Promise<number> {
     report,
     reporting,
   };
-  const outcomes = await runDemo(demo, 2);
-  const total = outcomes.length + 3;
+  // The steps after the demo's own: the dead man's switch, the runaway bot, Telegram.
+  const later = 3;
+  const outcomes = await runDemo(demo, later);
+  const total = outcomes.length + later;
   outcomes.push(await deadMansSwitchStep({ ...demo, scheduler }, `[${total - 2}/${total}]`));
   outcomes.push(await runawayBotStep(demo, `[${total - 1}/${total}]`));
   outcomes.push(await telegramStep({ exchange, reporting, report }, `[${total}/${total}]`));

@@ -1,15 +1,18 @@
 // The demo's Telegram step: the demo trader, in the demo bot's chat, sends /status and /kill, and presses Kill
-// now. The Telegram stand-in posts each update to the local POST /telegram as Telegram posts to the webhook
-// (with the secret token `npm start` registered); the telegram function answers at once, hands its messages to
-// itself (the Lambda invoke endpoint), and puts the kill-switch event on the local EventBridge endpoint, whose
-// rule hands it to cancelAll. Checked: the answer to Kill now comes before the kill switch's report, the
-// report reaches the chat, and the emulator holds nothing open.
+// now; then /reset, and presses Reset now. The Telegram stand-in posts each update to the local POST /telegram
+// as Telegram posts to the webhook (with the secret token `npm start` registered); the telegram function
+// answers at once, hands its messages to itself (the Lambda invoke endpoint), puts the kill-switch event on
+// the local EventBridge endpoint, whose rule hands it to cancelAll, and runs the reset on the reset function.
+// Checked: the answer to Kill now comes before the kill switch's report, the report reaches the chat and says
+// what it halted, the emulator holds nothing open, and the reset from Telegram ends every halt (so the stack
+// stays up unhalted, as after every step).
 
 import type { Button, SentMessage } from '../../test/support/telegram.ts';
 import type { StepOutcome } from './demo.ts';
 import type { LocalExchange } from './exchange.ts';
 import type { Reporter } from './progress.ts';
 import { DEMO_TRADER, type LocalReporting } from './reporting.ts';
+import { LOCAL_STAGE } from './state.ts';
 
 /** A message of the bot's, or the kill switch's report, arrives within this (a kill switch takes a second). */
 const MESSAGE_TIMEOUT_MS = 30_000;
@@ -45,9 +48,11 @@ export async function telegramStep(ctx: TelegramDemo, n: string): Promise<StepOu
   try {
     const seeded = exchange.seed();
     report.line(
-      `${n} Telegram: ${DEMO_TRADER.firstName} sends /status and /kill in the demo chat, and presses Kill now (POST /telegram, as Telegram calls the webhook)`,
+      `${n} Telegram: ${DEMO_TRADER.firstName} sends /status and /kill in the demo chat, presses Kill now, then /reset and Reset now (POST /telegram, as Telegram calls the webhook)`,
     );
-    report.line(`      ${seeded} new open orders`);
+    // The runaway bot's one order, placed after its reset, is still open: the kill switch cancels it too.
+    const before = exchange.emulator.openOrders().length;
+    report.line(`      ${seeded} new open orders, ${before} open in all`);
 
     let from = telegram.sent(chat).length;
     const status = await report.wait('      /status', () => telegram.command(token, DEMO_TRADER, '/status'));
@@ -98,12 +103,45 @@ export async function telegramStep(ctx: TelegramDemo, n: string): Promise<StepOu
       killReport.shown.includes('Fired by: Telegram (/kill, confirmed with Kill now)'),
       'the report does not say Telegram fired it',
     );
+    check(
+      killReport.shown.includes('Halted (trading stays stopped'),
+      'the report does not say what it halted',
+    );
     const received = reporting.messagesSince(mark);
     check(received.messages.length === 1, `${received.messages.length} report(s) for one kill switch`);
     const left = exchange.emulator.openOrders().length;
     report.line(`      emulator: ${left} open orders`);
     check(left === 0, `${left} order(s) still open after the kill switch from Telegram`);
-    outcome.cancelled = seeded - left;
+    outcome.cancelled = before - left;
+
+    // Trading stays stopped until a person resets it: from the phone too.
+    from = telegram.sent(chat).length;
+    const reset = await report.wait('      /reset', () => telegram.command(token, DEMO_TRADER, '/reset'));
+    const resetPrompt = await next(from, (m) => m.buttons.length > 0);
+    report.line(`      → ${reset.status} in ${reset.ms.toFixed(0)} ms; the bot asks:`);
+    printShown(report, resetPrompt);
+    const resetLabels = resetPrompt.buttons.flat().map((b: Button) => b.text);
+    check(resetLabels.join(',') === 'Reset now,Cancel', `the reset's buttons are ${resetLabels.join(', ')}`);
+    const confirmed = await report.wait('      pressing Reset now', () =>
+      telegram.press(token, DEMO_TRADER, resetPrompt, 'Reset now'),
+    );
+    report.line(`      → ${confirmed.status} in ${confirmed.ms.toFixed(0)} ms; the reset function runs`);
+    const done = await report.wait('      waiting for the reset', () =>
+      telegram.waitFor(
+        () =>
+          telegram
+            .sent(chat)
+            .find((m) => m.messageId === resetPrompt.messageId && m.shown.startsWith('Reset on')),
+        REPORT_TIMEOUT_MS,
+      ),
+    );
+    report.line('      the confirmation now reads:');
+    printShown(report, done);
+    check(
+      done.shown.startsWith(`Reset on ${LOCAL_STAGE}: done`),
+      'the reset from Telegram did not end the halt',
+    );
+    check(!done.shown.includes('STILL HALTED'), 'an account is still halted after the reset from Telegram');
   } catch (error) {
     check(false, (error as Error).message);
   }
