@@ -8,6 +8,7 @@
 
 import { parseArgs } from 'node:util';
 import { parseTelegramCommandSecret, type TelegramCommandSecret } from '../lib/lambda/secrets.ts';
+import { checkRegion, checkStage, UsageError } from './deploy/args.ts';
 import { setUpWebhook, type WebhookSetup, webhookChecks } from './deploy/telegram-webhook.ts';
 import { defaultRegion, serviceName } from './local/service.ts';
 import { DEFAULT_STATE_FILE, LOCAL_STAGE, runningState } from './local/state.ts';
@@ -21,10 +22,6 @@ const USAGE = `usage: npm run telegram -- --setup --stage <stage> [--region <reg
   --state      the local stack's state file (default .local/stack.json; --stage local only)
 exit status: 0 connected, 1 not (the reason is printed), 2 wrong arguments`;
 
-const STAGE = /^[a-zA-Z0-9-]{1,32}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-
-class UsageError extends Error {}
 class NotDoneError extends Error {}
 
 interface Options {
@@ -184,12 +181,8 @@ function readOptions(): Options {
     process.exit(0);
   }
   if (!values.setup) throw new UsageError('--setup is required (it is what this command does)');
-  const stage = values.stage as string | undefined;
-  if (stage === undefined) throw new UsageError('--stage is required (the stage you deployed, or local)');
-  if (!STAGE.test(stage)) throw new UsageError(`--stage "${stage}" is not a stage name (letters, digits, -)`);
-  const region = values.region as string | undefined;
-  if (region !== undefined && !REGION.test(region))
-    throw new UsageError(`--region "${region}" is not an AWS region, e.g. ap-southeast-1`);
+  const stage = checkStage(values.stage as string | undefined, 'the stage you deployed, or local');
+  const region = values.region === undefined ? undefined : checkRegion(values.region as string);
   const url = values.url as string | undefined;
   if (url !== undefined && !/^https:\/\/[^\s/]+/.test(url) && stage !== LOCAL_STAGE)
     throw new UsageError('--url must be an https:// URL (Telegram takes no other webhook)');
