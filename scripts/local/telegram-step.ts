@@ -8,7 +8,7 @@
 // stays up unhalted, as after every step).
 
 import type { Button, SentMessage } from '../../test/support/telegram.ts';
-import type { StepOutcome } from './demo.ts';
+import { newStep, type StepOutcome } from './demo.ts';
 import type { LocalExchange } from './exchange.ts';
 import type { Reporter } from './progress.ts';
 import { DEMO_TRADER, type LocalReporting } from './reporting.ts';
@@ -26,19 +26,7 @@ export interface TelegramDemo {
 
 export async function telegramStep(ctx: TelegramDemo, n: string): Promise<StepOutcome> {
   const { report, exchange, reporting } = ctx;
-  const outcome: StepOutcome = {
-    title: 'telegram kill switch',
-    cancelled: 0,
-    openAfter: 0,
-    ok: true,
-    problems: [],
-  };
-  const check = (condition: boolean, problem: string) => {
-    if (!condition) {
-      outcome.ok = false;
-      outcome.problems.push(problem);
-    }
-  };
+  const { outcome, check } = newStep('telegram kill switch');
   const { telegram, telegramSecret } = reporting;
   const token = telegramSecret.botToken;
   const chat = DEMO_TRADER.chatId;

@@ -77,6 +77,19 @@ function jobContext(overrides: Partial<JobContext> & { bot: TelegramBot }): JobC
 
 const lastText = (calls: { body: Record<string, unknown> }[]) => String(calls.at(-1)?.body.text);
 
+/** The confirmation's last text after a disarm the heartbeat function answered with `answered`. */
+async function disarmAnswered(answered: Answered): Promise<string> {
+  const { bot, calls } = fakeBot();
+  await runJob(jobContext({ bot, run: async () => answered }), {
+    kind: 'disarm',
+    queryId: 'q',
+    chatId: '-100',
+    messageId: 4,
+    asked: { ...asked, action: 'disarm' },
+  });
+  return lastText(calls);
+}
+
 describe('when the state table fails', () => {
   const broken = new StateStore({
     tableName: 'bybit-cancel-prod-state',
@@ -275,15 +288,7 @@ describe('the jobs', () => {
   ] as [string, Answered, string][])(
     'a disarm answered with %s: NOT disarmed, try again',
     async (_, answered, why) => {
-      const { bot, calls } = fakeBot();
-      await runJob(jobContext({ bot, run: async () => answered }), {
-        kind: 'disarm',
-        queryId: 'q',
-        chatId: '-100',
-        messageId: 4,
-        asked: { ...asked, action: 'disarm' },
-      });
-      expect(lastText(calls)).toBe(
+      expect(await disarmAnswered(answered)).toBe(
         [
           '<b>Dead man’s switch on prod: NOT disarmed</b>',
           why,
@@ -294,7 +299,6 @@ describe('the jobs', () => {
   );
 
   it('a disarm refused while trading is halted (423): says since when and why, and to reset first', async () => {
-    const { bot, calls } = fakeBot();
     const halted = {
       statusCode: 423,
       halted: true,
@@ -305,14 +309,7 @@ describe('the jobs', () => {
       error: 'HaltedError',
       message: 'trading is halted: …',
     };
-    await runJob(jobContext({ bot, run: async () => ({ result: halted }) }), {
-      kind: 'disarm',
-      queryId: 'q',
-      chatId: '-100',
-      messageId: 4,
-      asked: { ...asked, action: 'disarm' },
-    });
-    expect(lastText(calls)).toBe(
+    expect(await disarmAnswered({ result: halted })).toBe(
       [
         '<b>Dead man’s switch on prod: NOT disarmed</b>',
         'Refused: trading is halted on hedge, main since 2026-03-01 09:30:00 UTC (telegram: Telegram /kill by Dana). Nothing was changed: the dead man’s switch stays as it was.',
