@@ -70,7 +70,7 @@ describe('the telegram function', () => {
     expect(env.TELEGRAM_FUNCTION_NAME).toBe(name('TelegramLambdaFunction'));
     expect(env.DRILL_FUNCTION_NAME).toBe(name('DrillLambdaFunction'));
     expect(env.HEARTBEAT_FUNCTION_NAME).toBe(name('HeartbeatLambdaFunction'));
-    expect(env.RESET_FUNCTION_NAME).toBe(`bybit-cancel-${env.STAGE}-reset`);
+    expect(env.RESET_FUNCTION_NAME).toBe(name('ResetLambdaFunction'));
   });
 });
 
@@ -134,19 +134,15 @@ describe("the telegram function's role", () => {
     const [invoke, ...more] = withAction(statements(), 'lambda:');
     expect(more).toEqual([]);
     expect(list(invoke?.Action)).toEqual(['lambda:InvokeFunction']);
+    // By the names the template gives the functions (by name: a reference to its own would be circular).
     expect(list(invoke?.Resource).map(flatten).sort()).toEqual(
-      [
-        env.RESET_FUNCTION_NAME,
-        env.DRILL_FUNCTION_NAME,
-        env.HEARTBEAT_FUNCTION_NAME,
-        env.TELEGRAM_FUNCTION_NAME,
-      ]
-        .map(functionArn)
+      ['ResetLambdaFunction', 'DrillLambdaFunction', 'HeartbeatLambdaFunction', 'TelegramLambdaFunction']
+        .map((id) => functionArn(properties(id).FunctionName))
         .sort(),
     );
-    expect(list(invoke?.Resource).map(flatten)).not.toContain(
-      functionArn(properties('CancelAllLambdaFunction').FunctionName),
-    );
+    // Not the functions that cancel: a kill switch from Telegram goes through the kill-switch event only.
+    for (const id of ['CancelAllLambdaFunction', 'CancelLambdaFunction', 'StatusLambdaFunction'])
+      expect(list(invoke?.Resource).map(flatten)).not.toContain(functionArn(properties(id).FunctionName));
     const [schedule, ...others] = withAction(statements(), 'scheduler:');
     expect(others).toEqual([]);
     expect(list(schedule?.Action)).toEqual(['scheduler:GetSchedule']);
@@ -161,18 +157,20 @@ describe("the telegram function's role", () => {
     expect(withAction(statements(), 'kms:')).toEqual([]);
   });
 
-  describe('with TELEGRAM_SECRET_ID set (as an ARN) and a customer-managed key for the secrets', () => {
+  describe('with TELEGRAM_SECRET_ID set (as an ARN), a master key for the halt and a customer-managed key for the secrets', () => {
     const secretArn = 'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:bybit-cancel/prod/telegram';
+    const masterSecretId = 'bybit-cancel/prod/halt-master';
     const keyArn = 'arn:aws:kms:ap-southeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     let variant: PackagedService;
     beforeAll(async () => {
       variant = await packageService([
         `--param=TELEGRAM_SECRET_ID=${secretArn}`,
+        `--param=HALT_MASTER_SECRET_ID=${masterSecretId}`,
         `--param=SECRETS_KMS_KEY_ARN=${keyArn}`,
       ]);
     }, 180_000);
 
-    it('reads that secret and no other, and may decrypt it through Secrets Manager', () => {
+    it('reads that secret and no other (no exchange, webhook or master key), and may decrypt it through Secrets Manager', () => {
       const own = roleStatements(variant.template, 'TelegramRole');
       const secrets = withAction(own, 'secretsmanager:');
       expect(actionsOf(secrets)).toEqual(['secretsmanager:GetSecretValue']);
@@ -180,8 +178,10 @@ describe("the telegram function's role", () => {
         [secretArn, `${secretArn}-??????`].sort(),
       );
       const variantEnv = functionEnv(variant.template, 'TelegramLambdaFunction');
-      for (const other of [variantEnv.BYBIT_SECRET_ID, variantEnv.WEBHOOK_SECRET_ID]) {
+      // Neither the exchange keys, nor the webhook key, nor the master key (the others' roles read them).
+      for (const other of [variantEnv.BYBIT_SECRET_ID, variantEnv.WEBHOOK_SECRET_ID, masterSecretId]) {
         expect(JSON.stringify(own)).not.toContain(String(other));
+        expect(JSON.stringify(variant.template)).toContain(String(other));
       }
       const kms = (variant.template.Resources as Record<string, TemplateResource>).SecretsKmsDecryptPolicy
         ?.Properties as Json;
