@@ -247,7 +247,7 @@ describe('the dashboard and the alarms', () => {
     const listed = ((widget?.properties.alarms ?? []) as string[]).map((arn) => arn.split(':alarm:')[1]);
     expect(listed.sort()).toEqual(alarms.map(([, a]) => a.AlarmName as string).sort());
     const log = body.widgets.find((w) => w.type === 'log');
-    for (const fn of ['cancelAll', 'drill'])
+    for (const fn of ['cancelAll', 'drill', 'reset'])
       expect(log?.properties.query).toContain(`SOURCE '/aws/lambda/bybit-cancel-${env.STAGE}-${fn}'`);
     expect(log?.properties.query).toContain('filter message = "report"');
   });
