@@ -386,7 +386,7 @@ describe('the drill function', () => {
   it('is what cancelAll hands a webhook drill to: only the shared role may invoke it, and it has no HTTP route', () => {
     const invokes = Object.fromEntries(
       ofType('AWS::IAM::Role')
-        .map(([id]) => [
+        .map(([id]): [string, string[]] => [
           id,
           policyOf(id)
             .filter((s) => list(s.Action).includes('lambda:InvokeFunction'))
