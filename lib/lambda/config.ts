@@ -182,6 +182,7 @@ export type SettingsReader =
   | 'status'
   | 'reset'
   | 'masterCheck'
+  | 'drillStart'
   | 'unknown';
 
 const GROUPED = new Set<string>(Object.values(SETTING_GROUPS).flat());
@@ -195,7 +196,7 @@ export function settingsFor(problems: readonly SettingProblem[], reader: Setting
     reader in SETTING_GROUPS ? SETTING_GROUPS[reader as keyof typeof SETTING_GROUPS] : [],
   );
   // Every operation that reaches the exchange reads the exchange settings (all the ungrouped ones).
-  const exchange = !['http', 'heartbeat', 'status', 'killSwitch'].includes(reader);
+  const exchange = !['http', 'heartbeat', 'status', 'killSwitch', 'drillStart'].includes(reader);
   const reads = (setting: string) => own.has(setting) || (exchange && !GROUPED.has(setting));
   const fatal = problems.filter((p) => reads(p.setting));
   if (fatal.length > 0) throw configError(fatal);

@@ -19,7 +19,7 @@ export interface DrillFunctionOptions {
 
 /** The answer to a webhook drill: started on the drill function, not yet run. */
 export interface DrillStarted {
-  operation: 'drill';
+  operation: 'drillStart';
   started: true;
   function: string;
   accounts?: string[];
@@ -59,7 +59,7 @@ export class DrillFunction {
       throw new DrillStartError(this.functionName, (cause as Error)?.name ?? 'Error', { cause });
     }
     return {
-      operation: 'drill',
+      operation: 'drillStart',
       started: true,
       function: this.functionName,
       ...(accounts ? { accounts } : {}),
