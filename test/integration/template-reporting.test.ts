@@ -274,6 +274,18 @@ describe('the dashboard and the alarms', () => {
     expect(drillFailed?.AlarmDescription).not.toContain('cancelAll logs');
   });
 
+  it('alarms on every failed run of an operation that changes the exchange, each on its own Failures', () => {
+    const watched = alarms
+      .filter(([, a]) => a.MetricName === 'Failures' && a.Namespace === env.METRICS_NAMESPACE)
+      .map(([, a]) => (a.Dimensions as { Value: string }[] | undefined)?.[0]?.Value);
+    // A reset that failed leaves its accounts halted: nobody can trade there until it is fixed.
+    for (const operation of ['killSwitch', 'cancel', 'cancelAll', 'reset'])
+      expect(watched).toContain(operation);
+    const [, reset] = alarms.find(([, a]) => a.AlarmName === `bybit-cancel-${env.STAGE}-reset-failed`) ?? [];
+    expect(reset).toMatchObject({ Statistic: 'Sum', Threshold: 1, Period: 60 });
+    expect(list(reset?.AlarmActions).map(ref)).toEqual(['AlarmTopic']);
+  });
+
   it.each([
     ['NotifyFailures', 'notification failed'],
     ['StateFailures', 'state table call failed'],
