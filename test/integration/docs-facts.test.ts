@@ -202,12 +202,12 @@ describe('the docs against the local demo', () => {
     expect(table.at(4)).toMatchObject({ title: 'kill switch', openAfter: 0 });
     // The dead man's switch clears a book seeded afresh.
     expect(table.at(5)).toMatchObject({ cancelled: total, openAfter: 0 });
-    // The runaway bot's orders, cancelled by the kill switch; its one order after the reset stays open.
+    // The runaway bot's orders, cancelled by the kill switch; it cancels its one order after the reset.
     expect(table.at(6)).toEqual({
       step: 7,
       title: 'runaway bot halted',
       cancelled: RUNAWAY_BOT_ORDERS,
-      openAfter: 1,
+      openAfter: 0,
     });
   });
 
