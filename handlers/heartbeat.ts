@@ -7,7 +7,7 @@
 import middy from '@middy/core';
 import { heartbeat } from '../lib/cancel/dead-mans-switch.ts';
 import { type Routes, route } from '../lib/lambda/app.ts';
-import { RecordedAccounts, StateHeartbeatTurns } from '../lib/lambda/heartbeat-turns.ts';
+import { RecordedAccounts, recordedHalts, StateHeartbeatTurns } from '../lib/lambda/heartbeat-turns.ts';
 import { invocationLog } from '../lib/lambda/middleware.ts';
 import { parseHeartbeatRequest } from '../lib/lambda/requests.ts';
 
@@ -21,7 +21,7 @@ export const heartbeatRoutes: Routes = {
       at,
       deadline,
       clock: app.clock,
-      ...(app.state.enabled ? { halts: () => app.halts.list() } : {}),
+      halts: recordedHalts(app.halts, app.state, app.stateFailed),
     }),
   operation: () => 'heartbeat',
   signedOnly: true,

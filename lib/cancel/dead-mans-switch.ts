@@ -130,6 +130,8 @@ export const TURN_MARGIN_MS = 2000;
 const TURN_WAIT_RESERVE_MS = 1000;
 /** Between two tries for a busy turn: a short pause, jittered so that two waiting heartbeats do not collide. */
 const TURN_RETRY_MS = { min: 25, max: 100 };
+export const UNCHECKED_HALTS_WARNING =
+  'the halts could not be read (the state table did not answer): if trading is halted, stop, and ask a person';
 export const UNCHECKED_ACCOUNTS_WARNING =
   'the account names could not be checked (no function has read the exchange secret since the deploy, or the state table did not answer); if a name is not in the secret when the switch fires, it covers every account';
 
@@ -179,7 +181,7 @@ export function armPlan(request: HeartbeatRequest, now: Date): ArmPlan {
 }
 
 /** The halts standing now (the state table, in production). */
-export type HaltReader = () => Promise<HaltRecord[]>;
+export type HaltReader = () => Promise<HaltRecord[] | undefined>;
 
 /**
  * The halts that refuse a heartbeat: those of the accounts it names, or, when it names none, every halt. A
@@ -198,19 +200,20 @@ export function haltsCovering(halts: HaltRecord[], accounts: readonly string[] |
 
 /**
  * One heartbeat: moves (or deletes, on disarm) the schedule, in turn, and says where it stands. With `halts`, a
- * heartbeat covering a halted account throws HaltedError before anything else; a halt that cannot be read
- * throws too (the schedule stays: if the bot goes quiet, it fires, which is the safe side).
+ * heartbeat covering a halted account throws HaltedError before anything else. Halts that cannot be read
+ * (undefined) do not refuse it: like its order and its accounts, it goes on unchecked and says so, because a
+ * refused heartbeat would fire the switch over a detail of bookkeeping.
  */
 export async function heartbeat(
   request: HeartbeatRequest,
   context: HeartbeatContext,
 ): Promise<HeartbeatReport> {
   const clock = context.clock ?? systemClock;
-  if (context.halts) {
-    const standing = haltsCovering(await context.halts(), request.accounts);
-    if (standing.length > 0) throw new HaltedError(standing);
-  }
+  const halts = context.halts ? await context.halts() : [];
+  const standing = haltsCovering(halts ?? [], request.accounts);
+  if (standing.length > 0) throw new HaltedError(standing);
   const warnings = request.disarm ? [] : await checkAccounts(request.accounts, context.accounts);
+  if (!halts) warnings.push(UNCHECKED_HALTS_WARNING);
   const turn = await takeTurn(context, clock);
   const now = new Date(clock.now());
   let applied: AppliedHeartbeat;

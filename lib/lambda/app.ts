@@ -278,8 +278,8 @@ const HTTP_BUDGET_MS = 28_000;
  * per container: an unsigned flood costs one extra read per interval, and a rotation takes effect within it.
  */
 const WEBHOOK_REREAD_INTERVAL_MS = 30_000;
-/** Operations a passphrase request may not start (a drill holds the IP budget; it is no emergency). */
-const PASSPHRASE_REFUSED = new Set<Operation>(['drill']);
+/** Operations a passphrase request may not start, by what they are called (a drill is no emergency). */
+const PASSPHRASE_REFUSED = new Map<Operation, string>([['drillStart', 'drill']]);
 
 export interface Invocation {
   app: App;
@@ -481,8 +481,9 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes) 
     operation = routes.operation?.(peekJson(body)) ?? 'unknown';
     const how = await authenticate(trigger, body, run.app, routes);
     // The passphrase sits in every TradingView alert: it may cancel, never start what it has no use for.
-    if (how === 'passphrase' && PASSPHRASE_REFUSED.has(operation))
-      throw new AuthenticationError(`${operation} needs a signed request: the passphrase cannot start it`);
+    const refused = how === 'passphrase' ? PASSPHRASE_REFUSED.get(operation) : undefined;
+    if (refused)
+      throw new AuthenticationError(`${refused} needs a signed request: the passphrase cannot start it`);
     if (how !== 'passphrase') {
       run.at = Number(trigger.headers['x-timestamp']);
       claim = await takeOnce(trigger, run);

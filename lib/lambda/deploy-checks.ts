@@ -51,7 +51,7 @@ export function deploymentProblems(
   if (total > IP_LIMIT_PER_5S) {
     const terms = shares.map((s) => `${s.name} ${s.containers} × ${s.share}`).join(' + ');
     problems.push(
-      `IP budget: ${terms} = ${total} requests per 5 s, above Bybit's ${IP_LIMIT_PER_5S} per IP (a ban of 10 minutes or more past it): lower a reserved concurrency or BYBIT_IP_REQUESTS_PER_5S (CANCEL_IP_REQUESTS_PER_5S, DRILL_IP_REQUESTS_PER_5S) until the sum is at most ${IP_LIMIT_PER_5S}`,
+      `IP budget: ${terms} = ${total} requests per 5 s, above Bybit's ${IP_LIMIT_PER_5S} per IP (a ban of 10 minutes or more past it): lower a reserved concurrency or BYBIT_IP_REQUESTS_PER_5S (CANCEL_IP_REQUESTS_PER_5S, DRILL_IP_REQUESTS_PER_5S, RESET_IP_REQUESTS_PER_5S) until the sum is at most ${IP_LIMIT_PER_5S}`,
     );
   }
   const named = [...settings].map(([message, names]) => `${message} (function ${names.join(', ')})`);

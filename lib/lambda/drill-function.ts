@@ -8,7 +8,7 @@ import { DRILL_ACTION } from './triggers.ts';
 
 /** The answer to a webhook drill: started on the drill function, not yet run. */
 export interface DrillStarted {
-  operation: 'drill';
+  operation: 'drillStart';
   started: true;
   function: string;
   accounts?: string[];
@@ -40,7 +40,7 @@ export class DrillFunction {
       throw new DrillStartError(this.functionName, (sdkError as Error)?.name ?? 'Error', { cause });
     }
     return {
-      operation: 'drill',
+      operation: 'drillStart',
       started: true,
       function: this.functionName,
       ...(accounts ? { accounts } : {}),

@@ -1,11 +1,14 @@
-// The dead man's switch's order in the state table (`dead-mans-switch` / `turn`): the last heartbeat or disarm
-// applied to the schedule (its time is the item's version), and a lease held by the one heartbeat moving the
-// schedule now, until its deadline plus a margin. A heartbeat made before the version is stale; one that finds
-// the lease held waits. The table not answering never stops a heartbeat: it goes on unordered, and the failure
-// is logged and counted (StateFailures, the state-failed alarm).
+// What the heartbeat reads and keeps in the state table: the dead man's switch's order (`dead-mans-switch` /
+// `turn`: the last heartbeat or disarm applied to the schedule, its time the item's version, and a lease held by
+// the one heartbeat moving the schedule now, until its deadline plus a margin; a heartbeat made before the
+// version is stale, one that finds the lease held waits), the account names, and the halts. The table not
+// answering never stops a heartbeat: it goes on unordered and unchecked, and the failure is logged and counted
+// (StateFailures, the state-failed alarm).
 
 import type { AppliedHeartbeat, HeartbeatTurns, KnownAccounts, Turn } from '../cancel/dead-mans-switch.ts';
+import type { HaltRecord } from '../cancel/halt.ts';
 import { knownAccountNames } from './accounts.ts';
+import type { StateHaltStore } from './halts.ts';
 import { recordKeys } from './records.ts';
 import type { StateStore } from './state.ts';
 
@@ -73,4 +76,17 @@ export class RecordedAccounts implements KnownAccounts {
       return undefined;
     }
   }
+}
+
+/** The halts standing now, for the heartbeat to refuse a halted account; undefined when they cannot be read. */
+export function recordedHalts(halts: StateHaltStore, state: StateStore, failed: StateFailure) {
+  return async (): Promise<HaltRecord[] | undefined> => {
+    if (!state.enabled) return [];
+    try {
+      return await halts.list();
+    } catch (error) {
+      failed('read the halts (the heartbeat went on unchecked)', error);
+      return undefined;
+    }
+  };
 }

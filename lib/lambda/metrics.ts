@@ -9,6 +9,8 @@ export type Operation =
   | 'sweep'
   | 'heartbeat'
   | 'drill'
+  /** A webhook drill handed to the drill function: not a drill run (the drill function counts that). */
+  | 'drillStart'
   | 'status'
   | 'reset'
   | 'masterCheck'
@@ -210,7 +212,7 @@ export function isFailedHttp(value: unknown): boolean {
 /** What a cancel-all body asks for: the drill, one scope when it names a category, otherwise the kill switch. */
 export function requestedCancelAll(request: unknown): Operation {
   const body = request as { category?: unknown; drill?: unknown } | null | undefined;
-  if (body?.drill === true) return 'drill';
+  if (body?.drill === true) return 'drillStart';
   return body?.category === undefined ? 'killSwitch' : 'cancelAll';
 }
 

@@ -158,9 +158,12 @@ export async function runawayBotStep(ctx: DemoContext, n: string): Promise<StepO
     );
     const again = await place();
     report.line(
-      `      the bot's next order → ${again.orderId ? 'placed: its key is read-write again' : `refused, retCode ${again.retCode}`}`,
+      `      the bot's next order → ${again.orderId ? 'placed: its key is read-write again (the bot cancels it and stops)' : `refused, retCode ${again.retCode}`}`,
     );
     check(again.orderId !== undefined, `the bot's order after the reset got retCode ${again.retCode}`);
+    // The bot stops, as its operator would have it: the demo leaves no order of its own behind.
+    if (again.orderId)
+      await client.cancelOrder({ category: 'linear', symbol: 'BTCUSDT', orderId: again.orderId });
   } catch (error) {
     check(false, (error as Error).message);
   }

@@ -38,7 +38,7 @@ export async function telegramStep(ctx: TelegramDemo, n: string): Promise<StepOu
     report.line(
       `${n} Telegram: ${DEMO_TRADER.firstName} sends /status and /kill in the demo chat, presses Kill now, then /reset and Reset now (POST /telegram, as Telegram calls the webhook)`,
     );
-    // The runaway bot's one order, placed after its reset, is still open: the kill switch cancels it too.
+    // Whatever an earlier step left open counts too: the kill switch cancels it all.
     const before = exchange.emulator.openOrders().length;
     report.line(`      ${seeded} new open orders, ${before} open in all`);
 

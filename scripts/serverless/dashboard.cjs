@@ -6,9 +6,11 @@
 'use strict';
 
 /** Operations with their own series (the `Operation` dimension of every metric). */
-const OPERATIONS = ['killSwitch', 'cancelAll', 'cancel', 'sweep', 'drill', 'heartbeat', 'status'];
+const OPERATIONS = ['killSwitch', 'cancelAll', 'cancel', 'sweep', 'drill', 'heartbeat', 'status', 'reset'];
+/** The operations that send to Bybit, and so wait for the IP budget or meet its 403. */
+const EXCHANGE_OPERATIONS = ['killSwitch', 'cancelAll', 'cancel', 'sweep', 'drill', 'reset'];
 /** The functions whose `report` lines the table of recent runs reads. */
-const REPORTING_FUNCTIONS = ['cancelAll', 'drill', 'cancel'];
+const REPORTING_FUNCTIONS = ['cancelAll', 'drill', 'cancel', 'reset'];
 const FIVE_MINUTES = 300;
 const HOUR = 3600;
 const RED = '#d62728';
@@ -123,12 +125,8 @@ function body(name, namespace, alarms, logGroups) {
       metric('Runs', 'killSwitch', { label: 'fired' }, 'deadMansSwitch'),
     ]),
     graph('IP budget: requests that waited, and 403 refusals', [
-      ...['killSwitch', 'cancelAll', 'cancel', 'sweep', 'drill'].map((op) =>
-        metric('IpBudgetWaits', op, { label: `${op} waited` }),
-      ),
-      ...['killSwitch', 'cancelAll', 'cancel', 'sweep', 'drill'].map((op) =>
-        metric('IpRefusals', op, { label: `${op} 403`, color: RED }),
-      ),
+      ...EXCHANGE_OPERATIONS.map((op) => metric('IpBudgetWaits', op, { label: `${op} waited` })),
+      ...EXCHANGE_OPERATIONS.map((op) => metric('IpRefusals', op, { label: `${op} 403`, color: RED })),
     ]),
     graph('Reports not sent, records not written', [
       [namespace, 'NotifyFailures', { label: 'notifications failed', color: RED }],
@@ -150,7 +148,7 @@ function body(name, namespace, alarms, logGroups) {
       width: 24,
       height: 8,
       properties: {
-        title: 'The last 20 reports (kill switches, drills, sweeps, cancels)',
+        title: 'The last 20 reports (kill switches, drills, sweeps, cancels, resets)',
         region: '${AWS::Region}',
         view: 'table',
         query: `${logGroups.map((group) => `SOURCE '${group}'`).join(' | ')} | filter message = "report" | fields @timestamp, report.operation as operation, report.ok as ok, report.origin as origin, report.cancelled as cancelled, report.remaining as remaining, requestId | sort @timestamp desc | limit 20`,

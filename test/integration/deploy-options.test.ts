@@ -10,6 +10,7 @@ import { loadConfig } from '../../lib/lambda/config.ts';
 import { packageService } from '../support/bundle.ts';
 import { deployedTemplate, type Template } from '../support/cfn-conditions.ts';
 import { validateTemplate } from '../support/cfn-spec.ts';
+import { EXCHANGE_FUNCTIONS } from '../support/template.ts';
 
 type Json = Record<string, unknown>;
 type Resource = Template['Resources'][string];
@@ -17,11 +18,16 @@ type Resource = Template['Resources'][string];
 const BYBIT_IP_LIMIT = 600;
 /** The limit a new AWS account often starts with: every container of the account, ours or not. */
 const SMALL_ACCOUNT_LIMIT = 10;
-const EXCHANGE_FUNCTIONS = ['CancelLambdaFunction', 'CancelAllLambdaFunction', 'DrillLambdaFunction'];
-const ALL_FUNCTIONS = [...EXCHANGE_FUNCTIONS, 'HeartbeatLambdaFunction'];
 const PACKAGE_TIMEOUT_MS = 240_000;
 
 const byDefault = inject('packaged').template as Template;
+const ALL_FUNCTIONS = Object.keys(byDefault.Resources).filter(
+  (id) => byDefault.Resources[id]?.Type === 'AWS::Lambda::Function',
+);
+/** The functions that call only AWS (the heartbeat, the status): outside the VPC, no share of the IP limit. */
+const AWS_ONLY_FUNCTIONS = ALL_FUNCTIONS.filter(
+  (id) => !(EXCHANGE_FUNCTIONS as readonly string[]).includes(id),
+);
 let oneAddress: Template;
 let twoAddresses: Template;
 
@@ -108,7 +114,7 @@ function checkStaticIp(packaged: Template, addresses: number) {
     expect(groups).toHaveLength(1);
     expect(ref(props(t.Resources[groups[0] as string]).VpcId)).toBe(vpc);
   }
-  expect(props(t.Resources.HeartbeatLambdaFunction).VpcConfig).toBeUndefined();
+  for (const id of AWS_ONLY_FUNCTIONS) expect(props(t.Resources[id]).VpcConfig, id).toBeUndefined();
   expect(privateSubnets).toHaveLength(2);
   expect(new Set(privateSubnets.map((id) => zoneOf(t.Resources[id]))).size).toBe(2);
 
@@ -154,7 +160,7 @@ function checkStaticIp(packaged: Template, addresses: number) {
       expect.arrayContaining(['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface']),
     );
   }
-  expect(ec2Actions(t, 'HeartbeatLambdaFunction')).toEqual([]);
+  for (const id of AWS_ONLY_FUNCTIONS) expect(ec2Actions(t, id), id).toEqual([]);
   const ec2Statements = Object.values(t.Resources)
     .flatMap((r) => (r.Type === 'AWS::IAM::Role' ? statementsOf(r) : []))
     .filter((s) => list(s.Action as string[]).some((a) => a.startsWith('ec2:')));
@@ -173,6 +179,7 @@ function checkStaticIp(packaged: Template, addresses: number) {
 describe('STATIC_IP', () => {
   it('without it, the stack has no VPC, no NAT gateway, no address and no function in a VPC', () => {
     const t = deployedTemplate(byDefault);
+    expect([...AWS_ONLY_FUNCTIONS].sort()).toEqual(['HeartbeatLambdaFunction', 'StatusLambdaFunction']);
     expect(Object.values(t.Resources).filter((r) => r.Type.startsWith('AWS::EC2::'))).toEqual([]);
     for (const id of ALL_FUNCTIONS) expect(props(t.Resources[id]).VpcConfig, id).toBeUndefined();
     for (const id of ALL_FUNCTIONS) expect(ec2Actions(t, id), id).toEqual([]);
@@ -236,7 +243,7 @@ describe('RESERVED_CONCURRENCY=false', () => {
       // Every container of the account may be ours and leave through the same address.
       expect(SMALL_ACCOUNT_LIMIT * share, id).toBeLessThan(BYBIT_IP_LIMIT);
     }
-    expect(unreserved.map((u) => u.share)).toEqual([50, 50, 50]);
+    expect(unreserved.map((u) => u.share)).toEqual(EXCHANGE_FUNCTIONS.map(() => 50));
   });
 
   it('keeps the default reservations and shares otherwise (the arithmetic of docs/concepts/capacity.md)', () => {

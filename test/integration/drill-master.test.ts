@@ -1,4 +1,4 @@
-// The drill's checks of the enforced halt, through the real cancelAll handler against the emulator: the
+// The drill's checks of the enforced halt, through the real drill handler against the emulator: the
 // master key (the master's, allowed to change sub-account keys, IP-bound, no Withdrawal) and each
 // sub-account's key listing. Read-only: the drill sends no POST.
 
@@ -12,7 +12,7 @@ import { type LocalStack, type StackAccount, startStack } from '../support/stack
 
 let stack: LocalStack;
 let master: StackAccount;
-let cancelAll: (event: unknown, context: unknown) => Promise<unknown>;
+let drillHandler: (event: unknown, context: unknown) => Promise<unknown>;
 const BOT = { apiKey: 'key-drill-bot-5f3a9c1d2e', apiSecret: 'drill-bot-secret-0123456789' };
 /** A master key may change sub keys with Account Transfer alone (docs/v5/user/modify-sub-apikey.mdx). */
 const NARROW = {
@@ -32,7 +32,7 @@ beforeAll(async () => {
   registerSecret('apiKey', BOT.apiKey);
   registerSecret('apiSecret', BOT.apiSecret);
   stack.emulator.addAccount({ uid: desk.uid, parentUid: master.uid, ...BOT });
-  cancelAll = (await import('../../handlers/cancel-all.ts')).handler as typeof cancelAll;
+  drillHandler = (await import('../../handlers/drill.ts')).handler as typeof drillHandler;
 });
 afterAll(() => stack.close());
 beforeEach(() => {
@@ -40,7 +40,7 @@ beforeEach(() => {
   stack.emulator.setKey(master.apiKey, NARROW);
 });
 
-const drill = () => cancelAll(loadEvent('drill.json'), lambdaContext()) as Promise<DrillReport>;
+const drill = () => drillHandler(loadEvent('drill.json'), lambdaContext()) as Promise<DrillReport>;
 const failure = (promise: Promise<unknown>) =>
   promise.then(
     () => {

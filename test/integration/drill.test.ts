@@ -120,7 +120,11 @@ describe('the drill on three accounts: healthy, read-only, expiring in 5 days', 
     expect(stack.emulator.requests).toHaveLength(0);
 
     expect(answer.statusCode).toBe(202);
-    expect(JSON.parse(answer.body)).toEqual({ operation: 'drill', started: true, function: DRILL_FUNCTION });
+    expect(JSON.parse(answer.body)).toEqual({
+      operation: 'drillStart',
+      started: true,
+      function: DRILL_FUNCTION,
+    });
     expect(lambda.invocations.map((i) => [i.functionName, i.invocationType, i.payload])).toEqual([
       [DRILL_FUNCTION, 'Event', { action: 'drill' }],
     ]);

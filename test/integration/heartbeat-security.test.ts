@@ -10,7 +10,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { cancelAllRoutes } from '../../handlers/cancel-all.ts';
 import { heartbeatRoutes } from '../../handlers/heartbeat.ts';
 import { statusRoutes } from '../../handlers/status.ts';
-import { parseAtExpression } from '../../lib/cancel/dead-mans-switch.ts';
+import { parseAtExpression, UNCHECKED_HALTS_WARNING } from '../../lib/cancel/dead-mans-switch.ts';
+import { StateHaltStore } from '../../lib/lambda/halts.ts';
 import { PARTITIONS, recordKeys } from '../../lib/lambda/records.ts';
 import { type AnyEvent, lambdaContext, loadEvent, signedHttpEvent } from '../support/events.ts';
 import { container } from '../support/functions.ts';
@@ -68,9 +69,12 @@ beforeEach(async () => {
   });
   scheduler.reset();
   fired.length = 0;
-  // Each test starts on a fresh deploy: no order of heartbeats, no account names recorded.
+  // Each test starts on a fresh deploy: no order of heartbeats, no account names recorded, no halt (the kill
+  // switches of the tests before halted what they covered).
   await reporting.state.delete(recordKeys.heartbeatTurn());
   await reporting.state.delete(recordKeys.accounts());
+  const halts = new StateHaltStore(reporting.state);
+  for (const halt of await halts.list()) await halts.clear(halt.account);
 });
 
 /** The functions' environment on the loopback stack. */
@@ -280,21 +284,24 @@ describe('L2: each signature is served once', () => {
     const gone = env({ STATE_TABLE: 'bybit-cancel-nowhere-state' });
     const cancelAll = container({ env: gone });
     const killSwitch = signedHttpEvent('http-v2-kill-switch.json', {}, stack.webhookSecret);
-    expect(status(await cancelAll.run(cancelAllRoutes)(killSwitch, lambdaContext(60_000)))).toBe(200);
+    // Every order cancelled; the halt, which lives in the table, could not be set, and the answer says so.
+    const answer = await cancelAll.run(cancelAllRoutes)(killSwitch, lambdaContext(60_000));
     expect(stack.emulator.openOrders()).toHaveLength(0);
-    expect(cancelAll.metrics()).toEqual([expect.objectContaining({ Operation: 'killSwitch', Failures: 0 })]);
+    expect(status(answer)).toBe(502);
+    expect(body(answer)).toMatchObject({ remaining: 0, failedScopes: ['main: halt', 'hedge: halt'] });
+    expect(cancelAll.metrics()).toEqual([expect.objectContaining({ Operation: 'killSwitch', Failures: 1 })]);
     expect(Number(cancelAll.metrics()[0]?.StateFailures)).toBeGreaterThanOrEqual(1);
     expect(cancelAll.lines.some((l) => l.includes('the request was served without the replay check'))).toBe(
       true,
     );
-    // Never fire the dead man's switch over it: the heartbeat arms, unordered.
+    // Never fire the dead man's switch over it: the heartbeat arms, unordered and unchecked, and says so.
     const heartbeat = container({ env: gone });
     const armed = await heartbeat.run(heartbeatRoutes)(beat({ ttlSeconds: 300 }), lambdaContext());
-    expect(body(armed)).toMatchObject({ armed: true });
+    expect(body(armed)).toMatchObject({ armed: true, warnings: [UNCHECKED_HALTS_WARNING] });
     expect(scheduler.get(schedule)).toBeDefined();
-    // The signature not taken, and the turn not taken.
+    // The signature not taken, the halts not read, and the turn not taken.
     expect(heartbeat.metrics()).toEqual([
-      expect.objectContaining({ Operation: 'heartbeat', Failures: 0, StateFailures: 2 }),
+      expect.objectContaining({ Operation: 'heartbeat', Failures: 0, StateFailures: 3 }),
     ]);
   });
 });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { armPlan, scheduleName } from '../../lib/cancel/dead-mans-switch.ts';
+import { StateHaltStore } from '../../lib/lambda/halts.ts';
 import { when } from '../../lib/lambda/messages.ts';
 import { EventBridgeSchedule } from '../../lib/lambda/scheduler.ts';
 import type { StackStatus } from '../../lib/lambda/status.ts';
@@ -214,6 +215,9 @@ describe('npm run kill-switch -- --status, and POST /status', () => {
       source: 'bybit.killswitch',
       detailType: 'Kill Switch',
     });
+    // No halt: the kill switches fired above halted what they covered; a person reset them.
+    const halts = new StateHaltStore(reporting.state);
+    for (const halt of await halts.list()) await halts.clear(halt.account);
     const plan = armPlan({ ttlSeconds: 3600, disarm: false, reason: 'grid bot' }, new Date());
     await schedule.arm(plan);
     firesAt = plan.firesAt.toISOString();

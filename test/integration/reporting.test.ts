@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { KillSwitchReport } from '../../lib/cancel/kill-switch.ts';
+import { IncompleteCancelError } from '../../lib/errors.ts';
 import type { RunRecord } from '../../lib/lambda/records.ts';
 import { recordKeys } from '../../lib/lambda/records.ts';
 import { lambdaContext, loadEvent, signedHttpEvent } from '../support/events.ts';
@@ -253,20 +254,30 @@ describe('a channel that fails never changes the kill switch', () => {
     },
   );
 
-  it('a state table that cannot be written: the kill switch succeeds, the failure is logged and counted', async () => {
+  it('a state table that cannot be written: every order is still cancelled, the halt it could not record is reported failed, the rest logged and counted', async () => {
     stack.emulator.addOrders(key('main'), mixedBook(10));
     const { DeleteTableCommand } = await import('@aws-sdk/client-dynamodb');
     await reporting.dynamo.client.send(new DeleteTableCommand({ TableName: reporting.tableName }));
     try {
-      const { result, error } = await run(cancelAll, loadEvent('kill-switch.json'));
-      expect(error).toBeUndefined();
-      expect(result).toMatchObject({ ok: true, remaining: 0 });
+      const { error } = await run(cancelAll, loadEvent('kill-switch.json'));
+      // The cancels never wait on the table; the halt lives in it, so without it there is no halt: said so.
       expect(stack.emulator.openOrders()).toHaveLength(0);
+      expect(error).toBeInstanceOf(IncompleteCancelError);
+      const report = (error as IncompleteCancelError).report as Record<string, unknown>;
+      expect(report).toMatchObject({ cancelled: 10, remaining: 0 });
+      expect(report.failedScopes).toEqual(['main: halt', 'hedge: halt', 'bot: halt']);
       const failed = logged().filter((l) => l.message === 'state table call failed');
-      expect(failed).toHaveLength(2);
+      // The last kill switch and the event's record (and the account names, unless this container wrote them).
+      const what = failed.map((l) => l.what);
+      expect(what).toEqual(expect.arrayContaining(['the last killSwitch', 'the event record']));
+      expect(what.filter((w) => !['the last killSwitch', 'the event record'].includes(w as string))).toEqual(
+        what.length === 3 ? ['record the account names'] : [],
+      );
       expect(String(failed[0]?.errorMessage)).toContain('the table does not exist');
-      expect(emf()).toMatchObject({ StateFailures: 2, NotifyFailures: 0 });
-      expect(reporting.sns.published()).toHaveLength(1);
+      expect(emf()).toMatchObject({ StateFailures: failed.length, NotifyFailures: 0 });
+      const [told, ...others] = reporting.sns.published();
+      expect(others).toEqual([]);
+      expect(told?.subject).toContain('HALT FAILED');
     } finally {
       const { stateTableDefinition } = await import('../../lib/lambda/state.ts');
       await reporting.dynamo.createTable(stateTableDefinition(reporting.tableName));

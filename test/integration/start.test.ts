@@ -141,7 +141,7 @@ describe('npm start --once', () => {
         expect(table[3]).toMatch(/^ {2}4 kill-switch drill\s+0\s+[1-9]\d*\s+✔$/);
         expect(table[4]).toMatch(/^ {2}5 kill switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(table[5]).toMatch(/^ {2}6 dead man's switch\s+[1-9]\d*\s+0\s+✔$/);
-        expect(table[6]).toMatch(/^ {2}7 runaway bot halted\s+20\s+1\s+✔$/);
+        expect(table[6]).toMatch(/^ {2}7 runaway bot halted\s+20\s+0\s+✔$/);
         expect(table[7]).toMatch(/^ {2}8 telegram kill switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(result.stdout).toContain(
           '✔ All clear: 0 orders left open after each kill switch, and the runaway bot stopped until its reset.',

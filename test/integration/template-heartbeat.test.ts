@@ -12,6 +12,7 @@ import { type PackagedService, packageService } from '../support/bundle.ts';
 import { validateTemplate } from '../support/cfn-spec.ts';
 import {
   type Json,
+  leadingKeys,
   list,
   type PolicyStatement,
   resourcesOfType,
@@ -123,7 +124,10 @@ describe('the HTTP path', () => {
   });
 
   it('is not there at all with HEARTBEAT_HTTP=false: no route, no route throttle, no API Gateway permission', () => {
-    expect(routeKeys(careful.template)).toEqual(['POST /cancel', 'POST /cancel-all', 'POST /status']);
+    // Every other route stays (the exact set: template-security.test.ts).
+    expect(routeKeys(careful.template)).toEqual(
+      routeKeys(standard).filter((key) => key !== 'POST /heartbeat'),
+    );
     const stage = resourcesOfType(careful.template, 'AWS::ApiGatewayV2::Stage')[0]?.[1].Properties as Json;
     expect(stage.RouteSettings).toBeUndefined();
     const onHeartbeat = resourcesOfType(careful.template, 'AWS::Lambda::Permission').filter(([, p]) =>
@@ -170,20 +174,19 @@ describe("the heartbeat's role under both documented secret options (M3)", () =>
     );
   });
 
-  it('may use the state table for its order, the signatures it serves and a read of the account names, nothing else', () => {
+  it('may use the state table for its order, the signatures it serves, a read of the account names and of the halts, nothing else', () => {
     const statements = roleStatements(standard, heartbeatRole(standard)).filter((s) =>
       list(s.Action).some((a) => a.startsWith('dynamodb:')),
     );
-    const rights = statements.map((s) => [
-      list(s.Action).sort(),
-      list((s.Condition?.['ForAllValues:StringLike'] as Json | undefined)?.['dynamodb:LeadingKeys']).sort(),
-    ]);
+    const rights = statements.map((s) => [list(s.Action).sort(), leadingKeys(s)]);
     expect(rights).toEqual([
       [
         ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         [PARTITIONS.deadMansSwitch, `${PARTITIONS.signature}*`].sort(),
       ],
       [['dynamodb:GetItem'], [PARTITIONS.accounts]],
+      // A heartbeat for a halted account answers 423 and changes nothing: it lists the halts, never writes one.
+      [['dynamodb:Query'], [PARTITIONS.halt]],
     ]);
     for (const s of statements) expect(flatten(s.Resource)).toBe('<StateTable.Arn>');
   });

@@ -17,6 +17,7 @@ import { inspectOutput } from '../support/secret-hygiene.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';
 import {
   type Json,
+  leadingKeys,
   list,
   type TemplateResource as Resource,
   resourcesOfType,
@@ -41,8 +42,13 @@ const roleOf = (functionId: string) => {
   return (ref(role) ?? getAtt(role)[0]) as string;
 };
 const roles = ofType('AWS::IAM::Role').map(([id]) => id);
-/** The roles of the functions that report (cancel, cancelAll, drill), as the template gives them. */
-const EXCHANGE_ROLES = ['CancelLambdaFunction', 'CancelAllLambdaFunction', 'DrillLambdaFunction'].map(roleOf);
+/** The roles of the functions that report (cancel, cancelAll, drill, reset), as the template gives them. */
+const REPORTING_ROLES = [
+  'CancelLambdaFunction',
+  'CancelAllLambdaFunction',
+  'DrillLambdaFunction',
+  'ResetLambdaFunction',
+].map(roleOf);
 const touching = (statements: Statement[], service: string) =>
   statements.filter((s) => list(s.Action).some((a) => a.startsWith(`${service}:`)));
 
@@ -62,38 +68,67 @@ describe('the state table', () => {
     expect(ofType('AWS::DynamoDB::Table')).toHaveLength(1);
   });
 
-  it('lets each function use only its own partitions: the exchange functions their records and names, the webhook ones their signatures; the status function a read and its signatures; the heartbeat its order and signatures; the telegram function its updates and nonces, and a read of what status reads', () => {
-    /** A role's state-table statements as [actions, leading keys], each on the table. */
+  it('lets each function use only its own partitions: the exchange functions their records and names, the webhook ones their signatures; the halts to the kill switch and the reset, a read of them to the status, the heartbeat and telegram; the updates and confirmations of telegram', () => {
+    /**
+     * A role's state-table statements as [actions, leading keys], each on the table; a condition beside the
+     * leading keys (which function of a shared role) as a third item.
+     */
     const rights = (role: string) =>
       touching(statementsOf(role), 'dynamodb').map((s) => {
         expect(getAtt(s.Resource)).toEqual([tableId, 'Arn']);
-        const keys = (s.Condition?.['ForAllValues:StringLike'] as Json | undefined)?.['dynamodb:LeadingKeys'];
-        return [list(s.Action).sort(), keys];
+        const {
+          'ForAllValues:StringLike': _like,
+          'ForAllValues:StringEquals': _equals,
+          ...other
+        } = s.Condition ?? {};
+        const right = [list(s.Action).sort(), leadingKeys(s)];
+        return Object.keys(other).length > 0 ? [...right, other] : right;
       });
+    const cancelAllArn = {
+      'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${String(
+        template.Resources.CancelAllLambdaFunction?.Properties?.FunctionName,
+      )}`,
+    };
+    const records = [
+      ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      ['accounts', 'drills', 'event#*', 'last', 'signature#*'],
+    ];
+    // Only to give a signature back after a failure.
+    const giveBack = [['dynamodb:DeleteItem'], ['signature#*']];
+    // Each signed request served once (lib/lambda/replay.ts).
+    const signatures = [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], ['signature#*']];
     // cancel and cancelAll serve webhooks: each has a role of its own (cancelAll's is the shared one).
-    for (const role of [roleOf('CancelLambdaFunction'), roleOf('CancelAllLambdaFunction')]) {
-      expect(rights(role), role).toEqual([
-        [
-          ['dynamodb:GetItem', 'dynamodb:PutItem'],
-          ['event#*', 'last', 'drills', 'accounts', 'signature#*'],
-        ],
-        // Only to give a signature back after a failure.
-        [['dynamodb:DeleteItem'], ['signature#*']],
-      ]);
-    }
+    expect(rights(roleOf('CancelLambdaFunction'))).toEqual([records, giveBack]);
+    // The kill switch starts halts and writes each key ahead of its flip; it never deletes one. The role's
+    // statement names cancelAll, should another function ever share the role.
+    expect(rights(roleOf('CancelAllLambdaFunction'))).toEqual([
+      records,
+      giveBack,
+      [
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        ['halt'],
+        { ArnEquals: { 'lambda:SourceFunctionArn': cancelAllArn } },
+      ],
+    ]);
     // No HTTP request reaches the drill: it takes no signature.
     expect(rights(roleOf('DrillLambdaFunction'))).toEqual([
       [
         ['dynamodb:GetItem', 'dynamodb:PutItem'],
-        ['event#*', 'last', 'drills', 'accounts'],
+        ['accounts', 'drills', 'event#*', 'last'],
       ],
+    ]);
+    // The reset reads the halts, rewrites a key's entry and deletes them; records itself as the last reset.
+    expect(rights(roleOf('ResetLambdaFunction'))).toEqual([
+      [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'], ['halt']],
+      [['dynamodb:PutItem'], ['last']],
+      signatures,
     ]);
     expect(rights(roleOf('StatusLambdaFunction'))).toEqual([
       [
         ['dynamodb:GetItem', 'dynamodb:Query'],
-        ['last', 'drills'],
+        ['drills', 'halt', 'last'],
       ],
-      [['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'], ['signature#*']],
+      signatures,
     ]);
     expect(rights(roleOf('HeartbeatLambdaFunction'))).toEqual([
       [
@@ -101,19 +136,22 @@ describe('the state table', () => {
         ['dead-mans-switch', 'signature#*'],
       ],
       [['dynamodb:GetItem'], ['accounts']],
+      // A heartbeat for a halted account answers 423 and changes nothing.
+      [['dynamodb:Query'], ['halt']],
     ]);
+    // The telegram function: each update and each confirmation taken once, and a read of what /status reads.
     expect(rights(roleOf('TelegramLambdaFunction'))).toEqual([
       [
         ['dynamodb:GetItem', 'dynamodb:PutItem'],
-        ['telegram-update#*', 'nonce#*'],
+        ['nonce#*', 'telegram-update#*'],
       ],
       [
         ['dynamodb:GetItem', 'dynamodb:Query'],
-        ['last', 'drills', 'halt'],
+        ['drills', 'halt', 'last'],
       ],
     ]);
     const users = [
-      ...EXCHANGE_ROLES,
+      ...REPORTING_ROLES,
       roleOf('StatusLambdaFunction'),
       roleOf('HeartbeatLambdaFunction'),
       roleOf('TelegramLambdaFunction'),
@@ -130,7 +168,7 @@ describe('the reports topic', () => {
     expect(topic.TopicName).toBe(`bybit-cancel-${env.STAGE}-reports`);
     const alarmTopic = template.Resources.AlarmTopic?.Properties as Json;
     expect(ref(topic.KmsMasterKeyId)).toBe(ref(alarmTopic.KmsMasterKeyId));
-    for (const role of EXCHANGE_ROLES) {
+    for (const role of REPORTING_ROLES) {
       const shared = statementsOf(role);
       const publish = touching(shared, 'sns');
       expect(publish, role).toHaveLength(1);
@@ -142,7 +180,7 @@ describe('the reports topic', () => {
       expect(getAtt(kms[0]?.Resource)).toEqual([ref(topic.KmsMasterKeyId), 'Arn']);
       expect(JSON.stringify(kms[0]?.Condition)).toContain('sns.${AWS::Region}.amazonaws.com');
     }
-    for (const role of roles.filter((r) => !EXCHANGE_ROLES.includes(r))) {
+    for (const role of roles.filter((r) => !REPORTING_ROLES.includes(r))) {
       expect(touching(statementsOf(role), 'sns'), role).toEqual([]);
     }
   });
@@ -225,7 +263,7 @@ describe('the dashboard and the alarms', () => {
     const listed = ((widget?.properties.alarms ?? []) as string[]).map((arn) => arn.split(':alarm:')[1]);
     expect(listed.sort()).toEqual(alarms.map(([, a]) => a.AlarmName as string).sort());
     const log = body.widgets.find((w) => w.type === 'log');
-    for (const fn of ['cancelAll', 'drill'])
+    for (const fn of ['cancelAll', 'drill', 'reset'])
       expect(log?.properties.query).toContain(`SOURCE '/aws/lambda/bybit-cancel-${env.STAGE}-${fn}'`);
     expect(log?.properties.query).toContain('filter message = "report"');
   });
@@ -250,6 +288,18 @@ describe('the dashboard and the alarms', () => {
     const [, drillFailed] = alarms.find(([id]) => id === 'KillSwitchDrillFailedAlarm') ?? [];
     expect(drillFailed?.AlarmDescription).toContain(drillGroup);
     expect(drillFailed?.AlarmDescription).not.toContain('cancelAll logs');
+  });
+
+  it('alarms on every failed run of an operation that changes the exchange, each on its own Failures', () => {
+    const watched = alarms
+      .filter(([, a]) => a.MetricName === 'Failures' && a.Namespace === env.METRICS_NAMESPACE)
+      .map(([, a]) => (a.Dimensions as { Value: string }[] | undefined)?.[0]?.Value);
+    // A reset that failed leaves its accounts halted: nobody can trade there until it is fixed.
+    for (const operation of ['killSwitch', 'cancel', 'cancelAll', 'reset'])
+      expect(watched).toContain(operation);
+    const [, reset] = alarms.find(([, a]) => a.AlarmName === `bybit-cancel-${env.STAGE}-reset-failed`) ?? [];
+    expect(reset).toMatchObject({ Statistic: 'Sum', Threshold: 1, Period: 60 });
+    expect(list(reset?.AlarmActions).map(ref)).toEqual(['AlarmTopic']);
   });
 
   it.each([

@@ -12,6 +12,7 @@ import { signedHttpEvent } from '../support/events.ts';
 import { startScheduler } from '../support/scheduler.ts';
 import { inspectOutput } from '../support/secret-hygiene.ts';
 import { type LocalStack, startStack } from '../support/stack.ts';
+import { EXCHANGE_FUNCTIONS } from '../support/template.ts';
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -70,20 +71,29 @@ function envOf(logicalId: string): Record<string, string> {
     | undefined;
   return environment?.Variables ?? {};
 }
-const functionId = (name: 'cancel' | 'cancelAll' | 'heartbeat' | 'status') =>
+const functionId = (name: 'cancel' | 'cancelAll' | 'heartbeat' | 'status' | 'reset') =>
   `${name.charAt(0).toUpperCase()}${name.slice(1)}LambdaFunction`;
+/** The role a function runs as (its logical id). */
+const roleIdOf = (functionLogicalId: string) =>
+  flatten(template.Resources[functionLogicalId]?.Properties?.Role).replace(/^<(.+)\.Arn>$/, '$1');
+/** The statements of a role's inline policies. */
+const policyOf = (roleId: string) =>
+  list(
+    template.Resources[roleId]?.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[],
+  ).flatMap((p) => list(p.PolicyDocument.Statement));
 
 describe('the packaged CloudFormation template', () => {
   it('passes the offline resource-specification check with zero problems', async () => {
     expect(await validateTemplate(template)).toEqual([]);
   });
 
-  it('has the six functions, all reading the same two secret ids', () => {
+  it('has the seven functions, all reading the same two secret ids', () => {
     expect(functions.map(([id]) => id).sort()).toEqual([
       'CancelAllLambdaFunction',
       'CancelLambdaFunction',
       'DrillLambdaFunction',
       'HeartbeatLambdaFunction',
+      'ResetLambdaFunction',
       'StatusLambdaFunction',
       'TelegramLambdaFunction',
     ]);
@@ -161,8 +171,8 @@ describe('secrets stay out of the deployment', () => {
       );
       expect(secretish).toEqual(expect.arrayContaining(['BYBIT_SECRET_ID', 'WEBHOOK_SECRET_ID']));
       for (const name of secretish) {
-        // The Telegram secret is optional: empty unless TELEGRAM_SECRET_ID is set.
-        if (name === 'TELEGRAM_SECRET_ID') expect(env[name]).toBe('');
+        // The Telegram and master secrets are optional: empty unless TELEGRAM_SECRET_ID, HALT_MASTER_SECRET_ID is set.
+        if (name === 'TELEGRAM_SECRET_ID' || name === 'HALT_MASTER_SECRET_ID') expect(env[name]).toBe('');
         else if (name.endsWith('_SECRET_ID')) expect(env[name]).toMatch(/^[\w/+=.@-]{1,512}$/);
         else expect(env[name]).toMatch(/^(\d+|true|false)$/);
       }
@@ -171,6 +181,11 @@ describe('secrets stay out of the deployment', () => {
       expect(Object.keys(env).filter((name) => name.startsWith('AWS_'))).toEqual([]);
       expect(JSON.stringify(env)).not.toMatch(/127\.0\.0\.1|localhost/);
     }
+  });
+
+  it('names the master secret to the functions that halt or reset, and to no other', () => {
+    const told = functions.filter(([id]) => 'HALT_MASTER_SECRET_ID' in envOf(id)).map(([id]) => id);
+    expect(told.sort()).toEqual(['CancelAllLambdaFunction', 'ResetLambdaFunction']);
   });
 });
 
@@ -183,7 +198,7 @@ describe('the HTTP API', () => {
     expect(settings.ThrottlingBurstLimit).toBeGreaterThan(0);
   });
 
-  it('serves exactly POST /cancel, /cancel-all, /heartbeat, /status and /telegram, each by its own function', () => {
+  it('serves exactly POST /cancel, /cancel-all, /heartbeat, /status, /reset and /telegram, each by its own function', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
       const integrationId = flatten(r.Properties?.Target).replace(/^integrations\/<(.+)>$/, '$1');
       const integration = template.Resources[integrationId]?.Properties;
@@ -193,6 +208,7 @@ describe('the HTTP API', () => {
       ['POST /cancel', '<CancelLambdaFunction.Arn>'],
       ['POST /cancel-all', '<CancelAllLambdaFunction.Arn>'],
       ['POST /heartbeat', '<HeartbeatLambdaFunction.Arn>'],
+      ['POST /reset', '<ResetLambdaFunction.Arn>'],
       ['POST /status', '<StatusLambdaFunction.Arn>'],
       ['POST /telegram', '<TelegramLambdaFunction.Arn>'],
     ]);
@@ -305,24 +321,26 @@ describe('events and failures', () => {
     expect(envOf(functionId('cancelAll')).KILL_SWITCH_DRILL_EXPIRY_DAYS).toBe('14');
   });
 
-  it('sends failed asynchronous invocations of every exchange function (and of the Telegram jobs) to an encrypted queue the role may write to', () => {
+  it("sends failed asynchronous invocations of every exchange function (and of the Telegram jobs) to an encrypted queue the function's role may write to", () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties as Json);
-    expect(configs.map((c) => flatten(c.FunctionName)).sort()).toEqual([
-      '<CancelAllLambdaFunction>',
-      '<CancelLambdaFunction>',
-      '<DrillLambdaFunction>',
-      '<TelegramLambdaFunction>',
-    ]);
+    expect(configs.map((c) => flatten(c.FunctionName)).sort()).toEqual(
+      [...EXCHANGE_FUNCTIONS, 'TelegramLambdaFunction'].map((id) => `<${id}>`).sort(),
+    );
     for (const c of configs) {
       expect(
         flatten((c.DestinationConfig as { OnFailure: { Destination: unknown } }).OnFailure.Destination),
       ).toBe('<FailureQueue.Arn>');
+      // Lambda sends to the destination with the function's own role.
+      const roleId = roleIdOf(flatten(c.FunctionName).replace(/^<(.+)>$/, '$1'));
+      const sends = policyOf(roleId).filter((s) => list(s.Action).includes('sqs:SendMessage'));
+      expect(
+        sends.flatMap((s) => list(s.Resource).map(flatten)),
+        roleId,
+      ).toEqual(['<FailureQueue.Arn>']);
     }
     const queue = template.Resources.FailureQueue?.Properties as Json;
     expect(queue.SqsManagedSseEnabled === true || queue.KmsMasterKeyId !== undefined).toBe(true);
     expect(queue.MessageRetentionPeriod).toBeGreaterThanOrEqual(4 * 86_400);
-    const sends = roleStatements().filter((s) => list(s.Action).includes('sqs:SendMessage'));
-    expect(sends.flatMap((s) => list(s.Resource).map(flatten))).toContain('<FailureQueue.Arn>');
   });
 });
 
@@ -339,7 +357,7 @@ describe('the drill function', () => {
     expect(flatten(template.Resources.CancelAllLambdaFunction?.Properties?.Role)).not.toBe('<DrillRole.Arn>');
   });
 
-  it('may read the exchange keys but never the webhook key; writes its own log, the failure queue and its reports only', () => {
+  it('may read the exchange keys but never the webhook key; writes its own log, the failure queue and its reports, and asks the reset function only', () => {
     const { BYBIT_SECRET_ID, WEBHOOK_SECRET_ID } = envOf('DrillLambdaFunction');
     const secrets = statements
       .filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))
@@ -353,6 +371,7 @@ describe('the drill function', () => {
       'dynamodb:PutItem',
       'kms:Decrypt',
       'kms:GenerateDataKey*',
+      'lambda:InvokeFunction',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',
@@ -366,14 +385,86 @@ describe('the drill function', () => {
     });
   });
 
-  it('is what cancelAll hands a webhook drill to: only the shared role may invoke it, and it has no HTTP route', () => {
-    const invokes = roleStatements().filter((s) => list(s.Action).includes('lambda:InvokeFunction'));
-    expect(invokes.flatMap((s) => list(s.Resource).map(flatten))).toEqual(['<DrillLambdaFunction.Arn>']);
+  it('is what cancelAll hands a webhook drill to (and /drill from Telegram): only those roles may invoke it, and it has no HTTP route', () => {
+    const invokes = Object.fromEntries(
+      ofType('AWS::IAM::Role')
+        .map(([id]): [string, string[]] => [
+          id,
+          policyOf(id)
+            .filter((s) => list(s.Action).includes('lambda:InvokeFunction'))
+            .flatMap((s) => list(s.Resource).map(flatten)),
+        ])
+        .filter(([, invoked]) => invoked.length > 0),
+    );
+    // The drill asks the reset function, which may read the master key, to check it (and may invoke nothing else).
+    const reset = String(template.Resources.ResetLambdaFunction?.Properties?.FunctionName);
+    // The telegram function runs /reset, /drill and /disarm, and its own jobs (template-telegram.test.ts).
+    const byName = (id: string) =>
+      `arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${String(template.Resources[id]?.Properties?.FunctionName)}`;
+    expect(invokes).toEqual({
+      [roleIdOf('CancelAllLambdaFunction')]: ['<DrillLambdaFunction.Arn>'],
+      DrillRole: [`arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${reset}`],
+      TelegramRole: [
+        'ResetLambdaFunction',
+        'DrillLambdaFunction',
+        'HeartbeatLambdaFunction',
+        'TelegramLambdaFunction',
+      ].map(byName),
+    });
+    expect(envOf('DrillLambdaFunction').MASTER_KEY_CHECK_FUNCTION).toBe(reset);
+    // No other policy (a managed one, or a policy of its own) grants an invocation.
+    const all = roleStatements().filter((s) => list(s.Action).some((a) => a.startsWith('lambda:')));
+    expect(all).toHaveLength(3);
     expect(envOf('CancelAllLambdaFunction').DRILL_FUNCTION_NAME).toBe(String(drill.FunctionName));
     const integrations = ofType('AWS::ApiGatewayV2::Integration').map(([, i]) =>
       flatten(i.Properties?.IntegrationUri),
     );
     expect(integrations.some((uri) => uri.includes('DrillLambdaFunction'))).toBe(false);
+  });
+});
+
+describe('the reset function', () => {
+  const reset = template.Resources.ResetLambdaFunction?.Properties as Json;
+  const statements = policyOf(roleIdOf('ResetLambdaFunction'));
+
+  it('runs the reset entry point with a role of its own, one container at a time', () => {
+    expect(reset.Handler).toBe('handlers/reset.handler');
+    expect(roleIdOf('ResetLambdaFunction')).toBe('ResetRole');
+    expect(reset.ReservedConcurrentExecutions).toBe(1);
+  });
+
+  it('may read the webhook key but never the exchange keys; its logs, the halts, its record and signatures, its reports and the failure queue only', () => {
+    const { BYBIT_SECRET_ID, WEBHOOK_SECRET_ID } = envOf('ResetLambdaFunction');
+    const secrets = statements
+      .filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))
+      .flatMap((s) => list(s.Resource).map(flatten));
+    // The master key is granted only when HALT_MASTER_SECRET_ID names one (below), the Telegram secret likewise.
+    expect(secrets).toEqual([
+      `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${WEBHOOK_SECRET_ID}-??????`,
+    ]);
+    expect(JSON.stringify(statements)).not.toContain(String(BYBIT_SECRET_ID));
+    // The state-table partitions of each right: template-reporting.test.ts.
+    expect(statements.flatMap((s) => list(s.Action)).sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:PutItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sns:Publish',
+      'sqs:SendMessage',
+    ]);
+    const logs = statements.filter((s) => list(s.Action).some((a) => a.startsWith('logs:')));
+    expect(logs.flatMap((s) => list(s.Resource).map(flatten))).toEqual([
+      `arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/lambda/${String(reset.FunctionName)}:*`,
+    ]);
   });
 });
 
@@ -404,14 +495,7 @@ describe("the dead man's switch", () => {
   const schedule = scheduleName(heartbeatEnv.STAGE as string);
   const scheduleArn = `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/default/${schedule}`;
   const defaultBus = 'arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default';
-  const policyOf = (roleId: string) =>
-    list(
-      template.Resources[roleId]?.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[],
-    ).flatMap((p) => list(p.PolicyDocument.Statement));
-  const heartbeatRoleId = flatten(template.Resources.HeartbeatLambdaFunction?.Properties?.Role).replace(
-    /^<(.+)\.Arn>$/,
-    '$1',
-  );
+  const heartbeatRoleId = roleIdOf('HeartbeatLambdaFunction');
   const schedulerRoleId = flatten(heartbeatEnv.DEAD_MANS_SWITCH_ROLE_ARN).replace(/^<(.+)\.Arn>$/, '$1');
 
   it('grants Scheduler rights on that schedule name only: changes to the heartbeat function, a read to the status and telegram ones', () => {
@@ -483,11 +567,12 @@ describe("the dead man's switch", () => {
     const statements = policyOf(heartbeatRoleId);
     const actions = statements.flatMap((s) => list(s.Action)).sort();
     expect(actions).toEqual([
-      // Its order, its signatures and a read of the account names (template-reporting.test.ts).
+      // Its order, its signatures, a read of the account names and of the halts (template-heartbeat.test.ts).
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
+      'dynamodb:Query',
       'dynamodb:UpdateItem',
       'iam:PassRole',
       'logs:CreateLogStream',
@@ -626,14 +711,11 @@ describe('bounded IAM resources', () => {
   const logGroups = ofType('AWS::Logs::LogGroup').map(([, g]) => String(g.Properties?.LogGroupName));
 
   it("names each function's own log group, so no other stage's log group matches", () => {
-    expect(logGroups.sort()).toEqual([
-      '/aws/lambda/bybit-cancel-dev-cancel',
-      '/aws/lambda/bybit-cancel-dev-cancelAll',
-      '/aws/lambda/bybit-cancel-dev-drill',
-      '/aws/lambda/bybit-cancel-dev-heartbeat',
-      '/aws/lambda/bybit-cancel-dev-status',
-      '/aws/lambda/bybit-cancel-dev-telegram',
-    ]);
+    // One per function (the functions themselves: above).
+    expect(logGroups.sort()).toEqual(
+      functions.map(([, fn]) => `/aws/lambda/${String(fn.Properties?.FunctionName)}`).sort(),
+    );
+    expect(logGroups).toContain('/aws/lambda/bybit-cancel-dev-reset');
     const logStatements = roleStatements().filter((s) => list(s.Action).some((a) => a.startsWith('logs:')));
     expect(logStatements.length).toBeGreaterThan(0);
     for (const statement of logStatements) {
@@ -646,18 +728,20 @@ describe('bounded IAM resources', () => {
   });
 
   it('gives each function a role of its own that may write its own log group and no other', () => {
-    const roleOf = (fn: Resource) => flatten(fn.Properties?.Role).replace(/^<(.+)\.Arn>$/, '$1');
     const byRole = new Map<string, string[]>();
-    for (const [, fn] of functions) {
+    for (const [id, fn] of functions) {
       const group = `/aws/lambda/${String(fn.Properties?.FunctionName)}`;
-      byRole.set(roleOf(fn), [...(byRole.get(roleOf(fn)) ?? []), group]);
+      byRole.set(roleIdOf(id), [...(byRole.get(roleIdOf(id)) ?? []), group]);
     }
+    // cancelAll keeps the role the framework writes; every other function has one named for it.
     expect([...byRole.keys()].sort()).toEqual([
       'CancelRole',
       'DrillRole',
       'HeartbeatRole',
       'IamRoleLambdaExecution',
+      'ResetRole',
       'StatusRole',
+      'TelegramRole',
     ]);
     for (const [roleId, groups] of byRole) {
       // One function per role: a shared role would let each write the other's log.
@@ -683,31 +767,80 @@ describe('bounded IAM resources', () => {
     expect(unconditional.every((s) => flatten(s.Resource) !== '*')).toBe(true);
   });
 
-  describe('with the secrets given as ARNs and a customer-managed key', () => {
+  describe('with the secrets given as ARNs, a master key and a customer-managed key', () => {
     const exchangeArn = 'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:prod/bybit-keys-AbCdEf';
     const webhookArn = 'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:prod/webhook';
+    const masterArn = 'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:prod/bybit-master';
     const keyArn = 'arn:aws:kms:ap-southeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     let packaged: PackagedService;
     beforeAll(async () => {
       packaged = await packageService([
         `--param=BYBIT_SECRET_ID=${exchangeArn}`,
         `--param=WEBHOOK_SECRET_ID=${webhookArn}`,
+        `--param=HALT_MASTER_SECRET_ID=${masterArn}`,
         `--param=SECRETS_KMS_KEY_ARN=${keyArn}`,
       ]);
     }, 180_000);
     const resourcesOf = () => packaged.template.Resources as Record<string, Resource>;
+    const statementsOf = (roleId: string) =>
+      list(
+        resourcesOf()[roleId]?.Properties?.Policies as { PolicyDocument: { Statement: Statement[] } }[],
+      ).flatMap((p) => list(p.PolicyDocument.Statement));
+    const readsSecrets = (s: Statement) => list(s.Action).includes('secretsmanager:GetSecretValue');
 
     it('allows GetSecretValue on exactly those secrets, with or without the random suffix', () => {
-      const role = resourcesOf().IamRoleLambdaExecution?.Properties as {
-        Policies: { PolicyDocument: { Statement: Statement[] } }[];
-      };
-      const secretResources = role.Policies.flatMap((p) => p.PolicyDocument.Statement)
-        .filter((s) => list(s.Action).includes('secretsmanager:GetSecretValue'))
+      const secretResources = statementsOf('IamRoleLambdaExecution')
+        .filter((s) => readsSecrets(s) && s.Condition === undefined)
         .flatMap((s) => list(s.Resource).map(flatten));
       // A full ARN already ends in the suffix; a partial one does not. Either way, nothing but that secret.
       expect(secretResources.sort()).toEqual(
         [exchangeArn, `${exchangeArn}-??????`, webhookArn, `${webhookArn}-??????`].sort(),
       );
+    });
+
+    it('grants the master secret to the reset role and to cancelAll alone on the role it shares, nowhere else', () => {
+      const grants = Object.entries(resourcesOf())
+        .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+        .flatMap(([roleId]) =>
+          statementsOf(roleId)
+            .filter(
+              (s) =>
+                readsSecrets(s) &&
+                list(s.Resource)
+                  .map(flatten)
+                  .some((r) => r.includes('bybit-master')),
+            )
+            .map((s) => [roleId, s] as const),
+        );
+      expect(grants.map(([roleId]) => roleId).sort()).toEqual(['IamRoleLambdaExecution', 'ResetRole']);
+      for (const [, s] of grants) {
+        expect(list(s.Resource).map(flatten).sort()).toEqual([masterArn, `${masterArn}-??????`]);
+      }
+      const [, shared] = grants.find(([roleId]) => roleId === 'IamRoleLambdaExecution') ?? [];
+      const cancelAll = String(resourcesOf().CancelAllLambdaFunction?.Properties?.FunctionName);
+      // Lambda sets lambda:SourceFunctionArn on every AWS call a function's code makes.
+      expect(shared?.Condition).toEqual({
+        ArnEquals: {
+          'lambda:SourceFunctionArn': {
+            'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${cancelAll}`,
+          },
+        },
+      });
+      const [, own] = grants.find(([roleId]) => roleId === 'ResetRole') ?? [];
+      expect(own?.Condition).toBeUndefined();
+      // And the reset role reads the webhook key besides, never the exchange keys.
+      const resetSecrets = statementsOf('ResetRole')
+        .filter(readsSecrets)
+        .flatMap((s) => list(s.Resource).map(flatten));
+      expect(resetSecrets.sort()).toEqual(
+        [masterArn, `${masterArn}-??????`, webhookArn, `${webhookArn}-??????`].sort(),
+      );
+      // Only the functions that halt or reset are told its id.
+      const told = Object.entries(resourcesOf())
+        .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+        .filter(([, r]) => JSON.stringify(r.Properties?.Environment).includes(masterArn))
+        .map(([id]) => id);
+      expect(told.sort()).toEqual(['CancelAllLambdaFunction', 'ResetLambdaFunction']);
     });
 
     it('lets the drill role read the exchange secret given as an ARN, and still not the webhook key', () => {
@@ -724,15 +857,23 @@ describe('bounded IAM resources', () => {
       const conditions = (packaged.template as { Conditions: Json }).Conditions;
       expect(conditions.HasSecretsKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [keyArn, ''] }] });
       const policy = resourcesOf().SecretsKmsDecryptPolicy?.Properties as Json;
-      expect(list(policy.Roles).map(flatten)).toEqual([
-        '<IamRoleLambdaExecution>',
-        '<CancelRole>',
-        '<DrillRole>',
-        '<HeartbeatRole>',
-        '<StatusRole>',
-        '<ResetRole>',
-        '<TelegramRole>',
-      ]);
+      const readers = Object.entries(resourcesOf())
+        .filter(([id, r]) => r.Type === 'AWS::IAM::Role' && statementsOf(id).some(readsSecrets))
+        .map(([id]) => `<${id}>`);
+      // Every function's role reads a secret (a function of its own role: above), but telegram's, which reads
+      // only the Telegram secret, not set here (template-telegram.test.ts sets it): it gets the key only then.
+      expect(readers).toHaveLength(functions.length - 1);
+      expect(readers).not.toContain('<TelegramRole>');
+      const roles = list(policy.Roles).map((r) =>
+        JSON.stringify(r) ===
+        JSON.stringify({ 'Fn::If': ['HasTelegramSecret', { Ref: 'TelegramRole' }, { Ref: 'AWS::NoValue' }] })
+          ? undefined
+          : flatten(r),
+      );
+      expect(roles.filter(Boolean).sort()).toEqual(readers.sort());
+      expect(roles.filter((r) => r === undefined)).toHaveLength(1);
+      const condition = (packaged.template as { Conditions: Json }).Conditions.HasTelegramSecret;
+      expect(condition).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
       const [statement, ...others] = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
       expect(others).toEqual([]);
       expect(statement).toMatchObject({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn });

@@ -185,7 +185,13 @@ describe("the telegram function's role", () => {
       }
       const kms = (variant.template.Resources as Record<string, TemplateResource>).SecretsKmsDecryptPolicy
         ?.Properties as Json;
-      expect(list(kms.Roles).map(flatten)).toContain('<TelegramRole>');
+      // The telegram role decrypts only when it has a secret to read: here it has.
+      expect(list(kms.Roles)).toContainEqual({
+        'Fn::If': ['HasTelegramSecret', { Ref: 'TelegramRole' }, { Ref: 'AWS::NoValue' }],
+      });
+      expect((variant.template as { Conditions: Json }).Conditions.HasTelegramSecret).toEqual({
+        'Fn::Not': [{ 'Fn::Equals': [secretArn, ''] }],
+      });
     });
   });
 });

@@ -38,3 +38,31 @@ export function roleStatements(template: Record<string, unknown>, roleId: string
     | undefined;
   return list(role?.Policies).flatMap((p) => list(p.PolicyDocument.Statement));
 }
+
+/**
+ * The logical ids of the functions that send requests to Bybit, and so share its limit per IP (and, with
+ * STATIC_IP, the egress addresses): the product's claim, written once for the tests that check what follows
+ * from it (reservations, shares, the VPC, asynchronous retries). A function added to the stack that calls Bybit
+ * belongs here.
+ */
+export const EXCHANGE_FUNCTIONS = [
+  'CancelLambdaFunction',
+  'CancelAllLambdaFunction',
+  'DrillLambdaFunction',
+  'ResetLambdaFunction',
+] as const;
+
+/**
+ * The state-table partitions a statement is limited to (`dynamodb:LeadingKeys`, under `ForAllValues:StringLike`
+ * or `ForAllValues:StringEquals`), sorted; undefined when it names none (the whole table).
+ */
+export function leadingKeys(statement: PolicyStatement): string[] | undefined {
+  const conditions = [
+    statement.Condition?.['ForAllValues:StringLike'],
+    statement.Condition?.['ForAllValues:StringEquals'],
+  ];
+  const keys = conditions.flatMap((c) =>
+    list((c as Json | undefined)?.['dynamodb:LeadingKeys'] as string[] | undefined),
+  );
+  return keys.length > 0 ? keys.sort() : undefined;
+}

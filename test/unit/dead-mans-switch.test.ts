@@ -17,9 +17,12 @@ import {
   TURN_MARGIN_MS,
   type Turn,
   UNCHECKED_ACCOUNTS_WARNING,
+  UNCHECKED_HALTS_WARNING,
 } from '../../lib/cancel/dead-mans-switch.ts';
+import type { HaltRecord } from '../../lib/cancel/halt.ts';
 import {
   ConfigError,
+  HaltedError,
   HeartbeatBusyError,
   SchedulerError,
   SchedulerUnavailableError,
@@ -198,6 +201,53 @@ describe('heartbeat', () => {
     // It keeps a second back for its own Scheduler calls.
     expect(clock.t).toBeLessThanOrEqual(deadline - 1000);
     expect(clock.t).toBeGreaterThan(deadline - 1200);
+  });
+
+  const halt = (account: string): HaltRecord => ({
+    account,
+    since: '2026-12-05T10:00:00.000Z',
+    origin: 'deadMansSwitch',
+    reason: 'no heartbeat',
+    keys: [],
+  });
+
+  it('refuses a heartbeat or a disarm covering a halted account before any turn or Scheduler call', async () => {
+    for (const request of [
+      { ttlSeconds: 300, disarm: false, accounts: ['grid'] },
+      { ttlSeconds: 300, disarm: false },
+      { ttlSeconds: 300, disarm: true },
+    ]) {
+      const { calls, schedule } = fakeSchedule();
+      const turns = fakeTurns();
+      const error = await heartbeat(
+        request,
+        context({ schedule, turns: turns.turns, halts: async () => [halt('grid')] }),
+      ).catch((e: unknown) => e);
+      expect(error, JSON.stringify(request)).toBeInstanceOf(HaltedError);
+      expect(calls).toEqual([]);
+      expect(turns.calls).toEqual([]);
+    }
+  });
+
+  it('arms for accounts that are not halted while another is', async () => {
+    const { calls, schedule } = fakeSchedule();
+    const report = await heartbeat(
+      { ttlSeconds: 300, disarm: false, accounts: ['main'] },
+      context({ schedule, halts: async () => [halt('grid')] }),
+    );
+    expect(report).toMatchObject({ armed: true, accounts: ['main'] });
+    expect(report.warnings).toBeUndefined();
+    expect(calls).toHaveLength(1);
+  });
+
+  it('arms with a warning when the halts cannot be read: a detail of bookkeeping never fires the switch', async () => {
+    const { calls, schedule } = fakeSchedule();
+    const report = await heartbeat(
+      { ttlSeconds: 300, disarm: false },
+      context({ schedule, halts: async () => undefined }),
+    );
+    expect(report).toMatchObject({ armed: true, warnings: [UNCHECKED_HALTS_WARNING] });
+    expect(calls).toHaveLength(1);
   });
 
   it('goes on unordered when the order cannot be read, and then ends no turn', async () => {

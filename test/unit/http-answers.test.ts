@@ -127,7 +127,7 @@ describe('the failure message of an incomplete cancel', () => {
 
 describe('resultResponse', () => {
   it('answers a drill handed to the drill function with 202 Accepted', () => {
-    const started = { operation: 'drill', started: true, function: 'bybit-cancel-prod-drill' };
+    const started = { operation: 'drillStart', started: true, function: 'bybit-cancel-prod-drill' };
     expect(resultResponse(started)).toMatchObject({ statusCode: 202, body: JSON.stringify(started) });
   });
 });

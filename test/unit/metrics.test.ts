@@ -267,8 +267,14 @@ describe('metricsOf, edges', () => {
 });
 
 describe('requestedCancelAll', () => {
-  it('tells the drill, a scope and the kill switch apart by the body', () => {
-    expect(requestedCancelAll({ drill: true })).toBe('drill');
+  it('counts a drill handed to the drill function apart from drill runs (the drill-missing alarm counts those)', () => {
+    const started = { operation: 'drillStart', started: true, function: 'bybit-cancel-prod-drill' };
+    expect(metricsOf({ result: started }, 1, 'unknown')).toMatchObject({ operation: 'drillStart' });
+    expect(metricsOf({ result: started }, 1, 'unknown')).not.toHaveProperty('drillProblems');
+  });
+
+  it('tells a drill hand-over, a scope and the kill switch apart by the body', () => {
+    expect(requestedCancelAll({ drill: true })).toBe('drillStart');
     expect(requestedCancelAll({ drill: 'true', category: 'linear' })).toBe('cancelAll');
     expect(requestedCancelAll({ category: 'spot' })).toBe('cancelAll');
     expect(requestedCancelAll({})).toBe('killSwitch');

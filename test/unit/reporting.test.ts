@@ -134,7 +134,16 @@ describe('afterRun', () => {
       heartbeat.deps,
       finished({ operation: 'heartbeat', outcome: { result: { operation: 'heartbeat' } } }),
     );
-    for (const { lines, written, sent } of [refused, heartbeat]) {
+    // A webhook drill handed to the drill function is no drill run: the drill function records that one.
+    const handedOver = harness({ previousDrill: { ok: false, at: '2026-12-04T03:00:00.000Z' } as RunRecord });
+    await afterRun(
+      handedOver.deps,
+      finished({
+        operation: 'drillStart',
+        outcome: { result: { operation: 'drillStart', started: true, function: 'bybit-cancel-prod-drill' } },
+      }),
+    );
+    for (const { lines, written, sent } of [refused, heartbeat, handedOver]) {
       expect([lines.length, written.length, sent.length]).toEqual([0, 0, 0]);
     }
   });

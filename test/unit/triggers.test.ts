@@ -99,9 +99,12 @@ describe('readTrigger', () => {
   });
 
   it('reads the kill-switch event by its configured source and detail-type, and refuses any other event', () => {
-    expect(read(loadEvent('kill-switch.json'))).toEqual({
+    const event = loadEvent('kill-switch.json');
+    // The event id names the kill switch's record and its halt.
+    expect(read(event)).toEqual({
       type: 'killSwitch',
       detail: { reason: 'drawdown limit hit' },
+      eventId: event.id,
     });
     for (const [source, detailType] of [
       ['bybit.killswitch', 'Kill Switches'],
