@@ -210,9 +210,7 @@ export function settingsFor(problems: readonly SettingProblem[], reader: Setting
     reader in SETTING_GROUPS ? SETTING_GROUPS[reader as keyof typeof SETTING_GROUPS] : [],
   );
   // Every operation that reaches the exchange reads the exchange settings (all the ungrouped ones).
-  const exchange = !['http', 'heartbeat', 'status', 'killSwitch', 'drillStart', 'telegram'].includes(
-    reader,
-  );
+  const exchange = !['http', 'heartbeat', 'status', 'killSwitch', 'drillStart', 'telegram'].includes(reader);
   const reads = (setting: string) => own.has(setting) || (exchange && !GROUPED.has(setting));
   const fatal = problems.filter((p) => reads(p.setting));
   if (fatal.length > 0) throw configError(fatal);
