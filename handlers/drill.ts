@@ -21,6 +21,7 @@ function runDrill({ accounts }: DrillRequest, { app, deadline }: Invocation) {
       expiryDays: app.config.drill.expiryDays,
       clock: app.clock,
       functionName: app.config.masterKeyCheckFunction,
+      functions: app.functions,
     }),
   };
   return drill(app.exchange, options, accounts ? { accounts } : {}, deadline, app.clock);

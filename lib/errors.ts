@@ -377,3 +377,36 @@ export class NotifyError extends Error {
     this.channel = channel;
   }
 }
+
+/**
+ * A Telegram Bot API call failed or got no answer. `why` says so in words that hold no URL: the bot token is
+ * part of every URL of the API.
+ */
+export class TelegramApiError extends Error {
+  readonly method: string;
+  readonly why: string;
+  constructor(method: string, why: string) {
+    super(`Telegram ${method} failed: ${why}`);
+    this.name = 'TelegramApiError';
+    this.method = method;
+    this.why = why;
+  }
+}
+
+/** Another function (or this one, asynchronously) could not be invoked: Lambda refused or did not answer. */
+export class FunctionInvokeError extends Error {
+  readonly functionName: string;
+  constructor(functionName: string, message: string, options?: ErrorOptions) {
+    super(`invoking ${functionName}: ${message}`, options);
+    this.name = 'FunctionInvokeError';
+    this.functionName = functionName;
+  }
+}
+
+/** EventBridge did not take the kill-switch event: nothing was fired. */
+export class KillSwitchEventError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(`the kill-switch event was not put: ${message}`, options);
+    this.name = 'KillSwitchEventError';
+  }
+}

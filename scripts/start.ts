@@ -3,11 +3,13 @@
 //      freshly generated demo keys, the state table (dynalite), the reports topic (SNS) and a Telegram bot,
 //      all on loopback;
 //   2. starts the functions behind serverless-offline (HTTP API + Lambda invoke endpoint), configured with
-//      stage parameters that point them at all of these, and an EventBridge Scheduler endpoint for the dead
-//      man's switch;
+//      stage parameters that point them at all of these, an EventBridge Scheduler endpoint for the dead man's
+//      switch, and an EventBridge endpoint whose kill-switch rule hands the event to cancelAll; registers the
+//      demo bot's webhook (POST /telegram);
 //   3. shows a signed webhook cancel, a scoped cancel-all, a stale sweep, the drill, a kill switch, the dead
-//      man's switch and a runaway bot halted and reset, checked against the emulator, with the messages a
-//      person receives, and prints what happened;
+//      man's switch, a runaway bot halted and reset, and a kill switch and its reset from Telegram (/status,
+//      /kill, Kill now, /reset, Reset now), checked against the emulator, with the messages a person receives,
+//      and prints what happened;
 //   4. stays up for trying it by hand (curl commands, `npm run sign`, `npm run kill-switch -- --stage local`)
 //      until Ctrl-C, saying when the dead man's switch fires, or exits with --once (or CI=true): 0 when
 //      everything was cancelled as it should be.
@@ -17,12 +19,15 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaults as configDefaults } from '../lib/lambda/config.ts';
+import { startEventBridge } from '../test/support/eventbridge.ts';
+import { setUpWebhook } from './deploy/telegram-webhook.ts';
 import { deadMansSwitchStep, LOCAL_TARGETS, startLocalScheduler } from './local/dead-mans-switch.ts';
 import { runDemo, type StepOutcome } from './local/demo.ts';
 import { type LocalExchange, startLocalExchange } from './local/exchange.ts';
 import { runawayBotStep } from './local/halt-step.ts';
+import { invokeFunction } from './local/invoke.ts';
 import { groupExists, type Offline, startOffline } from './local/offline.ts';
-import { choosePort, portIsFree } from './local/ports.ts';
+import { choosePort, HOST, portIsFree } from './local/ports.ts';
 import { createReporter } from './local/progress.ts';
 import { type LocalReporting, startLocalReporting } from './local/reporting.ts';
 import { BOT_PREFIX, DEMO_ACCOUNTS, STALE_AFTER_SECONDS, WEBHOOK_ORDER } from './local/seed.ts';
@@ -36,6 +41,7 @@ import {
   removeState,
   writeState,
 } from './local/state.ts';
+import { telegramStep } from './local/telegram-step.ts';
 import { curlCommand, signHeaders } from './local/webhook.ts';
 
 const USAGE = `usage: npm start [-- --once] [--port <n>] [--lambda-port <n>] [--state <file>]
@@ -46,6 +52,8 @@ const USAGE = `usage: npm start [-- --once] [--port <n>] [--lambda-port <n>] [--
                   (default .local/stack.json)`;
 
 const defaults = { httpPort: 3000, lambdaPort: 3002 };
+/** A kill switch the local bus delivers to cancelAll gets as long as the function's own timeout allows. */
+const KILL_SWITCH_INVOKE_MS = 90_000;
 const TRY_SCOPE = { account: 'hedge', category: 'spot', orderFilter: 'tpslOrder' };
 
 const report = createReporter();
@@ -138,6 +146,18 @@ async function main(): Promise<number> {
   cleanups.push({ name: 'the Scheduler endpoint', run: () => scheduler.close() });
   const reporting: LocalReporting = await startLocalReporting(LOCAL_STAGE, region, exchange.secrets);
   cleanups.push({ name: 'the DynamoDB, SNS and Telegram endpoints', run: () => reporting.close() });
+  // The default bus with the kill-switch rule: an event put on it (Telegram's Kill now) goes to cancelAll.
+  const lambdaUrl = `http://${HOST}:${lambdaPort}`;
+  const bus = await startEventBridge({
+    freshIds: true,
+    onEvent: (event) => {
+      void invokeFunction(lambdaUrl, functions.cancelAll, event, KILL_SWITCH_INVOKE_MS).catch(
+        (error: Error) =>
+          report.line(`the local bus could not deliver a kill-switch event: ${error.message}`),
+      );
+    },
+  });
+  cleanups.push({ name: 'the EventBridge endpoint', run: () => bus.close() });
   const seeded = exchange.seed();
   const kinds = DEMO_ACCOUNTS.map((a) => `${a.name} (${a.rsa ? 'RSA' : 'HMAC'})`).join(', ');
   report.line(`      Bybit emulator    ${exchange.emulator.url}  accounts ${kinds}, ${seeded} open orders`);
@@ -165,6 +185,7 @@ async function main(): Promise<number> {
   report.line(
     `      Telegram          ${reporting.telegram.url}  a demo bot and chat (${reporting.telegramSecretId})`,
   );
+  report.line(`      EventBridge       ${bus.url}  the default bus: a kill-switch event goes to cancelAll`);
 
   const offline: Offline = await report.wait(
     '[2/2] Starting serverless-offline (esbuild bundles the functions first)',
@@ -187,6 +208,7 @@ async function main(): Promise<number> {
             Number(new URL(reporting.dynamo.url).port),
             Number(new URL(reporting.sns.url).port),
             Number(new URL(reporting.telegram.url).port),
+            Number(new URL(bus.url).port),
           ];
         },
         params: {
@@ -204,8 +226,10 @@ async function main(): Promise<number> {
         env: {
           AWS_ENDPOINT_URL_SECRETS_MANAGER: exchange.secrets.url,
           AWS_ENDPOINT_URL_SCHEDULER: scheduler.endpoint.url,
-          // A webhook drill is handed to the drill function through serverless-offline's Lambda endpoint.
-          AWS_ENDPOINT_URL_LAMBDA: `http://127.0.0.1:${lambdaPort}`,
+          // A webhook drill is handed to the drill function through serverless-offline's Lambda endpoint; the
+          // telegram function puts the kill-switch event on the bus, and invokes the functions (and itself) there.
+          AWS_ENDPOINT_URL_EVENTBRIDGE: bus.url,
+          AWS_ENDPOINT_URL_LAMBDA: lambdaUrl,
           ...reporting.env,
           AWS_REGION: region,
           AWS_DEFAULT_REGION: region,
@@ -221,10 +245,20 @@ async function main(): Promise<number> {
     await exit(1);
   });
   report.line(
-    `      HTTP API          ${offline.httpUrl}  POST /cancel, /cancel-all, /heartbeat, /status, /reset`,
+    `      HTTP API          ${offline.httpUrl}  POST /cancel, /cancel-all, /heartbeat, /status, /reset, /telegram`,
   );
   report.line(
     `      Lambda invoke     ${offline.lambdaUrl}  ${functions.cancel}, ${functions.cancelAll}, ${functions.drill}, ${functions.reset}`,
+  );
+  // What `npm run telegram -- --setup --stage local` does: the demo bot's updates now reach POST /telegram.
+  const webhook = await setUpWebhook({
+    stage: LOCAL_STAGE,
+    apiUrl: reporting.telegram.url,
+    webhookUrl: `${offline.httpUrl}/telegram`,
+    secret: reporting.telegramSecret,
+  });
+  report.line(
+    `      Telegram webhook  ${webhook.url}  the demo bot's, with its secret token (${(webhook.allowedUpdates ?? []).join(', ')})`,
   );
   report.line(`      function logs     ${shortPath(logFile)} (one JSON object a line)`);
   report.line(`      offline's own     ${shortPath(offlineLogFile)}`);
@@ -266,10 +300,13 @@ async function main(): Promise<number> {
     report,
     reporting,
   };
-  const outcomes = await runDemo(demo, 2);
-  const total = outcomes.length + 2;
-  outcomes.push(await deadMansSwitchStep({ ...demo, scheduler }, `[${total - 1}/${total}]`));
-  outcomes.push(await runawayBotStep(demo, `[${total}/${total}]`));
+  // The steps after the demo's own: the dead man's switch, the runaway bot, Telegram.
+  const later = 3;
+  const outcomes = await runDemo(demo, later);
+  const total = outcomes.length + later;
+  outcomes.push(await deadMansSwitchStep({ ...demo, scheduler }, `[${total - 2}/${total}]`));
+  outcomes.push(await runawayBotStep(demo, `[${total - 1}/${total}]`));
+  outcomes.push(await telegramStep({ exchange, reporting, report }, `[${total}/${total}]`));
   const ok = printOutcome(outcomes);
 
   if (options.once) return ok ? 0 : 1;

@@ -3,7 +3,7 @@
 // once: replay.ts) and validate before anything touches the exchange or its secret; once the work has its final
 // report, log, record and tell (reporting.ts), and keep the account names the work read (accounts.ts).
 
-import type { Context } from 'aws-lambda';
+import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { IpBudget } from '../bybit/ip-budget.ts';
 import type { Transport } from '../bybit/transport.ts';
 import { discoverCoverage } from '../cancel/coverage.ts';
@@ -21,9 +21,11 @@ import {
   type SettingsReader,
   settingsFor,
 } from './config.ts';
-import { DrillFunction, type LambdaSender } from './drill-function.ts';
+import { DrillFunction } from './drill-function.ts';
+import { LambdaFunctions, type LambdaSender } from './functions.ts';
 import { StateHaltStore } from './halts.ts';
 import { decodeBody, errorResponse, parseJsonBody, resultResponse, scopeErrors } from './http.ts';
+import { type EventBridgeSender, KillSwitchEvents } from './kill-switch-event.ts';
 import { type Operation, staleSecretLine } from './metrics.ts';
 import { type FetchLike, Notifier, type SnsSender } from './notify.ts';
 import { type Claim, releaseSignature, takeSignature } from './replay.ts';
@@ -59,6 +61,12 @@ export interface App {
   halts: StateHaltStore;
   /** The reports topic and Telegram; nothing is loaded until a message is sent. */
   notifier: Notifier;
+  /** What Telegram calls are sent with (the global fetch). */
+  fetch: FetchLike;
+  /** The stack's functions, invoked by name (Telegram commands); nothing is loaded until one is invoked. */
+  functions: LambdaFunctions;
+  /** The kill-switch event on the default bus (Telegram's Kill now); nothing is loaded until one is put. */
+  killSwitchEvents: KillSwitchEvents;
   /** What the current invocation's aftermath could not do (for its metrics); reset when one starts. */
   reported: Aftermath;
   clock: Clock;
@@ -81,6 +89,7 @@ export interface AppOverrides {
   lambdaClient?: LambdaSender;
   stateClient?: StateClient;
   snsClient?: SnsSender;
+  eventBridgeClient?: EventBridgeSender;
   /** What Telegram messages are sent with (the global fetch). */
   fetch?: FetchLike;
   transport?: Transport;
@@ -140,10 +149,8 @@ export function createApp(overrides: AppOverrides = {}): App {
     detailType: config.killSwitch.detailType,
     now: clock.now,
   });
-  const drillFunction = new DrillFunction({
-    client: overrides.lambdaClient,
-    functionName: config.drill.functionName,
-  });
+  const functions = new LambdaFunctions({ client: overrides.lambdaClient, now: clock.now });
+  const drillFunction = new DrillFunction(functions, config.drill.functionName);
   const admitSource = sourceAllowlist(config.webhookAllowedSourceIps);
   const state = new StateStore({
     tableName: config.stateTable,
@@ -160,6 +167,12 @@ export function createApp(overrides: AppOverrides = {}): App {
     fetch: overrides.fetch,
     now: clock.now,
   });
+  const killSwitchEvents = new KillSwitchEvents({
+    client: overrides.eventBridgeClient,
+    source: config.killSwitch.source,
+    detailType: config.killSwitch.detailType,
+    now: clock.now,
+  });
   const app: App = {
     config,
     settingProblems,
@@ -172,6 +185,9 @@ export function createApp(overrides: AppOverrides = {}): App {
     state,
     halts: new StateHaltStore(state),
     notifier,
+    fetch: overrides.fetch ?? ((url, init) => fetch(url, init)),
+    functions,
+    killSwitchEvents,
     reported: { notifyFailures: 0, stateFailures: 0 },
     clock,
     ipBudget,
@@ -299,6 +315,11 @@ export interface Routes {
   operation?: (request: unknown) => Operation;
   /** Only the signature authenticates this route, whatever WEBHOOK_PASSPHRASE_MODE says. */
   signedOnly?: boolean;
+  /**
+   * An HTTP route that authenticates its requests itself (Telegram's secret token), in place of the source
+   * allowlist and the signed request: it answers every request, refusals included.
+   */
+  webhook?: (trigger: HttpTrigger, run: Invocation) => Promise<APIGatewayProxyResult>;
   /** False for a function no HTTP route reaches (the drill): an HTTP event is refused before any secret read. */
   http?: boolean;
   /** Only the route-bound signature authenticates this route, whatever WEBHOOK_LEGACY_SIGNATURE says. */
@@ -408,7 +429,7 @@ async function dispatch(trigger: Trigger, run: Invocation, routes: Routes) {
   switch (trigger.type) {
     case 'http':
       if (routes.http === false) throw new Error('this function does not handle HTTP requests');
-      return serveHttp(trigger, run, routes);
+      return routes.webhook ? serveWebhook(trigger, run, routes.webhook) : serveHttp(trigger, run, routes);
     case 'direct':
       run.operation = routes.operation?.(trigger.body);
       if (routes.directAnswers) return serveDirect(trigger.body, run, routes);
@@ -485,6 +506,26 @@ async function serveHttp(trigger: HttpTrigger, run: Invocation, routes: Routes) 
       ...(scopes.length > 0 ? { scopes } : {}),
     });
     if (response.statusCode >= 500 && claim?.first) await giveBack(run, claim.key);
+    return response;
+  }
+}
+
+/** A self-authenticating route: what it answers, or a 5xx naming the request id when it throws. */
+async function serveWebhook(
+  trigger: HttpTrigger,
+  run: Invocation,
+  webhook: NonNullable<Routes['webhook']>,
+): Promise<APIGatewayProxyResult> {
+  try {
+    const response = await webhook(trigger, run);
+    run.app.logger.info('request served', { statusCode: response.statusCode });
+    return response;
+  } catch (error) {
+    const response = errorResponse(error, run.requestId);
+    run.app.logger[response.statusCode >= 500 ? 'error' : 'warn']('request refused', {
+      statusCode: response.statusCode,
+      ...describeError(error),
+    });
     return response;
   }
 }

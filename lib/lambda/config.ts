@@ -48,6 +48,11 @@ export const defaults = {
   TELEGRAM_API_URL: 'https://api.telegram.org',
   /** Each notification is given up after this long; the run's own deadline can make it shorter. */
   NOTIFY_TIMEOUT_MS: 2000,
+  /** Empty: the Telegram commands cannot start that function (serverless.yml names each on the telegram function). */
+  TELEGRAM_FUNCTION_NAME: '',
+  RESET_FUNCTION_NAME: '',
+  DRILL_FUNCTION_NAME: '',
+  HEARTBEAT_FUNCTION_NAME: '',
 } as const;
 
 /** EventBridge Scheduler's group for schedules that name none. */
@@ -117,6 +122,14 @@ export interface Config {
     telegramApiUrl: string;
     timeoutMs: number;
   };
+  /** The functions Telegram commands start (the telegram function's own settings), by their deployed names. */
+  telegram: {
+    /** The telegram function itself: it hands its slow work to itself, asynchronously. */
+    functionName: string;
+    resetFunction: string;
+    drillFunction: string;
+    heartbeatFunction: string;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -183,6 +196,7 @@ export type SettingsReader =
   | 'reset'
   | 'masterCheck'
   | 'drillStart'
+  | 'telegram'
   | 'unknown';
 
 const GROUPED = new Set<string>(Object.values(SETTING_GROUPS).flat());
@@ -196,7 +210,7 @@ export function settingsFor(problems: readonly SettingProblem[], reader: Setting
     reader in SETTING_GROUPS ? SETTING_GROUPS[reader as keyof typeof SETTING_GROUPS] : [],
   );
   // Every operation that reaches the exchange reads the exchange settings (all the ungrouped ones).
-  const exchange = !['http', 'heartbeat', 'status', 'killSwitch', 'drillStart'].includes(reader);
+  const exchange = !['http', 'heartbeat', 'status', 'killSwitch', 'drillStart', 'telegram'].includes(reader);
   const reads = (setting: string) => own.has(setting) || (exchange && !GROUPED.has(setting));
   const fatal = problems.filter((p) => reads(p.setting));
   if (fatal.length > 0) throw configError(fatal);
@@ -288,6 +302,12 @@ function readConfig(read: ReturnType<typeof reader>): Config {
       telegramSecretId: read.string('TELEGRAM_SECRET_ID', defaults.TELEGRAM_SECRET_ID),
       telegramApiUrl: read.url('TELEGRAM_API_URL', defaults.TELEGRAM_API_URL),
       timeoutMs: read.integer('NOTIFY_TIMEOUT_MS', defaults.NOTIFY_TIMEOUT_MS, 100, 10_000),
+    },
+    telegram: {
+      functionName: read.string('TELEGRAM_FUNCTION_NAME', defaults.TELEGRAM_FUNCTION_NAME),
+      resetFunction: read.string('RESET_FUNCTION_NAME', defaults.RESET_FUNCTION_NAME),
+      drillFunction: read.string('DRILL_FUNCTION_NAME', defaults.DRILL_FUNCTION_NAME),
+      heartbeatFunction: read.string('HEARTBEAT_FUNCTION_NAME', defaults.HEARTBEAT_FUNCTION_NAME),
     },
   };
 }

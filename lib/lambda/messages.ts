@@ -481,6 +481,8 @@ export function firedBy(record: Pick<RunRecord, 'origin' | 'trigger' | 'operatio
       return 'the dead man’s switch (no heartbeat in time)';
     case 'cli':
       return 'npm run kill-switch';
+    case 'telegram':
+      return 'Telegram (/kill, confirmed with Kill now)';
     case undefined:
       break;
     default:

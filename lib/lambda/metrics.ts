@@ -14,6 +14,7 @@ export type Operation =
   | 'status'
   | 'reset'
   | 'masterCheck'
+  | 'telegram'
   | 'unknown';
 
 /** Every metric an invocation writes (the dashboard and the alarms use no other). */

@@ -1,19 +1,19 @@
 // Telling a person: each message goes to the reports topic (SNS: e-mail, and whatever else subscribes) and,
-// when TELEGRAM_SECRET_ID is set, to every Telegram chat of that secret through the Bot API's sendMessage.
-// Channels are sent to at once, each bounded by the send timeout and the caller's deadline; a channel that
-// fails or hangs is a NotifyError in the outcome, never a throw, so that nothing waits on it longer than that.
-// The Telegram bot token is part of the API's URL: no URL, request or answer header is ever logged or put in
-// an error. The SNS SDK is loaded on first use.
+// when TELEGRAM_SECRET_ID is set, to every Telegram chat of that secret through the Bot API's sendMessage
+// (telegram-bot.ts, which never puts the bot token's URL in an error). Channels are sent to at once, each
+// bounded by the send timeout and the caller's deadline; a channel that fails or hangs is a NotifyError in the
+// outcome, never a throw, so that nothing waits on it longer than that. The SNS SDK is loaded on first use.
 
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { NotifyError } from '../errors.ts';
+import { NotifyError, TelegramApiError } from '../errors.ts';
 import { type Message, subjectLine } from './messages.ts';
 import { parseTelegramSecret, type SecretStore } from './secrets.ts';
+import { type FetchLike, TELEGRAM_TEXT_MAX, TelegramBot } from './telegram-bot.ts';
+
+export { type FetchLike, TELEGRAM_TEXT_MAX };
 
 /** The one method of the SNS client this module uses (tests pass their own). */
 export type SnsSender = Pick<SNSClient, 'send'>;
-
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 export interface NotifierOptions {
   /** The reports topic; empty: no SNS. */
@@ -36,8 +36,6 @@ export interface Delivery {
   error?: NotifyError;
 }
 
-/** Telegram refuses a text longer than this (sendMessage, `text`: 1-4096 characters after entities parsing). */
-export const TELEGRAM_TEXT_MAX = 4096;
 const TRUNCATED = '\n\n[shortened: the whole report is in the log group]';
 
 const defaults = { maxAttempts: 2, connectionTimeoutMs: 1000 };
@@ -124,14 +122,19 @@ export class Notifier {
 
   /** The same text to every chat of the Telegram secret, HTML-escaped for parse_mode HTML. */
   private async telegram(message: Message, until: number): Promise<void> {
-    const { secrets, telegramSecretId, telegramApiUrl } = this.options;
-    let botToken: string;
+    const { secrets, telegramSecretId, telegramApiUrl, timeoutMs } = this.options;
+    let bot: TelegramBot;
     let chatIds: string[];
     try {
-      ({ botToken, chatIds } = parseTelegramSecret(
-        telegramSecretId,
-        await secrets.getJson(telegramSecretId),
-      ));
+      const secret = parseTelegramSecret(telegramSecretId, await secrets.getJson(telegramSecretId));
+      bot = new TelegramBot({
+        apiUrl: telegramApiUrl,
+        botToken: secret.botToken,
+        timeoutMs,
+        fetch: this.options.fetch,
+        now: this.now,
+      });
+      chatIds = secret.chatIds;
     } catch (error) {
       throw new NotifyError('telegram', (error as Error).message);
     }
@@ -139,44 +142,15 @@ export class Notifier {
     const failures: string[] = [];
     await Promise.all(
       chatIds.map(async (chatId) => {
-        const why = await this.sendMessage(
-          `${telegramApiUrl}/bot${botToken}/sendMessage`,
-          chatId,
-          text,
-          until,
-        );
-        if (why) failures.push(`chat ${chatId}: ${why}`);
+        try {
+          await bot.sendMessage(chatId, text, { until });
+        } catch (error) {
+          const why = error instanceof TelegramApiError ? error.why : `failed (${(error as Error)?.name})`;
+          failures.push(`chat ${chatId}: ${why}`);
+        }
       }),
     );
     if (failures.length) throw new NotifyError('telegram', `sendMessage failed: ${failures.join('; ')}`);
-  }
-
-  /** Sends one message; returns why it failed, in words that hold no URL. */
-  private async sendMessage(url: string, chatId: string, text: string, until: number) {
-    const fetcher = this.options.fetch ?? fetch;
-    let response: Response;
-    try {
-      response = await fetcher(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ chat_id: chatId, text, parse_mode: 'HTML' }),
-        signal: AbortSignal.timeout(Math.max(1, until - this.now())),
-      });
-    } catch (error) {
-      const { name, cause } = error as Error & { cause?: { code?: unknown } };
-      if (/Timeout|Abort/.test(name)) return 'no answer before the send timeout';
-      // A fetch error's message can quote the URL: only its name and the socket's error code are kept.
-      return `could not connect (${name}${typeof cause?.code === 'string' ? ` ${cause.code}` : ''})`;
-    }
-    let answer: { ok?: unknown; description?: unknown } = {};
-    try {
-      answer = (await response.json()) as typeof answer;
-    } catch {
-      // Not JSON: the status says enough.
-    }
-    if (response.ok && answer.ok === true) return undefined;
-    const description = typeof answer.description === 'string' ? `: ${answer.description.slice(0, 200)}` : '';
-    return `HTTP ${response.status}${description}`;
   }
 }
 

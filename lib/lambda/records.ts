@@ -14,7 +14,9 @@
 //                      sk <account>#key#<sha>  a reset; and each key it made read-only, with its prior state
 //                                              (lib/lambda/halts.ts): one Query lists every halt, and an IAM
 //                                              `dynamodb:LeadingKeys` condition names the partition exactly
-// Taken by later features, keep them apart: `telegram-update#<id>`, `nonce#<id>`.
+//   telegram-update#<update id>  sk `update`  a Telegram update acted on (Telegram redelivers), kept 2 days
+//   nonce#<nonce>      sk `confirmation`      what a Telegram confirmation asks (its buttons carry the nonce)
+//                      sk `used`              written once, by the press that acts on it
 
 import type { Operation } from './metrics.ts';
 import type { StateKey } from './state.ts';
@@ -27,6 +29,8 @@ export const PARTITIONS = {
   accounts: 'accounts',
   deadMansSwitch: 'dead-mans-switch',
   halt: 'halt',
+  telegramUpdate: 'telegram-update#',
+  nonce: 'nonce#',
 } as const;
 
 const DAY_SECONDS = 86_400;
@@ -59,6 +63,15 @@ export const recordKeys = {
     pk: PARTITIONS.halt,
     sk: `${account}${HALT_KEY_INFIX}${fingerprint}`,
   }),
+  /** A Telegram update by its update_id: written once, before the update is acted on. */
+  telegramUpdate: (updateId: number): StateKey => ({
+    pk: `${PARTITIONS.telegramUpdate}${updateId}`,
+    sk: 'update',
+  }),
+  /** What a Telegram confirmation asks, by the nonce its buttons carry. */
+  confirmation: (nonce: string): StateKey => ({ pk: `${PARTITIONS.nonce}${nonce}`, sk: 'confirmation' }),
+  /** Written once (put if absent) by the press that acts on a confirmation: a second press finds it. */
+  confirmationUsed: (nonce: string): StateKey => ({ pk: `${PARTITIONS.nonce}${nonce}`, sk: 'used' }),
 };
 
 /** One run as the stack remembers it (and `npm run kill-switch` and the status read it). */

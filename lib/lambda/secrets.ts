@@ -295,8 +295,8 @@ const BOT_TOKEN = /^\d{5,}:[\w-]{30,}$/;
 const CHAT_ID = /^(-?\d{1,20}|@\w{4,64})$/;
 
 /**
- * The Telegram secret: `{botToken, chatIds}`. Other fields are accepted and left for the features that use
- * them (a webhook token, the user ids allowed to command).
+ * The Telegram secret: `{botToken, chatIds}`, all that notifications need. Other fields are accepted and left
+ * for the commands (parseTelegramCommandSecret).
  */
 export function parseTelegramSecret(secretId: string, value: unknown): TelegramSecret {
   if (!isObject(value)) throw new SecretError(secretId, 'must be a JSON object');
@@ -312,6 +312,42 @@ export function parseTelegramSecret(secretId: string, value: unknown): TelegramS
     );
   }
   return { botToken, chatIds: [...new Set(ids as string[])] };
+}
+
+/** What Telegram commands also need: the webhook's secret token, and who may command. */
+export interface TelegramCommandSecret extends TelegramSecret {
+  /** What Telegram sends in X-Telegram-Bot-Api-Secret-Token (setWebhook's `secret_token`). */
+  webhookToken: string;
+  /** Telegram user ids that may command, in the chats of `chatIds`. */
+  userIds: string[];
+}
+
+/** setWebhook's secret_token takes 1-256 of these characters; a guessable one would let anyone post updates. */
+const WEBHOOK_TOKEN = /^[A-Za-z0-9_-]{32,256}$/;
+/** Telegram user ids are positive whole numbers. */
+const USER_ID = /^[1-9]\d{0,19}$/;
+
+/**
+ * The Telegram secret as the commands read it: `{botToken, chatIds, webhookToken, userIds}`. Without a
+ * webhook token of at least 32 random characters and at least one user id, no command is taken.
+ */
+export function parseTelegramCommandSecret(secretId: string, value: unknown): TelegramCommandSecret {
+  const base = parseTelegramSecret(secretId, value);
+  const { webhookToken, userIds } = value as Record<string, unknown>;
+  if (typeof webhookToken !== 'string' || !WEBHOOK_TOKEN.test(webhookToken)) {
+    throw new SecretError(
+      secretId,
+      '"webhookToken" must be 32 to 256 random characters of A-Z, a-z, 0-9, _ and - (Telegram commands are off without it)',
+    );
+  }
+  const ids = Array.isArray(userIds) ? userIds.map((id) => (typeof id === 'number' ? String(id) : id)) : [];
+  if (ids.length === 0 || !ids.every((id) => typeof id === 'string' && USER_ID.test(id))) {
+    throw new SecretError(
+      secretId,
+      '"userIds" must be a non-empty list of Telegram user ids (digits) who may command (Telegram commands are off without it)',
+    );
+  }
+  return { ...base, webhookToken, userIds: [...new Set(ids as string[])] };
 }
 
 /** A secret that can sign or verify: a string with more than whitespace in it. */

@@ -100,7 +100,7 @@ export function sourceAllowlist(entries: readonly string[]): (sourceIp: string |
 }
 
 /** Constant-time comparison that also hides the length: both sides are hashed first. */
-function sameSecret(given: string | undefined, expected: string): boolean {
+export function sameSecret(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(given), digest(expected));

@@ -33,13 +33,11 @@ export function readDeployArgs(argv: string[], flags: string[] = []): DeployArgs
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const stage = values.stage as string | undefined;
-  if (stage === undefined)
-    throw new UsageError('--stage is required (the stage you deploy, as serverless deploy --stage)');
-  if (!STAGE.test(stage)) throw new UsageError(`--stage "${stage}" is not a stage name (letters, digits, -)`);
-  const region = (values.region as string | undefined) ?? defaultRegion();
-  if (!REGION.test(region))
-    throw new UsageError(`--region "${region}" is not an AWS region, e.g. ap-southeast-1`);
+  const stage = checkStage(
+    values.stage as string | undefined,
+    'the stage you deploy, as serverless deploy --stage',
+  );
+  const region = checkRegion((values.region as string | undefined) ?? defaultRegion());
   const params: Record<string, string> = {};
   for (const param of (values.param as string[] | undefined) ?? []) {
     const match = PARAM.exec(param);
@@ -52,6 +50,20 @@ export function readDeployArgs(argv: string[], flags: string[] = []): DeployArgs
     params,
     flags: Object.fromEntries(flags.map((flag) => [flag, values[flag] === true])),
   };
+}
+
+/** `--stage`, required: a stage name as serverless takes it; `what` says which stage is meant. */
+export function checkStage(stage: string | undefined, what: string): string {
+  if (stage === undefined) throw new UsageError(`--stage is required (${what})`);
+  if (!STAGE.test(stage)) throw new UsageError(`--stage "${stage}" is not a stage name (letters, digits, -)`);
+  return stage;
+}
+
+/** `--region`: an AWS region's name. */
+export function checkRegion(region: string): string {
+  if (!REGION.test(region))
+    throw new UsageError(`--region "${region}" is not an AWS region, e.g. ap-southeast-1`);
+  return region;
 }
 
 /**

@@ -6,7 +6,7 @@
 // halt it: the step resets the halt at its end).
 
 import { type FiredSchedule, type SchedulerEndpoint, startScheduler } from '../../test/support/scheduler.ts';
-import type { StepOutcome } from './demo.ts';
+import { newStep, type StepOutcome } from './demo.ts';
 import type { LocalExchange } from './exchange.ts';
 import { type HaltContext, haltLines, resetHalts } from './halt-step.ts';
 import { type Invocation, invokeFunction } from './invoke.ts';
@@ -68,19 +68,7 @@ export interface DeadMansSwitchDemo extends HaltContext {
 /** The demo step: arm, beat once more, go quiet, and check the kill switch it fires against the emulator. */
 export async function deadMansSwitchStep(ctx: DeadMansSwitchDemo, n: string): Promise<StepOutcome> {
   const { report, exchange, scheduler } = ctx;
-  const outcome: StepOutcome = {
-    title: "dead man's switch",
-    cancelled: 0,
-    openAfter: 0,
-    ok: true,
-    problems: [],
-  };
-  const check = (condition: boolean, problem: string) => {
-    if (!condition) {
-      outcome.ok = false;
-      outcome.problems.push(problem);
-    }
-  };
+  const { outcome, check } = newStep("dead man's switch");
   try {
     const seeded = exchange.seed();
     const body = JSON.stringify({ ttlSeconds: DEMO_TTL_SECONDS, reason: 'demo bot' });

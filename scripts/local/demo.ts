@@ -55,13 +55,7 @@ export async function runDemo(ctx: DemoContext, laterSteps = 0): Promise<StepOut
   const steps = [webhookCancel, scopedCancelAll, staleSweep, drillStep, killSwitch];
   const outcomes: StepOutcome[] = [];
   for (const [i, step] of steps.entries()) {
-    const outcome: StepOutcome = { title: '', cancelled: 0, openAfter: 0, ok: true, problems: [] };
-    const check = (condition: boolean, problem: string) => {
-      if (!condition) {
-        outcome.ok = false;
-        outcome.problems.push(problem);
-      }
-    };
+    const { outcome, check } = newStep('');
     try {
       await step(ctx, outcome, check, `[${i + 1}/${steps.length + laterSteps}]`);
     } catch (error) {
@@ -75,7 +69,20 @@ export async function runDemo(ctx: DemoContext, laterSteps = 0): Promise<StepOut
   return outcomes;
 }
 
-type Check = (condition: boolean, problem: string) => void;
+/** Marks the step failed, with `problem`, unless `condition` holds. */
+export type Check = (condition: boolean, problem: string) => void;
+
+/** A step's outcome before it runs (nothing cancelled, ok), and the `check` that records its problems. */
+export function newStep(title: string): { outcome: StepOutcome; check: Check } {
+  const outcome: StepOutcome = { title, cancelled: 0, openAfter: 0, ok: true, problems: [] };
+  const check: Check = (condition, problem) => {
+    if (!condition) {
+      outcome.ok = false;
+      outcome.problems.push(problem);
+    }
+  };
+  return { outcome, check };
+}
 
 async function webhookCancel(ctx: DemoContext, outcome: StepOutcome, check: Check, n: string) {
   const { report, exchange } = ctx;

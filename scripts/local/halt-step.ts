@@ -9,7 +9,7 @@ import { BybitClient } from '../../lib/bybit/client.ts';
 import type { ResetReport } from '../../lib/cancel/halt.ts';
 import type { KillSwitchReport } from '../../lib/cancel/kill-switch.ts';
 import { BybitApiError } from '../../lib/errors.ts';
-import type { DemoContext, StepOutcome } from './demo.ts';
+import { type DemoContext, newStep, type StepOutcome } from './demo.ts';
 import { eventBridgeEvent, invokeFunction } from './invoke.ts';
 import type { Reporter } from './progress.ts';
 import { type LocalReporting, printMessages } from './reporting.ts';
@@ -63,19 +63,7 @@ export async function resetHalts(ctx: HaltContext): Promise<ResetReport | undefi
 /** The runaway bot: halted by the kill switch, refused by the exchange and by its heartbeat, reset. */
 export async function runawayBotStep(ctx: DemoContext, n: string): Promise<StepOutcome> {
   const { report, exchange } = ctx;
-  const outcome: StepOutcome = {
-    title: 'runaway bot halted',
-    cancelled: 0,
-    openAfter: 0,
-    ok: true,
-    problems: [],
-  };
-  const check = (condition: boolean, problem: string) => {
-    if (!condition) {
-      outcome.ok = false;
-      outcome.problems.push(problem);
-    }
-  };
+  const { outcome, check } = newStep('runaway bot halted');
   const { bot } = exchange;
   const account = exchange.accounts.find((a) => a.name === bot.account);
   const openOnAccount = () => exchange.emulator.openOrders(account?.apiKey).length;

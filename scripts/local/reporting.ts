@@ -1,9 +1,10 @@
 // Where the local stack's reports go: the state table in an in-memory DynamoDB (dynalite), the reports topic
 // on an SNS endpoint and a demo Telegram bot on a Bot API endpoint, all on loopback and named as the stage
 // names them when deployed (bybit-cancel-<stage>-state, -reports). The demo prints what a person would
-// receive.
+// receive. The demo bot's chat takes commands from one demo trader (the Telegram step).
 
 import { randomBytes } from 'node:crypto';
+import { parseTelegramCommandSecret, type TelegramCommandSecret } from '../../lib/lambda/secrets.ts';
 import { stateTableDefinition } from '../../lib/lambda/state.ts';
 import { type DynamoEndpoint, startDynamo } from '../../test/support/dynamodb.ts';
 import type { SecretsManagerEndpoint } from '../../test/support/secrets-manager.ts';
@@ -14,6 +15,8 @@ import { serviceName } from './service.ts';
 
 /** The demo bot's chat (a group id, as Telegram gives them). */
 const DEMO_CHAT = '-1001000000001';
+/** The person in it who may command the demo stack (the secret's userIds). */
+export const DEMO_TRADER = { chatId: DEMO_CHAT, userId: 5550001, firstName: 'Dana', username: 'demo_trader' };
 
 export interface LocalReporting {
   dynamo: DynamoEndpoint;
@@ -22,6 +25,8 @@ export interface LocalReporting {
   tableName: string;
   topicArn: string;
   telegramSecretId: string;
+  /** The Telegram secret as the functions read it (the demo bot's token, its chat, who may command). */
+  telegramSecret: TelegramCommandSecret;
   /** Stage parameters that point the functions at them. */
   params: Record<string, string>;
   /** Environment of the functions (the SDK's endpoint settings). */
@@ -55,7 +60,13 @@ export async function startLocalReporting(
   );
   const topicArn = sns.createTopic(`${service}-${stage}-reports`);
   const telegramSecretId = `${service}/${stage}/telegram`;
-  secrets.put(telegramSecretId, { botToken, chatIds: [DEMO_CHAT] });
+  const telegramSecret = parseTelegramCommandSecret(telegramSecretId, {
+    botToken,
+    chatIds: [DEMO_CHAT],
+    webhookToken: randomBytes(32).toString('base64url'),
+    userIds: [String(DEMO_TRADER.userId)],
+  });
+  secrets.put(telegramSecretId, telegramSecret);
   return {
     dynamo,
     sns,
@@ -63,6 +74,7 @@ export async function startLocalReporting(
     tableName,
     topicArn,
     telegramSecretId,
+    telegramSecret,
     params: {
       STATE_TABLE: tableName,
       REPORTS_TOPIC_ARN: topicArn,

@@ -24,7 +24,7 @@ const byDefault = inject('packaged').template as Template;
 const ALL_FUNCTIONS = Object.keys(byDefault.Resources).filter(
   (id) => byDefault.Resources[id]?.Type === 'AWS::Lambda::Function',
 );
-/** The functions that call only AWS (the heartbeat, the status): outside the VPC, no share of the IP limit. */
+/** The functions that call only AWS (heartbeat, status, telegram): outside the VPC, no share of the IP limit. */
 const AWS_ONLY_FUNCTIONS = ALL_FUNCTIONS.filter(
   (id) => !(EXCHANGE_FUNCTIONS as readonly string[]).includes(id),
 );
@@ -179,7 +179,11 @@ function checkStaticIp(packaged: Template, addresses: number) {
 describe('STATIC_IP', () => {
   it('without it, the stack has no VPC, no NAT gateway, no address and no function in a VPC', () => {
     const t = deployedTemplate(byDefault);
-    expect([...AWS_ONLY_FUNCTIONS].sort()).toEqual(['HeartbeatLambdaFunction', 'StatusLambdaFunction']);
+    expect([...AWS_ONLY_FUNCTIONS].sort()).toEqual([
+      'HeartbeatLambdaFunction',
+      'StatusLambdaFunction',
+      'TelegramLambdaFunction',
+    ]);
     expect(Object.values(t.Resources).filter((r) => r.Type.startsWith('AWS::EC2::'))).toEqual([]);
     for (const id of ALL_FUNCTIONS) expect(props(t.Resources[id]).VpcConfig, id).toBeUndefined();
     for (const id of ALL_FUNCTIONS) expect(ec2Actions(t, id), id).toEqual([]);

@@ -191,7 +191,7 @@ describe('the docs against the local demo', () => {
 
   it('show a closing table whose orders add up to the seed', () => {
     const table = closingTable('README.md');
-    expect(table.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(table.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(closingTable('docs/getting-started/local.md')).toEqual(table);
     let open = total;
     for (const row of table.slice(0, 5)) {
@@ -209,6 +209,8 @@ describe('the docs against the local demo', () => {
       cancelled: RUNAWAY_BOT_ORDERS,
       openAfter: 0,
     });
+    // The kill switch from Telegram clears a book seeded afresh.
+    expect(table.at(7)).toEqual({ step: 8, title: 'telegram kill switch', cancelled: total, openAfter: 0 });
   });
 
   it("name the demo's accounts, keys, sweep and drill settings as the seed has them", () => {

@@ -57,7 +57,7 @@ describe('the test run', () => {
   it('still checks the lines it does not print for secrets', async () => {
     const { code, output } = await vitest('leak');
     expect(output).toContain('Tests  2 passed (2)');
-    expect(output).toMatch(/secret hygiene: 4 log lines, 0 responses, 0 errors checked; 1 leaks/);
+    expect(output).toMatch(/secret hygiene: 4 log lines, 0 responses, 0 errors, 0 messages checked; 1 leaks/);
     expect(code).toBe(1);
   });
 });

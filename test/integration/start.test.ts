@@ -43,8 +43,8 @@ async function expectNothingLeft(result: Finished, pid: number | undefined) {
   const { group, ports, serviceDir } = leftovers(result, pid);
   expect(group).toBeGreaterThan(0);
   expect(groupExists(group)).toBe(false);
-  // HTTP API, Lambda invoke, emulator, Secrets Manager, Scheduler, DynamoDB, SNS, Telegram.
-  expect(ports).toHaveLength(8);
+  // HTTP API, Lambda invoke, emulator, Secrets Manager, Scheduler, DynamoDB, SNS, Telegram, EventBridge.
+  expect(ports).toHaveLength(9);
   for (const port of ports) expect(await portIsFree(port)).toBe(true);
   expect(existsSync(serviceDir)).toBe(false);
   expect(existsSync(stateFile)).toBe(false);
@@ -69,21 +69,21 @@ describe('npm start --once', () => {
         expect(result.stderr).toBe('');
         expect(result.code).toBe(0);
         for (const step of [
-          '[1/7] Signed webhook cancel: POST /cancel',
+          '[1/8] Signed webhook cancel: POST /cancel',
           '→ 401 x-signature does not match',
           '→ 200 Cancelled (confirmed)',
-          '[2/7] Scoped cancel-all: POST /cancel-all',
-          '[3/7] Stale-order sweep',
-          '[4/7] Kill-switch drill: the drill function, invoked with {"drill":true}',
+          '[2/8] Scoped cancel-all: POST /cancel-all',
+          '[3/8] Stale-order sweep',
+          '[4/8] Kill-switch drill: the drill function, invoked with {"drill":true}',
           '✘ hedge: the key expires in 10 day(s)',
           'emulator: 0 POST requests during the drill',
           'message on the reports topic (and 1 Telegram message(s)):',
           '│ Kill-switch drill FAILED: 1 problem on hedge (local)',
-          '[5/7] Kill switch',
+          '[5/8] Kill switch',
           'emulator: 0 open orders',
           '│ Fired by: an EventBridge kill-switch event',
           '│ Log group: /aws/lambda/bybit-cancel-local-cancelAll',
-          "[6/7] Dead man's switch: a bot sends POST /heartbeat",
+          "[6/8] Dead man's switch: a bot sends POST /heartbeat",
           'Scheduler calls: UpdateSchedule 404, CreateSchedule 200, UpdateSchedule 200',
           '→ fired bybit-cancel-local-dead-mans-switch; the kill switch (origin deadMansSwitch) cancelled',
           "reason: dead man's switch: no heartbeat since",
@@ -93,7 +93,7 @@ describe('npm start --once', () => {
           '│ Halted (trading stays stopped until a person resets it):',
           '│ To reset, once you know why: npm run kill-switch -- --reset --stage local',
           '│ Halt reset: grid, hedge, main - 1 key made read-write again (local)',
-          '[7/7] Runaway bot: a bot on grid (a sub-account) trades with a key of its own',
+          '[7/8] Runaway bot: a bot on grid (a sub-account) trades with a key of its own',
           '→ 20 orders placed; 20 open on grid',
           '→ cancelled 20, remaining 0, ok true',
           'emulator: 0 open orders on grid',
@@ -102,28 +102,47 @@ describe('npm start --once', () => {
           'reason: runaway bot on grid',
           '│ Halt reset: grid - 1 key made read-write again (local)',
           "the bot's next order → placed: its key is read-write again",
+          // The kill switch from a phone: a command, a confirmation, the report in the chat; then the reset.
+          '[8/8] Telegram: Dana sends /status and /kill in the demo chat, presses Kill now, then /reset and Reset now',
+          '│ local: needs attention\n      │ Halt: none\n',
+          '│ Fire the kill switch on local?',
+          '│ [Kill now] [Cancel]',
+          ', while the kill switch runs on cancelAll',
+          '│ Kill switch FIRED on local\n      │ by Dana (@demo_trader, id 5550001) at ',
+          '│ Fired by: Telegram (/kill, confirmed with Kill now)',
+          '│ Reason: Telegram /kill by Dana (@demo_trader, id 5550001): demo from Telegram',
+          '│ - grid: 1 key made read-only (demo…',
+          '│ Reset the halt on local?\n      │ Accounts: every halted account\n',
+          '│ [Reset now] [Cancel]',
+          '│ Reset on local: done\n      │ by Dana (@demo_trader, id 5550001). reset 3 account(s): 1 key(s) made read-write again\n',
+          '│ - grid: 1 key(s) restored, halt cleared',
         ]) {
           expect(result.stdout).toContain(step);
         }
-        // The two kill switches (the event's and the dead man's switch's) each reached a person as all clear.
+        // The three kill switches (the event's, the dead man's switch's and Telegram's) each reached a person as
+        // all clear; Telegram's in the chat, after the answer to Kill now.
         const subjects = result.stdout.match(
           /^ {6}│ Kill switch: all clear - 3 accounts, [1-9]\d* orders, [\d.]+ s \(local\)$/gm,
         );
-        expect(subjects).toHaveLength(2);
+        expect(subjects).toHaveLength(3);
+        expect(result.stdout).toMatch(
+          /^ {6}the report, \d+ ms after the answer to Kill now:\n {6}│ Kill switch: all clear - 3 accounts/m,
+        );
         // The halt of the bot's key and its reset, named by the masked key only.
         expect(result.stdout).toMatch(/^ {6}halted: grid, 1 key\(s\) made read-only \(demo…[0-9a-f]{2}\)$/m);
         expect(result.stdout).toMatch(
           /^ {6}→ grid no longer halted; 1 key\(s\) made read-write again \(demo…[0-9a-f]{2}\)$/m,
         );
-        // The account: seven steps, each ✔, the kill switch and the dead man's switch leaving 0 open, the bot's
-        // one order after its reset.
+        // The account: eight steps, each ✔, the kill switches leaving 0 open (the bot's one order after its reset
+        // is cancelled by Telegram's).
         const table = result.stdout.match(/^ {2}\d \S.*$/gm) ?? [];
-        expect(table).toHaveLength(7);
+        expect(table).toHaveLength(8);
         expect(table.every((row) => row.endsWith('✔'))).toBe(true);
         expect(table[3]).toMatch(/^ {2}4 kill-switch drill\s+0\s+[1-9]\d*\s+✔$/);
         expect(table[4]).toMatch(/^ {2}5 kill switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(table[5]).toMatch(/^ {2}6 dead man's switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(table[6]).toMatch(/^ {2}7 runaway bot halted\s+20\s+0\s+✔$/);
+        expect(table[7]).toMatch(/^ {2}8 telegram kill switch\s+[1-9]\d*\s+0\s+✔$/);
         expect(result.stdout).toContain(
           '✔ All clear: 0 orders left open after each kill switch, and the runaway bot stopped until its reset.',
         );

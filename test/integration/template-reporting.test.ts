@@ -68,7 +68,7 @@ describe('the state table', () => {
     expect(ofType('AWS::DynamoDB::Table')).toHaveLength(1);
   });
 
-  it('lets each function use only its own partitions: the exchange functions their records and names, the webhook ones their signatures; the halts to the kill switch and the reset, a read of them to the status and the heartbeat', () => {
+  it('lets each function use only its own partitions: the exchange functions their records and names, the webhook ones their signatures; the halts to the kill switch and the reset, a read of them to the status, the heartbeat and telegram; the updates and confirmations of telegram', () => {
     /**
      * A role's state-table statements as [actions, leading keys], each on the table; a condition beside the
      * leading keys (which function of a shared role) as a third item.
@@ -139,7 +139,23 @@ describe('the state table', () => {
       // A heartbeat for a halted account answers 423 and changes nothing.
       [['dynamodb:Query'], ['halt']],
     ]);
-    const users = [...REPORTING_ROLES, roleOf('StatusLambdaFunction'), roleOf('HeartbeatLambdaFunction')];
+    // The telegram function: each update and each confirmation taken once, and a read of what /status reads.
+    expect(rights(roleOf('TelegramLambdaFunction'))).toEqual([
+      [
+        ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        ['nonce#*', 'telegram-update#*'],
+      ],
+      [
+        ['dynamodb:GetItem', 'dynamodb:Query'],
+        ['drills', 'halt', 'last'],
+      ],
+    ]);
+    const users = [
+      ...REPORTING_ROLES,
+      roleOf('StatusLambdaFunction'),
+      roleOf('HeartbeatLambdaFunction'),
+      roleOf('TelegramLambdaFunction'),
+    ];
     for (const role of roles.filter((r) => !users.includes(r))) {
       expect(touching(statementsOf(role), 'dynamodb'), role).toEqual([]);
     }

@@ -87,7 +87,7 @@ describe('the packaged CloudFormation template', () => {
     expect(await validateTemplate(template)).toEqual([]);
   });
 
-  it('has the six functions, all reading the same two secret ids', () => {
+  it('has the seven functions, all reading the same two secret ids', () => {
     expect(functions.map(([id]) => id).sort()).toEqual([
       'CancelAllLambdaFunction',
       'CancelLambdaFunction',
@@ -95,6 +95,7 @@ describe('the packaged CloudFormation template', () => {
       'HeartbeatLambdaFunction',
       'ResetLambdaFunction',
       'StatusLambdaFunction',
+      'TelegramLambdaFunction',
     ]);
     const ids = functions.map(([id]) => [envOf(id).BYBIT_SECRET_ID, envOf(id).WEBHOOK_SECRET_ID]);
     expect(new Set(ids.map((pair) => pair.join(' '))).size).toBe(1);
@@ -197,7 +198,7 @@ describe('the HTTP API', () => {
     expect(settings.ThrottlingBurstLimit).toBeGreaterThan(0);
   });
 
-  it('serves exactly POST /cancel, /cancel-all, /heartbeat, /status and /reset, each by its own function', () => {
+  it('serves exactly POST /cancel, /cancel-all, /heartbeat, /status, /reset and /telegram, each by its own function', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => {
       const integrationId = flatten(r.Properties?.Target).replace(/^integrations\/<(.+)>$/, '$1');
       const integration = template.Resources[integrationId]?.Properties;
@@ -209,6 +210,7 @@ describe('the HTTP API', () => {
       ['POST /heartbeat', '<HeartbeatLambdaFunction.Arn>'],
       ['POST /reset', '<ResetLambdaFunction.Arn>'],
       ['POST /status', '<StatusLambdaFunction.Arn>'],
+      ['POST /telegram', '<TelegramLambdaFunction.Arn>'],
     ]);
   });
 
@@ -319,10 +321,10 @@ describe('events and failures', () => {
     expect(envOf(functionId('cancelAll')).KILL_SWITCH_DRILL_EXPIRY_DAYS).toBe('14');
   });
 
-  it("sends failed asynchronous invocations of every exchange function to an encrypted queue the function's role may write to", () => {
+  it("sends failed asynchronous invocations of every exchange function (and of the Telegram jobs) to an encrypted queue the function's role may write to", () => {
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties as Json);
     expect(configs.map((c) => flatten(c.FunctionName)).sort()).toEqual(
-      EXCHANGE_FUNCTIONS.map((id) => `<${id}>`).sort(),
+      [...EXCHANGE_FUNCTIONS, 'TelegramLambdaFunction'].map((id) => `<${id}>`).sort(),
     );
     for (const c of configs) {
       expect(
@@ -383,7 +385,7 @@ describe('the drill function', () => {
     });
   });
 
-  it('is what cancelAll hands a webhook drill to: only the shared role may invoke it, and it has no HTTP route', () => {
+  it('is what cancelAll hands a webhook drill to (and /drill from Telegram): only those roles may invoke it, and it has no HTTP route', () => {
     const invokes = Object.fromEntries(
       ofType('AWS::IAM::Role')
         .map(([id]): [string, string[]] => [
@@ -396,14 +398,23 @@ describe('the drill function', () => {
     );
     // The drill asks the reset function, which may read the master key, to check it (and may invoke nothing else).
     const reset = String(template.Resources.ResetLambdaFunction?.Properties?.FunctionName);
+    // The telegram function runs /reset, /drill and /disarm, and its own jobs (template-telegram.test.ts).
+    const byName = (id: string) =>
+      `arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${String(template.Resources[id]?.Properties?.FunctionName)}`;
     expect(invokes).toEqual({
       [roleIdOf('CancelAllLambdaFunction')]: ['<DrillLambdaFunction.Arn>'],
       DrillRole: [`arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${reset}`],
+      TelegramRole: [
+        'ResetLambdaFunction',
+        'DrillLambdaFunction',
+        'HeartbeatLambdaFunction',
+        'TelegramLambdaFunction',
+      ].map(byName),
     });
     expect(envOf('DrillLambdaFunction').MASTER_KEY_CHECK_FUNCTION).toBe(reset);
     // No other policy (a managed one, or a policy of its own) grants an invocation.
     const all = roleStatements().filter((s) => list(s.Action).some((a) => a.startsWith('lambda:')));
-    expect(all).toHaveLength(2);
+    expect(all).toHaveLength(3);
     expect(envOf('CancelAllLambdaFunction').DRILL_FUNCTION_NAME).toBe(String(drill.FunctionName));
     const integrations = ofType('AWS::ApiGatewayV2::Integration').map(([, i]) =>
       flatten(i.Properties?.IntegrationUri),
@@ -487,12 +498,12 @@ describe("the dead man's switch", () => {
   const heartbeatRoleId = roleIdOf('HeartbeatLambdaFunction');
   const schedulerRoleId = flatten(heartbeatEnv.DEAD_MANS_SWITCH_ROLE_ARN).replace(/^<(.+)\.Arn>$/, '$1');
 
-  it('grants Scheduler rights on that schedule name only: changes to the heartbeat function, a read to the status one', () => {
+  it('grants Scheduler rights on that schedule name only: changes to the heartbeat function, a read to the status and telegram ones', () => {
     expect(schedule).toBe(`bybit-cancel-${heartbeatEnv.STAGE}-dead-mans-switch`);
     const schedulerStatements = roleStatements().filter((s) =>
       list(s.Action).some((a) => a.toLowerCase().startsWith('scheduler:')),
     );
-    expect(schedulerStatements).toHaveLength(2);
+    expect(schedulerStatements).toHaveLength(3);
     const [changes] = schedulerStatements.filter((s) => !list(s.Action).includes('scheduler:GetSchedule'));
     expect(policyOf(heartbeatRoleId)).toContainEqual(changes);
     expect(list(changes?.Action).sort()).toEqual([
@@ -500,9 +511,11 @@ describe("the dead man's switch", () => {
       'scheduler:DeleteSchedule',
       'scheduler:UpdateSchedule',
     ]);
-    const [read] = schedulerStatements.filter((s) => list(s.Action).includes('scheduler:GetSchedule'));
-    expect(list(read?.Action)).toEqual(['scheduler:GetSchedule']);
-    expect(policyOf('StatusRole')).toContainEqual(read);
+    const reads = schedulerStatements.filter((s) => list(s.Action).includes('scheduler:GetSchedule'));
+    expect(reads).toHaveLength(2);
+    for (const read of reads) expect(list(read.Action)).toEqual(['scheduler:GetSchedule']);
+    expect(policyOf('StatusRole')).toContainEqual(reads[0]);
+    expect(policyOf('TelegramRole')).toContainEqual(reads[0]);
     for (const s of schedulerStatements) expect(list(s.Resource).map(flatten)).toEqual([scheduleArn]);
   });
 
@@ -728,6 +741,7 @@ describe('bounded IAM resources', () => {
       'IamRoleLambdaExecution',
       'ResetRole',
       'StatusRole',
+      'TelegramRole',
     ]);
     for (const [roleId, groups] of byRole) {
       // One function per role: a shared role would let each write the other's log.
@@ -846,9 +860,20 @@ describe('bounded IAM resources', () => {
       const readers = Object.entries(resourcesOf())
         .filter(([id, r]) => r.Type === 'AWS::IAM::Role' && statementsOf(id).some(readsSecrets))
         .map(([id]) => `<${id}>`);
-      // Every function's role reads a secret (a function of its own role: above).
-      expect(readers).toHaveLength(functions.length);
-      expect(list(policy.Roles).map(flatten).sort()).toEqual(readers.sort());
+      // Every function's role reads a secret (a function of its own role: above), but telegram's, which reads
+      // only the Telegram secret, not set here (template-telegram.test.ts sets it): it gets the key only then.
+      expect(readers).toHaveLength(functions.length - 1);
+      expect(readers).not.toContain('<TelegramRole>');
+      const roles = list(policy.Roles).map((r) =>
+        JSON.stringify(r) ===
+        JSON.stringify({ 'Fn::If': ['HasTelegramSecret', { Ref: 'TelegramRole' }, { Ref: 'AWS::NoValue' }] })
+          ? undefined
+          : flatten(r),
+      );
+      expect(roles.filter(Boolean).sort()).toEqual(readers.sort());
+      expect(roles.filter((r) => r === undefined)).toHaveLength(1);
+      const condition = (packaged.template as { Conditions: Json }).Conditions.HasTelegramSecret;
+      expect(condition).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
       const [statement, ...others] = (policy.PolicyDocument as { Statement: Statement[] }).Statement;
       expect(others).toEqual([]);
       expect(statement).toMatchObject({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn });

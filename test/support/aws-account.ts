@@ -2,9 +2,10 @@
 // clients run end to end (point AWS_ENDPOINT_URL_STS, _LAMBDA, _EC2 and _CLOUDFORMATION at `url`, or give
 // the clients `endpoint: url`). One server answers the protocols as the API references describe them:
 //   - STS (awsQuery, Version 2011-06-15): GetCallerIdentity;
-//   - CloudFormation (awsQuery, 2010-05-15): GetTemplate;
+//   - CloudFormation (awsQuery, 2010-05-15): GetTemplate, DescribeStacks (a stack's outputs);
 //   - EC2 (ec2Query, 2016-11-15): DescribeAccountAttributes, DescribeAddresses, DescribeVpcs;
-//   - Lambda (REST-JSON): GET /2016-08-19/account-settings, GET /2019-09-30/functions/{name}/concurrency.
+//   - Lambda (REST-JSON): GET /2016-08-19/account-settings, GET /2019-09-30/functions/{name}/concurrency,
+//     GET /2015-03-31/functions/{name}/configuration (a function's environment).
 // Errors come back as each protocol sends them. Signature V4 is NOT verified; a request without an
 // Authorization header is refused.
 
@@ -24,6 +25,10 @@ export interface AwsAccountState {
   vpcs: { id: string; tags?: Record<string, string> }[];
   /** Deployed stacks: their template, as GetTemplate returns it. */
   stacks: Record<string, object>;
+  /** Deployed stacks' outputs (DescribeStacks), by stack name, then output key. */
+  outputs?: Record<string, Record<string, string>>;
+  /** Deployed functions' environment variables (GetFunctionConfiguration), by function name. */
+  environments?: Record<string, Record<string, string>>;
 }
 
 export interface AwsAccount {
@@ -95,6 +100,18 @@ export async function startAwsAccount(initial: AwsAccountState = defaultAccountS
       if (!template) throw new AwsApiError(400, 'ValidationError', `Stack with id ${name} does not exist`);
       return `<GetTemplateResult><TemplateBody>${xmlEscape(JSON.stringify(template))}</TemplateBody><StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable></GetTemplateResult>`;
     },
+    'cloudformation:DescribeStacks': (form) => {
+      const name = form.get('StackName') ?? '';
+      const outputs = account.state.outputs?.[name];
+      if (!outputs) throw new AwsApiError(400, 'ValidationError', `Stack with id ${name} does not exist`);
+      const members = Object.entries(outputs)
+        .map(
+          ([key, value]) =>
+            `<member><OutputKey>${xmlEscape(key)}</OutputKey><OutputValue>${xmlEscape(value)}</OutputValue></member>`,
+        )
+        .join('');
+      return `<DescribeStacksResult><Stacks><member><StackName>${xmlEscape(name)}</StackName><StackId>arn:aws:cloudformation:ap-southeast-1:${account.state.accountId}:stack/${xmlEscape(name)}/${randomUUID()}</StackId><CreationTime>2026-11-21T09:30:00Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus><Outputs>${members}</Outputs></member></Stacks></DescribeStacksResult>`;
+    },
     'ec2:DescribeAccountAttributes': () =>
       `<accountAttributeSet>${[
         ['supported-platforms', 'VPC'],
@@ -147,6 +164,23 @@ export async function startAwsAccount(initial: AwsAccountState = defaultAccountS
           UnreservedConcurrentExecutions: account.state.concurrencyLimit - reserved,
         },
         AccountUsage: { TotalCodeSize: 0, FunctionCount: Object.keys(account.state.functions).length },
+      });
+      return;
+    }
+    const configuration = /^\/2015-03-31\/functions\/([^/]+)\/configuration$/.exec(url.pathname);
+    if (configuration) {
+      const name = decodeURIComponent(configuration[1] as string);
+      calls.push('lambda:GetFunctionConfiguration');
+      const variables = account.state.environments?.[name];
+      if (!variables) {
+        reply(404, { Type: 'User', Message: `Function not found: ${name}` }, 'ResourceNotFoundException');
+        return;
+      }
+      reply(200, {
+        FunctionName: name,
+        FunctionArn: `arn:aws:lambda:ap-southeast-1:${account.state.accountId}:function:${name}`,
+        Runtime: 'nodejs22.x',
+        Environment: { Variables: variables },
       });
       return;
     }

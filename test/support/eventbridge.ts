@@ -26,7 +26,7 @@ export type DeliveredEvent = ScheduledEvent;
 export interface FakeEventBridge {
   url: string;
   calls: EventBridgeCall[];
-  /** The id the next accepted event gets. */
+  /** The id the next accepted event gets (with `freshIds`, the id the last one got). */
   eventId: string;
   rules: Rule[];
   /** When set, PutEvents refuses its entry with this. */
@@ -36,6 +36,8 @@ export interface FakeEventBridge {
 
 export interface EventBridgeOptions {
   rules?: Rule[];
+  /** Each accepted event gets an id of its own, as the bus gives (default: every event gets `eventId`). */
+  freshIds?: boolean;
   /** Receives each accepted event (not awaited: PutEvents answers at once, as the bus does). */
   onEvent?: (event: DeliveredEvent) => void;
 }
@@ -58,6 +60,7 @@ export async function startEventBridge(options: EventBridgeOptions = {}): Promis
     if (target === 'AWSEvents.PutEvents') {
       if (fake.failEntry) reply = { FailedEntryCount: 1, Entries: [fake.failEntry] };
       else {
+        if (options.freshIds) fake.eventId = crypto.randomUUID();
         const id = fake.eventId;
         reply = { FailedEntryCount: 0, Entries: [{ EventId: id }] };
         const [entry] = (body.Entries ?? []) as { Source: string; DetailType: string; Detail: string }[];

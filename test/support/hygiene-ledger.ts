@@ -11,6 +11,7 @@ export interface Totals {
   log: number;
   response: number;
   error: number;
+  message: number;
   leaks: number;
 }
 
@@ -37,9 +38,10 @@ export function readTotals(ledger: string): Totals {
         log: sum.log + f.log,
         response: sum.response + f.response,
         error: sum.error + f.error,
+        message: sum.message + (f.message ?? 0),
         leaks: sum.leaks + f.leaks,
       }),
-      { files: 0, log: 0, response: 0, error: 0, leaks: 0 },
+      { files: 0, log: 0, response: 0, error: 0, message: 0, leaks: 0 },
     );
 }
 
@@ -52,7 +54,7 @@ export default function printHygieneTotal() {
     const t = readTotals(ledger);
     rmSync(ledger, { force: true });
     process.stdout.write(
-      `secret hygiene: ${t.files} files, ${t.log} log lines, ${t.response} responses and ${t.error} errors checked; ${t.leaks} leaks\n`,
+      `secret hygiene: ${t.files} files, ${t.log} log lines, ${t.response} responses, ${t.error} errors and ${t.message} messages checked; ${t.leaks} leaks\n`,
     );
   };
 }

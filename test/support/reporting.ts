@@ -21,6 +21,10 @@ export interface ReportingStack {
   stage: string;
   botToken: string;
   chatIds: string[];
+  /** Who may command (the secret's userIds): two people of the desk chat. */
+  userIds: string[];
+  /** What Telegram must send in X-Telegram-Bot-Api-Secret-Token. */
+  webhookToken: string;
   telegramSecretId: string;
   /** The table, read as the functions write it. */
   state: StateStore;
@@ -64,7 +68,10 @@ export async function startReporting(
   const chatIds = ['-1001234567890', '424242'];
   const telegram = await startTelegram({ bots: [{ token: botToken, chats: chatIds }] });
   const telegramSecretId = `bybit-cancel/${stage}/telegram`;
-  secrets.put(telegramSecretId, { botToken, chatIds, webhookToken: randomBytes(24).toString('hex') });
+  const userIds = ['424242', '515151'];
+  const webhookToken = randomBytes(32).toString('base64url');
+  registerSecret('webhookToken', webhookToken);
+  secrets.put(telegramSecretId, { botToken, chatIds, webhookToken, userIds });
   const state = new StateStore({ tableName: table.TableName, client: dynamo.client });
   return {
     dynamo,
@@ -75,6 +82,8 @@ export async function startReporting(
     stage,
     botToken,
     chatIds,
+    userIds,
+    webhookToken,
     telegramSecretId,
     state,
     items: (pk) => state.query(pk, { limit: 100 }),

@@ -2,6 +2,7 @@
 //   - every line written to stdout and stderr (the functions log JSON lines to stdout),
 //   - every response a handler returns and every error it throws (an observing middleware is added to every
 //     middy handler, whichever module creates it and however often a test re-imports it),
+//   - every text a person is sent through the Telegram and SNS stand-ins (messages, edits, button answers),
 // and fails the file if any of them contains a secret the stack generated (API key, API secret, private key,
 // webhook secret, passphrase: test/support/secret-registry.ts) or something shaped like a signature (an
 // HMAC-SHA256 hex digest, an RSA signature in base64). Counts are printed per file (in a quiet run, only for a
@@ -14,7 +15,7 @@ import { inspect } from 'node:util';
 import type { MiddlewareObj } from '@middy/core';
 import { afterAll, expect, vi } from 'vitest';
 import { ledgerFile, readTotals, type Totals } from './hygiene-ledger.ts';
-import { registeredSecrets, type SecretKind } from './secret-registry.ts';
+import { registeredSecrets, type SecretKind, setTextObserver } from './secret-registry.ts';
 
 vi.mock('@middy/core', async (importOriginal) => {
   const original = await importOriginal<typeof import('@middy/core')>();
@@ -23,7 +24,7 @@ vi.mock('@middy/core', async (importOriginal) => {
   return { ...original, default: observed };
 });
 
-export type Channel = 'log' | 'response' | 'error';
+export type Channel = 'log' | 'response' | 'error' | 'message';
 export type LeakKind = SecretKind | 'signature';
 
 export interface Leak {
@@ -37,6 +38,7 @@ export interface Tally {
   log: number;
   response: number;
   error: number;
+  message: number;
   leaks: Leak[];
 }
 
@@ -63,7 +65,7 @@ function state(): State {
 }
 
 function emptyTally(): Tally {
-  return { log: 0, response: 0, error: 0, leaks: [] };
+  return { log: 0, response: 0, error: 0, message: 0, leaks: [] };
 }
 
 let needles: { value: string; kind: SecretKind }[] = [];
@@ -205,6 +207,7 @@ if (!s.hooked) {
   s.hooked = true;
   hook(process.stdout);
   hook(process.stderr);
+  setTextObserver((text) => inspectOutput('message', text));
 }
 
 function addToLedger(file: Omit<Totals, 'files'>): Totals {
@@ -215,17 +218,17 @@ function addToLedger(file: Omit<Totals, 'files'>): Totals {
 
 afterAll(() => {
   flushPending();
-  const { log, response, error, leaks } = state().file;
-  const summary = `secret hygiene: ${log} log lines, ${response} responses, ${error} errors checked; ${leaks.length} leaks`;
-  let total: Totals = { files: 1, log, response, error, leaks: leaks.length };
+  const { log, response, error, message, leaks } = state().file;
+  const summary = `secret hygiene: ${log} log lines, ${response} responses, ${error} errors, ${message} messages checked; ${leaks.length} leaks`;
+  let total: Totals = { files: 1, log, response, error, message, leaks: leaks.length };
   try {
-    total = addToLedger({ log, response, error, leaks: leaks.length });
+    total = addToLedger({ log, response, error, message, leaks: leaks.length });
   } catch {
     // The total is informative only; the check below is what counts.
   }
   console.log(
     `${summary} (run so far: ${total.files} files, ${total.log} lines, ${total.response} responses, ` +
-      `${total.error} errors, ${total.leaks} leaks)`,
+      `${total.error} errors, ${total.message} messages, ${total.leaks} leaks)`,
   );
   expect(leaks, summary).toEqual([]);
 });

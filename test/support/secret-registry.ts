@@ -9,7 +9,8 @@ export type SecretKind =
   | 'webhookSecret'
   | 'passphrase'
   | 'awsSecretKey'
-  | 'botToken';
+  | 'botToken'
+  | 'webhookToken';
 
 /** Shorter values would match by chance; the stack's secrets are all far longer. */
 const MIN_LENGTH = 8;
@@ -32,4 +33,18 @@ export function registerSecret(kind: SecretKind, value: string | undefined): voi
 /** Every registered value with its kind. */
 export function registeredSecrets(): ReadonlyMap<string, SecretKind> {
   return registry();
+}
+
+// What a person is sent (a Telegram message, an edit, a button's answer, an SNS message): the stand-ins hand
+// each text here, and the secret-hygiene check, when it runs, reads them like every log line.
+const OBSERVER = Symbol.for('bybit-cancel.test.sent-text-observer');
+
+/** Hands a text a person would read to the observer, if one is set (nothing happens outside vitest). */
+export function observeText(text: string): void {
+  (globalThis as { [OBSERVER]?: (text: string) => void })[OBSERVER]?.(text);
+}
+
+/** Sets what reads every text the stand-ins send to a person. */
+export function setTextObserver(observer: (text: string) => void): void {
+  (globalThis as { [OBSERVER]?: (text: string) => void })[OBSERVER] = observer;
 }

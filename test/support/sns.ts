@@ -8,10 +8,12 @@
 // break or control character, under 100 characters.
 //
 // Signature V4 is NOT verified: any Authorization header is accepted; a request without one is refused.
+// Every published subject and message is handed to the secret-hygiene check.
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AwsApiError, listen, nextOf, readBody } from './aws-endpoint.ts';
+import { observeText } from './secret-registry.ts';
 
 export interface PublishedMessage {
   topicArn: string;
@@ -99,6 +101,7 @@ export async function startSns(options: SnsOptions = {}): Promise<SnsEndpoint> {
         at: Date.now(),
       };
       messages.push(published);
+      observeText(`${subject ?? ''}\n${message}`);
       const pending = waiters;
       waiters = [];
       for (const resolve of pending) resolve(published);
