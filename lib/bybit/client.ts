@@ -21,6 +21,7 @@ import { nodeTransport, type Transport, type WireResponse } from './transport.ts
 import type {
   ApiKeyInfo,
   BatchItemResult,
+  CancelAllAnswer,
   CancelAllParams,
   CancelBatchParams,
   CancelOrderParams,
@@ -167,9 +168,9 @@ export class BybitClient {
   /**
    * Cancels every order of a scope; futures stop at 500 per call (see FUTURES_CANCEL_ALL_CAP). A spot answer
    * of `{"success": "1"}` alone (the documented spot answer until 2024-02, still sent) acknowledges without
-   * naming orders: it comes back as an empty list, and the listing after it says what is left.
+   * naming orders: it comes back as no orders tagged `named: false`, and the listings after it say what is left.
    */
-  async cancelAll(params: CancelAllParams, call?: CallOptions): Promise<OrderRef[]> {
+  async cancelAll(params: CancelAllParams, call?: CallOptions): Promise<CancelAllAnswer> {
     const result = await this.call<{ list?: OrderRef[] }>(
       {
         endpoint: 'cancel-all',
@@ -181,7 +182,8 @@ export class BybitClient {
       },
       call,
     );
-    return (result.list ?? []).map(({ orderId, orderLinkId }) => ({ orderId, orderLinkId }));
+    if (!Array.isArray(result.list)) return Object.assign([], { named: false as const });
+    return result.list.map(({ orderId, orderLinkId }) => ({ orderId, orderLinkId }));
   }
 
   /**

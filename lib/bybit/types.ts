@@ -42,6 +42,12 @@ export interface OrderRef {
 }
 
 /**
+ * What a cancel-all acknowledged: the orders it names; tagged `named: false` when the answer names none at all
+ * (spot's `{"success": "1"}`), which is not the same as naming an empty list.
+ */
+export type CancelAllAnswer = OrderRef[] & { named?: false };
+
+/**
  * cancel-all's `orderFilter` (`docs/v5/order/cancel-all.mdx`): spot takes the five spot kinds; linear and
  * inverse take `Order`, `StopOrder` (conditional, TP/SL and trailing stop) and `OpenOrder`; option
  * `Order` and `StopOrder`.

@@ -65,7 +65,14 @@ export async function clearScope(
       remaining = listed.filter((o) => placerOf(o)?.kind !== 'strategy');
       verified = true;
       if (remaining.length === 0)
-        return { cancelled: cancelled.size, remaining, strategyOrders, clear: true, verified, rounds };
+        return {
+          cancelled: cancelledCount(cancelled),
+          remaining,
+          strategyOrders,
+          clear: true,
+          verified,
+          rounds,
+        };
     } catch (failure) {
       error = failure as Error;
       if (isFinal(failure)) break;
@@ -74,7 +81,26 @@ export async function clearScope(
     if (clock.now() + pause + 50 >= deadline) break;
     await clock.sleep(pause);
   }
-  return { cancelled: cancelled.size, remaining, strategyOrders, clear: false, verified, rounds, error };
+  return {
+    cancelled: cancelledCount(cancelled),
+    remaining,
+    strategyOrders,
+    clear: false,
+    verified,
+    rounds,
+    error,
+  };
+}
+
+/**
+ * Stands in `cancelled` for cancels acknowledged without ids (spot's `{"success": "1"}`): the listing after them
+ * needs the same proof as after named ones, and no count includes it (cancelledCount).
+ */
+export const UNNAMED_CANCELS = '(acknowledged without ids)';
+
+/** How many orders `cancelled` names. */
+export function cancelledCount(cancelled: ReadonlySet<string>): number {
+  return cancelled.size - (cancelled.has(UNNAMED_CANCELS) ? 1 : 0);
 }
 
 /** Cancel-all of a scope, repeated while futures answer a full page of 500. */
@@ -88,6 +114,7 @@ export async function cancelAllOf(
   for (;;) {
     const list = await client.cancelAll(scope, call);
     for (const order of list) cancelled.add(order.orderId);
+    if (list.named === false) cancelled.add(UNNAMED_CANCELS);
     if (!futures || list.length < FUTURES_CANCEL_ALL_CAP) return;
   }
 }

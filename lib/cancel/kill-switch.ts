@@ -31,7 +31,7 @@ import {
 import { type Clock, systemClock } from '../clock.ts';
 import { DeadlineExceededError, IncompleteCancelError } from '../errors.ts';
 import { describeError, type Fields } from '../log.ts';
-import { cancelAllOf, isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
+import { cancelAllOf, cancelledCount, isFinal, openOrdersOf, ROUND_PAUSE_MS } from './clear-scope.ts';
 import { type CoverageReport, discoverCoverage, preMarketPhases, whyUncancellable } from './coverage.ts';
 import { DEAD_MANS_SWITCH_ORIGIN } from './dead-mans-switch.ts';
 import { type Exchange, isRotationRefusal } from './exchange.ts';
@@ -577,7 +577,7 @@ function scopeReport(account: string, outcome: ListingOutcome, acknowledged: Ack
   const entry: ScopeReport = {
     account,
     scope: label,
-    cancelled: acknowledged.get(label)?.size ?? 0,
+    cancelled: cancelledCount(acknowledged.get(label) ?? new Set()),
     remaining: outcome.remaining.length,
     verified: outcome.verified,
   };

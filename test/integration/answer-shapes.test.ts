@@ -93,6 +93,12 @@ describe('a spot cancel-all answered {"success": "1"} without a list (the docume
     expect(stack.emulator.openOrders()).toEqual([]);
     expect(cancelAllCalls('spot')).toHaveLength(5);
     expect(report.scopes.find((s) => s.scope === 'spot')).toMatchObject({ remaining: 0, verified: true });
+    // Cancels acknowledged without ids are cancels all the same: an empty page after them is proven by a
+    // second one, as after named ones (Bybit cancels asynchronously).
+    const spotListings = stack.emulator.requests.filter(
+      (r) => r.path === '/v5/order/realtime' && r.category === 'spot',
+    );
+    expect(spotListings).toHaveLength(2);
   });
 
   it('is sent once by a scoped cancel-all, which answers 200 once the listing shows the scope clear', async () => {
