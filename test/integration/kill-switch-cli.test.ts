@@ -239,7 +239,9 @@ describe('npm run kill-switch -- --status, and POST /status', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`Stack bybit-cancel-${reporting.stage} in ap-southeast-1`);
     expect(result.stdout).toMatch(/^ {2}halt {15}none$/m);
-    expect(result.stdout).toContain(`  dead man's switch  ARMED: fires at ${when(firesAt)} (in 5`);
+    // Armed for an hour, from whole seconds: 60 min 0 s when the status is read within the same second.
+    expect(result.stdout).toContain(`  dead man's switch  ARMED: fires at ${when(firesAt)} (in `);
+    expect(result.stdout).toMatch(/ARMED: fires at .* \(in (59 min \d+ s|60 min 0 s)\)$/m);
     expect(result.stdout).toContain("its reason: dead man's switch: no heartbeat since");
     expect(result.stdout).toMatch(
       /^ {2}last drill {9}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: ✘ 1 problem\(s\)$/m,
