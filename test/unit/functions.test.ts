@@ -1,9 +1,13 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FunctionInvokeError } from '../../lib/errors.ts';
 import { LambdaFunctions, type LambdaSender } from '../../lib/lambda/functions.ts';
 
 const NOW = 1_800_000_000_000;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
 
 /** A Lambda client that records each command and answers with `answer` (or throws it). */
@@ -21,6 +25,13 @@ function fakeLambda(answer: () => unknown) {
     },
   } as unknown as LambdaSender;
   return { client, sent };
+}
+
+/** The timeouts an SDK client's request handler was built with. */
+async function handlerConfig(handler: unknown) {
+  const config = await (handler as { configProvider: Promise<Record<string, unknown>> }).configProvider;
+  const { connectionTimeout, requestTimeout, throwOnRequestTimeout } = config;
+  return { connectionTimeout, requestTimeout, throwOnRequestTimeout };
 }
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -45,8 +56,14 @@ describe('LambdaFunctions.start', () => {
   it('passes an abort signal when a deadline is given', async () => {
     const { client, sent } = fakeLambda(() => ({}));
     const functions = new LambdaFunctions({ client, now: () => NOW });
+    const timeout = vi.spyOn(AbortSignal, 'timeout');
 
-    await functions.start('f', {}, NOW + 5000);
+    try {
+      await functions.start('f', {}, NOW + 5000);
+      expect(timeout.mock.calls).toEqual([[5000]]);
+    } finally {
+      timeout.mockRestore();
+    }
 
     const signal = sent[0]?.options.abortSignal;
     expect(signal).toBeInstanceOf(AbortSignal);
@@ -209,9 +226,12 @@ describe('LambdaFunctions.run', () => {
       },
     } as unknown as LambdaSender;
     const functions = new LambdaFunctions({ client, now: () => NOW });
+    const timeout = vi.spyOn(AbortSignal, 'timeout');
 
     const error = (await functions.run('f', {}, NOW - 60_000).catch((e: unknown) => e)) as Error;
 
+    expect(timeout.mock.calls).toEqual([[1]]);
+    timeout.mockRestore();
     expect(signal?.aborted).toBe(true);
     expect(error.message).toBe('invoking f: no answer in time');
   });
@@ -228,16 +248,23 @@ describe('LambdaFunctions without a client', () => {
   });
 
   it('builds one SDK client to start with (three attempts) and another to run with (one attempt)', async () => {
-    const seen: { client: unknown; attempts: number; type: unknown; aborted?: boolean }[] = [];
+    const seen: {
+      client: unknown;
+      attempts: number;
+      handler: Record<string, unknown>;
+      type: unknown;
+      aborted?: boolean;
+    }[] = [];
     const send = vi.spyOn(LambdaClient.prototype, 'send').mockImplementation(async function (
       this: LambdaClient,
       command: unknown,
       options?: unknown,
     ) {
       const attempts = await (this.config.maxAttempts as () => Promise<number>)();
+      const handler = await handlerConfig(this.config.requestHandler);
       const type = (command as { input: { InvocationType: unknown } }).input.InvocationType;
       const aborted = (options as { abortSignal?: AbortSignal }).abortSignal?.aborted;
-      seen.push({ client: this, attempts, type, aborted });
+      seen.push({ client: this, attempts, handler, type, aborted });
       return { Payload: bytes('1') };
     });
     try {
@@ -248,11 +275,13 @@ describe('LambdaFunctions without a client', () => {
       expect(await functions.run('f', {}, Date.now() + 60_000)).toEqual({ result: 1 });
       await functions.run('f', {}, Date.now() + 60_000);
 
-      expect(seen.map(({ attempts, type, aborted }) => ({ attempts, type, aborted }))).toEqual([
-        { attempts: 3, type: 'Event', aborted: undefined },
-        { attempts: 3, type: 'Event', aborted: undefined },
-        { attempts: 1, type: 'RequestResponse', aborted: false },
-        { attempts: 1, type: 'RequestResponse', aborted: false },
+      const starting = { connectionTimeout: 1000, requestTimeout: 3000, throwOnRequestTimeout: true };
+      const running = { connectionTimeout: 1000, requestTimeout: 900_000, throwOnRequestTimeout: true };
+      expect(seen.map(({ client: _, ...rest }) => rest)).toEqual([
+        { attempts: 3, handler: starting, type: 'Event', aborted: undefined },
+        { attempts: 3, handler: starting, type: 'Event', aborted: undefined },
+        { attempts: 1, handler: running, type: 'RequestResponse', aborted: false },
+        { attempts: 1, handler: running, type: 'RequestResponse', aborted: false },
       ]);
       expect(seen[0]?.client).toBeInstanceOf(LambdaClient);
       expect(seen[1]?.client).toBe(seen[0]?.client);

@@ -1,9 +1,13 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KillSwitchEventError } from '../../lib/errors.ts';
 import { type EventBridgeSender, KillSwitchEvents } from '../../lib/lambda/kill-switch-event.ts';
 
 const NOW = 1_800_000_000_000;
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
 
 function fakeEventBridge(answer: () => unknown) {
@@ -20,6 +24,13 @@ function fakeEventBridge(answer: () => unknown) {
     },
   } as unknown as EventBridgeSender;
   return { client, sent };
+}
+
+/** The timeouts an SDK client's request handler was built with. */
+async function handlerConfig(handler: unknown) {
+  const config = await (handler as { configProvider: Promise<Record<string, unknown>> }).configProvider;
+  const { connectionTimeout, requestTimeout, throwOnRequestTimeout } = config;
+  return { connectionTimeout, requestTimeout, throwOnRequestTimeout };
 }
 
 const events = (client: EventBridgeSender) =>
@@ -55,9 +66,11 @@ describe('KillSwitchEvents.put', () => {
 
   it('bounds the call by the deadline with an abort signal', async () => {
     const { client, sent } = fakeEventBridge(() => ({ Entries: [{ EventId: 'ev-3' }] }));
+    const timeout = vi.spyOn(AbortSignal, 'timeout');
 
     await events(client).put({}, NOW + 2000);
 
+    expect(timeout.mock.calls).toEqual([[2000]]);
     expect(sent[0]?.options.abortSignal).toBeInstanceOf(AbortSignal);
     expect(sent[0]?.options.abortSignal?.aborted).toBe(false);
   });
@@ -73,10 +86,13 @@ describe('KillSwitchEvents.put', () => {
       },
     } as unknown as EventBridgeSender;
 
+    const timeout = vi.spyOn(AbortSignal, 'timeout');
+
     const error = (await events(client)
       .put({}, NOW - 60_000)
       .catch((e: unknown) => e)) as Error;
 
+    expect(timeout.mock.calls).toEqual([[1]]);
     expect(signal?.aborted).toBe(true);
     expect(error).toBeInstanceOf(KillSwitchEventError);
     expect(error.message).toBe('the kill-switch event was not put: no answer from EventBridge in time');
@@ -136,14 +152,20 @@ describe('KillSwitchEvents.put', () => {
   });
 
   it('builds its own SDK client when none is given: three attempts, Date.now as the clock', async () => {
-    const seen: { client: unknown; attempts: number; signal?: AbortSignal }[] = [];
+    const seen: { client: unknown; attempts: number; handler: unknown; signal?: AbortSignal }[] = [];
     const send = vi.spyOn(EventBridgeClient.prototype, 'send').mockImplementation(async function (
       this: EventBridgeClient,
       _command: unknown,
       options?: unknown,
     ) {
       const attempts = await (this.config.maxAttempts as () => Promise<number>)();
-      seen.push({ client: this, attempts, signal: (options as { abortSignal?: AbortSignal }).abortSignal });
+      const handler = await handlerConfig(this.config.requestHandler);
+      seen.push({
+        client: this,
+        attempts,
+        handler,
+        signal: (options as { abortSignal?: AbortSignal }).abortSignal,
+      });
       return { Entries: [{ EventId: 'ev-own' }] };
     });
     try {
@@ -156,6 +178,11 @@ describe('KillSwitchEvents.put', () => {
       expect(seen[0]?.client).toBeInstanceOf(EventBridgeClient);
       expect(seen[1]?.client).toBe(seen[0]?.client);
       expect(seen[0]?.attempts).toBe(3);
+      expect(seen[0]?.handler).toEqual({
+        connectionTimeout: 1000,
+        requestTimeout: 2000,
+        throwOnRequestTimeout: true,
+      });
       // A deadline a minute away, measured on Date.now: not aborted yet.
       expect(seen[0]?.signal?.aborted).toBe(false);
       expect(seen[1]?.signal).toBeUndefined();

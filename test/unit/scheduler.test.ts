@@ -1,10 +1,14 @@
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ArmPlan } from '../../lib/cancel/dead-mans-switch.ts';
 import { ConfigError, SchedulerError, SchedulerUnavailableError } from '../../lib/errors.ts';
 import { EventBridgeSchedule, type SchedulerSender } from '../../lib/lambda/scheduler.ts';
 
 const NOW = Date.parse('2026-12-06T01:30:00.000Z');
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
 
 const options = {
@@ -53,6 +57,7 @@ describe('EventBridgeSchedule.read', () => {
       },
     ]);
     const schedule = new EventBridgeSchedule({ ...options, client, now: at(NOW) });
+    const timeout = vi.spyOn(AbortSignal, 'timeout');
 
     expect(await schedule.read(NOW + 2000)).toStrictEqual({
       armed: true,
@@ -61,6 +66,7 @@ describe('EventBridgeSchedule.read', () => {
       reason: 'no heartbeat',
     });
     expect(sent.map((s) => [s.command, s.input])).toEqual([['GetScheduleCommand', KEY]]);
+    expect(timeout.mock.calls).toEqual([[2000]]);
     expect(sent[0]?.signal?.aborted).toBe(false);
   });
 
@@ -346,8 +352,10 @@ describe('EventBridgeSchedule failures', () => {
     const { client, sent } = fakeScheduler([named('AbortError')]);
     const schedule = new EventBridgeSchedule({ ...options, client, now: at(NOW) });
     schedule.deadline = NOW - 500;
+    const timeout = vi.spyOn(AbortSignal, 'timeout');
 
     await expect(schedule.disarm()).rejects.toThrow('no answer from EventBridge Scheduler within 0 ms');
+    expect(timeout.mock.calls).toEqual([[1]]);
     expect(sent[0]?.signal).toBeInstanceOf(AbortSignal);
   });
 
@@ -395,11 +403,19 @@ describe('EventBridgeSchedule failures', () => {
 
 describe('EventBridgeSchedule without a client', () => {
   it('builds one SDK client with three attempts and keeps it', async () => {
-    const seen: { client: unknown; attempts: number }[] = [];
+    const seen: { client: unknown; attempts: number; handler: unknown }[] = [];
     const send = vi.spyOn(SchedulerClient.prototype, 'send').mockImplementation(async function (
       this: SchedulerClient,
     ) {
-      seen.push({ client: this, attempts: await (this.config.maxAttempts as () => Promise<number>)() });
+      const config = await (
+        this.config.requestHandler as unknown as { configProvider: Promise<Record<string, unknown>> }
+      ).configProvider;
+      const { connectionTimeout, requestTimeout, throwOnRequestTimeout } = config;
+      seen.push({
+        client: this,
+        attempts: await (this.config.maxAttempts as () => Promise<number>)(),
+        handler: { connectionTimeout, requestTimeout, throwOnRequestTimeout },
+      });
       return {};
     });
     try {
@@ -412,6 +428,11 @@ describe('EventBridgeSchedule without a client', () => {
       expect(seen[0]?.client).toBeInstanceOf(SchedulerClient);
       expect(seen[1]?.client).toBe(seen[0]?.client);
       expect(seen[0]?.attempts).toBe(3);
+      expect(seen[0]?.handler).toEqual({
+        connectionTimeout: 1000,
+        requestTimeout: 3000,
+        throwOnRequestTimeout: true,
+      });
     } finally {
       send.mockRestore();
     }
