@@ -3,14 +3,22 @@
 
 import { describe, expect, it } from 'vitest';
 import type { BybitClient, CallOptions } from '../../lib/bybit/client.ts';
-import type { ApiKeyInfo, OpenOrdersPage, SubApiKey, SubApiKeysParams } from '../../lib/bybit/types.ts';
+import type {
+  ApiKeyInfo,
+  OpenOrdersPage,
+  Strategy,
+  SubApiKey,
+  SubApiKeysParams,
+} from '../../lib/bybit/types.ts';
 import {
   checkMasterKey,
   type DrillReport,
   drill,
+  judgeMasterKey,
   type MasterCheck,
   type MasterCheckRequest,
   type MasterCheckResult,
+  type MasterDrill,
 } from '../../lib/cancel/drill.ts';
 import type { Exchange, SubAccounts } from '../../lib/cancel/exchange.ts';
 import { keyFingerprint, maskKey } from '../../lib/cancel/halt.ts';
@@ -277,11 +285,15 @@ describe('drill: the enforced halt (step 4)', () => {
     apiKey?: string;
     subUid?: string | SecretError;
   }
-  function exchangeOf(accounts: Record<string, Account>, extraSubUids: [string, string][] = []) {
+  function exchangeOf(
+    accounts: Record<string, Account>,
+    extraSubUids: [string, string][] = [],
+    strategies: Strategy[] = [],
+  ) {
     const client = {
       apiKeyInfo: async () => masterInfo({ permissions: { Spot: ['SpotTrade'] }, isMaster: false }),
       openOrders: async (): Promise<OpenOrdersPage> => ({ category: 'spot', list: [], nextPageCursor: '' }),
-      strategies: async () => ({ list: [], nextCursor: '' }),
+      strategies: async () => ({ list: strategies, nextCursor: '' }),
     } as unknown as BybitClient;
     const subAccounts = (): SubAccounts => {
       const subUids = new Map<string, string | SecretError>(extraSubUids);
@@ -320,6 +332,32 @@ describe('drill: the enforced halt (step 4)', () => {
       (error: DrillFailedError) => error,
     );
   const reportOf = (error: DrillFailedError) => error.report as unknown as DrillReport;
+
+  it('counts strategies by status name, a status the docs do not name under its number', async () => {
+    const strategy = (strategyId: string, status: number): Strategy => ({
+      strategyId,
+      strategyType: 'twap',
+      category: 'UTA_USDT',
+      symbol: 'BTCUSDT',
+      status,
+    });
+    const exchange = (() => {
+      const accounts = { a: { apiKey: OWN_A } };
+      return exchangeOf(
+        accounts,
+        [],
+        [strategy('s1', 2), strategy('s2', 2), strategy('s3', 9), strategy('s4', 9)],
+      );
+    })();
+    const report = await drill(
+      exchange,
+      { categories: ['spot'], settleCoins: async () => [], minIntervalMs: 0 },
+      {},
+      DEADLINE,
+      fakeClock(),
+    );
+    expect(report.accounts[0]?.strategies).toEqual({ running: 2, paused: 0, untriggered: 0, 'status 9': 2 });
+  });
 
   it('leaves the halt out of the report when given no master check', async () => {
     const report = await run(exchangeOf({ a: { apiKey: OWN_A, subUid: '100001' } }));
@@ -484,5 +522,55 @@ describe('drill: the enforced halt (step 4)', () => {
     expect(report.accounts.map((a) => [a.account, a.problems.map((p) => p.code)])).toEqual([
       ['c', ['unknownAccount']],
     ]);
+  });
+});
+
+describe('drill: the rest of what it words and counts', () => {
+  it('says when the master key’s answer does not state whose it is', () => {
+    const into: MasterDrill = { ok: true, problems: [], warnings: [], walletPermissions: [] };
+    const { isMaster: _, parentUid: __, ...unstated } = masterInfo();
+    judgeMasterKey(unstated, into, NOW, 14);
+    expect(into.problems).toEqual([
+      {
+        code: 'notMaster',
+        message:
+          "the key does not belong to the master account (isMaster not stated, parentUid not stated): only a master key can change its sub-accounts' keys",
+      },
+    ]);
+  });
+
+  it('says a master key whose date has passed has expired', () => {
+    const into: MasterDrill = { ok: true, problems: [], warnings: [], walletPermissions: [] };
+    judgeMasterKey(masterInfo({ expiredAt: new Date(NOW - 86_400_000).toISOString() }), into, NOW, 14);
+    expect(into.problems).toEqual([
+      {
+        code: 'masterExpiresSoon',
+        message: 'the key expires or has expired, within the 14-day warning period',
+      },
+    ]);
+  });
+
+  it('names a master key read failure that is not an Error by its text', async () => {
+    const result = await checkMasterKey(
+      async () => {
+        throw 'the reset function answered 502';
+      },
+      { subAccounts: [], ownKeys: [] },
+      { deadline: DEADLINE, clock: fakeClock() },
+    );
+    expect(result.master?.problems).toEqual([
+      { code: 'masterKeyFailed', message: 'the master key cannot be read: the reset function answered 502' },
+    ]);
+  });
+
+  it('runs on the system clock when given none', async () => {
+    const { client, asked } = masterClient();
+    const result = await checkMasterKey(
+      async () => client,
+      { subAccounts: [], ownKeys: [] },
+      { deadline: Date.now() + 600_000, minIntervalMs: 0 },
+    );
+    expect(result.master?.ok).toBe(true);
+    expect(asked.map((a) => a.what)).toEqual(['apiKeyInfo']);
   });
 });
