@@ -19,6 +19,7 @@ import {
   listSubApiKeys,
   maskKey,
   resetHalt,
+  samePermissions,
 } from '../../lib/cancel/halt.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { HaltResetError } from '../../lib/errors.ts';
@@ -309,6 +310,28 @@ describe('Halt: what a failed step leaves and says', () => {
     ).account('desk');
     expect(calls.map((c) => c?.deadline)).toEqual([NOW + 3000, NOW + 3000]);
     expect(calls.map((c) => c?.priority)).toEqual(['first-wave', 'first-wave']);
+  });
+});
+
+describe('samePermissions and failures that are not Errors', () => {
+  it('takes a group missing on either side as empty', () => {
+    expect(samePermissions({ Spot: ['SpotTrade'] }, { Spot: ['SpotTrade'], Wallet: [] })).toBe(true);
+    expect(samePermissions({ Spot: ['SpotTrade'], Wallet: [] }, { Spot: ['SpotTrade'] })).toBe(true);
+    expect(
+      samePermissions({ Spot: ['SpotTrade'] }, { Spot: ['SpotTrade'], Wallet: ['AccountTransfer'] }),
+    ).toBe(false);
+    expect(
+      samePermissions({ Spot: ['SpotTrade'], Wallet: ['AccountTransfer'] }, { Spot: ['SpotTrade'] }),
+    ).toBe(false);
+  });
+
+  it('names a store failure that is not an Error by its text', async () => {
+    const store = new MemoryHaltStore();
+    store.begin = async () => {
+      throw 'the table is throttled';
+    };
+    const halted = await haltOf({ store }, exchangeOf({})).account('desk');
+    expect(halted.failed).toEqual([{ error: 'the halt could not be recorded: the table is throttled' }]);
   });
 });
 

@@ -155,6 +155,8 @@ describe('afterRun: which runs send a message', () => {
       ).kinds,
     ).toEqual(['reset']);
     expect((await kinds(resetRun(false, []))).kinds).toEqual(['resetFailed']);
+    const noAccounts = run({ operation: 'reset', outcome: { result: { operation: 'reset', ok: true } } });
+    expect((await kinds(noAccounts)).kinds).toEqual([]);
   });
 
   it('tells of a failed drill, without reading the last drill first', async () => {
@@ -246,6 +248,17 @@ describe('afterRun: the record', () => {
       functionName: 'bybit-cancel-prod-sweep',
       logGroup: '/aws/lambda/bybit-cancel-prod-sweep',
       error: { type: 'RangeError', message: 'x'.repeat(1000) },
+    });
+  });
+});
+
+describe('afterRun: a thrown value without a name', () => {
+  it('records it as an Error with its message', async () => {
+    const h = harness();
+    await afterRun(h.deps, run({ outcome: { error: { message: 'plain object thrown' } } }));
+    expect(h.written[0]?.value).toMatchObject({
+      ok: false,
+      error: { type: 'Error', message: 'plain object thrown' },
     });
   });
 });
