@@ -96,16 +96,19 @@ describe('BybitClient.tickers', () => {
   });
 });
 
+/** A 200 whose body the transport refused to read past `limit` bytes. */
+const answerTooLarge = (limit: number) =>
+  ({
+    status: 200,
+    headers: new Headers(),
+    text: async () => {
+      throw new AnswerTooLargeError(limit);
+    },
+  }) as unknown as Response;
+
 describe('BybitClient on an answer too large to read', () => {
   it('calls it a malformed answer, keeps the cause, and tries again as a transient failure', async () => {
-    const tooLarge = () =>
-      ({
-        status: 200,
-        headers: new Headers(),
-        text: async () => {
-          throw new AnswerTooLargeError(1_048_576);
-        },
-      }) as unknown as Response;
+    const tooLarge = () => answerTooLarge(1_048_576);
     const { client, requests } = scripted([tooLarge, tooLarge], 2);
     const error = (await client
       .cancelOrder({ category: 'linear', symbol: 'BTCUSDT', orderId: 'o1' })
@@ -119,14 +122,7 @@ describe('BybitClient on an answer too large to read', () => {
   });
 
   it('succeeds when the next attempt is answered in full', async () => {
-    const tooLarge = () =>
-      ({
-        status: 200,
-        headers: new Headers(),
-        text: async () => {
-          throw new AnswerTooLargeError(10);
-        },
-      }) as unknown as Response;
+    const tooLarge = () => answerTooLarge(10);
     const { client, requests } = scripted([tooLarge, envelope({ orderId: 'o1', orderLinkId: '' })], 3);
     expect(await client.cancelOrder({ category: 'linear', symbol: 'BTCUSDT', orderId: 'o1' })).toMatchObject({
       orderId: 'o1',

@@ -332,6 +332,15 @@ describe('drill: the enforced halt (step 4)', () => {
       (error: DrillFailedError) => error,
     );
   const reportOf = (error: DrillFailedError) => error.report as unknown as DrillReport;
+  /** A master check that finds no master key configured, keeping what it was asked. */
+  const unconfigured = () => {
+    const requests: MasterCheckRequest[] = [];
+    const master: MasterCheck = async (request) => {
+      requests.push(request);
+      return { configured: false, accounts: [] };
+    };
+    return { requests, master };
+  };
 
   it('counts strategies by status name, a status the docs do not name under its number', async () => {
     const strategy = (strategyId: string, status: number): Strategy => ({
@@ -467,11 +476,7 @@ describe('drill: the enforced halt (step 4)', () => {
   });
 
   it('fails each account that names a subUid when no master key is configured, and a malformed subUid', async () => {
-    const requests: MasterCheckRequest[] = [];
-    const master: MasterCheck = async (request) => {
-      requests.push(request);
-      return { configured: false, accounts: [] };
-    };
+    const { requests, master } = unconfigured();
     const exchange = exchangeOf({
       a: { apiKey: OWN_A, subUid: '100001' },
       bad: { apiKey: OWN_B, subUid: new SecretError('s', 'accounts.bad: "subUid" must be digits') },
@@ -506,11 +511,7 @@ describe('drill: the enforced halt (step 4)', () => {
   });
 
   it('checks only the accounts asked for, though the secret names more sub-accounts', async () => {
-    const requests: MasterCheckRequest[] = [];
-    const master: MasterCheck = async (request) => {
-      requests.push(request);
-      return { configured: false, accounts: [] };
-    };
+    const { requests, master } = unconfigured();
     const exchange = exchangeOf({
       a: { apiKey: OWN_A, subUid: '100001' },
       b: { apiKey: OWN_B, subUid: new SecretError('s', 'malformed') },
