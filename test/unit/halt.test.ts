@@ -1,7 +1,7 @@
 // The halt inside the kill switch, on in-memory clients: when it starts and what waits for it, what it
 // refuses to change, and what it reports. The emulator runs (test/integration/halt.test.ts) show the keys.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BybitClient, CallOptions } from '../../lib/bybit/client.ts';
 import type {
   CancelAllParams,
@@ -151,7 +151,15 @@ describe('the halt in the kill switch', () => {
     // The record's writes take a moment: the confirmation of a flip need not be waited for.
     const store = new MemoryHaltStore({ latencyMs: 5, onWrite: (write) => log.push(`store ${write}`) });
     const running = killSwitch(exchange, COVERAGE, {}, 10_000_000, clock, setupOf(store, master.client));
-    // Let everything run that can run while the flip is held.
+    // Let everything run that can run while the flip is held: the wave and the flip's request (waited for, so a
+    // loaded machine cannot fail it), then a little more, in which a verification must not start.
+    await vi.waitFor(
+      () => {
+        expect(log.filter((l) => l.startsWith('cancelAll'))).toHaveLength(5);
+        expect(log).toContain(`updateSubApiKey ${BOT}`);
+      },
+      { timeout: 5_000, interval: 5 },
+    );
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(log.filter((l) => l.startsWith('openOrders'))).toEqual([]);
     expect(log.indexOf('subApiKeys')).toBeGreaterThan(
