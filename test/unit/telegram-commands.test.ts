@@ -17,7 +17,7 @@ import {
   killDetail,
   runJob,
 } from '../../lib/lambda/telegram-commands.ts';
-import type { Update } from '../../lib/lambda/telegram-updates.ts';
+import type { TelegramUser, Update } from '../../lib/lambda/telegram-updates.ts';
 import { createLogger } from '../../lib/log.ts';
 
 const secret = {
@@ -407,7 +407,7 @@ function updateContext(
 }
 
 let updateIds = 100;
-const message = (text: string, user = dana, chatId = '-100'): Update => ({
+const message = (text: string, user: TelegramUser = dana, chatId = '-100'): Update => ({
   kind: 'message',
   updateId: updateIds++,
   messageId: 1,
@@ -415,7 +415,7 @@ const message = (text: string, user = dana, chatId = '-100'): Update => ({
   user,
   text,
 });
-const press = (data: string, user = dana, chatId = '-100'): Update => ({
+const press = (data: string, user: TelegramUser = dana, chatId = '-100'): Update => ({
   kind: 'button',
   updateId: updateIds++,
   queryId: 'q-1',
