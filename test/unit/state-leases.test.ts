@@ -175,9 +175,7 @@ describe('StateStore.release', () => {
         ':value': { S: '{"at":5}' },
       },
     });
-    expect((sent[1]?.input.ExpressionAttributeValues as Record<string, unknown>)[':value']).toEqual({
-      S: 'null',
-    });
+    expect(sent[1]?.input.ExpressionAttributeValues).toMatchObject({ ':value': { S: 'null' } });
   });
 
   it('answers false when another holds the lease now, and throws any other failure as a StateError', async () => {
