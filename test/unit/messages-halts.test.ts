@@ -5,7 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import type { AccountHaltReport, HaltReport, ResetReport } from '../../lib/cancel/halt.ts';
 import type { KillSwitchReport } from '../../lib/cancel/kill-switch.ts';
-import { firedBy, killSwitchMessage, resetMessage, when } from '../../lib/lambda/messages.ts';
+import {
+  drillFailedMessage,
+  firedBy,
+  killSwitchMessage,
+  resetMessage,
+  when,
+} from '../../lib/lambda/messages.ts';
 import type { RunRecord } from '../../lib/lambda/records.ts';
 
 const context = { stage: 'prod' };
@@ -294,6 +300,67 @@ describe('killSwitchMessage, the halt', () => {
     expect(message.subject).toBe(
       'KILL SWITCH: orders cleared, but the HALT FAILED on a, b, c and 2 more (prod)',
     );
+  });
+});
+
+describe('killSwitchMessage, what else it says', () => {
+  it('says when it cannot confirm the accounts clear for no reason it can name, the coins it could not list, and what it ignored', () => {
+    const report = killSwitch(undefined, {
+      ok: false,
+      coverage: {
+        categories: ['linear'],
+        linearSettleCoins: ['USDT'],
+        discovered: [],
+        preMarketSymbols: [],
+        confirmed: false,
+      },
+      ignored: ['field "note"', 'setting SWEEP_DRY_RUN: ignored'],
+    });
+    const message = killSwitchMessage(ksRecord(report, { ok: false }), context);
+    expect(message.subject).toBe('KILL SWITCH FAILED: not everything was confirmed clear (prod)');
+    expect(message.body.split('\n\n')[0]).toBe(
+      'The kill switch did NOT clear everything: it could not confirm the accounts clear. It cancelled 3 orders. Act now.',
+    );
+    expect(message.body).toContain(
+      "\n\nBybit's list of linear settle coins could not be read: only the configured ones were checked.\n\n",
+    );
+    expect(message.body).toContain(
+      '\n\nIgnored in the request: field "note"; setting SWEEP_DRY_RUN: ignored.\n\n',
+    );
+  });
+
+  it('names strategies it could not verify, with the error when there is one, and what to do', () => {
+    const strategies = [
+      { account: 'main', stopped: [], remaining: [], verified: false, error: { errorMessage: 'timed out' } },
+      { account: 'grid', stopped: [], remaining: [], verified: false },
+    ];
+    const report = killSwitch(undefined, {
+      ok: false,
+      accounts: ['main', 'grid'],
+      strategies: strategies as unknown as KillSwitchReport['strategies'],
+    });
+    const message = killSwitchMessage(ksRecord(report, { ok: false }), context);
+    expect(message.subject).toBe('KILL SWITCH FAILED: could not verify main, grid (prod)');
+    expect(message.body).toContain(
+      '- main: 3 cancelled, none left\n    not verified: strategies (timed out)\n- grid: 0 cancelled, none left\n    not verified: strategies\n',
+    );
+    expect(message.body).toContain(
+      '- Look at the listings marked "not verified" in Bybit: the kill switch could not see them.\n',
+    );
+  });
+});
+
+describe('drillFailedMessage, without a report', () => {
+  it('names the error, or says it could not run', () => {
+    const failed = drillFailedMessage(
+      record({ operation: 'drill', ok: false, error: { type: 'SecretError', message: 'unreadable' } }),
+      context,
+    );
+    expect(failed.subject).toBe('Kill-switch drill FAILED: SecretError (prod)');
+    expect(failed.body.split('\n\n')[0]).toBe('The drill could not run: unreadable. Nothing was cancelled.');
+    const bare = drillFailedMessage(record({ operation: 'drill', ok: false }), context);
+    expect(bare.subject).toBe('Kill-switch drill FAILED: it could not run (prod)');
+    expect(bare.body.split('\n\n')[0]).toBe('The drill could not run: no report. Nothing was cancelled.');
   });
 });
 
