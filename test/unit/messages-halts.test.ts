@@ -7,9 +7,12 @@ import type { AccountHaltReport, HaltReport, ResetReport } from '../../lib/cance
 import type { KillSwitchReport } from '../../lib/cancel/kill-switch.ts';
 import {
   drillFailedMessage,
+  drillRecoveredMessage,
   firedBy,
+  ipBanMessage,
   killSwitchMessage,
   resetMessage,
+  subjectLine,
   when,
 } from '../../lib/lambda/messages.ts';
 import type { RunRecord } from '../../lib/lambda/records.ts';
@@ -361,6 +364,157 @@ describe('drillFailedMessage, without a report', () => {
     const bare = drillFailedMessage(record({ operation: 'drill', ok: false }), context);
     expect(bare.subject).toBe('Kill-switch drill FAILED: it could not run (prod)');
     expect(bare.body.split('\n\n')[0]).toBe('The drill could not run: no report. Nothing was cancelled.');
+  });
+});
+
+describe('messages from partial reports', () => {
+  it('reads a failed kill switch report that holds no field as nothing found: no account, 0 cancelled', () => {
+    const message = killSwitchMessage(ksRecord({}, { ok: false }), context);
+    expect(message.subject).toBe('KILL SWITCH FAILED: not everything was confirmed clear (prod)');
+    expect(message.body.split('\n\n')[0]).toBe(
+      'The kill switch did NOT clear everything: it could not confirm the accounts clear. It cancelled 0 orders. Act now.',
+    );
+    expect(message.body).toContain(
+      'What to do now:\n- Check your positions in Bybit: the kill switch cancels orders only.\n\n',
+    );
+    expect(message.body).not.toContain('Per account:');
+  });
+
+  it('names an account the request named but the secret lacks, lists 10 open ids and counts the rest, and names an unverified listing', () => {
+    const open = Array.from({ length: 12 }, (_, i) => ({
+      symbol: 'BTCUSDT',
+      orderId: `o${i}`,
+      orderLinkId: '',
+    }));
+    const report = killSwitch(undefined, {
+      ok: false,
+      accounts: ['main', 'ghost', 'odd'],
+      remaining: 12,
+      scopes: [
+        {
+          account: 'main',
+          scope: 'spot',
+          cancelled: 1,
+          remaining: 12,
+          verified: true,
+          remainingOrders: open,
+        },
+        { account: 'main', scope: 'option', cancelled: 0, remaining: 0, verified: false },
+        {
+          account: 'ghost',
+          scope: '*',
+          cancelled: 0,
+          remaining: 0,
+          verified: false,
+          error: { errorType: 'UnknownAccount', errorMessage: 'no account named ghost' },
+        },
+        {
+          account: 'odd',
+          scope: '*',
+          cancelled: 0,
+          remaining: 0,
+          verified: false,
+          error: { errorType: 'X' },
+        },
+      ] as unknown as KillSwitchReport['scopes'],
+    });
+    const message = killSwitchMessage(ksRecord(report, { ok: false }), {
+      ...context,
+      ipRefusal: 'Bybit refused this IP (HTTP 403)',
+    });
+    expect(message.subject).toBe('KILL SWITCH FAILED: 12 orders still open on main (prod)');
+    expect(message.body).toContain(
+      [
+        'Per account:',
+        '- main: 1 cancelled, 12 STILL OPEN',
+        ...open.slice(0, 10).map((o) => `    open: spot BTCUSDT ${o.orderId}`),
+        '    and 2 more (in the logged report)',
+        '    not verified: option',
+        '- ghost: no account named ghost; nothing cancelled',
+        '- odd: failed; nothing cancelled',
+      ].join('\n'),
+    );
+    expect(message.body.split('\n\n')[0]).toBe(
+      'The kill switch did NOT clear everything: 12 orders still open, 3 listings could not be verified, Bybit refused this IP. It cancelled 3 orders. Act now.',
+    );
+    expect(message.body).toContain(
+      [
+        'What to do now:',
+        '- Bybit refused this IP: do not fire again for at least 10 minutes. Cancel by hand in Bybit’s website or app now.',
+        '- Cancel the open orders above by hand in Bybit now.',
+        '- Look at the listings marked "not verified" in Bybit: the kill switch could not see them.',
+        '- An account named in the request is not in the exchange secret: check the names.',
+        '- Check your positions in Bybit: the kill switch cancels orders only.',
+      ].join('\n'),
+    );
+  });
+
+  it('gives a drill problem of no known code its own words, and the IP refusal it met', () => {
+    const report = {
+      accounts: [
+        {
+          account: 'main',
+          ok: false,
+          problems: [{ code: 'somethingNew', message: 'a new problem' }],
+          warnings: [],
+        },
+      ],
+      master: { ok: true, problems: [], warnings: [{ code: 'w', message: 'a master warning' }] },
+    };
+    const message = drillFailedMessage(record({ operation: 'drill', ok: false, report }), {
+      ...context,
+      ipRefusal: 'Bybit refused this IP (HTTP 403)',
+    });
+    expect(message.subject).toBe('Kill-switch drill FAILED: 1 problem on main (prod)');
+    expect(message.body).toContain(
+      'Master key (enforced halt): ok\n    warning: a master warning\n\nBybit refused this IP (HTTP 403)\n\n',
+    );
+    expect(message.body).toContain('- main: a new problem\n');
+    const master = drillFailedMessage(
+      record({
+        operation: 'drill',
+        ok: false,
+        report: {
+          accounts: [],
+          master: { ok: false, problems: [{ code: 'new', message: 'odd' }], warnings: [] },
+        },
+      }),
+      context,
+    );
+    expect(master.body).toContain('- master key: odd\n');
+  });
+
+  it('says a recovered drill of no report found no account, and one with warnings lists them', () => {
+    const none = drillRecoveredMessage(record({ operation: 'drill' }), context, '2026-12-04T03:00:00.000Z');
+    expect(none.subject).toBe('Kill-switch drill passes again: 0 accounts (prod)');
+    expect(none.body).toContain('What to do now:\n- Nothing.\n');
+    const warned = drillRecoveredMessage(
+      record({
+        operation: 'drill',
+        report: {
+          accounts: [{ account: 'main', ok: true, problems: [], warnings: [{ code: 'w', message: 'ip' }] }],
+        },
+      }),
+      context,
+      '2026-12-04T03:00:00.000Z',
+    );
+    expect(warned.body).toContain('Per account:\n- main: ok\n    warning: ip\n\n');
+    expect(warned.body).toContain('- Nothing urgent; the warnings above are worth a look.\n');
+  });
+
+  it('says an IP refusal in its own words when the run has none, naming an operation it has no words for', () => {
+    const ban = ipBanMessage(
+      record({ operation: 'status', functionName: 'bybit-cancel-prod-status' }),
+      context,
+    );
+    expect(ban.subject).toBe('Bybit refused this IP (HTTP 403) during status (prod)');
+    expect(ban.body.split('\n\n')[0]).toBe(
+      'Bybit refused this IP (HTTP 403). The bybit-cancel-prod-status function sends nothing to Bybit for the next 10 minutes; a kill switch from the same IP may be refused too.',
+    );
+  });
+
+  it('makes a subject without a stage', () => {
+    expect(subjectLine('Kill switch: all clear')).toBe('Kill switch: all clear');
   });
 });
 
