@@ -477,6 +477,50 @@ describe('route, settings an operation does not read', () => {
   });
 });
 
+describe('route, the aftermath', () => {
+  const recorded = (state: ReturnType<typeof fakeState>) =>
+    state.sent
+      .filter((s) => s.name === 'PutItemCommand' && !('ConditionExpression' in s.input))
+      .map((s) => JSON.parse((s.input.Item as { value: { S: string } }).value.S));
+
+  it("records the run with Lambda's log group, or the function's default group where a runner invents one", async () => {
+    const cases: [string | undefined, string][] = [
+      ['/aws/lambda/bybit-cancel-unit-custom', '/aws/lambda/bybit-cancel-unit-custom'],
+      ['local-runner-group', '/aws/lambda/bybit-cancel-unit-cancel'],
+      [undefined, '/aws/lambda/bybit-cancel-unit-cancel'],
+    ];
+    for (const [given, expected] of cases) {
+      const state = fakeState();
+      const { app } = fakeApp({ STATE_TABLE: TABLE }, { stateClient: state.client });
+      await route(recording().routes, () => app)({ category: 'linear' }, context(60_000, 'req-1', given));
+      expect(recorded(state)).toEqual([
+        expect.objectContaining({ operation: 'cancel', ok: true, requestId: 'req-1', logGroup: expected }),
+      ]);
+    }
+  });
+
+  it('logs the per-scope errors of a refused request in full beside the answer', async () => {
+    const { app, lines } = fakeApp();
+    const failure = Object.assign(new Error('partly failed'), {
+      report: {
+        scopes: [
+          { account: 'main', scope: 'spot', error: { errorType: 'BybitApiError', retCode: 10006 } },
+          { account: 'main', scope: 'option' },
+        ],
+      },
+    });
+    await route(recording(failure).routes, () => app)(signed('{}'), context());
+    expect(lines.find((l) => l.message === 'request refused')).toMatchObject({
+      level: 'error',
+      statusCode: 500,
+      scopes: [{ account: 'main', scope: 'spot', errorType: 'BybitApiError', retCode: 10006 }],
+    });
+    const plain = fakeApp();
+    await route(recording(new Error('boom')).routes, () => plain.app)(signed('{}'), context());
+    expect(plain.lines.find((l) => l.message === 'request refused')).not.toHaveProperty('scopes');
+  });
+});
+
 describe('createApp', () => {
   it('counts a failed state call in this invocation’s StateFailures and logs what it was', () => {
     const { app, lines } = fakeApp();
@@ -609,6 +653,12 @@ describe('warmUp', () => {
       instrumentsListed: false,
       durationMs: 0,
     });
+  });
+
+  it('loads no state SDK without a state table, and still warms up', async () => {
+    const { app, lines } = fakeApp();
+    await warmUp(() => app, 'provisioned-concurrency');
+    expect(lines.find((l) => l.message === 'warmed up')).toMatchObject({ accounts: 1, clients: 1 });
   });
 
   it('logs a failed warm-up at warn and clears the deadline it set; never throws', async () => {
