@@ -25,7 +25,7 @@ type Sent = { name: string; input: Record<string, unknown> };
 
 /** A DynamoDB stand-in over a map: PutItem (conditional or not), GetItem, DeleteItem; `fails` picks calls to fail. */
 function fakeState(fails: (sent: Sent) => boolean = () => false) {
-  const items = new Map<string, Record<string, unknown>>();
+  const items = new Map<string, Record<string, { S: string }>>();
   const sent: Sent[] = [];
   const id = (key: Record<string, { S: string }>) => `${key.pk?.S}|${key.sk?.S}`;
   const client = {
@@ -33,7 +33,11 @@ function fakeState(fails: (sent: Sent) => boolean = () => false) {
       const entry = { name: command.constructor.name, input: command.input };
       sent.push(entry);
       if (fails(entry)) throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
-      const input = command.input as Record<string, never>;
+      const input = command.input as {
+        Item: Record<string, { S: string }>;
+        Key: Record<string, { S: string }>;
+        ConditionExpression?: string;
+      };
       if (entry.name === 'PutItemCommand') {
         const key = id(input.Item);
         if (input.ConditionExpression && items.has(key))
@@ -577,7 +581,7 @@ describe('haltSetup', () => {
     const setup = haltSetup(app);
     expect(setup?.store).toBe(app.halts);
     expect(reads).toEqual([]);
-    const master = await setup?.master();
+    const master = await setup?.master?.();
     expect(master).toBeDefined();
     expect(master).toBe(await app.exchange.masterClient());
     expect(reads).toEqual(['master']);
@@ -585,7 +589,7 @@ describe('haltSetup', () => {
 
   it('has no master client when HALT_MASTER_SECRET_ID is unset', async () => {
     const { app, reads } = fakeApp({ STATE_TABLE: TABLE }, { stateClient: fakeState().client });
-    expect(await haltSetup(app)?.master()).toBeUndefined();
+    expect(await haltSetup(app)?.master?.()).toBeUndefined();
     expect(reads).toEqual([]);
   });
 });

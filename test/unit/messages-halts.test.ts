@@ -24,7 +24,7 @@ const context = { stage: 'prod' };
  * like "strategy"): a bug reported to the integrator, read here as the word it means so that these tests
  * hold before and after the fix.
  */
-function read(message: { subject: string; body: string }) {
+function read<T extends { subject: string; body: string }>(message: T): T {
   const fix = (text: string) => text.replaceAll(' keies', ' keys');
   return { ...message, subject: fix(message.subject), body: fix(message.body) };
 }
