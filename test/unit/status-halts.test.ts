@@ -64,6 +64,8 @@ function storeWith(
 const armed = {
   read: async (): Promise<ScheduleStatus> => ({ armed: true, firesAt: '2026-12-05T12:05:00.000Z' }),
 };
+/** The status of `state` on stage prod, the schedule armed, at NOW. */
+const statusOf = (state: StateStore) => readStatus({ state, schedule: armed, stage: 'prod', now: () => NOW });
 const key = (flipped: boolean) => ({
   kind: 'key',
   account: 'grid',
@@ -96,12 +98,7 @@ describe('readStatus, halts', () => {
         eventId: 'evt-9',
       },
     ];
-    const status = await readStatus({
-      state: storeWith({ last: { drill: run() }, halt }),
-      schedule: armed,
-      stage: 'prod',
-      now: () => NOW,
-    });
+    const status = await statusOf(storeWith({ last: { drill: run() }, halt }));
     expect(status.halt).toEqual({
       halted: true,
       accounts: [
@@ -147,12 +144,7 @@ describe('readStatus, halts', () => {
   });
 
   it('names each part the table cannot give, and answers the schedule all the same', async () => {
-    const status = await readStatus({
-      state: storeWith({ broken: true }),
-      schedule: armed,
-      stage: 'prod',
-      now: () => NOW,
-    });
+    const status = await statusOf(storeWith({ broken: true }));
     const denied = "access denied (check the function's IAM policy on the table)";
     expect(status).toMatchObject({
       operation: 'status',
@@ -202,12 +194,7 @@ describe('readStatus, the last kill switch and drill', () => {
       logGroup: '/aws/lambda/bybit-cancel-prod-cancelAll',
       error: { type: 'DeadlineExceededError', message: 'late' },
     });
-    const status = await readStatus({
-      state: storeWith({ last: { killSwitch, drill: run() } }),
-      schedule: armed,
-      stage: 'prod',
-      now: () => NOW,
-    });
+    const status = await statusOf(storeWith({ last: { killSwitch, drill: run() } }));
     expect(status.lastKillSwitch).toEqual({
       at: '2026-12-05T11:00:00.000Z',
       ok: false,
@@ -235,12 +222,7 @@ describe('readStatus, the last kill switch and drill', () => {
       trigger: 'webhook',
       report: { accounts: ['a', 'b'], cancelled: 9, remaining: 0, failedScopes: ['x'], durationMs: 321 },
     });
-    const status = await readStatus({
-      state: storeWith({ last: { killSwitch, drill: run() } }),
-      schedule: armed,
-      stage: 'prod',
-      now: () => NOW,
-    });
+    const status = await statusOf(storeWith({ last: { killSwitch, drill: run() } }));
     expect(status.lastKillSwitch).toEqual({
       at: killSwitch.at,
       ok: true,
@@ -276,12 +258,7 @@ describe('readStatus, the last kill switch and drill', () => {
       run({ at: '2026-12-05T09:00:00.000Z', requestId: 'r2', ok: false }),
       run({ at: '2026-12-04T09:00:00.000Z', requestId: 'r3' }),
     ];
-    const status = await readStatus({
-      state: storeWith({ last: { drill: failed }, drills: history }),
-      schedule: armed,
-      stage: 'prod',
-      now: () => NOW,
-    });
+    const status = await statusOf(storeWith({ last: { drill: failed }, drills: history }));
     expect(status.lastDrill).toEqual({
       at: failed.at,
       ok: false,
@@ -301,19 +278,13 @@ describe('readStatus, the last kill switch and drill', () => {
     ]);
 
     const bare = run({ ok: false, requestId: 'req-bare' });
-    const noReport = await readStatus({
-      state: storeWith({ last: { drill: bare } }),
-      schedule: armed,
-      stage: 'prod',
-      now: () => NOW,
-    });
+    const noReport = await statusOf(storeWith({ last: { drill: bare } }));
     expect(noReport.attention).toEqual([`the last drill (${bare.at}) failed: no report`]);
   });
 
   it('counts a drill overdue only past 26 hours', async () => {
     const at = (hours: number) => run({ at: new Date(NOW - hours * HOUR).toISOString() });
-    const read = (drill: RunRecord) =>
-      readStatus({ state: storeWith({ last: { drill } }), schedule: armed, stage: 'prod', now: () => NOW });
+    const read = (drill: RunRecord) => statusOf(storeWith({ last: { drill } }));
     expect((await read(at(26))).attention).toEqual([]);
     expect((await read(at(26.01))).attention).toEqual(['no drill for 26 h (it runs daily)']);
   });
