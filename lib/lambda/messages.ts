@@ -84,7 +84,7 @@ export function resetMessage(record: RunRecord, context: MessageContext): Messag
   const lead = !report
     ? `The reset FAILED before it could start: ${record.error?.type ?? 'Error'}: ${record.error?.message ?? 'no report'}. Every halt stands.`
     : failed
-      ? `The reset is INCOMPLETE: ${names(stillHalted)} ${stillHalted.length === 1 ? 'is' : 'are'} still halted${cleared.length ? `; ${names(cleared)} may trade again` : ''}.`
+      ? `The reset is INCOMPLETE: ${stillHalted.length ? `${names(stillHalted)} ${stillHalted.length === 1 ? 'is' : 'are'} still halted` : record.error ? `${record.error.type}: ${record.error.message}` : 'it did not finish'}${cleared.length ? `; ${names(cleared)} may trade again` : ''}.`
       : `The halt is over on ${names(cleared)}: bots may trade again. ${plural(restored, 'key')} made read-write again, with the IPs ${restored === 1 ? 'it' : 'they'} had.`;
   const lines = accounts.flatMap((a) => [
     `- ${a.account}: ${a.cleared ? 'no longer halted' : 'STILL HALTED'}; ${plural(a.restored.length, 'key')} restored${a.restored.length ? ` (${a.restored.join(', ')})` : ''}`,
@@ -566,7 +566,9 @@ function names(list: string[]): string {
 
 function plural(n: number, word: string): string {
   if (n === 1) return `${n} ${word}`;
-  return `${n} ${word.endsWith('y') ? `${word.slice(0, -1)}ies` : `${word}s`}`;
+  // strategy → strategies, key → keys; PROBLEM → PROBLEMS.
+  if (/[^aeiou]y$/.test(word)) return `${n} ${word.slice(0, -1)}ies`;
+  return `${n} ${word}${word === word.toUpperCase() ? 'S' : 's'}`;
 }
 
 function seconds(ms: number): string {

@@ -19,15 +19,6 @@ import type { RunRecord } from '../../lib/lambda/records.ts';
 
 const context = { stage: 'prod' };
 
-/**
- * The message as it should read. messages.ts's `plural` makes "key" "keies" (it treats every word ending in y
- * like "strategy"): a bug reported to the integrator, read here as the word it means so that these tests
- * hold before and after the fix.
- */
-function read<T extends { subject: string; body: string }>(message: T): T {
-  const fix = (text: string) => text.replaceAll(' keies', ' keys');
-  return { ...message, subject: fix(message.subject), body: fix(message.body) };
-}
 const TAIL = 'Request id: req-1\nLog group: /aws/lambda/bybit-cancel-prod-reset';
 
 function record(overrides: Partial<RunRecord> = {}): RunRecord {
@@ -63,7 +54,7 @@ describe('resetMessage', () => {
         },
       ],
     });
-    const message = read(resetMessage(record({ report }), context));
+    const message = resetMessage(record({ report }), context);
     expect(message.kind).toBe('reset');
     expect(message.ok).toBe(true);
     expect(message.subject).toBe('Halt reset: main, grid - 3 keys made read-write again (prod)');
@@ -92,7 +83,7 @@ describe('resetMessage', () => {
     const report = reset({
       accounts: [{ account: 'main', restored: ['AbC***xyz'], leftAlone: [], failed: [], cleared: true }],
     });
-    const message = read(resetMessage(record({ report, origin: 'cli' }), context));
+    const message = resetMessage(record({ report, origin: 'cli' }), context);
     expect(message.body.split('\n\n')[0]).toBe(
       'The halt is over on main: bots may trade again. 1 key made read-write again, with the IPs it had.',
     );
@@ -116,7 +107,7 @@ describe('resetMessage', () => {
         { account: 'grid', restored: [], leftAlone: [], failed: [], cleared: true },
       ],
     });
-    const message = read(resetMessage(record({ ok: false, report }), context));
+    const message = resetMessage(record({ ok: false, report }), context);
     expect(message.kind).toBe('resetFailed');
     expect(message.ok).toBe(false);
     expect(message.subject).toBe('HALT RESET FAILED: main still halted (prod)');
@@ -148,16 +139,14 @@ describe('resetMessage', () => {
   it('says "are" for several accounts still halted, and nothing of accounts that may trade when none may', () => {
     const still = (account: string) => ({ account, restored: [], leftAlone: [], failed: [], cleared: false });
     const report = reset({ ok: false, accounts: [still('a'), still('b')] });
-    const message = read(resetMessage(record({ ok: false, report }), context));
+    const message = resetMessage(record({ ok: false, report }), context);
     expect(message.body.split('\n\n')[0]).toBe('The reset is INCOMPLETE: a, b are still halted.');
   });
 
   it('names the error when the reset failed before it could start: every halt stands', () => {
-    const message = read(
-      resetMessage(
-        record({ ok: false, error: { type: 'StateError', message: 'the table does not exist' } }),
-        context,
-      ),
+    const message = resetMessage(
+      record({ ok: false, error: { type: 'StateError', message: 'the table does not exist' } }),
+      context,
     );
     expect(message.subject).toBe('HALT RESET FAILED: StateError (prod)');
     expect(message.body.split('\n\n')[0]).toBe(
@@ -171,10 +160,21 @@ describe('resetMessage', () => {
     );
   });
 
-  it('says "no account" when a failed report names none', () => {
-    const message = read(resetMessage(record({ ok: false, report: reset({ ok: false }) }), context));
+  it('names the error, or says it did not finish, when a failed report names no account', () => {
+    const message = resetMessage(record({ ok: false, report: reset({ ok: false }) }), context);
     expect(message.subject).toBe('HALT RESET FAILED: error (prod)');
-    expect(message.body.split('\n\n')[0]).toBe('The reset is INCOMPLETE: no account are still halted.');
+    expect(message.body.split('\n\n')[0]).toBe('The reset is INCOMPLETE: it did not finish.');
+    const named = resetMessage(
+      record({
+        ok: false,
+        error: { type: 'HaltResetError', message: 'the halts could not be read' },
+        report: reset({ ok: false }),
+      }),
+      context,
+    );
+    expect(named.body.split('\n\n')[0]).toBe(
+      'The reset is INCOMPLETE: HaltResetError: the halts could not be read.',
+    );
   });
 });
 
@@ -222,7 +222,7 @@ describe('killSwitchMessage, the halt', () => {
         halted({ account: 'team', mode: 'cooperative' }),
       ],
     };
-    const message = read(killSwitchMessage(ksRecord(killSwitch(halt)), context));
+    const message = killSwitchMessage(ksRecord(killSwitch(halt)), context);
     expect(message.ok).toBe(true);
     expect(message.body).toContain(
       [
@@ -249,9 +249,7 @@ describe('killSwitchMessage, the halt', () => {
         }),
       ],
     };
-    const message = read(
-      killSwitchMessage(ksRecord(killSwitch(halt, { ok: false }), { ok: false }), context),
-    );
+    const message = killSwitchMessage(ksRecord(killSwitch(halt, { ok: false }), { ok: false }), context);
     expect(message.subject).toBe('KILL SWITCH: orders cleared, but the HALT FAILED on main (prod)');
     expect(message.body).toContain(
       '- main: 1 key made read-only (AbC***001)\n    HALT FAILED: key AbC***002: Bybit refused: 10005\n    HALT FAILED: sub keys unlisted\n',
@@ -286,7 +284,7 @@ describe('killSwitchMessage, the halt', () => {
       '- Your bot stopped sending heartbeats. Find out why before it trades again; while halted, its heartbeats get 423 and change nothing.\n',
     );
     for (const halt of [undefined, { set: true, accounts: [] }, { set: false, accounts: [halted()] }]) {
-      const message = read(killSwitchMessage(ksRecord(killSwitch(halt), fired), context));
+      const message = killSwitchMessage(ksRecord(killSwitch(halt), fired), context);
       expect(message.body).toContain(
         '- Your bot stopped sending heartbeats. Find out why before it trades again; its next heartbeat arms the dead man’s switch again.\n',
       );
@@ -299,7 +297,7 @@ describe('killSwitchMessage, the halt', () => {
       set: true,
       accounts: accounts.map((account) => halted({ account, failed: [{ error: 'x' }] })),
     };
-    const message = read(killSwitchMessage(ksRecord(killSwitch(halt, { accounts }), { ok: false }), context));
+    const message = killSwitchMessage(ksRecord(killSwitch(halt, { accounts }), { ok: false }), context);
     expect(message.subject).toBe(
       'KILL SWITCH: orders cleared, but the HALT FAILED on a, b, c and 2 more (prod)',
     );

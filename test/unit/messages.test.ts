@@ -253,6 +253,21 @@ describe('drill messages', () => {
     },
   ];
 
+  it('counts in plain English: two PROBLEMS and two problems, keys and strategies', () => {
+    const twice = accounts.map((a) => (a.ok ? a : { ...a, problems: [...a.problems, ...a.problems] }));
+    const message = drillFailedMessage(
+      record({
+        operation: 'drill',
+        ok: false,
+        trigger: 'schedule',
+        report: { operation: 'drill', ok: false, accounts: twice },
+      }),
+      context,
+    );
+    expect(message.subject).toBe('Kill-switch drill FAILED: 2 problems on hedge (prod)');
+    expect(message.body).toContain('- hedge: 2 PROBLEMS\n');
+  });
+
   it('a failed drill names each problem and warning in words, and what to do for each', () => {
     const message = drillFailedMessage(
       record({
