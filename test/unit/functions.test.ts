@@ -2,37 +2,14 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FunctionInvokeError } from '../../lib/errors.ts';
 import { LambdaFunctions, type LambdaSender } from '../../lib/lambda/functions.ts';
+import { handlerConfig, named, recordingSender } from '../support/sdk-fakes.ts';
 
 const NOW = 1_800_000_000_000;
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-const named = (name: string, message = name) => Object.assign(new Error(message), { name });
-
-/** A Lambda client that records each command and answers with `answer` (or throws it). */
-function fakeLambda(answer: () => unknown) {
-  const sent: { name: string; input: Record<string, unknown>; options: { abortSignal?: AbortSignal } }[] = [];
-  const client = {
-    send: async (
-      command: { input: Record<string, unknown>; constructor: { name: string } },
-      options: { abortSignal?: AbortSignal },
-    ) => {
-      sent.push({ name: command.constructor.name, input: command.input, options });
-      const result = answer();
-      if (result instanceof Error) throw result;
-      return result;
-    },
-  } as unknown as LambdaSender;
-  return { client, sent };
-}
-
-/** The timeouts an SDK client's request handler was built with. */
-async function handlerConfig(handler: unknown) {
-  const config = await (handler as { configProvider: Promise<Record<string, unknown>> }).configProvider;
-  const { connectionTimeout, requestTimeout, throwOnRequestTimeout } = config;
-  return { connectionTimeout, requestTimeout, throwOnRequestTimeout };
-}
+const fakeLambda = (answer: () => unknown) => recordingSender<LambdaSender>(answer);
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const payloadOf = (input: Record<string, unknown>) =>

@@ -2,36 +2,14 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KillSwitchEventError } from '../../lib/errors.ts';
 import { type EventBridgeSender, KillSwitchEvents } from '../../lib/lambda/kill-switch-event.ts';
+import { handlerConfig, named, recordingSender } from '../support/sdk-fakes.ts';
 
 const NOW = 1_800_000_000_000;
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-const named = (name: string, message = name) => Object.assign(new Error(message), { name });
-
-function fakeEventBridge(answer: () => unknown) {
-  const sent: { name: string; input: Record<string, unknown>; options: { abortSignal?: AbortSignal } }[] = [];
-  const client = {
-    send: async (
-      command: { input: Record<string, unknown>; constructor: { name: string } },
-      options: { abortSignal?: AbortSignal },
-    ) => {
-      sent.push({ name: command.constructor.name, input: command.input, options });
-      const result = answer();
-      if (result instanceof Error) throw result;
-      return result;
-    },
-  } as unknown as EventBridgeSender;
-  return { client, sent };
-}
-
-/** The timeouts an SDK client's request handler was built with. */
-async function handlerConfig(handler: unknown) {
-  const config = await (handler as { configProvider: Promise<Record<string, unknown>> }).configProvider;
-  const { connectionTimeout, requestTimeout, throwOnRequestTimeout } = config;
-  return { connectionTimeout, requestTimeout, throwOnRequestTimeout };
-}
+const fakeEventBridge = (answer: () => unknown) => recordingSender<EventBridgeSender>(answer);
 
 const events = (client: EventBridgeSender) =>
   new KillSwitchEvents({ client, source: 'bybit-cancel', detailType: 'Kill Switch', now: () => NOW });
