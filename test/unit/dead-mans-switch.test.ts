@@ -1,7 +1,7 @@
 // The dead man's switch rules (lib/cancel/dead-mans-switch.ts), the heartbeat's validation, and the Scheduler
 // adapter against a fake client (no sockets; test/integration/heartbeat.test.ts runs the real SDK).
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   armPlan,
   atExpression,
@@ -305,6 +305,88 @@ describe('heartbeat', () => {
       accounts: ['hedge'],
       warnings: [UNCHECKED_ACCOUNTS_WARNING],
     });
+  });
+
+  it('names each halt that refuses it, with the halt’s reason when it has one', async () => {
+    const { reason: _, ...unexplained } = halt('hedge');
+    const error = await heartbeat(
+      { ttlSeconds: 300, disarm: false },
+      context({ halts: async () => [halt('grid'), unexplained] }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HaltedError);
+    expect((error as HaltedError).halts).toEqual([
+      {
+        account: 'grid',
+        since: '2026-12-05T10:00:00.000Z',
+        origin: 'deadMansSwitch',
+        reason: 'no heartbeat',
+      },
+      { account: 'hedge', since: '2026-12-05T10:00:00.000Z', origin: 'deadMansSwitch' },
+    ]);
+  });
+
+  it('answers a disarm naming accounts with no accounts and no warnings: nothing is armed for them', async () => {
+    const { calls, schedule } = fakeSchedule();
+    expect(
+      await heartbeat({ ttlSeconds: 300, disarm: true, accounts: ['hedge'] }, context({ schedule })),
+    ).toEqual({ operation: 'heartbeat', armed: false, firesAt: null, ttlSeconds: 300 });
+    expect(calls).toEqual(['disarm']);
+  });
+
+  it('ends no turn it did not take when the Scheduler fails', async () => {
+    const turns = fakeTurns([{ kind: 'unordered' }]);
+    const failing: DeadMansSwitchSchedule = {
+      arm: async () => {
+        throw new SchedulerError('UpdateSchedule', 'failed');
+      },
+      disarm: async () => true,
+    };
+    await expect(
+      heartbeat({ ttlSeconds: 300, disarm: false }, context({ schedule: failing, turns: turns.turns })),
+    ).rejects.toThrow(SchedulerError);
+    expect(turns.calls).toEqual([`take ${AT} until ${NOW.getTime() + 8000 + TURN_MARGIN_MS}`]);
+  });
+
+  it('names a single unknown account in the singular', async () => {
+    const error = await heartbeat(
+      { ttlSeconds: 120, disarm: false, accounts: ['hedge', 'ghost'] },
+      context(),
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      field: 'accounts',
+      message: 'unknown account "ghost": the exchange secret holds main, hedge',
+    });
+  });
+
+  it('waits between 25 and 100 ms for a held turn, and waits even when the pause ends exactly at its reserve', async () => {
+    const random = vi.spyOn(Math, 'random');
+    try {
+      for (const [draw, pause] of [
+        [1, 100],
+        [0, 25],
+      ] as const) {
+        random.mockReturnValue(draw);
+        const clock = clockAt(NOW.getTime());
+        const sleeps: number[] = [];
+        const sleep = clock.sleep;
+        clock.sleep = async (ms: number) => {
+          sleeps.push(ms);
+          await sleep(ms);
+        };
+        const { calls, schedule } = fakeSchedule();
+        // The pause ends at the deadline less the second it keeps for its Scheduler calls: it still waits.
+        const deadline = NOW.getTime() + 1000 + pause;
+        const report = await heartbeat(
+          { ttlSeconds: 300, disarm: false },
+          context({ schedule, turns: fakeTurns([{ kind: 'busy' }]).turns, clock, deadline }),
+        );
+        expect(report.armed).toBe(true);
+        expect(sleeps).toEqual([pause]);
+        expect(calls).toHaveLength(1);
+      }
+    } finally {
+      random.mockRestore();
+    }
   });
 });
 

@@ -575,3 +575,135 @@ describe('drill: the rest of what it words and counts', () => {
     expect(asked.map((a) => a.what)).toEqual(['apiKeyInfo']);
   });
 });
+
+describe('judgeMasterKey: each finding as the drill words it', () => {
+  const judged = (info: ApiKeyInfo) => {
+    const into: MasterDrill = { ok: true, problems: [], warnings: [], walletPermissions: [] };
+    judgeMasterKey(info, into, NOW, 14);
+    return into;
+  };
+
+  it('takes a master key whose answer states isMaster but no parentUid as the master’s', () => {
+    const { parentUid: _, ...noParent } = masterInfo();
+    expect(judged(noParent).problems).toEqual([]);
+  });
+
+  it('says a key with a parent UID is not the master’s, though it claims to be', () => {
+    expect(judged(masterInfo({ isMaster: true, parentUid: '8000' })).problems).toEqual([
+      {
+        code: 'notMaster',
+        message:
+          "the key does not belong to the master account (isMaster true, parentUid 8000): only a master key can change its sub-accounts' keys",
+      },
+    ]);
+  });
+
+  it('says a read-only master key cannot make sub-account keys read-only', () => {
+    expect(judged(masterInfo({ readOnly: 1 })).problems).toEqual([
+      {
+        code: 'masterReadOnly',
+        message: 'the key is read-only: it cannot make sub-account keys read-only (update-sub-api)',
+      },
+    ]);
+  });
+
+  it('names the permission to give a master key whose answer has no Wallet group, and warns of nothing else', () => {
+    expect(judged(masterInfo({ permissions: {} }))).toEqual({
+      ok: true,
+      problems: [
+        {
+          code: 'masterMissingPermission',
+          message:
+            'the key lacks a Wallet permission update-sub-api requires: give it Account Transfer (the narrowest that works)',
+        },
+      ],
+      warnings: [],
+      walletPermissions: [],
+    });
+  });
+
+  it('warns of Sub Member Transfer only when Account Transfer is not there too', () => {
+    expect(judged(masterInfo({ permissions: { Wallet: ['SubMemberTransfer'] } })).warnings).toEqual([
+      {
+        code: 'masterBroaderThanNeeded',
+        message:
+          'the key holds Sub Member Transfer; Account Transfer is enough for the halt and narrower (funds stay in the master account)',
+      },
+    ]);
+    expect(
+      judged(masterInfo({ permissions: { Wallet: ['SubMemberTransfer', 'AccountTransfer'] } })).warnings,
+    ).toEqual([]);
+  });
+
+  it('names every trading permission group the master key holds', () => {
+    const info = masterInfo({
+      permissions: { ContractTrade: ['Order'], Spot: ['SpotTrade'], Wallet: ['AccountTransfer'] },
+    });
+    expect(judged(info).warnings).toEqual([
+      {
+        code: 'masterTradePermission',
+        message: 'the key holds trading permissions (ContractTrade, Spot), which the halt never needs',
+      },
+    ]);
+  });
+
+  it('says how to bind a master key whose answer lists no IP at all', () => {
+    expect(judged(masterInfo({ ips: [], deadlineDay: 80 })).problems).toEqual([
+      {
+        code: 'masterNotIpBound',
+        message:
+          "the key is bound to no IP address: bind it to the functions' egress IP in Bybit's API management page (since 2026-02-10 a master key's IPs cannot be set through the API)",
+      },
+    ]);
+  });
+
+  it('warns of a master key expiring at the end of the warning period, and calls one expiring now expired', () => {
+    expect(judged(masterInfo({ deadlineDay: 14 })).problems).toEqual([
+      {
+        code: 'masterExpiresSoon',
+        message: 'the key expires on 2026-12-15, within the 14-day warning period',
+      },
+    ]);
+    expect(judged(masterInfo({ expiredAt: new Date(NOW).toISOString() })).problems).toEqual([
+      {
+        code: 'masterExpiresSoon',
+        message: 'the key expires or has expired, within the 14-day warning period',
+      },
+    ]);
+  });
+});
+
+describe('drill: a strategy list that fails', () => {
+  it('fails the account, saying a kill switch could not stop the strategies it cannot see', async () => {
+    const client = {
+      apiKeyInfo: async () => masterInfo({ permissions: { Spot: ['SpotTrade'] }, isMaster: false }),
+      openOrders: async (): Promise<OpenOrdersPage> => ({ category: 'spot', list: [], nextPageCursor: '' }),
+      strategies: async () => {
+        throw new Error('strategy service unavailable');
+      },
+    } as unknown as BybitClient;
+    const exchange = {
+      accountNames: async () => ['desk'],
+      withAccount: async <T>(name: string, work: (c: BybitClient, a: string) => Promise<T>) =>
+        work(client, name),
+    } as unknown as Exchange;
+    const error = (await drill(
+      exchange,
+      { categories: ['spot'], settleCoins: async () => [], minIntervalMs: 0 },
+      {},
+      DEADLINE,
+      fakeClock(),
+    ).then(
+      () => undefined,
+      (e: DrillFailedError) => e,
+    )) as DrillFailedError | undefined;
+    const report = error?.report as unknown as DrillReport | undefined;
+    expect(report?.accounts[0]?.problems).toEqual([
+      {
+        code: 'strategyListingFailed',
+        message:
+          'the strategy list failed, so a kill switch could not stop the strategies it cannot see: strategy service unavailable',
+      },
+    ]);
+  });
+});

@@ -520,3 +520,116 @@ describe('the failed halt over HTTP', () => {
     );
   });
 });
+
+describe('the halt, in what it flips and what it says', () => {
+  it('shows a key of exactly 10 characters masked, not hidden whole', () => {
+    expect(maskKey('ABCDEFGHIJ')).toBe('ABCD…IJ');
+    expect(maskKey('ABCDEFGHI')).toBe('…');
+  });
+
+  it('says the subUid is malformed, not missing, when the account’s key is readable', async () => {
+    const exchange = exchangeOf({
+      desk: {
+        client: deskClient([]),
+        subUid: new SecretError('s', 'accounts.desk: "subUid" must be digits'),
+      },
+    });
+    const error = await fail(
+      killSwitch(exchange, COVERAGE, {}, 10_000_000, clock, setupOf(new MemoryHaltStore())),
+    );
+    expect(reportOf(error).halt?.accounts[0]).toMatchObject({
+      mode: 'cooperative',
+      why: 'its subUid in the exchange secret is malformed',
+      failed: [{ error: 'secret s: accounts.desk: "subUid" must be digits' }],
+    });
+  });
+
+  it('flips nothing and names only the record as the failure when the halt cannot be recorded, while the key listing is slower', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const master = masterClient([]);
+      const listing = master.client.subApiKeys.bind(master.client);
+      // The record's write fails before the keys are listed: nothing may wait for it in between.
+      master.client.subApiKeys = async (params, call) => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return listing(params, call);
+      };
+      const store = new MemoryHaltStore({ failing: { begin: new Error('table unavailable') }, latencyMs: 1 });
+      const exchange = exchangeOf({ desk: { client: deskClient([]), subUid: '100001' } });
+      const error = await fail(
+        killSwitch(exchange, COVERAGE, {}, 10_000_000, clock, setupOf(store, master.client)),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(master.sent).toEqual([]);
+      expect(reportOf(error).halt?.accounts[0]).toMatchObject({
+        mode: 'enforced',
+        flipped: [],
+        failed: [{ error: 'the halt could not be recorded: table unavailable' }],
+      });
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('fails a flip whose answer shows other IPs, naming both lists', async () => {
+    const master = masterClient([]);
+    master.client.updateSubApiKey = async (params: UpdateSubApiKeyParams) => {
+      master.sent.push(params);
+      return {
+        apiKey: params.apikey,
+        readOnly: true,
+        ips: ['10.0.0.3', '10.0.0.4'],
+        permissions: { Spot: ['SpotTrade'] },
+      };
+    };
+    const exchange = exchangeOf({ desk: { client: deskClient([]), subUid: '100001' } });
+    const error = await fail(
+      killSwitch(exchange, COVERAGE, {}, 10_000_000, clock, setupOf(new MemoryHaltStore(), master.client)),
+    );
+    expect(reportOf(error).halt?.accounts[0]?.failed).toEqual([
+      {
+        key: maskKey(BOT),
+        error: 'made read-only, but the exchange changed its IPs from 10.0.0.1,10.0.0.2 to 10.0.0.3,10.0.0.4',
+      },
+    ]);
+  });
+
+  it('fails the whole reset when one of two accounts cannot be restored', async () => {
+    const master = masterClient([], {
+      keys: [{ apiKey: BOT, readOnly: true, ips: ['10.0.0.1'], permissions: { Spot: ['SpotTrade'] } }],
+      refuse: 'permission denied',
+    });
+    const store = new MemoryHaltStore();
+    await store.begin('calm', { since: 'x', origin: 'killSwitch' });
+    await store.begin('desk', { since: 'x', origin: 'killSwitch', subUid: '100001' });
+    await store.recordKey('desk', {
+      fingerprint: keyFingerprint(BOT),
+      key: maskKey(BOT),
+      readOnly: false,
+      ips: ['10.0.0.1'],
+      permissions: { Spot: ['SpotTrade'] },
+    });
+    const error = (await resetHalt(setupOf(store, master.client), {}, 10_000_000).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as HaltResetError | undefined;
+    expect(error?.name).toBe('HaltResetError');
+    expect((error?.report as { ok?: boolean } | undefined)?.ok).toBe(false);
+    expect((await store.list()).map((r) => r.account)).toEqual(['desk']);
+  });
+});
+
+describe('halt helpers, at their edges', () => {
+  it('ignores empty entries in an IP list, and counts an address beside `*` as bound', () => {
+    expect(sameIps(['', '10.0.0.1'], ['10.0.0.1'])).toBe(true);
+    expect(sameIps(['*', '10.0.0.1'], [])).toBe(false);
+  });
+
+  it('compares each permission group as a set, whichever side is out of order', () => {
+    expect(samePermissions({ Spot: ['b', 'a'] }, { Spot: ['a', 'b'] })).toBe(true);
+    expect(samePermissions({ Spot: ['a', 'b'] }, { Spot: ['b', 'a'] })).toBe(true);
+  });
+});
