@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/errors.ts';
 import {
   type Config,
+  initializationType,
   loadConfig,
   readSettings,
   settingProblems,
@@ -154,6 +155,25 @@ describe('a malformed setting fails only what reads it', () => {
     );
   });
 
+  it('never fails the status, the drill start or Telegram on an exchange setting: they do not reach the exchange', () => {
+    const { problems } = readSettings(env);
+    for (const reader of ['status', 'drillStart', 'telegram'] as const) {
+      expect(settingsFor(problems, reader)).toEqual(problems);
+    }
+    expect(() => settingsFor(problems, 'reset')).toThrow('BYBIT_IP_REQUESTS_PER_5S: "4000"');
+  });
+
+  it('covers every category when SCOPE_CATEGORIES is malformed, and names the setting', () => {
+    const { config, problems } = readSettings({ SCOPE_CATEGORIES: 'linear,futures' });
+    expect(config.scope.categories).toEqual(['linear', 'inverse', 'spot', 'option']);
+    expect(problems).toEqual([
+      {
+        setting: 'SCOPE_CATEGORIES',
+        message: 'SCOPE_CATEGORIES: unknown category "futures" (expected linear, inverse, spot, option)',
+      },
+    ]);
+  });
+
   it('still throws, naming every malformed setting, from loadConfig (tools and tests)', () => {
     expect(() => loadConfig(env)).toThrow(
       /BYBIT_IP_REQUESTS_PER_5S: "4000".*; WEBHOOK_ALLOWED_SOURCE_IPS: .*; STALE_ORDER_MAX_AGE_SECONDS: "1h"/,
@@ -185,6 +205,11 @@ describe('every setting', () => {
     ['DEAD_MANS_SWITCH_BUS_ARN', 'arn:bus', (c: Config) => c.deadMansSwitch.busArn, 'arn:bus'],
     ['DEAD_MANS_SWITCH_ROLE_ARN', 'arn:role', (c: Config) => c.deadMansSwitch.roleArn, 'arn:role'],
     ['DEAD_MANS_SWITCH_DLQ_ARN', 'arn:dlq', (c: Config) => c.deadMansSwitch.deadLetterArn, 'arn:dlq'],
+    ['MASTER_KEY_CHECK_FUNCTION', 'check-fn', (c: Config) => c.masterKeyCheckFunction, 'check-fn'],
+    ['WEBHOOK_LEGACY_SIGNATURE', 'false', (c: Config) => c.webhookLegacySignature, false],
+    ['DRILL_FUNCTION_NAME', 'drill-fn', (c: Config) => c.drill.functionName, 'drill-fn'],
+    ['REPORTS_TOPIC_ARN', 'arn:topic', (c: Config) => c.notify.topicArn, 'arn:topic'],
+    ['NOTIFY_TIMEOUT_MS', '500', (c: Config) => c.notify.timeoutMs, 500],
   ])('reads %s=%s', (name, value, field, expected) => {
     expect(field(loadConfig({ [name]: value }))).toEqual(expected);
     expect(field(loadConfig({}))).not.toEqual(expected);
@@ -192,7 +217,11 @@ describe('every setting', () => {
 
   it('leaves every id and ARN empty when unset, and names the default schedule group', () => {
     const config = loadConfig({});
-    expect([config.bybitSecretId, config.webhookSecretId]).toEqual(['', '']);
+    expect([config.bybitSecretId, config.webhookSecretId, config.masterKeyCheckFunction]).toEqual([
+      '',
+      '',
+      '',
+    ]);
     expect(config.deadMansSwitch).toEqual({
       defaultTtlSeconds: 300,
       scheduleName: 'bybit-cancel-dev-dead-mans-switch',
@@ -298,12 +327,28 @@ describe('WEBHOOK_ALLOWED_SOURCE_IPS ranges', () => {
     expect(loadConfig({ WEBHOOK_ALLOWED_SOURCE_IPS: entry }).webhookAllowedSourceIps).toEqual([entry]);
   });
 
-  it.each(['203.0.113.0/a', '203.0.113.0/1a', '203.0.113.0/a1', '2001:db8::/1234', '203.0.113.0/-1'])(
-    'refuses "%s", naming it',
-    (entry) => {
-      expect(() => loadConfig({ WEBHOOK_ALLOWED_SOURCE_IPS: entry })).toThrow(
-        `WEBHOOK_ALLOWED_SOURCE_IPS: "${entry}" is not an IP address or CIDR range`,
-      );
-    },
-  );
+  it.each([
+    '203.0.113.0/a',
+    '203.0.113.0/1a',
+    '203.0.113.0/a1',
+    '2001:db8::/1234',
+    '203.0.113.0/-1',
+    // Numbers JavaScript reads, but not a prefix length as written.
+    '203.0.113.0/1e1',
+    '203.0.113.0/0x10',
+  ])('refuses "%s", naming it', (entry) => {
+    expect(() => loadConfig({ WEBHOOK_ALLOWED_SOURCE_IPS: entry })).toThrow(
+      `WEBHOOK_ALLOWED_SOURCE_IPS: "${entry}" is not an IP address or CIDR range`,
+    );
+  });
+});
+
+describe('initializationType', () => {
+  it('is on-demand unless Lambda says otherwise, a blank value included', () => {
+    expect(initializationType({})).toBe('on-demand');
+    expect(initializationType({ AWS_LAMBDA_INITIALIZATION_TYPE: '  ' })).toBe('on-demand');
+    expect(initializationType({ AWS_LAMBDA_INITIALIZATION_TYPE: ' provisioned-concurrency ' })).toBe(
+      'provisioned-concurrency',
+    );
+  });
 });

@@ -45,6 +45,27 @@ describe('deploymentProblems', () => {
     expect(deploymentProblems([{ name: 'heartbeat', environment: {}, sendsToBybit: false }])).toEqual([]);
   });
 
+  it('refuses a reserved concurrency that is not a whole number of containers', () => {
+    for (const reserved of [2.5, 'two', { Ref: 'Concurrency' }]) {
+      expect(deploymentProblems([fn('cancelAll', reserved)])).toEqual([
+        'function cancelAll: sends to Bybit without a reserved concurrency, so nothing bounds how many containers (each with 400 requests per 5 s) share the IP',
+      ]);
+    }
+  });
+
+  it('reads a number or a YAML boolean as its text, and takes an unresolved reference as unset', () => {
+    // A YAML `true` where a count belongs is a mistake to name, not a setting to drop.
+    expect(deploymentProblems([fn('cancelAll', 1, { BYBIT_IP_REQUESTS_PER_5S: true })])).toEqual([
+      'BYBIT_IP_REQUESTS_PER_5S: "true" is not an integer from 1 to 600 (function cancelAll)',
+    ]);
+    expect(deploymentProblems([fn('cancelAll', 1, { BYBIT_IP_REQUESTS_PER_5S: 601 })])).toEqual([
+      'BYBIT_IP_REQUESTS_PER_5S: "601" is not an integer from 1 to 600 (function cancelAll)',
+    ]);
+    expect(
+      deploymentProblems([fn('cancelAll', 1, { BYBIT_IP_REQUESTS_PER_5S: { Ref: 'IpShare' } })]),
+    ).toEqual([]);
+  });
+
   it('names a malformed setting once, with every function that gets it, and skips values that are not text', () => {
     const env = {
       LOG_LEVEL: 'loud',

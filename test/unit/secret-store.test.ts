@@ -254,6 +254,27 @@ describe('exchangeCredentials', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('names the accounts of each new value to its listener, never a key', async () => {
+    const { client } = reader([
+      {
+        SecretString: JSON.stringify({
+          accounts: { main: { apiKey: 'K1', apiSecret: 'S1' }, bot: { apiKey: 'K2', apiSecret: 'S2' } },
+        }),
+      },
+      { SecretString: JSON.stringify({ apiKey: 'K3', apiSecret: 'S3' }) },
+    ]);
+    const heard: string[][] = [];
+    const source = exchangeCredentials(
+      new SecretStore({ client, ttlMs: 60_000, now: () => NOW }),
+      'prod/bybit',
+      (names) => heard.push(names),
+    );
+    await source.accounts();
+    await source.accounts();
+    await source.accounts({ refresh: true });
+    expect(heard).toEqual([['main', 'bot'], ['default']]);
+  });
+
   it('refuses a secret whose JSON is not an object', async () => {
     const { client } = reader([{ SecretString: '"just a string"' }]);
     const source = exchangeCredentials(new SecretStore({ client, ttlMs: 60_000 }), 'prod/bybit');

@@ -1,7 +1,7 @@
 // The Telegram Bot API client (lib/lambda/telegram-bot.ts) on a fake fetch and an injected clock: what each
 // method sends, how it reads an answer, and that a failure names neither the URL nor the token.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TelegramApiError } from '../../lib/errors.ts';
 import { TelegramBot } from '../../lib/lambda/telegram-bot.ts';
 
@@ -139,6 +139,21 @@ describe('TelegramBot.call', () => {
     expect(seen).toHaveLength(1);
     if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve));
     expect((signal.reason as Error).name).toBe('TimeoutError');
+  });
+});
+
+describe('TelegramBot.call time limit', () => {
+  it('gives a call timeoutMs to answer, or less when `until` comes first', async () => {
+    const limits = vi.spyOn(AbortSignal, 'timeout');
+    try {
+      const { bot } = fakeBot(() => ok(true), 1500);
+      await bot.call('getMe', {});
+      await bot.call('getMe', {}, NOW + 400);
+      await bot.call('getMe', {}, NOW + 9_000);
+      expect(limits.mock.calls).toEqual([[1500], [400], [1500]]);
+    } finally {
+      limits.mockRestore();
+    }
   });
 });
 

@@ -162,7 +162,37 @@ describe('the kill-switch detail', () => {
   });
 });
 
+describe('the kill-switch detail at its limit', () => {
+  it('keeps a reason of exactly 500 characters whole', () => {
+    const by = 'Telegram /kill by Dana (@dana, id 7): ';
+    const reason = 'r'.repeat(500 - by.length);
+    const detail = killDetail({ ...asked, action: 'kill', accounts: undefined, reason });
+    expect(detail.reason).toBe(`${by}${reason}`);
+  });
+});
+
 describe('the jobs', () => {
+  it('names the call that failed in each job, as the log field `what`', async () => {
+    const failed = async (job: Job) => {
+      const { bot } = fakeBot(['sendMessage', 'answerCallbackQuery', 'editMessageText']);
+      const { logger, lines } = silentLogger();
+      await runJob(jobContext({ bot, logger }), job);
+      return lines.filter((l) => l.message === 'telegram call failed').map((l) => l.what);
+    };
+    expect(await failed({ kind: 'send', chatId: '-100', text: 'hi' })).toEqual(['send']);
+    expect(await failed({ kind: 'answer', queryId: 'q', text: 'ok' })).toEqual(['answer the button']);
+    expect(await failed({ kind: 'status', chatId: '-100' })).toEqual(['send the status']);
+    expect(await failed({ kind: 'drill', chatId: '-100' })).toEqual([
+      'say the drill started',
+      'send the drill',
+    ]);
+    expect(await failed({ kind: 'reset', queryId: 'q', chatId: '-100', messageId: 4, asked })).toEqual([
+      'answer the button',
+      'edit the confirmation',
+      'edit the confirmation',
+    ]);
+  });
+
   it('a drill that found problems: its whole report from the last drill record, every problem named', async () => {
     const { bot, calls } = fakeBot();
     const record = {
@@ -615,6 +645,16 @@ describe('handleUpdate: commands', () => {
     );
   });
 
+  it('/kill skips an empty entry among the accounts of the last runs, and keeps the rest', async () => {
+    const { ctx, memory, lines } = updateContext();
+    memory.set(recordKeys.last('drill'), { report: { accounts: [null, { account: 'main' }] } });
+    const job = (await handleUpdate(ctx, message('/kill'))) as Extract<Job, { kind: 'send' }>;
+    expect(job.text.split('\n')[1]).toBe(
+      'Accounts: every account in the exchange secret (seen at the last run: main)',
+    );
+    expect(logged(lines, 'telegram: the accounts of the last runs could not be read')).toEqual([]);
+  });
+
   it('/kill with no records, or records with no accounts: every account, no reason', async () => {
     const { ctx, memory } = updateContext();
     memory.set(recordKeys.last('drill'), { report: { accounts: 'none' } });
@@ -737,6 +777,17 @@ describe('handleUpdate: the buttons', () => {
     memory.set(recordKeys.confirmation(nonce), { ...kept, stage: 'prod2' });
     expect(await handleUpdate(ctx, press(`go:prod:${nonce}`))).toEqual(invalid);
     expect(memory.writes.filter((w) => w.key.sk === 'used')).toEqual([]);
+  });
+
+  it('logs why a button was not valid, and a press of a used confirmation', async () => {
+    const { ctx, lines, nonce } = await asked('/kill');
+    await handleUpdate(ctx, press(`go:prod:${'A'.repeat(22)}`));
+    await handleUpdate(ctx, press(`no:prod:${nonce}`));
+    await handleUpdate(ctx, press(`go:prod:${nonce}`));
+    expect(logged(lines, 'telegram button refused').map((l) => [l.why, l.userId])).toEqual([
+      ['no such confirmation', '7'],
+      ['already used', '7'],
+    ]);
   });
 
   it('pressed by another allowed user: only the asker can confirm', async () => {

@@ -76,6 +76,38 @@ describe('readUpdate', () => {
     }
   });
 
+  it('names a sender by the text of their names, at most 64 characters, else by id', () => {
+    const sender = (from: Record<string, unknown>) =>
+      (
+        readUpdate({ update_id: 5, message: { message_id: 1, chat: desk, from, text: '/status' } }) as {
+          user: unknown;
+        }
+      ).user;
+    expect(sender({ id: 424242, first_name: 42, last_name: 'Reyes' })).toEqual({
+      id: '424242',
+      name: 'Reyes',
+    });
+    expect(sender({ id: 424242, first_name: { text: 'Dana' } })).toEqual({
+      id: '424242',
+      name: 'user 424242',
+    });
+    expect(sender({ id: 424242, first_name: 'D'.repeat(100), username: 'u'.repeat(100) })).toEqual({
+      id: '424242',
+      name: 'D'.repeat(64),
+      username: 'u'.repeat(64),
+    });
+  });
+
+  it('reads ids given as digits, and nothing else, as ids', () => {
+    const chatOf = (id: unknown) =>
+      readUpdate({ update_id: 5, message: { message_id: 1, chat: { id }, from: dana, text: '/status' } });
+    expect(chatOf('-1001234567890')).toMatchObject({ kind: 'message', chatId: '-1001234567890' });
+    expect(chatOf('424242')).toMatchObject({ kind: 'message', chatId: '424242' });
+    // 2 ** 60 is past what a JSON number holds exactly: it could be read as someone else's id.
+    for (const id of ['x424242', '424242x', '4242 42', 2 ** 60])
+      expect(chatOf(id)).toEqual({ kind: 'other', updateId: 5 });
+  });
+
   it('names a person by name, username and id', () => {
     expect(userLabel({ id: '1', name: 'Dana Reyes', username: 'dana' })).toBe('Dana Reyes (@dana, id 1)');
     expect(userLabel({ id: '1', name: 'Dana' })).toBe('Dana (id 1)');
@@ -96,6 +128,13 @@ describe('refusedSender', () => {
     expect(refusedSender(update('-1009', '424242', 'desk_alerts'), secret)).toBe(undefined);
   });
 
+  it('never takes a chat without a username for a listed @name', () => {
+    // "@undefined" is a valid channel name in the secret; a chat with no username must not match it.
+    const odd = { chatIds: ['@undefined'], userIds: ['424242'] };
+    expect(refusedSender(update('-1009', '424242'), odd)).toBe('chat');
+    expect(refusedSender(update('-1009', '424242', 'undefined'), odd)).toBe(undefined);
+  });
+
   it('refuses another chat, and another user in a listed chat', () => {
     expect(refusedSender(update('-1009', '424242'), secret)).toBe('chat');
     expect(refusedSender(update('424242', '424242'), secret)).toBe('chat');
@@ -112,6 +151,12 @@ describe('parseCommand and isForThisStage', () => {
     expect(parseCommand('/KILL@prod hedge')).toEqual({ name: 'kill', target: 'prod', args: ['hedge'] });
     expect(parseCommand(' /kill @prod hedge')).toEqual({ name: 'kill', target: 'prod', args: ['hedge'] });
     expect(parseCommand('/status')).toEqual({ name: 'status', args: [] });
+    // One target only: the one in the command's name wins, and a second is a word.
+    expect(parseCommand('/kill@prod @dev now')).toEqual({
+      name: 'kill',
+      target: 'prod',
+      args: ['@dev', 'now'],
+    });
     for (const text of ['kill', 'hello /kill', '/', '/@prod', '/kill!', ''])
       expect(parseCommand(text)).toBe(undefined);
   });
@@ -176,7 +221,7 @@ describe('button data', () => {
     ]) {
       expect(readButtonData(data)).toBe(undefined);
     }
-    expect(() => buttonData('go', 'dev', 'short')).toThrow();
+    expect(() => buttonData('go', 'dev', 'short')).toThrow('a confirmation nonce is 22 base64url characters');
   });
 });
 

@@ -356,6 +356,19 @@ describe('sourceAllowlist', () => {
     expect(admits(list, '::ffff:203.0.114.7')).toBe(false);
   });
 
+  it('reads the hex form of an IPv4-mapped address as the IPv4 address it carries too', () => {
+    // ::ffff:cb00:7107 is ::ffff:203.0.113.7 written in hex.
+    expect(admits(['203.0.113.7'], '::ffff:cb00:7107')).toBe(true);
+    expect(admits(['203.0.113.7'], '::ffff:cb00:7108')).toBe(false);
+  });
+
+  it('never reads an IPv6 address that merely contains ::ffff: as an IPv4 address', () => {
+    // 1::ffff:1.2.3.4 is not IPv4-mapped: dropping its "::ffff:" would leave 11.2.3.4.
+    expect(admits(['11.2.3.4'], '1::ffff:1.2.3.4')).toBe(false);
+    expect(admits(['0.0.0.0/0'], '1::ffff:1.2.3.4')).toBe(false);
+    expect(admits(['::/0'], '1::ffff:1.2.3.4')).toBe(true);
+  });
+
   it('refuses a request whose source address is missing or not an address', () => {
     const list = ['0.0.0.0/0', '::/0'];
     expect(admits(list, '198.51.100.1')).toBe(true);
