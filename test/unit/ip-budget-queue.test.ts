@@ -1,34 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { IpBudget, type IpTicket } from '../../lib/bybit/ip-budget.ts';
 import { DeadlineExceededError, IpRateLimitBanError } from '../../lib/errors.ts';
+import { virtualTime as virtualClock } from '../support/virtual-time.ts';
 
 const START = 1_700_000_000_000;
 const FAR = START + 600_000;
 
-/** A virtual clock whose timers run only when the test advances it. */
-function virtualTime() {
-  let clock = START;
-  const timers: { at: number; resolve: () => void }[] = [];
-  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-  return {
-    now: () => clock,
-    sleep: (ms: number) => new Promise<void>((resolve) => timers.push({ at: clock + ms, resolve })),
-    async advance(ms: number) {
-      const until = clock + ms;
-      for (;;) {
-        await settle();
-        timers.sort((a, b) => a.at - b.at);
-        const next = timers[0];
-        if (!next || next.at > until) break;
-        timers.shift();
-        clock = Math.max(clock, next.at);
-        next.resolve();
-      }
-      clock = until;
-      await settle();
-    },
-  };
-}
+const virtualTime = () => virtualClock(START);
 
 /** A clock the test sets by hand; the budget's wake-ups never fire, so only its own pumps act. */
 function handClock() {
