@@ -9,10 +9,12 @@ import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createNodeTransport,
+  MAX_ANSWER_BYTES,
   nodeTransport,
   type Transport,
   type WireRequest,
 } from '../../lib/bybit/transport.ts';
+import { AnswerTooLargeError } from '../../lib/errors.ts';
 
 let plain: http.Server;
 let secure: https.Server;
@@ -29,6 +31,9 @@ const seen: {
   port?: number;
   encrypted: boolean;
 }[] = [];
+
+/** Per path: called when the server sees the connection of that oversize answer closed. */
+const dropped = new Map<string, () => void>();
 
 const handler: http.RequestListener = (req, res) => {
   let body = '';
@@ -51,6 +56,20 @@ const handler: http.RequestListener = (req, res) => {
       res.end();
     } else if (req.url === '/slow') {
       setTimeout(() => res.end('late'), 2000);
+    } else if (req.url?.startsWith('/declared-too-large')) {
+      // Announces one byte too many, sends a little and keeps the connection open: only the header tells.
+      res.on('close', () => dropped.get(req.url as string)?.());
+      res.writeHead(200, { 'Content-Length': String(MAX_ANSWER_BYTES + 1) });
+      res.write('{"retCode":0,');
+    } else if (req.url?.startsWith('/streamed/')) {
+      // No Content-Length: the body's size shows only as it arrives, in two pieces.
+      const size = Number(req.url.slice('/streamed/'.length));
+      res.writeHead(200, { 'Transfer-Encoding': 'chunked' });
+      res.write(Buffer.alloc(size - 1, 'a'));
+      res.end('a');
+    } else if (req.url === '/declared-limit') {
+      res.writeHead(200, { 'Content-Length': String(MAX_ANSWER_BYTES) });
+      res.end(Buffer.alloc(MAX_ANSWER_BYTES, 'a'));
     } else if (req.url === '/cut') {
       res.writeHead(200, { 'Content-Length': '100' });
       res.write('{"retCode":');
@@ -157,6 +176,32 @@ describe.each([
 
   it('rejects an answer cut off before its end', async () => {
     await expect(send('/cut')).rejects.toThrow();
+  });
+
+  it('refuses an answer whose Content-Length passes the limit, before its body comes', async () => {
+    const error = await send('/declared-too-large').catch((e) => e);
+    expect(error).toBeInstanceOf(AnswerTooLargeError);
+  });
+
+  it('drops the connection of an oversize answer rather than holding it open', async () => {
+    const path = '/declared-too-large?watched';
+    const closed = new Promise<void>((resolve) => dropped.set(path, resolve));
+    // A signal that never fires: only the transport itself may close the connection.
+    const signal = new AbortController().signal;
+    await expect(send(path, { signal })).rejects.toBeInstanceOf(AnswerTooLargeError);
+    await closed;
+  });
+
+  it('refuses an answer without a Content-Length once its body passes the limit', async () => {
+    const error = await send(`/streamed/${MAX_ANSWER_BYTES + 1}`).catch((e) => e);
+    expect(error).toBeInstanceOf(AnswerTooLargeError);
+  });
+
+  it('reads an answer of exactly the limit, declared or not', async () => {
+    for (const path of ['/declared-limit', `/streamed/${MAX_ANSWER_BYTES}`]) {
+      const response = await send(path);
+      expect((await response.text()).length).toBe(MAX_ANSWER_BYTES);
+    }
   });
 
   it('rejects a refused connection with its code', async () => {

@@ -62,4 +62,15 @@ describe('networkOf', () => {
     expect(networkOf('api.bybit.com')).toBe('unknown');
     expect(networkOf('')).toBe('unknown');
   });
+
+  it('reads every octet of a 127.x.x.x address, up to three digits each', () => {
+    expect(networkOf('http://127.0.0.10:3000')).toBe('loopback');
+    expect(networkOf('http://127.10.200.255')).toBe('loopback');
+  });
+
+  it('takes a DNS name that merely starts like a loopback address for what it is: unknown', () => {
+    // Such a name resolves wherever its owner says, not to this machine.
+    expect(networkOf('https://127.0.0.1.example.com')).toBe('unknown');
+    expect(networkOf('https://127.0.0.1.nip.io:8443')).toBe('unknown');
+  });
 });

@@ -7,6 +7,7 @@ import {
   IpRateLimitBanError,
   IpRefusedError,
 } from '../../lib/errors.ts';
+import { virtualTime as virtualClock } from '../support/virtual-time.ts';
 
 const START = 1_700_000_000_000;
 
@@ -15,30 +16,7 @@ const START = 1_700_000_000_000;
 const BYBIT_IP_WINDOW_MS = 5_000;
 const BYBIT_BAN_MS = 10 * 60_000;
 
-/** A virtual clock whose timers run only when the test advances it. */
-function virtualTime() {
-  let clock = START;
-  const timers: { at: number; resolve: () => void }[] = [];
-  const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-  return {
-    now: () => clock,
-    sleep: (ms: number) => new Promise<void>((resolve) => timers.push({ at: clock + ms, resolve })),
-    async advance(ms: number) {
-      const until = clock + ms;
-      for (;;) {
-        await settle();
-        timers.sort((a, b) => a.at - b.at);
-        const next = timers[0];
-        if (!next || next.at > until) break;
-        timers.shift();
-        clock = Math.max(clock, next.at);
-        next.resolve();
-      }
-      clock = until;
-      await settle();
-    },
-  };
-}
+const virtualTime = () => virtualClock(START);
 
 /** Queues a request that logs its grant and answers at once (so the next waiter's turn comes). */
 function queue(budget: IpBudget, owner: string, priority: Priority, log: string[]) {
