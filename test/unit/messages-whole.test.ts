@@ -19,11 +19,10 @@ import { halted, killSwitchRecord, killSwitchReport } from '../support/kill-swit
 
 const context = { stage: 'prod' };
 
-const FACTS = [
-  'Fired by: an EventBridge kill-switch event',
-  'When: 2026-12-05 03:02:11 UTC (took 1.4 s)',
-  'Stage: prod',
-];
+const FIRED = 'Fired by: an EventBridge kill-switch event';
+const WHEN = 'When: 2026-12-05 03:02:11 UTC (took 1.4 s)';
+const STAGE = 'Stage: prod';
+const FACTS = [FIRED, WHEN, STAGE];
 const TAIL = ['Request id: req-1', 'Log group: /aws/lambda/bybit-cancel-prod-cancelAll'];
 
 /** A body from its blocks, as compose() lays them out: lines joined, blocks apart by a blank line. */
@@ -133,7 +132,7 @@ describe('killSwitchMessage, whole', () => {
         [
           'The kill switch did NOT clear everything: 2 orders Bybit will not cancel now. It cancelled 5 orders. Act now.',
         ],
-        [FACTS[0], 'Reason: drawdown limit', FACTS[1], FACTS[2]],
+        [FIRED, 'Reason: drawdown limit', WHEN, STAGE],
         [
           'Per account:',
           '- main: 3 cancelled, none left',
@@ -334,6 +333,7 @@ describe('drill messages, whole', () => {
     keyExpiresInDays: null,
     openOrders: {},
     coverage: [],
+    strategies: {},
     ...overrides,
   });
   const drillFacts = [
@@ -455,7 +455,7 @@ describe('ipBanMessage, whole', () => {
         [
           `${refusal} The bybit-cancel-prod-cancel function sends nothing to Bybit for the next 10 minutes; a kill switch from the same IP may be refused too.`,
         ],
-        ['Fired by: its schedule', FACTS[1], FACTS[2]],
+        ['Fired by: its schedule', WHEN, STAGE],
         [
           'What to do now:',
           '- Wait at least 10 minutes before sending anything from this IP; cancel by hand in Bybit’s website or app if you must.',
@@ -485,7 +485,7 @@ describe('resetMessage, whole', () => {
       subject: 'HALT RESET FAILED: StateError (prod)',
       body: body(
         ['The reset is INCOMPLETE: StateError: the state table did not answer.'],
-        ['Reset by: ana', FACTS[1], FACTS[2]],
+        ['Reset by: ana', WHEN, STAGE],
         [
           'What to do now:',
           '- Run the reset again: npm run kill-switch -- --reset --stage prod. What failed is named above.',
