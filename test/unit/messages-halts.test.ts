@@ -3,7 +3,7 @@
 // kill switch's cancels, the drill and the IP refusal.
 
 import { describe, expect, it } from 'vitest';
-import type { AccountHaltReport, HaltReport, ResetReport } from '../../lib/cancel/halt.ts';
+import type { HaltReport, ResetReport } from '../../lib/cancel/halt.ts';
 import type { KillSwitchReport } from '../../lib/cancel/kill-switch.ts';
 import {
   drillFailedMessage,
@@ -16,6 +16,7 @@ import {
   when,
 } from '../../lib/lambda/messages.ts';
 import type { RunRecord } from '../../lib/lambda/records.ts';
+import { halted } from '../support/kill-switch-reports.ts';
 
 const context = { stage: 'prod' };
 
@@ -177,18 +178,6 @@ describe('resetMessage', () => {
     );
   });
 });
-
-function halted(overrides: Partial<AccountHaltReport> = {}): AccountHaltReport {
-  return {
-    account: 'main',
-    mode: 'enforced',
-    flipped: [],
-    alreadyReadOnly: [],
-    own: [],
-    failed: [],
-    ...overrides,
-  };
-}
 
 function killSwitch(halt: HaltReport | undefined, overrides: Partial<KillSwitchReport> = {}) {
   return {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { KillSwitchReport } from '../../lib/cancel/kill-switch.ts';
 import {
   asciiSafe,
   drillFailedMessage,
@@ -9,59 +8,11 @@ import {
   SUBJECT_MAX,
   subjectLine,
 } from '../../lib/lambda/messages.ts';
-import type { RunRecord } from '../../lib/lambda/records.ts';
+import { killSwitchRecord, killSwitchReport } from '../support/kill-switch-reports.ts';
 
 const context = { stage: 'prod' };
 
-function record(overrides: Partial<RunRecord> = {}): RunRecord {
-  return {
-    operation: 'killSwitch',
-    ok: true,
-    at: '2026-12-05T03:02:11.000Z',
-    durationMs: 1432,
-    requestId: 'req-1',
-    eventId: 'evt-1',
-    trigger: 'eventBridge',
-    functionName: 'bybit-cancel-prod-cancelAll',
-    logGroup: '/aws/lambda/bybit-cancel-prod-cancelAll',
-    ...overrides,
-  };
-}
-
-function killSwitchReport(overrides: Partial<KillSwitchReport> = {}): KillSwitchReport {
-  const scope = (account: string, scope: string, cancelled: number, remaining = 0) => ({
-    account,
-    scope,
-    cancelled,
-    remaining,
-    verified: true,
-  });
-  return {
-    operation: 'killSwitch',
-    ok: true,
-    accounts: ['main', 'hedge', 'grid'],
-    cancelled: 142,
-    remaining: 0,
-    failedScopes: [],
-    durationMs: 1400,
-    coverage: {
-      categories: ['linear'],
-      linearSettleCoins: ['USDT'],
-      discovered: [],
-      preMarketSymbols: [],
-      confirmed: true,
-    },
-    uncancellable: [],
-    strategies: [],
-    warnings: [],
-    scopes: [
-      scope('main', 'linear settleCoin=USDT', 100),
-      scope('hedge', 'spot', 40),
-      scope('grid', 'option', 2),
-    ],
-    ...overrides,
-  };
-}
+const record = killSwitchRecord;
 
 describe('killSwitchMessage', () => {
   it('leads the subject with the outcome: all clear, accounts, orders, seconds, then the stage', () => {

@@ -282,3 +282,48 @@ describe('requestedCancelAll', () => {
     expect(requestedCancelAll(null)).toBe('killSwitch');
   });
 });
+
+describe('the EMF document, the occasional and stack metrics', () => {
+  const base = {
+    operation: 'sweep',
+    ordersCancelled: 0,
+    ordersLeftOpen: 0,
+    failed: false,
+    durationMs: 5,
+  } as const;
+
+  it('declares a refusal as a count, like every other occasional metric', () => {
+    const line = JSON.parse(emfLine('N', { ...base, refused: true, ipBudgetWaits: 2 }, 0));
+    expect(line._aws.CloudWatchMetrics[0].Metrics.slice(5)).toEqual([
+      { Name: 'Refusals', Unit: 'Count' },
+      { Name: 'IpBudgetWaits', Unit: 'Count' },
+    ]);
+    expect(line).toMatchObject({ Runs: 0, Refusals: 1, IpBudgetWaits: 2 });
+  });
+
+  it('declares the stack series for a state-table failure alone', () => {
+    const line = JSON.parse(emfLine('N', { ...base, stateFailures: 1 }, 0));
+    expect(line._aws.CloudWatchMetrics[1]).toEqual({
+      Namespace: 'N',
+      Dimensions: [[]],
+      Metrics: [
+        { Name: 'NotifyFailures', Unit: 'Count' },
+        { Name: 'StateFailures', Unit: 'Count' },
+      ],
+    });
+    expect(line).toMatchObject({ NotifyFailures: 0, StateFailures: 1 });
+  });
+});
+
+describe('metricsOf, a 500 answer', () => {
+  it('counts a 500 answer as a failed run, never as a refusal', () => {
+    const metrics = metricsOf({ result: json(500, { error: 'InternalError' }) }, 1, 'cancel');
+    expect(metrics).toEqual({
+      operation: 'cancel',
+      ordersCancelled: 0,
+      ordersLeftOpen: 0,
+      failed: true,
+      durationMs: 1,
+    });
+  });
+});

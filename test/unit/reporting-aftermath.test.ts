@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../lib/clock.ts';
-import { NotifyError } from '../../lib/errors.ts';
+import { NotifyError, StateError } from '../../lib/errors.ts';
 import type { Message } from '../../lib/lambda/messages.ts';
 import type { Delivery, Notifier } from '../../lib/lambda/notify.ts';
 import type { RunRecord } from '../../lib/lambda/records.ts';
@@ -22,6 +22,8 @@ interface Options {
   deliveries?: Delivery[];
   sendThrows?: Error;
   previousDrill?: RunRecord;
+  /** Every table call rejects with it. */
+  stateThrows?: Error;
 }
 
 function harness(options: Options = {}) {
@@ -34,9 +36,11 @@ function harness(options: Options = {}) {
     deadline: undefined as number | undefined,
     get: async (key: StateKey) => {
       reads.push(key);
+      if (options.stateThrows) throw options.stateThrows;
       return options.previousDrill ? { value: options.previousDrill } : undefined;
     },
     put: async (key: StateKey, value: RunRecord, write: { ttlSeconds?: number }) => {
+      if (options.stateThrows) throw options.stateThrows;
       written.push({ key, value, ttlSeconds: write.ttlSeconds });
     },
   };
@@ -279,5 +283,117 @@ describe('fitted: a report no cut can fit', () => {
       idsOmitted: 30,
       truncated: true,
     });
+  });
+});
+
+describe('afterRun: what the log says', () => {
+  it('logs the report itself as a field of the report line', async () => {
+    const { deps, lines } = harness();
+    const result = { operation: 'sweep', ok: true, cancelled: 2 };
+    await afterRun(deps, run({ outcome: { result } }));
+    expect(lines.filter((l) => l.message === 'report').map((l) => l.report)).toEqual([result]);
+  });
+
+  it('logs each failed table call with what it was for and its error, and counts each', async () => {
+    const error = new StateError('PutItem', 't-state', 'the table does not exist');
+    const failures = async (finished: FinishedRun) => {
+      const h = harness({ stateThrows: error });
+      const counts = await afterRun(h.deps, finished);
+      const logged = h.lines.filter((l) => l.message === 'state table call failed');
+      for (const line of logged) expect(line).toMatchObject({ level: 'error', errorType: 'StateError' });
+      return { counts, what: logged.map((l) => l.what).sort() };
+    };
+    const killSwitch = await failures(
+      run({
+        trigger: { type: 'killSwitch', detail: {} } as FinishedRun['trigger'],
+        event: { id: 'evt-7' },
+        operation: 'killSwitch',
+        outcome: { result: { operation: 'killSwitch', ok: true } },
+      }),
+    );
+    expect(killSwitch).toEqual({
+      counts: { notifyFailures: 0, stateFailures: 2 },
+      what: ['the event record', 'the last killSwitch'],
+    });
+    const drill = await failures(
+      run({ operation: 'drill', outcome: { result: { operation: 'drill', ok: true, accounts: [] } } }),
+    );
+    expect(drill).toEqual({
+      counts: { notifyFailures: 0, stateFailures: 3 },
+      what: ['read the last drill', 'the drill history', 'the last drill'],
+    });
+  });
+});
+
+describe('afterRun: runs that are not drills', () => {
+  it('reads no last drill for a passing run of another kind', async () => {
+    const h = harness({ previousDrill: { ok: false, at: 'x' } as RunRecord });
+    await afterRun(h.deps, run({}));
+    expect(h.reads).toEqual([]);
+    expect(h.sent).toEqual([]);
+  });
+
+  it('sends no drill message for a failed run of another kind', async () => {
+    const h = harness();
+    const counts = await afterRun(h.deps, run({ outcome: { result: { operation: 'sweep', ok: false } } }));
+    expect(counts).toEqual({ notifyFailures: 0, stateFailures: 0 });
+    expect(h.sent).toEqual([]);
+    expect(h.written[0]?.value).toMatchObject({ operation: 'sweep', ok: false });
+  });
+
+  it('takes an event id only from a kill-switch event, never from a scheduled one', async () => {
+    const h = harness();
+    await afterRun(
+      h.deps,
+      run({ trigger: { type: 'schedule' } as FinishedRun['trigger'], event: { id: 'evt-schedule-1' } }),
+    );
+    expect(h.written.map((w) => [w.key.pk, w.key.sk])).toEqual([['last', 'sweep']]);
+    expect(h.written[0]?.value).not.toHaveProperty('eventId');
+  });
+
+  it('takes the origin and reason from the event detail when the report gives them empty', async () => {
+    const h = harness();
+    await afterRun(
+      h.deps,
+      run({
+        trigger: {
+          type: 'killSwitch',
+          detail: { origin: 'risk-engine', reason: 'drawdown' },
+        } as FinishedRun['trigger'],
+        event: { id: 'evt-8' },
+        operation: 'killSwitch',
+        outcome: { result: { operation: 'killSwitch', ok: true, origin: '', reason: '' } },
+      }),
+    );
+    expect(h.written[0]?.value).toMatchObject({
+      origin: 'risk-engine',
+      reason: 'drawdown',
+      eventId: 'evt-8',
+    });
+    expect(h.sent[0]?.message.body).toContain('Fired by: risk-engine\nReason: drawdown\n');
+  });
+});
+
+describe('fitted: at the limit', () => {
+  it('keeps whole a report exactly as long as the limit', () => {
+    const report = { operation: 'sweep', ok: true, ids: [1, 2, 3] };
+    expect(fitted(report, JSON.stringify(report).length)).toEqual(report);
+  });
+
+  it('keeps a cut exactly as long as the limit, and counts only the lists it cut', () => {
+    const ids = Array.from({ length: 150 }, (_, i) => i);
+    const names = Array.from({ length: 100 }, (_, i) => `n${i}`);
+    const report = { operation: 'sweep', ok: true, note: 'abc', accounts: ['a'], names, ids };
+    const cut = {
+      operation: 'sweep',
+      ok: true,
+      note: 'abc',
+      accounts: ['a'],
+      names,
+      ids: ids.slice(0, 100),
+      idsOmitted: 50,
+      truncated: true,
+    };
+    expect(fitted(report, JSON.stringify(cut).length)).toEqual(cut);
   });
 });

@@ -44,14 +44,20 @@ function storeWith(
 ) {
   const client = {
     send: async (command: {
-      input: { Key?: { sk: { S: string } }; ExpressionAttributeValues?: Record<string, { S: string }> };
+      input: {
+        Key?: { sk: { S: string } };
+        ExpressionAttributeValues?: Record<string, { S: string }>;
+        Limit?: number;
+      };
       constructor: { name: string };
     }) => {
       if (options.broken) throw Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
       if (command.constructor.name === 'QueryCommand') {
         const pk = command.input.ExpressionAttributeValues?.[':pk']?.S;
         if (pk === 'halt') return { Items: (options.halt ?? []).map((h, i) => item('halt', String(i), h)) };
-        return { Items: (options.drills ?? []).map((d) => item('drills', d.at, d)) };
+        // As DynamoDB does: at most Limit items, newest first as given.
+        const drills = (options.drills ?? []).slice(0, command.input.Limit);
+        return { Items: drills.map((d) => item('drills', d.at, d)) };
       }
       const sk = command.input.Key?.sk.S as string;
       const value = options.last?.[sk];
@@ -280,6 +286,28 @@ describe('readStatus, the last kill switch and drill', () => {
     const bare = run({ ok: false, requestId: 'req-bare' });
     const noReport = await statusOf(storeWith({ last: { drill: bare } }));
     expect(noReport.attention).toEqual([`the last drill (${bare.at}) failed: no report`]);
+  });
+
+  it('lists the drills before the last one from the 7 newest only, and names each account with a problem', async () => {
+    const history = Array.from({ length: 12 }, (_, i) =>
+      run({ at: new Date(NOW - (i + 1) * HOUR).toISOString(), requestId: `r${i}`, ok: i % 2 === 1 }),
+    );
+    const problem = { code: 'keyExpired', message: 'the key has expired (33004)' };
+    const last = run({
+      ...history[0],
+      ok: false,
+      report: {
+        accounts: [
+          { account: 'hedge', problems: [problem], warnings: [] },
+          { account: 'main', problems: [problem], warnings: [] },
+        ],
+      },
+    });
+    const status = await statusOf(storeWith({ last: { drill: last }, drills: [last, ...history.slice(1)] }));
+    expect(status.lastDrill).toMatchObject({
+      recent: history.slice(1, 7).map((r) => ({ at: r.at, ok: r.ok })),
+    });
+    expect(status.attention).toEqual([`the last drill (${last.at}) found 2 problem(s) on hedge, main`]);
   });
 
   it('counts a drill overdue only past 26 hours', async () => {
