@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../lib/clock.ts';
 import { AuthenticationError, IpRateLimitBanError } from '../../lib/errors.ts';
 import { createApp, currentApp, haltSetup, type Routes, route, warmUp } from '../../lib/lambda/app.ts';
+import type { LambdaSender } from '../../lib/lambda/functions.ts';
 import type { SnsSender } from '../../lib/lambda/notify.ts';
 import { signatureKey } from '../../lib/lambda/replay.ts';
 import type { SecretReader } from '../../lib/lambda/secrets.ts';
@@ -65,6 +66,9 @@ function fakeApp(
     stateClient?: StateClient;
     transport?: (url: string) => Promise<Response>;
     snsClient?: SnsSender;
+    lambdaClient?: LambdaSender;
+    /** The exchange secret's value (one key pair unless given). */
+    exchange?: unknown;
   } = {},
 ) {
   let now = NOW;
@@ -74,7 +78,7 @@ function fakeApp(
   const raw: string[] = [];
   const secrets = new Map<string, unknown>([
     ['webhook', options.webhook ?? { webhookSecret: KEY }],
-    ['exchange', { apiKey: 'K', apiSecret: 'S' }],
+    ['exchange', options.exchange ?? { apiKey: 'K', apiSecret: 'S' }],
     ['master', { apiKey: 'MK', apiSecret: 'MS' }],
   ]);
   const secretsClient: SecretReader = {
@@ -92,6 +96,7 @@ function fakeApp(
     clock,
     ...(options.stateClient ? { stateClient: options.stateClient } : {}),
     ...(options.snsClient ? { snsClient: options.snsClient } : {}),
+    ...(options.lambdaClient ? { lambdaClient: options.lambdaClient } : {}),
     transport:
       options.transport ??
       (async () => {
@@ -573,6 +578,56 @@ describe('createApp', () => {
   });
 });
 
+describe('createApp, its production defaults and the clients it is given', () => {
+  it('writes each log line to stdout as one line when no writer is given', () => {
+    const app = createApp({ env: ENV, clock: { now: () => NOW, sleep: async () => undefined } });
+    const written: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) =>
+      written.push(String(chunk)) > 0) as typeof process.stdout.write;
+    try {
+      app.logger.info('hello', { n: 1 });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(written).toHaveLength(1);
+    expect(written[0]?.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(written[0] as string)).toMatchObject({ level: 'info', message: 'hello', n: 1 });
+  });
+
+  it('records the account names of the exchange secret the work read, for the heartbeat to check against', async () => {
+    const state = fakeState();
+    const { app } = fakeApp(
+      { STATE_TABLE: TABLE },
+      {
+        stateClient: state.client,
+        exchange: {
+          accounts: { main: { apiKey: 'K', apiSecret: 'S' }, hedge: { apiKey: 'K2', apiSecret: 'S2' } },
+        },
+      },
+    );
+    await route({ request: async () => app.exchange.accountNames(), operation: () => 'cancel' }, () => app)(
+      {},
+      context(),
+    );
+    const item = state.items.get('accounts|names');
+    expect(JSON.parse(item?.value?.S as string)).toMatchObject({ names: ['main', 'hedge'] });
+  });
+
+  it('invokes other functions through the Lambda client it is given', async () => {
+    const sent: Record<string, unknown>[] = [];
+    const lambdaClient = {
+      send: async (command: { input: Record<string, unknown> }) => {
+        sent.push(command.input);
+        return {};
+      },
+    } as unknown as LambdaSender;
+    const { app } = fakeApp({}, { lambdaClient });
+    await app.functions.start('bybit-cancel-unit-drill', { drill: true }, NOW + 1000);
+    expect(sent).toMatchObject([{ FunctionName: 'bybit-cancel-unit-drill', InvocationType: 'Event' }]);
+  });
+});
+
 describe('haltSetup', () => {
   it('is undefined without a state table: a halt nobody can read back would stop nothing', () => {
     expect(haltSetup(fakeApp().app)).toBeUndefined();
@@ -662,6 +717,15 @@ describe('warmUp', () => {
       instrumentsListed: false,
       durationMs: 0,
     });
+  });
+
+  it('counts only the accounts whose client it could build: a malformed entry fails its own account alone', async () => {
+    const { app, lines } = fakeApp(
+      {},
+      { exchange: { accounts: { main: { apiKey: 'K', apiSecret: 'S' }, broken: { apiKey: 'K2' } } } },
+    );
+    await warmUp(() => app, 'provisioned-concurrency');
+    expect(lines.find((l) => l.message === 'warmed up')).toMatchObject({ accounts: 2, clients: 1 });
   });
 
   it('loads no state SDK without a state table, and still warms up', async () => {
