@@ -117,6 +117,8 @@ describe('knownAccountNames', () => {
   it.each([
     ['no record', undefined],
     ['a record without names', { at: 'x' }],
+    // StateStore reads an item without a value attribute as null.
+    ['a record that holds no value', null],
     ['names that are not a list', { names: 'main' }],
     ['a name that is not a string', { names: ['main', 7] }],
   ])('answers undefined for %s', async (_what, stored) => {

@@ -7,12 +7,14 @@ import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../lib/clock.ts';
-import { AuthenticationError } from '../../lib/errors.ts';
+import { AuthenticationError, IpRateLimitBanError } from '../../lib/errors.ts';
 import { createApp, currentApp, haltSetup, type Routes, route, warmUp } from '../../lib/lambda/app.ts';
+import type { LambdaSender } from '../../lib/lambda/functions.ts';
+import type { SnsSender } from '../../lib/lambda/notify.ts';
 import { signatureKey } from '../../lib/lambda/replay.ts';
 import type { SecretReader } from '../../lib/lambda/secrets.ts';
 import type { StateClient } from '../../lib/lambda/state.ts';
-import { routeSignature } from '../../lib/lambda/webhook-auth.ts';
+import { routeSignature, webhookSignature } from '../../lib/lambda/webhook-auth.ts';
 import { loadEvent } from '../support/events.ts';
 
 const NOW = 1_795_253_400_000;
@@ -63,6 +65,10 @@ function fakeApp(
     webhook?: Record<string, unknown>;
     stateClient?: StateClient;
     transport?: (url: string) => Promise<Response>;
+    snsClient?: SnsSender;
+    lambdaClient?: LambdaSender;
+    /** The exchange secret's value (one key pair unless given). */
+    exchange?: unknown;
   } = {},
 ) {
   let now = NOW;
@@ -72,7 +78,7 @@ function fakeApp(
   const raw: string[] = [];
   const secrets = new Map<string, unknown>([
     ['webhook', options.webhook ?? { webhookSecret: KEY }],
-    ['exchange', { apiKey: 'K', apiSecret: 'S' }],
+    ['exchange', options.exchange ?? { apiKey: 'K', apiSecret: 'S' }],
     ['master', { apiKey: 'MK', apiSecret: 'MS' }],
   ]);
   const secretsClient: SecretReader = {
@@ -89,6 +95,8 @@ function fakeApp(
     secretsClient,
     clock,
     ...(options.stateClient ? { stateClient: options.stateClient } : {}),
+    ...(options.snsClient ? { snsClient: options.snsClient } : {}),
+    ...(options.lambdaClient ? { lambdaClient: options.lambdaClient } : {}),
     transport:
       options.transport ??
       (async () => {
@@ -317,7 +325,9 @@ describe('route, the passphrase and signed-only routes', () => {
     for (const header of ['x-timestamp', 'x-signature']) {
       const event = signed('{}');
       delete event.headers[header];
-      expect(((await handler(event, context())) as Answer).statusCode).toBe(401);
+      const answer = (await handler(event, context())) as Answer;
+      expect(answer.statusCode).toBe(401);
+      expect(bodyOf(answer).message).toBe('x-timestamp and x-signature headers are required');
     }
     expect(calls).toHaveLength(1);
     expect(reads[0]).toBe('webhook');
@@ -568,6 +578,56 @@ describe('createApp', () => {
   });
 });
 
+describe('createApp, its production defaults and the clients it is given', () => {
+  it('writes each log line to stdout as one line when no writer is given', () => {
+    const app = createApp({ env: ENV, clock: { now: () => NOW, sleep: async () => undefined } });
+    const written: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) =>
+      written.push(String(chunk)) > 0) as typeof process.stdout.write;
+    try {
+      app.logger.info('hello', { n: 1 });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(written).toHaveLength(1);
+    expect(written[0]?.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(written[0] as string)).toMatchObject({ level: 'info', message: 'hello', n: 1 });
+  });
+
+  it('records the account names of the exchange secret the work read, for the heartbeat to check against', async () => {
+    const state = fakeState();
+    const { app } = fakeApp(
+      { STATE_TABLE: TABLE },
+      {
+        stateClient: state.client,
+        exchange: {
+          accounts: { main: { apiKey: 'K', apiSecret: 'S' }, hedge: { apiKey: 'K2', apiSecret: 'S2' } },
+        },
+      },
+    );
+    await route({ request: async () => app.exchange.accountNames(), operation: () => 'cancel' }, () => app)(
+      {},
+      context(),
+    );
+    const item = state.items.get('accounts|names');
+    expect(JSON.parse(item?.value?.S as string)).toMatchObject({ names: ['main', 'hedge'] });
+  });
+
+  it('invokes other functions through the Lambda client it is given', async () => {
+    const sent: Record<string, unknown>[] = [];
+    const lambdaClient = {
+      send: async (command: { input: Record<string, unknown> }) => {
+        sent.push(command.input);
+        return {};
+      },
+    } as unknown as LambdaSender;
+    const { app } = fakeApp({}, { lambdaClient });
+    await app.functions.start('bybit-cancel-unit-drill', { drill: true }, NOW + 1000);
+    expect(sent).toMatchObject([{ FunctionName: 'bybit-cancel-unit-drill', InvocationType: 'Event' }]);
+  });
+});
+
 describe('haltSetup', () => {
   it('is undefined without a state table: a halt nobody can read back would stop nothing', () => {
     expect(haltSetup(fakeApp().app)).toBeUndefined();
@@ -659,6 +719,15 @@ describe('warmUp', () => {
     });
   });
 
+  it('counts only the accounts whose client it could build: a malformed entry fails its own account alone', async () => {
+    const { app, lines } = fakeApp(
+      {},
+      { exchange: { accounts: { main: { apiKey: 'K', apiSecret: 'S' }, broken: { apiKey: 'K2' } } } },
+    );
+    await warmUp(() => app, 'provisioned-concurrency');
+    expect(lines.find((l) => l.message === 'warmed up')).toMatchObject({ accounts: 2, clients: 1 });
+  });
+
   it('loads no state SDK without a state table, and still warms up', async () => {
     const { app, lines } = fakeApp();
     await warmUp(() => app, 'provisioned-concurrency');
@@ -683,5 +752,228 @@ describe('warmUp', () => {
       },
     );
     expect(messages(lines)).not.toContain('warmed up');
+  });
+});
+
+describe('route, how a request authenticates', () => {
+  const passphraseSecret = { webhook: { webhookSecret: KEY, passphrase: PASSPHRASE } };
+
+  it('refuses the passphrase while WEBHOOK_PASSPHRASE_MODE is off, even when it is right', async () => {
+    const { app } = fakeApp({}, passphraseSecret);
+    const { routes, calls } = recording();
+    const answer = (await route(routes, () => app)(withPassphrase({}), context())) as Answer;
+    expect(answer.statusCode).toBe(401);
+    expect(calls).toEqual([]);
+  });
+
+  it('starts a drill from a signed request in passphrase mode: only the passphrase cannot start it', async () => {
+    const { app } = fakeApp({ WEBHOOK_PASSPHRASE_MODE: 'true' }, passphraseSecret);
+    const { routes, calls } = recording({ ok: true }, { operation: () => 'drillStart' });
+    const answer = (await route(routes, () => app)(signed('{}'), context())) as Answer;
+    expect(answer.statusCode).toBe(200);
+    expect(calls).toEqual([{}]);
+  });
+
+  it('takes no signature in the state table for a passphrase request: it carries none', async () => {
+    const state = fakeState();
+    const { app, lines } = fakeApp(
+      { WEBHOOK_PASSPHRASE_MODE: 'true', STATE_TABLE: TABLE },
+      { ...passphraseSecret, stateClient: state.client },
+    );
+    const answer = (await route(recording().routes, () => app)(withPassphrase({}), context())) as Answer;
+    expect(answer.statusCode).toBe(200);
+    expect(state.sent.filter((s) => 'ConditionExpression' in s.input)).toEqual([]);
+    expect(messages(lines)).not.toContain('state table call failed');
+  });
+
+  it('dates a signed request by its x-timestamp, not by when it arrived', async () => {
+    const { app } = fakeApp();
+    const ats: number[] = [];
+    const handler = route({ request: async (_, run) => ats.push(run.at) }, () => app);
+    const event = signed('{}');
+    event.headers['x-timestamp'] = String(NOW - 2000);
+    event.headers['x-signature'] = routeSignature(KEY, String(NOW - 2000), 'POST /cancel', '{}');
+    expect(((await handler(event, context())) as Answer).statusCode).toBe(200);
+    expect(ats).toEqual([NOW - 2000]);
+  });
+
+  it('serves a signed request without a state table and counts no state failure: there is nothing to take', async () => {
+    const { app, lines } = fakeApp();
+    const answer = (await route(recording().routes, () => app)(signed('{}'), context())) as Answer;
+    expect(answer.statusCode).toBe(200);
+    expect(app.reported.stateFailures).toBe(0);
+    expect(messages(lines)).not.toContain('state table call failed');
+  });
+
+  /** POST /cancel signed the legacy way: `<timestamp>.<body>`, no route. */
+  const legacy = (body: string) => {
+    const event = signed(body);
+    event.headers['x-signature'] = webhookSignature(KEY, String(NOW), body);
+    return event;
+  };
+
+  it('takes the legacy signature where WEBHOOK_LEGACY_SIGNATURE allows it and the route is not route-bound only', async () => {
+    const { app, lines } = fakeApp({ WEBHOOK_LEGACY_SIGNATURE: 'true' });
+    const answer = (await route(recording().routes, () => app)(legacy('{}'), context())) as Answer;
+    expect(answer.statusCode).toBe(200);
+    expect(lines.find((l) => l.message === 'request served')).toMatchObject({
+      authenticatedBy: 'legacySignature',
+    });
+  });
+
+  it('refuses the legacy signature on a route-bound-only route, and everywhere once WEBHOOK_LEGACY_SIGNATURE is off', async () => {
+    const on = fakeApp({ WEBHOOK_LEGACY_SIGNATURE: 'true' });
+    const bound = recording({ ok: true }, { routeBoundOnly: true });
+    expect(((await route(bound.routes, () => on.app)(legacy('{}'), context())) as Answer).statusCode).toBe(
+      401,
+    );
+    expect(bound.calls).toEqual([]);
+
+    const off = fakeApp({ WEBHOOK_LEGACY_SIGNATURE: 'false' });
+    const plain = recording();
+    expect(((await route(plain.routes, () => off.app)(legacy('{}'), context())) as Answer).statusCode).toBe(
+      401,
+    );
+    expect(plain.calls).toEqual([]);
+  });
+});
+
+describe('route, settings ignored on every trigger', () => {
+  it('hands a signed request and a kill-switch event the malformed settings their operation does not read', async () => {
+    const { app } = fakeApp({ SWEEP_DRY_RUN: 'perhaps' });
+    const ignored: string[][] = [];
+    const keep = async (_: unknown, run: { ignoredSettings: string[] }) => {
+      ignored.push(run.ignoredSettings);
+      return {};
+    };
+    const handler = route({ request: keep, killSwitch: keep, operation: () => 'cancel' }, () => app);
+    expect(((await handler(signed('{}'), context())) as Answer).statusCode).toBe(200);
+    await handler(loadEvent('kill-switch.json'), context());
+    expect(ignored).toEqual([
+      [expect.stringMatching(/^setting .*SWEEP_DRY_RUN.*: ignored$/)],
+      [expect.stringMatching(/^setting .*SWEEP_DRY_RUN.*: ignored$/)],
+    ]);
+  });
+});
+
+describe('route, what the aftermath records and tells', () => {
+  const TOPIC = 'arn:aws:sns:ap-southeast-1:123456789012:bybit-cancel-unit-reports';
+  /** The run records the aftermath wrote (unconditional puts of the `last` partition). */
+  const records = (state: ReturnType<typeof fakeState>) =>
+    state.sent
+      .filter((s) => s.name === 'PutItemCommand' && !('ConditionExpression' in s.input))
+      .map((s) => s.input.Item as Record<string, { S: string }>)
+      .filter((item) => item.pk?.S !== 'accounts')
+      .map((item) => JSON.parse(item.value?.S as string));
+  /** An SNS stand-in that keeps what it was asked to publish, or fails every publish. */
+  const fakeSns = (fail = false) => {
+    const published: Record<string, unknown>[] = [];
+    const client = {
+      send: async (command: { input: Record<string, unknown> }) => {
+        if (fail) throw Object.assign(new Error('denied'), { name: 'AuthorizationErrorException' });
+        published.push(command.input);
+        return { MessageId: 'm-1' };
+      },
+    } as unknown as SnsSender;
+    return { client, published };
+  };
+
+  it('hands a kill switch the id of the EventBridge event that fired it', async () => {
+    const { app } = fakeApp();
+    const ids: (string | undefined)[] = [];
+    const handler = route(
+      {
+        request: async () => ({}),
+        killSwitch: async (_, run) => {
+          ids.push(run.eventId);
+          return { ok: true };
+        },
+      },
+      () => app,
+    );
+    await handler(loadEvent('kill-switch.json'), context());
+    expect(ids).toEqual(['7bf73129-1428-4cd3-a780-95db273d1602']);
+  });
+
+  it('records nothing for a request refused before its work ran', async () => {
+    const state = fakeState();
+    const { app } = fakeApp({ STATE_TABLE: TABLE }, { stateClient: state.client });
+    const event = signed('{}');
+    event.headers['x-signature'] = 'f'.repeat(64);
+    const { routes, calls } = recording();
+    expect(((await route(routes, () => app)(event, context())) as Answer).statusCode).toBe(401);
+    expect(calls).toEqual([]);
+    expect(records(state)).toEqual([]);
+  });
+
+  it('records no sweep that a malformed setting refused before it ran', async () => {
+    const state = fakeState();
+    const { app } = fakeApp({ STATE_TABLE: TABLE, SWEEP_DRY_RUN: 'perhaps' }, { stateClient: state.client });
+    const { routes, calls } = recording({ ok: true }, { schedule: async () => ({ ok: true }) });
+    await expect(route(routes, () => app)(loadEvent('schedule.json'), context())).rejects.toThrow(
+      /SWEEP_DRY_RUN/,
+    );
+    expect(calls).toEqual([]);
+    expect(records(state)).toEqual([]);
+  });
+
+  it('records what the work returned (not ok when it says so) and what it threw', async () => {
+    const state = fakeState();
+    const { app } = fakeApp({ STATE_TABLE: TABLE }, { stateClient: state.client });
+    const report = { operation: 'cancelAll', ok: false, scopes: [] };
+    await route(recording(report).routes, () => app)({}, context(60_000, 'req-1'));
+    await expect(
+      route(recording(new Error('boom')).routes, () => app)({}, context(60_000, 'req-2')),
+    ).rejects.toThrow('boom');
+    expect(records(state)).toEqual([
+      expect.objectContaining({ requestId: 'req-1', ok: false, report }),
+      expect.objectContaining({ requestId: 'req-2', ok: false, error: { type: 'Error', message: 'boom' } }),
+    ]);
+  });
+
+  it('counts a notification that failed in this invocation’s NotifyFailures', async () => {
+    const sns = fakeSns(true);
+    const { app } = fakeApp({ REPORTS_TOPIC_ARN: TOPIC }, { snsClient: sns.client });
+    await route({ request: async () => ({}), killSwitch: async () => ({ ok: true }) }, () => app)(
+      loadEvent('kill-switch.json'),
+      context(),
+    );
+    expect(app.reported.notifyFailures).toBe(1);
+  });
+
+  it('tells a person when Bybit refused the IP during this run, and not again on the next run', async () => {
+    const sns = fakeSns();
+    const { app } = fakeApp({ REPORTS_TOPIC_ARN: TOPIC }, { snsClient: sns.client });
+    let refuse = true;
+    const handler = route(
+      {
+        request: async () => {
+          if (refuse) app.ipBudget.refuse(new IpRateLimitBanError('/v5/order/cancel-all'));
+          return { ok: true };
+        },
+        operation: () => 'cancelAll',
+      },
+      () => app,
+    );
+    await handler({}, context(60_000, 'req-1'));
+    expect(sns.published).toHaveLength(1);
+    expect(String(sns.published[0]?.Message)).toContain('wait at least 10 minutes');
+    refuse = false;
+    await handler({}, context(60_000, 'req-2'));
+    expect(sns.published).toHaveLength(1);
+  });
+
+  it('gives the aftermath what the function has left less 250 ms, and an HTTP one no more than 29.5 s from the start', async () => {
+    const direct = fakeApp();
+    await route(recording().routes, () => direct.app)({}, context(60_000));
+    expect(direct.app.state.deadline).toBe(NOW + 60_000 - 250);
+
+    const http = fakeApp();
+    await route(recording().routes, () => http.app)(signed('{}'), context(60_000));
+    expect(http.app.state.deadline).toBe(NOW + 29_500);
+
+    const short = fakeApp();
+    await route(recording().routes, () => short.app)(signed('{}'), context(10_000));
+    expect(short.app.state.deadline).toBe(NOW + 10_000 - 250);
   });
 });

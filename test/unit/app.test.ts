@@ -7,6 +7,7 @@ import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../lib/clock.ts';
+import { IpRateLimitBanError } from '../../lib/errors.ts';
 import { type App, createApp, type Routes, route } from '../../lib/lambda/app.ts';
 import { invocationLog } from '../../lib/lambda/middleware.ts';
 import type { SecretReader } from '../../lib/lambda/secrets.ts';
@@ -397,6 +398,30 @@ describe('invocationLog', () => {
       expect.objectContaining({ Operation: 'killSwitch', OrdersCancelled: 7, Failures: 0 }),
       expect.objectContaining({ Failures: 1 }),
     ]);
+  });
+
+  it('counts the IP budget waits and refusals of this invocation alone, not those of the container before it', async () => {
+    const { app, lines } = fakeApp();
+    await invoke(app, { category: 'linear' }, async () => {
+      app.ipBudget.waits += 2;
+      app.ipBudget.refuse(new IpRateLimitBanError('/v5/order/cancel-all'));
+      return { ok: true };
+    });
+    await invoke(
+      app,
+      { category: 'linear' },
+      async () => {
+        app.ipBudget.waits += 1;
+        return { ok: true };
+      },
+      'req-2',
+    );
+    expect(emf(lines)).toEqual([
+      expect.objectContaining({ IpBudgetWaits: 2, IpRefusals: 1 }),
+      expect.objectContaining({ IpBudgetWaits: 1 }),
+    ]);
+    // Written only when it happened: none in the second invocation.
+    expect(emf(lines)[1]).not.toHaveProperty('IpRefusals');
   });
 
   it('logs a failure with its facts and counts it, under the operation its event names', async () => {

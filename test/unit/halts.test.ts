@@ -142,6 +142,22 @@ describe('StateHaltStore', () => {
     expect(await halts.get('nobody')).toBeUndefined();
   });
 
+  it('finds no halt for an account that is not halted when one whose name it prefixes is', async () => {
+    const { halts } = setUp();
+    await halts.begin('sub-2', origin);
+    await halts.recordKey('sub-2', key('k2'));
+
+    expect(await halts.get('sub')).toBeUndefined();
+  });
+
+  it('lists halts in account order, not in the order of their sort keys (uppercase sorts first there)', async () => {
+    const { halts } = setUp();
+    await halts.begin('Beta', origin);
+    await halts.begin('alpha', origin);
+
+    expect((await halts.list()).map((h) => h.account)).toEqual(['alpha', 'Beta']);
+  });
+
   it("says 'unknown' for the time and origin of keys whose account item is missing (a reset cut short)", async () => {
     const { halts } = setUp();
     await halts.recordKey('sub-1', key('k1'));

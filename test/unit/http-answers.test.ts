@@ -59,6 +59,20 @@ describe('publicError', () => {
   });
 });
 
+describe('publicError, a refused IP', () => {
+  it("never passes on a refusal's message that is not one of the fixed texts, nor a fixed text under another type", () => {
+    const ban = new IpRateLimitBanError('cancel-all');
+    const internal = {
+      errorType: 'InternalError',
+      errorMessage: 'the work failed inside the function; see its logs',
+    };
+    expect(
+      publicError({ errorType: 'IpRefusedError', errorMessage: 'HTTP 403 from 10.0.0.7: <html>…' }),
+    ).toEqual(internal);
+    expect(publicError({ errorType: 'TypeError', errorMessage: ban.message })).toEqual(internal);
+  });
+});
+
 describe('a 502 for a kill switch that did not clear', () => {
   const report = {
     operation: 'killSwitch',
@@ -129,5 +143,10 @@ describe('resultResponse', () => {
   it('answers a drill handed to the drill function with 202 Accepted', () => {
     const started = { operation: 'drillStart', started: true, function: 'bybit-cancel-prod-drill' };
     expect(resultResponse(started)).toMatchObject({ statusCode: 202, body: JSON.stringify(started) });
+  });
+
+  it('answers a result that is not an object as the JSON of that value', () => {
+    expect(resultResponse('done')).toMatchObject({ statusCode: 200, body: '"done"' });
+    expect(resultResponse(3)).toMatchObject({ statusCode: 200, body: '3' });
   });
 });

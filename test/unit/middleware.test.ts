@@ -33,6 +33,7 @@ describe('invocationLog', () => {
       expect.objectContaining({
         level: 'error',
         message: 'invocation failed',
+        service: 'bybit-cancel',
         requestId: context.awsRequestId,
         function: 'bybit-cancel-prod-cancelAll',
         errorType: 'ConfigError',

@@ -7,6 +7,7 @@ import {
   parseCancelAllRequest,
   parseCancelRequest,
   parseDrillInput,
+  parseDrillRequest,
   parseHeartbeatRequest,
   parseKillSwitchDetail,
   parseSweepInput,
@@ -184,6 +185,12 @@ describe('parseCancelAllRequest for one scope', () => {
     ],
     ['a spot settleCoin', { category: 'spot', settleCoin: 'USDT' }, 'settleCoin', 'spot has no settleCoin'],
     [
+      'a spot baseCoin',
+      { category: 'spot', baseCoin: 'BTC' },
+      'baseCoin',
+      'spot cancel-all takes symbol, not baseCoin',
+    ],
+    [
       'a lowercase coin',
       { category: 'linear', baseCoin: 'btc' },
       'baseCoin',
@@ -333,6 +340,12 @@ describe('parseCancelAllRequest for everything (the kill switch)', () => {
       'reason must be a string of at most 500 characters',
     ],
     ['an origin field', { origin: 'deadMansSwitch' }, 'origin', 'unknown field "origin"'],
+    [
+      'a halt that is not a boolean',
+      { halt: 'yes' },
+      'halt',
+      'halt must be true or false (false: a clean-up that sets no halt)',
+    ],
   ])('refuses %s', (_, body, field, message) => {
     expect(refusal(() => parseCancelAllRequest(body))).toEqual([field, message]);
   });
@@ -402,6 +415,29 @@ describe('the drill', () => {
     ],
   ])('refuses a schedule input with %s', (_, body, field, message) => {
     expect(refusal(() => parseDrillInput(body))).toEqual([field, message]);
+  });
+
+  it.each([
+    ['no drill', {}],
+    ['drill false', { drill: false }],
+    ['a kill switch of every account', { accounts: ['a'] }],
+  ])('refuses a direct call of the drill function with %s: it runs only the drill', (_, body) => {
+    expect(refusal(() => parseDrillRequest(body))).toEqual([
+      'drill',
+      'this function runs only the drill: send {"drill": true}',
+    ]);
+  });
+
+  it('takes a direct call of the drill function for every account, one, or a list', () => {
+    expect(parseDrillRequest({ drill: true })).toEqual({ kind: 'drill' });
+    expect(parseDrillRequest({ drill: true, account: 'hedge' })).toEqual({
+      kind: 'drill',
+      accounts: ['hedge'],
+    });
+    expect(parseDrillRequest({ drill: true, accounts: ['a', 'b'] })).toEqual({
+      kind: 'drill',
+      accounts: ['a', 'b'],
+    });
   });
 });
 

@@ -108,6 +108,25 @@ describe('StateStore', () => {
     expect(sent[0]?.signal?.aborted).toBe(true);
   });
 
+  it('gives a call the whole time left to its deadline, never less: the signal has not fired while time remains', async () => {
+    const { client, sent } = fakeClient(() => ({}));
+    const store = new StateStore({ tableName: 't-state', client });
+    store.deadline = Date.now() + 5000;
+
+    await store.delete({ pk: 'a', sk: 'b' });
+    // A timer set after the call's own fires first only if the call was given less than 20 ms.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sent[0]?.signal?.aborted).toBe(false);
+  });
+
+  it('turns a client failure that is not even an Error into a StateError, never a crash', async () => {
+    const client = { send: () => Promise.reject(undefined) } as unknown as StateClient;
+    const store = new StateStore({ tableName: 't-state', client });
+    const thrown = await store.delete({ pk: 'a', sk: 'b' }).catch((e) => e);
+    expect(thrown).toBeInstanceOf(StateError);
+    expect(thrown.message).toMatch(/DeleteItem on t-state: .*failed \(Error\)/);
+  });
+
   it('turns SDK failures into a StateError naming the call, the table and what to check, never an item', async () => {
     const cases: [Error, RegExp][] = [
       [named('ResourceNotFoundException'), /PutItem on t-state: the table does not exist/],

@@ -144,3 +144,53 @@ describe('readTrigger', () => {
     expect(() => read(event)).toThrow(new ValidationError('event', 'the event must be a JSON object'));
   });
 });
+
+describe('readTrigger, the edges of each kind', () => {
+  it('reads a direct call whose body has a detail, a source or a detail-type, but not all three, as a direct call', () => {
+    for (const body of [
+      { detail: { reason: 'x' } },
+      { source: 'bot', detail: { reason: 'x' } },
+      { 'detail-type': 'Kill Switch', detail: { reason: 'x' } },
+    ]) {
+      expect(read(body)).toEqual({ type: 'direct', body });
+    }
+  });
+
+  it('gives a kill switch no event id when the event carries an empty one', () => {
+    const event = loadEvent('kill-switch.json');
+    event.id = '';
+    expect(read(event)).toEqual({ type: 'killSwitch', detail: event.detail });
+  });
+
+  it('names the route from the route key wherever the payload puts it: at the top, or in the request context only', () => {
+    const top = loadEvent('http-v2-cancel.json');
+    delete top.requestContext.routeKey;
+    top.rawPath = '/prod/cancel';
+    top.requestContext.http.path = '/prod/cancel';
+    expect(read(top)).toMatchObject({ route: 'POST /cancel' });
+
+    const inContext = loadEvent('http-v2-cancel.json');
+    delete inContext.routeKey;
+    inContext.rawPath = '/prod/cancel';
+    inContext.requestContext.http.path = '/prod/cancel';
+    expect(read(inContext)).toMatchObject({ route: 'POST /cancel' });
+  });
+
+  it("names a catch-all route of payload 2.0 by the request's own method", () => {
+    const event = loadEvent('http-v2-cancel.json');
+    event.routeKey = '$default';
+    event.requestContext.routeKey = '$default';
+    event.requestContext.http.method = 'get';
+    expect(read(event)).toMatchObject({ route: 'GET /cancel' });
+  });
+
+  it('names a request with no method and no path POST / rather than an empty route', () => {
+    const event = loadEvent('http-v2-cancel.json');
+    event.routeKey = '$default';
+    event.requestContext.routeKey = '$default';
+    delete event.requestContext.http.method;
+    delete event.requestContext.http.path;
+    delete event.rawPath;
+    expect(read(event)).toMatchObject({ route: 'POST /' });
+  });
+});
