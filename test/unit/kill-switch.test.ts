@@ -995,6 +995,8 @@ describe('killSwitch: whom it covers, and what its report names', () => {
       'main: strategy twap-1 (twap UTA_USDT BTCUSDT, running) can still trade: its stop failed:',
     );
     expect(main.open).toEqual([]);
+    // The phase is over once the stop is refused for good: two empty listings prove the cancel, no more.
+    expect(main.calls.filter((c) => c.method === 'openOrders')).toHaveLength(2);
   });
 
   it('names the leftovers something other than the user placed, by what placed them, with their createType', async () => {
