@@ -1098,6 +1098,27 @@ describe('killSwitch: whom it covers, and what its report names', () => {
     expect(main.calls.filter((c) => c.method === 'openOrders')).toHaveLength(1);
   });
 
+  it('takes two empty listings as proof after a spot cancel-all acknowledged without naming orders', async () => {
+    const main = book([{ category: 'spot', symbol: 'BTCUSDT', count: 2 }]);
+    const c = main.client as unknown as Record<string, (p: unknown, call?: Call) => Promise<unknown>>;
+    const inner = c.cancelAll?.bind(c) as (p: unknown, call?: Call) => Promise<unknown>;
+    // Bybit's spot answer {"success": "1"}: the client reads it as no orders, tagged unnamed.
+    c.cancelAll = async (params, call) => {
+      await inner(params, call);
+      return Object.assign([], { named: false as const });
+    };
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = frozen();
+    const coverage: Coverage = { categories: ['spot'], linearSettleCoins: [], inverseCoins: [] };
+    const report = await killSwitch(exchange, coverage, {}, clock.time + 10_000, clock);
+    expect(main.open).toEqual([]);
+    // No order was named, so none is counted; the proof is the same as after named ones.
+    expect(report.scopes).toEqual([
+      { account: 'main', scope: 'spot', cancelled: 0, remaining: 0, verified: true },
+    ]);
+    expect(main.calls.filter((call) => call.method === 'openOrders')).toHaveLength(2);
+  });
+
   it('takes a second empty listing, a short pause after the first, as proof of its own cancels', async () => {
     const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
     const { exchange } = exchangeOf({ main: main.client });
