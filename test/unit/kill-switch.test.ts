@@ -999,6 +999,42 @@ describe('killSwitch: whom it covers, and what its report names', () => {
     expect(main.calls.filter((c) => c.method === 'openOrders')).toHaveLength(2);
   });
 
+  it('names only the strategy when it still runs at the deadline, not the listing that showed nothing open', async () => {
+    const main = book([]);
+    main.strategies.push({
+      strategyId: 'twap-1',
+      strategyType: 'twap',
+      category: 'UTA_USDT',
+      symbol: 'BTCUSDT',
+      status: 2,
+    } as Strategy);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let stops = 0;
+    const c = main.client as unknown as Record<string, unknown>;
+    // Every stop fails for the moment; the second is still out when the order listing answers.
+    c.stopStrategy = async () => {
+      if (++stops === 2) await held;
+      throw new ExchangeUnavailableError('strategy-stop', 3, 'HTTP 503');
+    };
+    intercept(main, 'openOrders', (_p, call) => {
+      if (call?.priority === 'verify') setImmediate(release);
+      return undefined;
+    });
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = frozen();
+    // Room for the stops, but not for a pause and another listing after the first.
+    const report = reportOf(await failure(killSwitch(exchange, LINEAR, {}, clock.time + 100, clock)));
+    expect(report.scopes).toEqual([
+      { account: 'main', scope: 'linear settleCoin=USDT', cancelled: 0, remaining: 0, verified: true },
+    ]);
+    expect(report.failedScopes).toEqual(['main: strategies']);
+    expect(report.strategies[0]?.remaining.map((s) => s.strategyId)).toEqual(['twap-1']);
+    expect(stops).toBe(2);
+  });
+
   it('names the leftovers something other than the user placed, by what placed them, with their createType', async () => {
     const main = book([{ category: 'linear', settleCoin: 'USDT', count: 6, stuck: 6 }]);
     const placedBy = [
