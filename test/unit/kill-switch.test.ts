@@ -1035,6 +1035,42 @@ describe('killSwitch: whom it covers, and what its report names', () => {
     expect(stops).toBe(2);
   });
 
+  it('still needs the second empty listing after its cancels when the strategy list cannot be read', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let lists = 0;
+    const c = main.client as unknown as Record<string, unknown>;
+    // The strategy list fails every time; its third try is still out when the order listing answers.
+    c.strategies = async () => {
+      if (++lists === 3) await held;
+      throw new ExchangeUnavailableError('strategy-list', 3, 'HTTP 503');
+    };
+    // Time moves only while an order listing is out (1 ms each); pauses take none.
+    const clock = { time: 1_000_000, now: () => clock.time, sleep: async () => undefined };
+    intercept(main, 'openOrders', (_p, call) => {
+      if (call?.priority === 'verify') {
+        clock.time += 1;
+        setImmediate(release);
+      }
+      return undefined;
+    });
+    const { exchange } = exchangeOf({ main: main.client });
+    // After the first empty listing, a pause (50 ms) and the margin (50 ms) reach the deadline.
+    const report = reportOf(await failure(killSwitch(exchange, LINEAR, {}, clock.time + 101, clock)));
+    expect(main.open).toEqual([]);
+    expect(report.scopes[0]).toMatchObject({
+      cancelled: 2,
+      remaining: 0,
+      verified: false,
+      error: { errorType: 'DeadlineExceededError' },
+    });
+    expect(report.failedScopes).toEqual(['main: linear settleCoin=USDT', 'main: strategies']);
+    expect(lists).toBe(3);
+  });
+
   it('names the leftovers something other than the user placed, by what placed them, with their createType', async () => {
     const main = book([{ category: 'linear', settleCoin: 'USDT', count: 6, stuck: 6 }]);
     const placedBy = [
