@@ -5,8 +5,14 @@ import { describe, expect, it } from 'vitest';
 import type { BybitClient } from '../../lib/bybit/client.ts';
 import type { Credentials } from '../../lib/bybit/sign.ts';
 import { DISCOVERY_TTL_MS } from '../../lib/cancel/coverage.ts';
-import { type AccountKeys, type CredentialsSource, Exchange } from '../../lib/cancel/exchange.ts';
+import {
+  type AccountKeys,
+  type CredentialsSource,
+  Exchange,
+  type MasterKeySource,
+} from '../../lib/cancel/exchange.ts';
 import { SecretError } from '../../lib/errors.ts';
+import { describeError } from '../../lib/log.ts';
 
 const OLD: Credentials = { apiKey: 'key-main', apiSecret: 'old-secret' };
 const NEW: Credentials = { apiKey: 'key-main', apiSecret: 'new-secret' };
@@ -83,5 +89,24 @@ describe('Exchange.discovery', () => {
     time += 1;
     await exchange.discovery.listed(client, time + 5_000, 'verify');
     expect(reads).toBe(4);
+  });
+});
+
+describe('Exchange: the master key', () => {
+  it('keeps why a master key cannot be parsed as the cause, which the log names without the key', async () => {
+    const privateKey = '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----';
+    const master: MasterKeySource = {
+      id: 'master-secret',
+      credentials: async () => ({ apiKey: 'MASTERKEY', privateKey }),
+    };
+    const exchange = new Exchange({ credentials: source(new Map()), master, client: {} });
+    const error = await exchange.masterClient().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretError);
+    expect((error as Error).cause).toBeInstanceOf(Error);
+    const fields = describeError(error);
+    expect(fields).toMatchObject({ errorType: 'SecretError', secretId: 'master-secret' });
+    expect(String(fields.cause)).toMatch(/^\w*Error: \S/);
+    expect(JSON.stringify(fields)).not.toContain('not a key');
+    expect(JSON.stringify(fields)).not.toContain('MASTERKEY');
   });
 });

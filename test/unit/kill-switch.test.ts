@@ -930,3 +930,276 @@ describe('stragglerCalls', () => {
     ]);
   });
 });
+
+describe('killSwitch: whom it covers, and what its report names', () => {
+  const LINEAR: Coverage = { ...COVERAGE, categories: ['linear'] };
+
+  it("covers every account when a dead man's switch names accounts the secret does not hold, and names them", async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 1 }]);
+    const hedge = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    const { exchange, ran } = exchangeOf({ main: main.client, hedge: hedge.client });
+    const report = await killSwitch(
+      exchange,
+      LINEAR,
+      { origin: 'deadMansSwitch', accounts: ['main', 'ghost', 'typo'] },
+      10_000_000,
+      ticking(),
+    );
+    expect(report.accounts).toEqual(['main', 'hedge']);
+    expect(ran).toEqual(['main', 'hedge']);
+    expect(report.ignored).toEqual([
+      `accounts "ghost", "typo" not in the secret: the dead man's switch covers every account`,
+    ]);
+    expect(hedge.open).toEqual([]);
+    expect(report.cancelled).toBe(3);
+  });
+
+  it("keeps a dead man's switch to the accounts it names when the secret holds them all, and ignores nothing", async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 1 }]);
+    const hedge = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    const { exchange, ran } = exchangeOf({ main: main.client, hedge: hedge.client });
+    const report = await killSwitch(
+      exchange,
+      LINEAR,
+      { origin: 'deadMansSwitch', accounts: ['main'] },
+      10_000_000,
+      ticking(),
+    );
+    expect(report.accounts).toEqual(['main']);
+    expect(ran).toEqual(['main']);
+    expect('ignored' in report).toBe(false);
+    expect(hedge.open).toHaveLength(2);
+  });
+
+  it('fails naming a strategy whose stop the exchange refuses, though its listing answered', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 1 }]);
+    main.strategies.push({
+      strategyId: 'twap-1',
+      strategyType: 'twap',
+      category: 'UTA_USDT',
+      symbol: 'BTCUSDT',
+      status: 2,
+    } as Strategy);
+    const c = main.client as unknown as Record<string, unknown>;
+    c.stopStrategy = async () => {
+      throw rejectedBy('strategy-stop');
+    };
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = ticking();
+    const error = await failure(killSwitch(exchange, LINEAR, {}, clock.now() + 5_000, clock));
+    const report = reportOf(error);
+    expect(report.ok).toBe(false);
+    expect(report.strategies[0]).toMatchObject({ verified: true, remaining: [{ strategyId: 'twap-1' }] });
+    expect(report.failedScopes).toEqual(['main: strategies']);
+    expect(error.message).toContain(
+      'main: strategy twap-1 (twap UTA_USDT BTCUSDT, running) can still trade: its stop failed:',
+    );
+    expect(main.open).toEqual([]);
+    // The phase is over once the stop is refused for good: two empty listings prove the cancel, no more.
+    expect(main.calls.filter((c) => c.method === 'openOrders')).toHaveLength(2);
+  });
+
+  it('names only the strategy when it still runs at the deadline, not the listing that showed nothing open', async () => {
+    const main = book([]);
+    main.strategies.push({
+      strategyId: 'twap-1',
+      strategyType: 'twap',
+      category: 'UTA_USDT',
+      symbol: 'BTCUSDT',
+      status: 2,
+    } as Strategy);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let stops = 0;
+    const c = main.client as unknown as Record<string, unknown>;
+    // Every stop fails for the moment; the second is still out when the order listing answers.
+    c.stopStrategy = async () => {
+      if (++stops === 2) await held;
+      throw new ExchangeUnavailableError('strategy-stop', 3, 'HTTP 503');
+    };
+    intercept(main, 'openOrders', (_p, call) => {
+      if (call?.priority === 'verify') setImmediate(release);
+      return undefined;
+    });
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = frozen();
+    // Room for the stops, but not for a pause and another listing after the first.
+    const report = reportOf(await failure(killSwitch(exchange, LINEAR, {}, clock.time + 100, clock)));
+    expect(report.scopes).toEqual([
+      { account: 'main', scope: 'linear settleCoin=USDT', cancelled: 0, remaining: 0, verified: true },
+    ]);
+    expect(report.failedScopes).toEqual(['main: strategies']);
+    expect(report.strategies[0]?.remaining.map((s) => s.strategyId)).toEqual(['twap-1']);
+    expect(stops).toBe(2);
+  });
+
+  it('still needs the second empty listing after its cancels when the strategy list cannot be read', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let lists = 0;
+    const c = main.client as unknown as Record<string, unknown>;
+    // The strategy list fails every time; its third try is still out when the order listing answers.
+    c.strategies = async () => {
+      if (++lists === 3) await held;
+      throw new ExchangeUnavailableError('strategy-list', 3, 'HTTP 503');
+    };
+    // Time moves only while an order listing is out (1 ms each); pauses take none.
+    const clock = { time: 1_000_000, now: () => clock.time, sleep: async () => undefined };
+    intercept(main, 'openOrders', (_p, call) => {
+      if (call?.priority === 'verify') {
+        clock.time += 1;
+        setImmediate(release);
+      }
+      return undefined;
+    });
+    const { exchange } = exchangeOf({ main: main.client });
+    // After the first empty listing, a pause (50 ms) and the margin (50 ms) reach the deadline.
+    const report = reportOf(await failure(killSwitch(exchange, LINEAR, {}, clock.time + 101, clock)));
+    expect(main.open).toEqual([]);
+    expect(report.scopes[0]).toMatchObject({
+      cancelled: 2,
+      remaining: 0,
+      verified: false,
+      error: { errorType: 'DeadlineExceededError' },
+    });
+    expect(report.failedScopes).toEqual(['main: linear settleCoin=USDT', 'main: strategies']);
+    expect(lists).toBe(3);
+  });
+
+  it('names the leftovers something other than the user placed, by what placed them, with their createType', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 6, stuck: 6 }]);
+    const placedBy = [
+      'CreateByTWAP',
+      'CreateByUser',
+      'CreateByTWAP',
+      'CreateByNewFeature',
+      undefined,
+      'CreateByUser',
+    ];
+    main.open.forEach((o, i) => {
+      if (placedBy[i]) o.createType = placedBy[i];
+    });
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = ticking();
+    const error = await failure(killSwitch(exchange, LINEAR, {}, clock.now() + 5_000, clock));
+    const report = reportOf(error);
+    expect(report.scopes[0]?.remainingOrders).toEqual([
+      { symbol: 'BTCUSDT', orderId: 'o0', orderLinkId: 'stuck', createType: 'CreateByTWAP' },
+      { symbol: 'BTCUSDT', orderId: 'o1', orderLinkId: 'stuck', createType: 'CreateByUser' },
+      { symbol: 'BTCUSDT', orderId: 'o2', orderLinkId: 'stuck', createType: 'CreateByTWAP' },
+      { symbol: 'BTCUSDT', orderId: 'o3', orderLinkId: 'stuck', createType: 'CreateByNewFeature' },
+      { symbol: 'BTCUSDT', orderId: 'o4', orderLinkId: 'stuck' },
+      { symbol: 'BTCUSDT', orderId: 'o5', orderLinkId: 'stuck', createType: 'CreateByUser' },
+    ]);
+    expect(error.message).toBe(
+      'not everything was cancelled: at least 6 order(s) still open; failed: main: linear settleCoin=USDT; reasons: ' +
+        'main: linear settleCoin=USDT: 2 order(s) placed by a TWAP strategy (CreateByTWAP) still open: o0, o2; ' +
+        'main: linear settleCoin=USDT: 1 order(s) placed by CreateByNewFeature still open: o3',
+    );
+  });
+
+  it('says what placed an order Bybit will not cancel now', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', symbol: 'NEWUSDT', count: 2, stuck: 2 }], {
+      trading: [instrument('BTCUSDT', 'USDT')],
+      preLaunch: [instrument('NEWUSDT', 'USDT', 'CallAuctionNoCancel')],
+    });
+    (main.open[0] as BookOrder).createType = 'CreateByIceBerg';
+    // The first-wave cancel-all lands after discovery, which names the pre-market contract.
+    logged(main, true);
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = frozen();
+    const report = reportOf(await failure(killSwitch(exchange, LINEAR, {}, clock.time + 100, clock)));
+    expect(report.uncancellable.map(({ orderId, createType }) => ({ orderId, createType }))).toEqual([
+      { orderId: 'o0', createType: 'CreateByIceBerg' },
+      { orderId: 'o1', createType: undefined },
+    ]);
+    expect('createType' in (report.uncancellable[1] as object)).toBe(false);
+  });
+
+  it('warns of a bot whose orders only the first-wave inverse listing showed', async () => {
+    const main = book([{ category: 'inverse', baseCoin: 'ETH', count: 1 }]);
+    (main.open[0] as BookOrder).createType = 'CreateByFGridBot';
+    const { exchange } = exchangeOf({ main: main.client });
+    const coverage: Coverage = { categories: ['inverse'], linearSettleCoins: [], inverseCoins: ['BTC'] };
+    const report = await killSwitch(exchange, coverage, {}, 10_000_000, ticking());
+    expect(main.open).toEqual([]);
+    expect(report.warnings).toEqual([
+      'main: 1 order(s) placed by a futures grid bot (CreateByFGridBot) on ETHUSD were cancelled like any order, but the bot may place them again: close it in the Bybit app (Bybit offers no way to list bots through its API)',
+    ]);
+  });
+
+  it('warns of a bot whose orders a verification listing showed', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    (main.open[1] as BookOrder).createType = 'CloseByMartingaleBot';
+    // The first wave misses them: only the verification listing sees them.
+    intercept(main, 'cancelAll', (_p, call) => (call?.priority === 'first-wave' ? [] : undefined));
+    const { exchange } = exchangeOf({ main: main.client });
+    const report = await killSwitch(exchange, LINEAR, {}, 10_000_000, ticking());
+    expect(main.open).toEqual([]);
+    expect(report.warnings).toEqual([
+      'main: 1 order(s) placed by a futures martingale bot (CloseByMartingaleBot) on BTCUSDT were cancelled like any order, but the bot may place them again: close it in the Bybit app (Bybit offers no way to list bots through its API)',
+    ]);
+  });
+
+  it('fails a listing whose own cancels left no time for the second empty listing that proves them', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = frozen();
+    // The first empty listing comes at once; the pause (50 ms) and the margin (50 ms) reach the deadline.
+    const error = await failure(killSwitch(exchange, LINEAR, {}, clock.time + 100, clock));
+    expect(main.open).toEqual([]);
+    expect(reportOf(error).scopes).toEqual([
+      {
+        account: 'main',
+        scope: 'linear settleCoin=USDT',
+        cancelled: 2,
+        remaining: 0,
+        verified: false,
+        error: {
+          errorType: 'DeadlineExceededError',
+          errorMessage: 'realtime (second empty listing): deadline reached before the exchange answered',
+          endpoint: 'realtime (second empty listing)',
+        },
+      },
+    ]);
+    expect(main.calls.filter((c) => c.method === 'openOrders')).toHaveLength(1);
+  });
+
+  it('takes two empty listings as proof after a spot cancel-all acknowledged without naming orders', async () => {
+    const main = book([{ category: 'spot', symbol: 'BTCUSDT', count: 2 }]);
+    const c = main.client as unknown as Record<string, (p: unknown, call?: Call) => Promise<unknown>>;
+    const inner = c.cancelAll?.bind(c) as (p: unknown, call?: Call) => Promise<unknown>;
+    // Bybit's spot answer {"success": "1"}: the client reads it as no orders, tagged unnamed.
+    c.cancelAll = async (params, call) => {
+      await inner(params, call);
+      return Object.assign([], { named: false as const });
+    };
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = frozen();
+    const coverage: Coverage = { categories: ['spot'], linearSettleCoins: [], inverseCoins: [] };
+    const report = await killSwitch(exchange, coverage, {}, clock.time + 10_000, clock);
+    expect(main.open).toEqual([]);
+    // No order was named, so none is counted; the proof is the same as after named ones.
+    expect(report.scopes).toEqual([
+      { account: 'main', scope: 'spot', cancelled: 0, remaining: 0, verified: true },
+    ]);
+    expect(main.calls.filter((call) => call.method === 'openOrders')).toHaveLength(2);
+  });
+
+  it('takes a second empty listing, a short pause after the first, as proof of its own cancels', async () => {
+    const main = book([{ category: 'linear', settleCoin: 'USDT', count: 2 }]);
+    const { exchange } = exchangeOf({ main: main.client });
+    const clock = frozen();
+    const report = await killSwitch(exchange, LINEAR, {}, clock.time + 101, clock);
+    expect(report.scopes).toEqual([
+      { account: 'main', scope: 'linear settleCoin=USDT', cancelled: 2, remaining: 0, verified: true },
+    ]);
+    expect(main.calls.filter((c) => c.method === 'openOrders')).toHaveLength(2);
+    expect(clock.time).toBe(1_000_050);
+  });
+});

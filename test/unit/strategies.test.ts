@@ -395,3 +395,209 @@ describe('the strategy phase in the kill switch', () => {
     expect(paths.slice(7).sort()).toEqual(['/v5/order/realtime', '/v5/order/realtime']);
   });
 });
+
+/** A clock that stands still unless slept or moved by hand. */
+function frozen(at = 1_000_000): Clock & { time: number } {
+  const clock = {
+    time: at,
+    now: () => clock.time,
+    sleep: async (ms: number) => {
+      clock.time += ms;
+    },
+  };
+  return clock;
+}
+
+/** A client whose strategy list answers `pages(params, n)` for the n-th request (from 0). */
+function paged(pages: (params: StrategyListParams, n: number) => StrategyPage) {
+  const lists: StrategyListParams[] = [];
+  const client = {
+    async strategies(params: StrategyListParams) {
+      lists.push(params);
+      return pages(params, lists.length - 1);
+    },
+  } as unknown as BybitClient;
+  return { client, lists };
+}
+
+describe('liveStrategies: a history longer than one page', () => {
+  const full = { list: [strategy('first', 2)], nextCursor: 'more' };
+
+  it('fails, naming it, when the exchange answers the cursor it was sent', async () => {
+    const { client, lists } = paged((p) => (p.status ? { list: [], nextCursor: 'again' } : full));
+    await expect(liveStrategies(client, {})).rejects.toThrow(
+      'strategy list: the exchange returned the same cursor twice',
+    );
+    expect(lists.filter((p) => p.status === '2')).toEqual([
+      { status: '2', pageSize: 50 },
+      { status: '2', pageSize: 50, cursor: 'again' },
+    ]);
+  });
+
+  it('reads 100 pages of a status at most, then fails naming the limit', async () => {
+    const { client, lists } = paged((p, n) => (p.status ? { list: [], nextCursor: `c${n}` } : full));
+    await expect(liveStrategies(client, {})).rejects.toThrow('strategy list: more than 100 pages');
+    expect(lists.filter((p) => p.status === '5')).toHaveLength(100);
+  });
+
+  it('leaves out a strategy a status listing shows as ended', async () => {
+    const { client } = paged((p) =>
+      p.status === '2'
+        ? { list: [strategy('running', 2), strategy('ended', 3)], nextCursor: '' }
+        : p.status
+          ? { list: [], nextCursor: '' }
+          : full,
+    );
+    expect((await liveStrategies(client, {})).map((s) => s.strategyId)).toEqual(['first', 'running']);
+  });
+});
+
+describe('StrategyWatch: deadlines, readiness and what the report says', () => {
+  it('sends no stop without the time to list after it, and says so', async () => {
+    const { client, stops, lists } = exchange([strategy('s', 2)]);
+    const watch = new StrategyWatch(['linear']);
+    const clock = frozen();
+    // The 50 ms margin reaches the deadline right after the first listing.
+    await settle(watch, client, clock.time + 50, clock);
+    expect(lists).toHaveLength(1);
+    expect(stops).toEqual([]);
+    const report = watch.report('main');
+    expect(report).toMatchObject({ verified: true, stopped: [] });
+    expect(report.remaining.map((s) => s.why)).toEqual(['no stop could be sent before the deadline']);
+  });
+
+  it('ends unconfirmed when a stop the exchange acknowledged leaves no time for the next pause and listing', async () => {
+    const { client, stops, lists } = exchange([strategy('slow', 2)], { lag: 1000 });
+    const watch = new StrategyWatch(['linear']);
+    const clock = frozen();
+    // Round 3 would pause 50 ms and keep a 50 ms margin: that reaches the deadline.
+    await settle(watch, client, clock.time + 100, clock);
+    expect(lists).toHaveLength(2);
+    expect(stops).toEqual(['slow', 'slow']);
+    expect(clock.time).toBe(1_000_000);
+    const report = watch.report('main');
+    expect(report).toMatchObject({ verified: false, stopped: [] });
+    expect('error' in report).toBe(false);
+    expect(strategyReasons(report)).toEqual([
+      'main: strategy slow (twap UTA_USDT BTCUSDT, running) can still trade: its stop was acknowledged, but no listing confirmed that it ended',
+      'main: strategies: the strategy list could not be read, so no stop is confirmed: no listing answered after the last stop',
+    ]);
+  });
+
+  it('names a strategy still listed after its acknowledged stop, once a refused stop has gone through', async () => {
+    const s = strategy('slow', 2);
+    const { client, stops, lists } = exchange([s], { lag: 1000 });
+    const clock = frozen();
+    const list = client.strategies.bind(client);
+    const stop = client.stopStrategy.bind(client);
+    // Each listing takes 60 ms; the first stop is refused for a moment, the next ones are acknowledged.
+    (client as { strategies: typeof list }).strategies = async (params, call) => {
+      clock.time += 60;
+      return list(params, call);
+    };
+    (client as { stopStrategy: typeof stop }).stopStrategy = async (id, call) => {
+      if (stops.length === 0) {
+        stops.push(id);
+        throw new ExchangeUnavailableError('strategy-stop', 5, 'HTTP 503');
+      }
+      return stop(id, call);
+    };
+    const watch = new StrategyWatch(['linear']);
+    await settle(watch, client, clock.time + 250, clock);
+    expect(lists).toHaveLength(3);
+    expect(stops).toEqual(['slow', 'slow']);
+    const report = watch.report('main');
+    expect(report).toMatchObject({ verified: true, stopped: [], found: [{ strategyId: 'slow' }] });
+    expect(report.remaining.map((x) => x.why)).toEqual([
+      'its stop was acknowledged, yet it was still listed at the end',
+    ]);
+  });
+
+  it('gives up on a failed list at once when no time is left for another listing', async () => {
+    const { client, lists } = exchange([], {
+      listError: new ExchangeUnavailableError('strategy-list', 5, 'HTTP 503'),
+    });
+    const watch = new StrategyWatch(['linear']);
+    const clock = frozen();
+    await settle(watch, client, clock.time + 50, clock);
+    expect(lists).toHaveLength(1);
+    expect(watch.report('main')).toMatchObject({
+      verified: false,
+      error: { errorType: 'ExchangeUnavailableError' },
+    });
+  });
+
+  it('is not ready for order verification while its first listing has failed and the next is out', async () => {
+    let calls = 0;
+    let answer: (page: StrategyPage) => void = () => undefined;
+    const client = {
+      strategies: async () => {
+        if (++calls === 1) throw new ExchangeUnavailableError('strategy-list', 5, 'HTTP 503');
+        return new Promise<StrategyPage>((resolve) => {
+          answer = resolve;
+        });
+      },
+    } as unknown as BybitClient;
+    const phase = new StrategyWatch(['linear']).start(client, 2_000_000, frozen());
+    let ready = false;
+    phase.ready.then(() => {
+      ready = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toBe(2);
+    expect(ready).toBe(false);
+    answer({ list: [], nextCursor: '' });
+    await phase.done;
+    expect(ready).toBe(true);
+  });
+
+  it('is not ready for order verification while the stops of its first listing are out', async () => {
+    const { client, stops } = exchange([strategy('s', 2)]);
+    const stop = client.stopStrategy.bind(client);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    (client as { stopStrategy: typeof stop }).stopStrategy = async (id, call) => {
+      await held;
+      return stop(id, call);
+    };
+    const phase = new StrategyWatch(['linear']).start(client, 2_000_000, frozen());
+    let ready = false;
+    phase.ready.then(() => {
+      ready = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ready).toBe(false);
+    expect(phase.quiet).toBe(false);
+    release();
+    await phase.done;
+    expect(stops).toEqual(['s']);
+    expect(ready).toBe(true);
+    expect(phase.quiet).toBe(true);
+  });
+
+  it('reports the symbols a bot traded on in order, whatever order its orders were listed in', () => {
+    const watch = new StrategyWatch(['linear']);
+    const order = (orderId: string, symbol: string) =>
+      ({
+        orderId,
+        orderLinkId: '',
+        symbol,
+        orderStatus: 'New',
+        createdTime: '0',
+        createType: 'CreateByMartingaleBot',
+      }) as OpenOrder;
+    watch
+      .start(exchange([]).client, 2_000_000, ticking())
+      .noteOrders([order('1', 'XRPUSDT'), order('2', 'ADAUSDT')]);
+    expect(watch.report('main').botOrders).toEqual([
+      {
+        createType: 'CreateByMartingaleBot',
+        bot: 'futures martingale bot',
+        symbols: ['ADAUSDT', 'XRPUSDT'],
+        orders: 2,
+      },
+    ]);
+  });
+});

@@ -586,3 +586,49 @@ describe('sweepStaleOrders: selection, lanes, rounds and what the report says', 
     for (const call of callOptions) expect(call.options).toEqual({ deadline: NOW + 60_000 });
   });
 });
+
+describe('sweepStaleOrders: whose orders it takes, and how it counts them', () => {
+  it('leaves the orders a strategy or a bot placed to them, and counts them as placed by the exchange', async () => {
+    const { exchange, open } = exchangeWith([
+      order('mine', 2 * HOUR),
+      order('twap', 2 * HOUR, { createType: 'CreateByTWAP' }),
+      order('grid', 2 * HOUR, { createType: 'CreateByFGridBot' }),
+    ]);
+    const report = await run(exchange, { linkIdPrefix: '' });
+    expect(open.map((o) => o.orderId)).toEqual(['twap', 'grid']);
+    expect(report.scopes[0]).toMatchObject({ open: 3, placedByExchange: 2, stale: 1, cancelled: 1 });
+  });
+
+  it('selects nothing with a prefix no orderLinkId can start with (a space and "!")', async () => {
+    const { exchange, open } = exchangeWith([
+      order('a', 2 * HOUR),
+      order('b', 2 * HOUR, { orderLinkId: '' }),
+    ]);
+    const report = await run(exchange, { linkIdPrefix: 'Stryker was here!' });
+    expect(open).toHaveLength(2);
+    expect(report).toMatchObject({ ok: true, stale: 0, cancelled: 0 });
+  });
+
+  it('tells the orders it cancelled from those gone meanwhile, while one stays open', async () => {
+    const { exchange, open } = exchangeWith(
+      [order('a', 2 * HOUR), order('filled', 2 * HOUR), order('stuck', 2 * HOUR)],
+      { batchCodes: { filled: [110001] }, survive: { stuck: 99 } },
+    );
+    // The exchange answers "not found" for an order that filled before the cancel reached it.
+    const client = (await exchange.anyClient()) as unknown as Record<
+      string,
+      (...a: unknown[]) => Promise<unknown>
+    >;
+    const batch = client.cancelBatch?.bind(client) as (...a: unknown[]) => Promise<unknown>;
+    client.cancelBatch = async (...args) => {
+      const answer = await batch(...args);
+      const at = open.findIndex((o) => o.orderId === 'filled');
+      if (at >= 0) open.splice(at, 1);
+      return answer;
+    };
+    const error = await failure(run(exchange));
+    const [scope] = (error.report as unknown as SweepReport).scopes;
+    expect(scope).toMatchObject({ stale: 3, cancelled: 1, goneMeanwhile: 1, remaining: 1, verified: true });
+    expect(open.map((o) => o.orderId)).toEqual(['stuck']);
+  });
+});
