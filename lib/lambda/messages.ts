@@ -169,6 +169,11 @@ export function drillFailedMessage(record: RunRecord, context: MessageContext): 
   const masterLead = masterProblems.length
     ? ' The master key of the enforced halt has problems: a kill switch could not make sub-account keys read-only.'
     : '';
+  // "would fail on 0 of 2 accounts" reads as a pass: when only the master key fails, say that the cancels would work.
+  const accountLead =
+    failing.length === 0 && masterProblems.length
+      ? `the kill switch would cancel on every account (${plural(accounts.length, 'account')}), but it could not halt them.`
+      : `the kill switch would fail on ${failing.length} of ${plural(accounts.length, 'account')}.`;
   return compose({
     kind: 'drillFailed',
     ok: false,
@@ -176,7 +181,7 @@ export function drillFailedMessage(record: RunRecord, context: MessageContext): 
     context,
     record,
     lead: report
-      ? `The drill found problems: the kill switch would fail on ${failing.length} of ${plural(accounts.length, 'account')}.${masterLead} Nothing was cancelled (the drill only reads).`
+      ? `The drill found problems: ${accountLead}${masterLead} Nothing was cancelled (the drill only reads).`
       : `The drill could not run: ${record.error?.message ?? 'no report'}. Nothing was cancelled.`,
     sections: [
       facts(record, context, false),

@@ -352,7 +352,7 @@ describe('drill messages, whole', () => {
       ...overrides,
     });
 
-  it('a drill failed by the master key alone: no account section, no reason, a failure for subscribers', () => {
+  it('a drill failed by the master key alone: the accounts would cancel, the halt would fail; no reason; a failure for subscribers', () => {
     const master = {
       ok: false,
       problems: [{ code: 'masterNotIpBound' as const, message: 'the key is bound to no IP address' }],
@@ -360,7 +360,10 @@ describe('drill messages, whole', () => {
       walletPermissions: ['AccountTransfer'],
     };
     const message = drillFailedMessage(
-      drillRecord({ ok: false, report: { operation: 'drill', ok: false, accounts: [], master } }),
+      drillRecord({
+        ok: false,
+        report: { operation: 'drill', ok: false, accounts: [account('main'), account('grid')], master },
+      }),
       context,
     );
     expect(message).toEqual({
@@ -369,9 +372,10 @@ describe('drill messages, whole', () => {
       subject: 'Kill-switch drill FAILED: 1 problem on the master key (prod)',
       body: body(
         [
-          'The drill found problems: the kill switch would fail on 0 of 0 accounts. The master key of the enforced halt has problems: a kill switch could not make sub-account keys read-only. Nothing was cancelled (the drill only reads).',
+          'The drill found problems: the kill switch would cancel on every account (2 accounts), but it could not halt them. The master key of the enforced halt has problems: a kill switch could not make sub-account keys read-only. Nothing was cancelled (the drill only reads).',
         ],
         drillFacts,
+        ['Per account:', '- main: ok', '- grid: ok'],
         ['Master key (enforced halt): 1 PROBLEM', '    problem: the key is bound to no IP address'],
         [
           'What to do now:',
