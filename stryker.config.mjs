@@ -1,6 +1,6 @@
 // Mutation testing of the three rooms: how AWS reaches us (lib/lambda), the domain (lib/cancel) and the
-// Bybit client (lib/bybit): `npm run test:mutation`. Accepted survivors and the last score are listed in
-// docs/development/testing.md.
+// Bybit client (lib/bybit): `npm run test:mutation`. The last score is in docs/development/testing.md, and
+// every survivor of that run, with its verdict, in docs/development/mutation-survivors.md.
 // @ts-check
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
