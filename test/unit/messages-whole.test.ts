@@ -417,6 +417,40 @@ describe('drill messages, whole', () => {
     );
   });
 
+  it('a drill failed on an account and by the master key says both: the account fails, and the halt would too', () => {
+    const master = {
+      ok: false,
+      problems: [{ code: 'masterNotIpBound' as const, message: 'the key is bound to no IP address' }],
+      warnings: [],
+      walletPermissions: ['AccountTransfer'],
+    };
+    const failing = account('hedge', {
+      ok: false,
+      problems: [{ code: 'keyExpired', message: 'the key expired on 2026-12-01' }],
+    });
+    const message = drillFailedMessage(
+      drillRecord({
+        ok: false,
+        report: { operation: 'drill', ok: false, accounts: [account('main'), failing], master },
+      }),
+      context,
+    );
+    expect(message.subject).toBe('Kill-switch drill FAILED: 2 problems on hedge, the master key (prod)');
+    expect(message.body.split('\n')[0]).toBe(
+      'The drill found problems: the kill switch would fail on 1 of 2 accounts. The master key of the enforced halt has problems: a kill switch could not make sub-account keys read-only. Nothing was cancelled (the drill only reads).',
+    );
+  });
+
+  it('a drill report that names no account has no per-account section', () => {
+    const message = drillFailedMessage(
+      drillRecord({ ok: false, report: { operation: 'drill', ok: false, accounts: [] } }),
+      context,
+    );
+    expect(message.body).not.toContain('Per account:');
+    // The facts are followed at once by what to do: no section of any kind stands for the accounts.
+    expect(message.body).toContain(`${drillFacts.join('\n')}\n\nWhat to do now:`);
+  });
+
   it('a drill that passes again without warnings lists no account and gives no reason', () => {
     const message = drillRecoveredMessage(
       drillRecord({ report: { operation: 'drill', ok: true, accounts: [account('main')] } }),
